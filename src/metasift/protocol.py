@@ -1,0 +1,176 @@
+"""The review protocol: ``review.toml`` read with tomllib and validated by pydantic.
+
+Every section rejects unknown keys, so a typo is an error that names the key path rather than
+a setting silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from metasift.errors import ProtocolError
+
+PROTOCOL_FILE = "review.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Review(Section):
+    title: str
+    question: str = ""
+    authors: list[str] = []
+    registration: str = ""
+
+
+class Pico(Section):
+    population: str = ""
+    intervention: str = ""
+    comparator: str = ""
+    outcomes: str = ""
+    study_designs: str = ""
+
+
+class Criteria(Section):
+    include: list[str] = []
+    exclude: list[str] = []
+    # Reasons reviewers pick from when excluding, in the order they are checked.
+    exclusion_reasons: list[str] = []
+    # Terms highlighted while screening.
+    include_terms: list[str] = []
+    exclude_terms: list[str] = []
+
+    @field_validator("exclusion_reasons")
+    @classmethod
+    def _unique_reasons(cls, value: list[str]) -> list[str]:
+        seen = set()
+        for reason in value:
+            if reason in seen:
+                raise ValueError(f"exclusion reason {reason!r} is listed twice")
+            seen.add(reason)
+        return value
+
+
+class Source(Section):
+    """A database searched (live) or a file exported from one (bundled)."""
+
+    name: str
+    kind: Literal["pubmed", "europepmc", "openalex", "file"] = "file"
+    query: str = ""
+    platform: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    filters: dict[str, Any] = {}
+    # Export files of this source, relative to the project directory.
+    files: list[str] = []
+    format: str = ""
+    base_url: str = ""
+
+
+class ProjectSettings(Section):
+    database_url: str = ""
+
+
+class Protocol(Section):
+    review: Review
+    pico: Pico = Pico()
+    criteria: Criteria = Criteria()
+    sources: list[Source] = Field(default_factory=list)
+    project: ProjectSettings = ProjectSettings()
+    # Stage settings read by later stages; each stage validates its own section.
+    dedup: dict[str, Any] = {}
+    screening: dict[str, Any] = {}
+    extraction: dict[str, Any] = {}
+    analysis: dict[str, Any] = {}
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name.lower() == name.lower():
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none"
+        raise ProtocolError(f"review.toml has no source named {name!r} (sources: {known}).")
+
+
+def _describe(error: dict[str, Any]) -> str:
+    path = ".".join(str(p) for p in error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        return f"key '{path}' is required"
+    if kind == "extra_forbidden":
+        return f"key '{path}' is not a known setting (check the spelling)"
+    return f"key '{path}': {error['msg']} (got {error.get('input')!r})"
+
+
+def parse_protocol(text: str, origin: str = PROTOCOL_FILE) -> Protocol:
+    """Validate TOML text; errors name the file, the key path and what is expected."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(f"{origin}: not valid TOML: {exc}") from exc
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise ProtocolError(f"{origin}: {problems}") from exc
+
+
+def load_protocol(path: Path) -> Protocol:
+    if path.is_dir():
+        path = path / PROTOCOL_FILE
+    if not path.exists():
+        raise ProtocolError(
+            f"{path}: no protocol file; run 'metasift init {path.parent}' to create one."
+        )
+    return parse_protocol(path.read_text(encoding="utf-8"), str(path))
+
+
+TEMPLATE = """\
+# metasift review protocol. Every stage reads its settings from this file.
+# Lines starting with # are comments; remove the # to use a setting.
+
+[review]
+title = "{title}"
+# The review question in one sentence.
+question = ""
+# authors = ["First Author", "Second Author"]
+# registration = "PROSPERO CRD42..."
+
+[pico]
+population = ""
+intervention = ""
+comparator = ""
+outcomes = ""
+study_designs = ""
+
+[criteria]
+# Eligibility criteria, as reviewers will read them.
+include = []
+exclude = []
+# Reasons offered when excluding a record, checked in this order.
+exclusion_reasons = ["wrong population", "wrong intervention", "wrong study design"]
+# Words highlighted while screening.
+include_terms = []
+exclude_terms = []
+
+# One [[sources]] table per database. kind = "pubmed", "europepmc" or "openalex" searches
+# live; kind = "file" imports exports listed in `files` (paths relative to this folder).
+# [[sources]]
+# name = "PubMed"
+# kind = "pubmed"
+# query = "(term1[tiab] OR term2[tiab]) AND term3[mh]"
+# date_from = "2000/01/01"
+# date_to = "2025/12/31"
+
+# [project]
+# Leave unset for the default SQLite store in this folder; set to share it with a team:
+# database_url = "postgresql://user@host/dbname"
+"""
+
+
+def template(title: str = "Untitled review") -> str:
+    return TEMPLATE.format(title=title.replace('"', "'"))

@@ -1,0 +1,130 @@
+"""What every format reader shares: decoding, rejections, options, the reader contract.
+
+A reader is a module in this package exposing
+
+* ``NAME``: the format name users pass to ``--format``;
+* ``EXTENSIONS``: file name endings that hint at the format (a hint only: detection reads content);
+* ``sniff(head: str, path: Path) -> int``: confidence 0-100 that decoded text ``head`` (the
+  first 64 KiB) is this format;
+* ``read(path: Path, options: ReadOptions) -> Iterator[Record | Rejection]``: every record of
+  the file in order, each either a :class:`Record` or a :class:`Rejection` with the reason, so
+  that the importer can account for every record read.
+
+and, where the format can be written, ``write(records, stream) -> None``.
+A reader raises :class:`~metasift.errors.ImportFileError` only when the file as a whole cannot
+be read; anything wrong with one record is a rejection.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metasift.errors import ImportFileError
+from metasift.records.model import Record
+
+HEAD_BYTES = 64 * 1024
+
+
+@dataclass(slots=True)
+class Rejection:
+    """A record that was read but cannot be imported, and why."""
+
+    position: int
+    reason: str
+    line: int | None = None
+    source_file: str | None = None
+
+    def describe(self) -> str:
+        where = f"record {self.position}"
+        if self.line:
+            where += f" (line {self.line})"
+        return f"{where}: {self.reason}"
+
+
+@dataclass(slots=True)
+class ReadOptions:
+    """Per-import settings; every field has a sensible default."""
+
+    source_database: str | None = None
+    # CSV/TSV only: Record field -> column name, overriding the automatic mapping.
+    column_map: dict[str, str] = field(default_factory=dict)
+    # Column (CSV) or field holding an include label (1/0, yes/no, true/false).
+    label_column: str | None = None
+    encoding: str | None = None
+
+
+ReadItem = Record | Rejection
+
+
+def detect_encoding(data: bytes) -> str:
+    """Encoding of a byte string: BOM first, then strict UTF-8, then cp1252.
+
+    cp1252 is the honest fallback for Windows exports (EndNote, Excel CSV); bytes it cannot map
+    are decoded as Latin-1 by :func:`decode`, so decoding never fails.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    # UTF-16 without BOM: every other byte of ASCII text is NUL.
+    sample = data[:4096]
+    if len(sample) >= 4 and sample.count(0) > len(sample) // 3:
+        return "utf-16-le" if sample[1] == 0 else "utf-16-be"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A file cut mid-character at the end of the sample is still UTF-8.
+        if exc.start < len(data) - 4:
+            return "cp1252"
+    return "utf-8"
+
+
+def decode(data: bytes, encoding: str) -> str:
+    if encoding == "cp1252":
+        return data.decode("cp1252", errors="replace").replace("\ufffd", "")
+    return data.decode(encoding, errors="replace")
+
+
+def looks_binary(data: bytes, encoding: str) -> bool:
+    """True for files that are not text in any encoding we read (images, archives, PDFs)."""
+    if encoding.startswith(("utf-16", "utf-32")):
+        return False
+    sample = data[:HEAD_BYTES]
+    if not sample:
+        return False
+    if b"\x00" in sample:
+        return True
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return controls > len(sample) // 20
+
+
+def read_text(path: Path, encoding: str | None = None) -> str:
+    """The whole file as text, with the encoding detected; raises ImportFileError if unreadable."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(str(path), f"cannot read the file ({exc.strerror}).") from exc
+    enc = encoding or detect_encoding(data)
+    if looks_binary(data, enc):
+        raise ImportFileError(str(path), "this is a binary file, not a bibliographic export.")
+    return decode(data, enc)
+
+
+def read_head(path: Path) -> tuple[str, bytes]:
+    """First 64 KiB of a file, decoded, plus the raw bytes (for binary/XML checks)."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(HEAD_BYTES)
+    except OSError as exc:
+        raise ImportFileError(str(path), f"cannot read the file ({exc.strerror}).") from exc
+    enc = detect_encoding(data)
+    return decode(data, enc), data
+
+
+def rejected_records(items: Iterator[ReadItem]) -> Iterator[Rejection]:
+    return (item for item in items if isinstance(item, Rejection))

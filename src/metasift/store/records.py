@@ -1,0 +1,54 @@
+"""Reading and writing records in the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from metasift.records.model import RECORD_FIELDS, Record
+from metasift.store.schema import records
+
+_STORED = [f for f in RECORD_FIELDS if f not in ("source_position",)]
+
+
+def record_row(record: Record, import_id: int) -> dict:
+    row = {name: getattr(record, name) for name in _STORED}
+    row["import_id"] = import_id
+    row["position"] = record.source_position
+    return row
+
+
+def insert_records(conn: Connection, import_id: int, batch: Iterable[Record]) -> int:
+    rows = [record_row(r, import_id) for r in batch]
+    if rows:
+        conn.execute(records.insert(), rows)
+    return len(rows)
+
+
+def row_to_record(row: sa.Row) -> Record:
+    data = {name: getattr(row, name) for name in _STORED}
+    data["source_position"] = row.position
+    return Record(**data)
+
+
+def iter_records(
+    engine: Engine | Connection, where: sa.ColumnElement[bool] | None = None
+) -> Iterator[tuple[int, Record]]:
+    """``(record id, Record)`` for every stored record (or those matching ``where``), by id."""
+    query = sa.select(records).order_by(records.c.id)
+    if where is not None:
+        query = query.where(where)
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            for row in conn.execution_options(yield_per=2000).execute(query):
+                yield row.id, row_to_record(row)
+    else:
+        for row in engine.execute(query):
+            yield row.id, row_to_record(row)
+
+
+def count_records(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one()

@@ -1,0 +1,78 @@
+"""Tables of the project store (SQLAlchemy Core). Alembic migrations create and evolve them.
+
+Lists and the raw fields of a record are JSON columns: the store is read back into
+:class:`~metasift.records.model.Record` objects, never queried inside those values.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("file", sa.Text, nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("n_read", sa.Integer, nullable=False),
+    sa.Column("n_imported", sa.Integer, nullable=False),
+    sa.Column("n_rejected", sa.Integer, nullable=False),
+    sa.Column("n_merged", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("options", sa.JSON, nullable=False),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("abstract", sa.Text),
+    sa.Column("authors", sa.JSON, nullable=False),
+    sa.Column("authors_raw", sa.JSON, nullable=False),
+    sa.Column("year", sa.Integer),
+    sa.Column("journal", sa.Text),
+    sa.Column("journal_abbrev", sa.Text),
+    sa.Column("volume", sa.Text),
+    sa.Column("issue", sa.Text),
+    sa.Column("pages", sa.Text),
+    sa.Column("doi", sa.Text, index=True),
+    sa.Column("pmid", sa.String(16), index=True),
+    sa.Column("pmcid", sa.String(16)),
+    sa.Column("issn", sa.JSON, nullable=False),
+    sa.Column("keywords", sa.JSON, nullable=False),
+    sa.Column("mesh_terms", sa.JSON, nullable=False),
+    sa.Column("language", sa.Text),
+    sa.Column("publication_types", sa.JSON, nullable=False),
+    sa.Column("record_type", sa.Text),
+    sa.Column("url", sa.Text),
+    sa.Column("source_database", sa.Text),
+    sa.Column("source_file", sa.Text),
+    sa.Column("source_id", sa.Text),
+    sa.Column("label", sa.Integer),
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.UniqueConstraint("import_id", "position", name="uq_records_import_position"),
+)
+
+rejections = sa.Table(
+    "rejections",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("line", sa.Integer),
+    sa.Column("reason", sa.Text, nullable=False),
+)

@@ -1,0 +1,36 @@
+import pytest
+
+from metasift.errors import ProtocolError
+from metasift.protocol import parse_protocol, template
+
+
+def test_template_is_a_valid_protocol():
+    protocol = parse_protocol(template("My review"))
+    assert protocol.review.title == "My review"
+    assert protocol.criteria.exclusion_reasons[0] == "wrong population"
+
+
+def test_error_names_the_key_path():
+    text = template() + '\n[[sources]]\nname = "PubMed"\nkind = "pubmedd"\n'
+    with pytest.raises(ProtocolError, match=r"key 'sources\.0\.kind'"):
+        parse_protocol(text)
+
+
+def test_unknown_key_is_an_error_not_ignored():
+    with pytest.raises(ProtocolError, match=r"key 'criteria\.exlude' is not a known setting"):
+        parse_protocol('[review]\ntitle = "x"\n[criteria]\nexlude = []\n')
+
+
+def test_missing_title():
+    with pytest.raises(ProtocolError, match=r"key 'review\.title' is required"):
+        parse_protocol("[review]\n")
+
+
+def test_invalid_toml_names_the_file():
+    with pytest.raises(ProtocolError, match=r"^my\.toml: not valid TOML"):
+        parse_protocol("[review\n", "my.toml")
+
+
+def test_duplicate_exclusion_reason():
+    with pytest.raises(ProtocolError, match="listed twice"):
+        parse_protocol('[review]\ntitle="x"\n[criteria]\nexclusion_reasons=["a","a"]\n')

@@ -61,9 +61,13 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema of ``engine``'s database to the newest revision."""
+    """Bring the schema of ``engine``'s database to the newest revision of every stage.
+
+    Each stage's migrations form their own branch off the base revision, so "heads" (plural)
+    applies them all.
+    """
     try:
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "heads")
     except Exception as exc:
         if isinstance(exc, ProjectError):
             raise

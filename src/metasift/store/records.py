@@ -52,3 +52,11 @@ def iter_records(
 def count_records(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one()
+
+
+def iter_screenable(engine: Engine) -> Iterator[tuple[int, Record]]:
+    """The records screening works on: every stored record that is not a removed duplicate.
+
+    De-duplication narrows this to one primary record per cluster, with merged metadata.
+    """
+    yield from iter_records(engine)

@@ -112,7 +112,9 @@ def _raw_fields(element: etree._Element) -> dict[str, Any]:
         if tag in ("ref-type", "database"):
             value = child.get("name") or _value(child)
         elif tag == "source-app":
-            value = " ".join(p for p in (child.get("name") or _value(child), child.get("version")) if p)
+            value = " ".join(
+                p for p in (child.get("name") or _value(child), child.get("version")) if p
+            )
         elif tag in _GROUPS:
             for sub in child:
                 if not isinstance(sub.tag, str):
@@ -149,8 +151,10 @@ def _pmid(raw: dict[str, Any]) -> str | None:
     provider = (_first(raw.get("remote-database-provider")) or "").lower()
     database = (_first(raw.get("remote-database-name")) or "").lower()
     accession = _first(raw.get("accession-num"))
-    if accession and accession.isdigit() and (
-        provider in _PUBMED_SOURCES or database in _PUBMED_SOURCES
+    if (
+        accession
+        and accession.isdigit()
+        and (provider in _PUBMED_SOURCES or database in _PUBMED_SOURCES)
     ):
         return normalize_pmid(accession)
     for key in ("custom3", "custom5"):

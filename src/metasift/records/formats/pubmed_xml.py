@@ -53,6 +53,7 @@ LAYOUT = XmlLayout(
 )
 
 _MATHML = "{http://www.w3.org/1998/Math/MathML}"
+_MATH_TAGS = (_MATHML + "math", "mml:math", "math")
 
 
 def sniff(head: str, path: Path) -> int:
@@ -80,11 +81,17 @@ def _flat(element: etree._Element) -> str:
 
 
 def _text(element: etree._Element | None) -> str | None:
+    """Clean text of a field; inline markup (<i>, <sub>, MathML...) flattened."""
     if element is None:
         return None
-    if len(element):
-        return clean_text(_flat(element))
-    return clean_text(element.text)
+    if not len(element):
+        return clean_text(element.text)
+    if next(element.iterchildren(*_MATH_TAGS), None) is None:
+        # No MathML: libxml2 concatenates the text of the inline markup in C.
+        return clean_text(
+            etree.tostring(element, method="text", encoding="unicode", with_tail=False)
+        )
+    return clean_text(_flat(element))
 
 
 def _texts(elements: Any) -> list[str]:
@@ -95,101 +102,119 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+def _put(raw: dict[str, Any], key: str, value: Any) -> None:
+    if value:
+        raw[key] = value
+
+
 # -- parts of an article ----------------------------------------------------------------------
-def _abstract(abstract: etree._Element | None, raw: dict[str, Any]) -> str | None:
-    if abstract is None:
-        return None
+# A PubMed article has some 200 elements and every element touched from Python costs a
+# proxy object, so the walkers below visit each child once and dispatch on its tag (lxml's
+# find() matches paths in Python, which is slower), and leave alone what no field needs
+# (reference lists, comments and corrections, history dates).
+def _abstract(abstract: etree._Element, raw: dict[str, Any]) -> str | None:
     sections: list[str] = []
     raw_sections: list[dict[str, str]] = []
-    for part in abstract.iterfind("AbstractText"):
+    for part in abstract:
+        tag = part.tag
+        if tag == "CopyrightInformation":
+            _put(raw, "CopyrightInformation", _text(part))
+            continue
+        if tag != "AbstractText":
+            continue
         text = _text(part)
         label = part.get("Label")
-        if text is None and not label:
-            continue
-        section = {"text": text or ""}
         if label:
-            section["Label"] = label
-            if part.get("NlmCategory"):
-                section["NlmCategory"] = part.get("NlmCategory")
+            section = {"Label": label, "text": text or ""}
+            category = part.get("NlmCategory")
+            if category:
+                section["NlmCategory"] = category
             sections.append(f"{label}: {text}" if text else f"{label}:")
+        elif text:
+            section = {"text": text}
+            sections.append(text)
         else:
-            sections.append(text or "")
+            continue
         raw_sections.append(section)
     if raw_sections:
         raw["AbstractText"] = raw_sections
-    copyright_text = _text(abstract.find("CopyrightInformation"))
-    if copyright_text:
-        raw["CopyrightInformation"] = copyright_text
-    return " ".join(s for s in sections if s) or None
+    return " ".join(sections) or None
 
 
 def _people(
     author_list: etree._Element | None,
 ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
-    """Names as read ("Last, ForeName"), their normal forms, and every author's details."""
+    """Names as read ("Last, ForeName"), their normal forms, and every author's details.
+
+    The details (``raw``) keep each part exactly as read; only the names that become Record
+    fields are cleaned, once each.
+    """
     names: list[str] = []
     normal: list[str] = []
     details: list[dict[str, Any]] = []
     if author_list is None:
         return names, normal, details
-    for author in author_list.iterfind("Author"):
+    for author in author_list:
         info: dict[str, Any] = {}
         for child in author:
             tag = child.tag
-            if tag in ("LastName", "ForeName", "Initials", "Suffix", "CollectiveName"):
-                value = _text(child)
-                if value:
-                    info[tag] = value
-            elif tag == "AffiliationInfo":
-                affiliation = _text(child.find("Affiliation"))
-                if affiliation:
-                    info.setdefault("Affiliation", []).append(affiliation)
+            if tag == "AffiliationInfo":
+                for part in child:
+                    if part.tag == "Affiliation":
+                        text = _text(part) if len(part) else part.text
+                        if text:
+                            info.setdefault("Affiliation", []).append(text)
             elif tag == "Identifier":
-                value = _text(child)
-                if value:
-                    info.setdefault("Identifier", []).append(f"{child.get('Source')}: {value}")
+                info.setdefault("Identifier", []).append(f"{child.get('Source')}: {child.text}")
+            elif tag == "CollectiveName":
+                info[tag] = _text(child)
+            elif isinstance(tag, str) and child.text:
+                info[tag] = child.text
         details.append(info)
         if author.get("ValidYN") == "N":
             # NLM marks names printed in error; PubMed does not list them either.
             info["ValidYN"] = "N"
             continue
-        last = info.get("LastName")
+        last = clean_text(info.get("LastName"))
         if last:
-            given = info.get("ForeName") or info.get("Initials")
+            initials = info.get("Initials")
+            given = clean_text(info.get("ForeName") or initials)
             name = f"{last}, {given}" if given else last
-            if info.get("Suffix"):
-                name += f", {info['Suffix']}"
+            if "Suffix" in info:
+                name += f", {clean_text(info['Suffix'])}"
             names.append(name)
-            normal.append(normalize_author(name) or name)
+            if initials and initials.isalpha() and initials.isupper():
+                # NLM's Initials ("JM") are the canonical initials: "Last, J. M.".
+                normal.append(f"{last}, {'. '.join(initials)}.")
+            else:
+                normal.append(normalize_author(name) or name)
         elif info.get("CollectiveName"):
             names.append(info["CollectiveName"])
             normal.append(info["CollectiveName"])
     return names, normal, details
 
 
-def _authors(author_list: etree._Element | None, record: Record, raw: dict[str, Any]) -> None:
-    record.authors_raw, record.authors, details = _people(author_list)
-    _put(raw, "AuthorList", details)
-
-
-def _mesh(mesh_list: etree._Element | None, record: Record, raw: dict[str, Any]) -> None:
-    if mesh_list is None:
-        return
+def _mesh(mesh_list: etree._Element, record: Record, raw: dict[str, Any]) -> None:
     terms: list[str] = []
     marked: list[str] = []
-    for heading in mesh_list.iterfind("MeshHeading"):
-        descriptor = heading.find("DescriptorName")
-        name = _text(descriptor)
-        if not name:
-            continue
-        terms.append(name)
-        star = "*" if descriptor.get("MajorTopicYN") == "Y" else ""
-        entry = star + name
-        for qualifier in heading.iterfind("QualifierName"):
-            q = _text(qualifier)
-            if q:
-                entry += "/" + ("*" if qualifier.get("MajorTopicYN") == "Y" else "") + q
-        marked.append(entry)
+    for heading in mesh_list:
+        entry = None
+        for part in heading:  # DescriptorName, then its QualifierNames
+            name = part.text
+            if not name:
+                continue
+            star = "*" if part.get("MajorTopicYN") == "Y" else ""
+            if part.tag == "DescriptorName":
+                terms.append(name)
+                entry = star + name
+            elif entry is not None:
+                entry += "/" + star + name
+        if entry is not None:
+            marked.append(entry)
+    # NLM's headings are clean text: check them all at once, clean one by one if not.
+    if clean_text(" | ".join(marked)) != " | ".join(marked):
+        terms = [t for t in map(clean_text, terms) if t]
+        marked = [m for m in map(clean_text, marked) if m]
     record.mesh_terms = terms
     if marked:
         raw["MeshHeadingList"] = marked
@@ -198,18 +223,18 @@ def _mesh(mesh_list: etree._Element | None, record: Record, raw: dict[str, Any])
 def _date(element: etree._Element | None) -> str | None:
     if element is None:
         return None
-    medline = element.findtext("MedlineDate")
-    if medline:
-        return medline.strip()
-    parts = [element.findtext(t) for t in ("Year", "Season", "Month", "Day")]
-    return " ".join(p.strip() for p in parts if p and p.strip()) or None
+    parts = {child.tag: (child.text or "").strip() for child in element}
+    if parts.get("MedlineDate"):
+        return parts["MedlineDate"]
+    ordered = (parts.get(t) for t in ("Year", "Season", "Month", "Day"))
+    return " ".join(p for p in ordered if p) or None
 
 
 def _ids(id_list: etree._Element | None) -> dict[str, str]:
     if id_list is None:
         return {}
     ids: dict[str, str] = {}
-    for article_id in id_list.iterfind("ArticleId"):
+    for article_id in id_list:
         kind = article_id.get("IdType") or "unknown"
         value = (article_id.text or "").strip()
         if value and kind not in ids:
@@ -217,20 +242,26 @@ def _ids(id_list: etree._Element | None) -> dict[str, str]:
     return ids
 
 
-def _keywords(parent: etree._Element, record: Record, raw: dict[str, Any]) -> None:
-    keywords = _texts(parent.iterfind("KeywordList/Keyword"))
+def _keywords(keyword_list: etree._Element, record: Record, raw: dict[str, Any]) -> None:
+    keywords = _texts(keyword_list)
     if keywords:
-        record.keywords = _unique(keywords)
-        raw["KeywordList"] = keywords
+        record.keywords = _unique([*record.keywords, *keywords])
+        raw.setdefault("KeywordList", []).extend(keywords)
+
+
+def _pmid(text: str | None) -> str | None:
+    if text and text.isdigit():
+        return text.lstrip("0") or None
+    return normalize_pmid(text)
 
 
 def _finish(record: Record, raw: dict[str, Any], ids: dict[str, str]) -> None:
     """Identifiers from the article's own id list, the URL, and ``raw``."""
     if ids:
         raw["ArticleIdList"] = ids
-    record.pmid = record.pmid or normalize_pmid(ids.get("pubmed"))
-    record.doi = record.doi or normalize_doi(ids.get("doi"))
-    record.pmcid = normalize_pmcid(ids.get("pmc"))
+        record.pmid = record.pmid or _pmid(ids.get("pubmed"))
+        record.doi = record.doi or normalize_doi(ids.get("doi"))
+        record.pmcid = normalize_pmcid(ids.get("pmc"))
     if record.pmid:
         record.url = f"https://pubmed.ncbi.nlm.nih.gov/{record.pmid}/"
         record.source_id = record.pmid
@@ -238,99 +269,124 @@ def _finish(record: Record, raw: dict[str, Any], ids: dict[str, str]) -> None:
     record.raw = raw
 
 
-def _put(raw: dict[str, Any], key: str, value: Any) -> None:
-    if value:
-        raw[key] = value
+def _journal(journal: etree._Element, record: Record, raw: dict[str, Any]) -> None:
+    issns: dict[str, str] = {}
+    for child in journal:
+        tag = child.tag
+        if tag == "Title":
+            record.journal = raw["Title"] = _text(child)
+        elif tag == "ISOAbbreviation":
+            record.journal_abbrev = raw["ISOAbbreviation"] = _text(child)
+        elif tag == "ISSN":
+            value = _text(child)
+            if value:
+                record.issn.append(value)
+                issns[child.get("IssnType") or "ISSN"] = value
+        elif tag == "JournalIssue":
+            for part in child:
+                tag = part.tag
+                if tag == "Volume":
+                    record.volume = raw["Volume"] = _text(part)
+                elif tag == "Issue":
+                    record.issue = raw["Issue"] = _text(part)
+                elif tag == "PubDate":
+                    pub_date = _date(part)
+                    if pub_date:
+                        raw["PubDate"] = pub_date
+                        record.year = parse_year(pub_date)
+    if issns:
+        raw["ISSN"] = issns
+
+
+def _article(article: etree._Element, record: Record, raw: dict[str, Any]) -> None:
+    vernacular = article_date = None
+    locations: dict[str, str] = {}
+    for child in article:
+        tag = child.tag
+        if tag == "Journal":
+            _journal(child, record, raw)
+        elif tag == "ArticleTitle":
+            record.title = _text(child)
+        elif tag == "VernacularTitle":
+            vernacular = _text(child)
+        elif tag == "Pagination":
+            pages = {part.tag: part.text for part in child}
+            record.pages = clean_text(pages.get("MedlinePgn")) or clean_text(
+                "-".join(p for p in (pages.get("StartPage"), pages.get("EndPage")) if p)
+            )
+        elif tag == "ELocationID":
+            kind = child.get("EIdType") or "unknown"
+            value = (child.text or "").strip()
+            if value and kind not in locations:
+                locations[kind] = value
+                if kind == "doi" and child.get("ValidYN") != "N":
+                    record.doi = normalize_doi(value)
+        elif tag == "Abstract":
+            record.abstract = _abstract(child, raw)
+        elif tag == "AuthorList":
+            record.authors_raw, record.authors, details = _people(child)
+            _put(raw, "AuthorList", details)
+        elif tag == "Language":
+            language = _text(child)
+            if language:
+                raw.setdefault("Language", []).append(language)
+                record.language = record.language or language
+        elif tag == "PublicationTypeList":
+            record.publication_types = _texts(child)
+        elif tag == "ArticleDate":
+            article_date = _date(child)
+    _put(raw, "ArticleTitle", record.title)
+    if vernacular:
+        raw["VernacularTitle"] = vernacular
+        record.title = record.title or vernacular
+    if article_date:
+        raw["ArticleDate"] = article_date
+        record.year = record.year or parse_year(article_date)
+    _put(raw, "MedlinePgn", record.pages)
+    _put(raw, "ELocationID", locations)
+    _put(raw, "PublicationTypeList", record.publication_types)
 
 
 def article_record(element: etree._Element) -> Record:
     """The Record of one ``<PubmedArticle>`` element."""
     record = Record(record_type="Journal Article")
     raw: dict[str, Any] = {}
-    citation = element.find("MedlineCitation")
-    if citation is None:
-        citation = etree.Element("MedlineCitation")
-    pmid_text = citation.findtext("PMID")
-    record.pmid = normalize_pmid(pmid_text)
-    _put(raw, "PMID", pmid_text and pmid_text.strip())
-    _put(raw, "Status", citation.get("Status"))
-    article = citation.find("Article")
-    if article is None:
-        article = etree.Element("Article")
-    record.title = _text(article.find("ArticleTitle"))
-    _put(raw, "ArticleTitle", record.title)
-    vernacular = _text(article.find("VernacularTitle"))
-    _put(raw, "VernacularTitle", vernacular)
-    record.title = record.title or vernacular
-    journal = article.find("Journal")
-    if journal is not None:
-        record.journal = _text(journal.find("Title"))
-        record.journal_abbrev = _text(journal.find("ISOAbbreviation"))
-        _put(raw, "Title", record.journal)
-        _put(raw, "ISOAbbreviation", record.journal_abbrev)
-        issns = {}
-        for issn in journal.iterfind("ISSN"):
-            value = _text(issn)
-            if value:
-                record.issn.append(value)
-                issns[issn.get("IssnType") or "ISSN"] = value
-        _put(raw, "ISSN", issns)
-        issue = journal.find("JournalIssue")
-        if issue is not None:
-            record.volume = _text(issue.find("Volume"))
-            record.issue = _text(issue.find("Issue"))
-            _put(raw, "Volume", record.volume)
-            _put(raw, "Issue", record.issue)
-            pub_date = issue.find("PubDate")
-            if pub_date is not None:
-                record.year = parse_year(pub_date.findtext("Year")) or parse_year(
-                    pub_date.findtext("MedlineDate")
-                )
-                _put(raw, "PubDate", _date(pub_date))
-    article_date = _date(article.find("ArticleDate"))
-    _put(raw, "ArticleDate", article_date)
-    record.year = record.year or parse_year(article_date)
-    info = citation.find("MedlineJournalInfo")
-    if info is not None:
-        medline_ta = _text(info.find("MedlineTA"))
-        _put(raw, "MedlineTA", medline_ta)
-        record.journal_abbrev = record.journal_abbrev or medline_ta
-        linking = _text(info.find("ISSNLinking"))
-        _put(raw, "ISSNLinking", linking)
-        if linking:
-            record.issn.append(linking)
-    record.issn = _unique(record.issn)
-    pagination = article.find("Pagination")
-    if pagination is not None:
-        record.pages = _text(pagination.find("MedlinePgn"))
-        if not record.pages:
-            start, end = pagination.findtext("StartPage"), pagination.findtext("EndPage")
-            record.pages = clean_text("-".join(p for p in (start, end) if p))
-        _put(raw, "MedlinePgn", record.pages)
-    locations = {}
-    for location in article.iterfind("ELocationID"):
-        kind = location.get("EIdType") or "unknown"
-        value = (location.text or "").strip()
-        if value and kind not in locations:
-            locations[kind] = value
-            if kind == "doi" and location.get("ValidYN") != "N":
-                record.doi = normalize_doi(value)
-    _put(raw, "ELocationID", locations)
-    record.abstract = _abstract(article.find("Abstract"), raw)
-    _authors(article.find("AuthorList"), record, raw)
-    languages = _texts(article.iterfind("Language"))
-    record.language = languages[0] if languages else None
-    _put(raw, "Language", languages)
-    record.publication_types = _texts(article.iterfind("PublicationTypeList/PublicationType"))
-    _put(raw, "PublicationTypeList", record.publication_types)
-    _mesh(citation.find("MeshHeadingList"), record, raw)
-    _put(raw, "ChemicalList", _texts(citation.iterfind("ChemicalList/Chemical/NameOfSubstance")))
-    _keywords(citation, record, raw)
-    data = element.find("PubmedData")
     ids: dict[str, str] = {}
-    if data is not None:
-        ids = _ids(data.find("ArticleIdList"))
-        _put(raw, "PublicationStatus", _text(data.find("PublicationStatus")))
+    for part in element:
+        if part.tag == "MedlineCitation":
+            _put(raw, "Status", part.get("Status"))
+            for child in part:
+                tag = child.tag
+                if tag == "PMID":
+                    _put(raw, "PMID", child.text)
+                    record.pmid = _pmid(child.text)
+                elif tag == "Article":
+                    _article(child, record, raw)
+                elif tag == "MedlineJournalInfo":
+                    for info in child:
+                        if info.tag == "MedlineTA":
+                            _put(raw, "MedlineTA", _text(info))
+                        elif info.tag == "ISSNLinking":
+                            _put(raw, "ISSNLinking", _text(info))
+                elif tag == "MeshHeadingList":
+                    _mesh(child, record, raw)
+                elif tag == "KeywordList":
+                    _keywords(child, record, raw)
+                elif tag == "ChemicalList":
+                    # Chemical: RegistryNumber, then NameOfSubstance.
+                    chemicals = [_text(c[-1]) for c in child if len(c)]
+                    _put(raw, "ChemicalList", [c for c in chemicals if c])
+        elif part.tag == "PubmedData":
+            for child in part:
+                if child.tag == "ArticleIdList":
+                    ids = _ids(child)
+                elif child.tag == "PublicationStatus":
+                    _put(raw, "PublicationStatus", _text(child))
+    record.journal_abbrev = record.journal_abbrev or raw.get("MedlineTA")
+    if "ISSNLinking" in raw:
+        record.issn.append(raw["ISSNLinking"])
+    if len(record.issn) > 1:
+        record.issn = _unique(record.issn)
     _finish(record, raw, ids)
     return record
 
@@ -343,7 +399,7 @@ def book_record(element: etree._Element) -> Record:
     if document is None:
         document = etree.Element("BookDocument")
     pmid_text = document.findtext("PMID")
-    record.pmid = normalize_pmid(pmid_text)
+    record.pmid = _pmid(pmid_text)
     _put(raw, "PMID", pmid_text and pmid_text.strip())
     book = document.find("Book")
     if book is None:
@@ -361,15 +417,16 @@ def book_record(element: etree._Element) -> Record:
     _put(raw, "PubDate", pub_date)
     record.year = parse_year(pub_date) or parse_year(_date(document.find("ContributionDate")))
     record.volume = _text(book.find("Volume"))
-    record.abstract = _abstract(document.find("Abstract"), raw)
-    _authors(document.find("AuthorList"), record, raw)
+    abstract = document.find("Abstract")
+    record.abstract = _abstract(abstract, raw) if abstract is not None else None
+    record.authors_raw, record.authors, details = _people(document.find("AuthorList"))
+    _put(raw, "AuthorList", details)
     editors, editors_normal, editor_details = _people(book.find("AuthorList"))
     _put(raw, "EditorList", editor_details)
     if not record.authors:
         # A whole book may list only its editors: they are its authors then.
         record.authors_raw, record.authors = editors, editors_normal
-    for isbn in book.iterfind("Isbn"):
-        _put(raw, "Isbn", _text(isbn))
+    _put(raw, "Isbn", _texts(book.iterfind("Isbn")))
     languages = _texts(document.iterfind("Language"))
     record.language = languages[0] if languages else None
     _put(raw, "Language", languages)
@@ -378,7 +435,8 @@ def book_record(element: etree._Element) -> Record:
     for location in document.iterfind("ELocationID"):
         if location.get("EIdType") == "doi":
             record.doi = normalize_doi(location.text)
-    _keywords(document, record, raw)
+    for keyword_list in document.iterfind("KeywordList"):
+        _keywords(keyword_list, record, raw)
     ids = _ids(document.find("ArticleIdList"))
     data = element.find("PubmedBookData")
     if data is not None:

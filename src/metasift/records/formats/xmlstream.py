@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -28,9 +29,9 @@ from metasift.errors import ImportFileError
 from metasift.records.formats.base import detect_encoding, looks_binary
 
 _READ = 1 << 20
-# Bytes kept behind the parser's read position: libxml2 reads ahead 32 KiB at a time, so the
-# position of any error it reports lies well inside this window.
-_KEEP = 8 << 20
+# Bytes kept behind the parser's read position: libxml2 parses what it was handed before
+# asking for more, so the position of any error it reports lies well inside this window.
+_KEEP = 4 << 20
 _DECLARED = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)")
@@ -84,6 +85,9 @@ def _transcoding(head: bytes, encoding: str | None) -> str | None:
 class _Window:
     """A file-like object for lxml that remembers recent bytes and can restart elsewhere.
 
+    The stream is read in 1 MiB chunks handed to lxml whole (lxml keeps what it did not ask
+    for), so the hot path copies nothing. The chunks of the last few MiB stay, with the
+    offset and line number of their first byte, to map a parser error back to a position.
     Offsets are absolute positions in the (UTF-8) byte stream; lines are 1-based.
     """
 
@@ -91,17 +95,24 @@ class _Window:
         self._raw = raw
         self._decoder = codecs.getincrementaldecoder(codec)("replace") if codec else None
         self._pending_head = head
-        self._buf = bytearray()
-        self._buf_start = 0  # absolute offset of _buf[0]
-        self._buf_start_line = 1  # line number of _buf[0]
-        self._line_start = 0  # absolute offset where the line holding _buf[0] begins
-        self._pos = 0  # absolute offset of the next byte handed to the parser
+        self._chunks: deque[tuple[int, bytes]] = deque()  # (offset, data)
+        self._kept = 0  # bytes in _chunks
+        self._end = 0  # offset after the last chunk read
+        self._pos = 0  # offset of the next byte handed to the parser
         self._prefix = b""
         self._eof = False
+        # Line numbers are needed only after an error. Counting newlines as the bytes pass
+        # costs more than parsing them, so when the stream can be re-read (a file, not a
+        # pipe, and not transcoded) lines are counted then, from the last point counted.
+        try:
+            self._rereadable = codec is None and raw.seekable() and raw.tell() == len(head)
+        except (OSError, ValueError):
+            self._rereadable = False
+        self._counted = (0, 1)  # (offset, line at offset), known and <= first kept chunk
+        self._chunk_lines: dict[int, int] = {}  # offset -> line, for non-rereadable streams
 
-    # -- reading --------------------------------------------------------------------------
     def _fill(self) -> bool:
-        """Append the next chunk of the stream to the window; False at the end."""
+        """Read the next chunk of the stream into the window; False at the end."""
         while not self._eof:
             if self._pending_head:
                 raw, self._pending_head = self._pending_head, b""
@@ -115,74 +126,88 @@ class _Window:
             if self._decoder is not None:
                 data = self._decoder.decode(raw, final=self._eof).encode("utf-8")
             if data:
-                self._buf += data
-                self._trim(self._pos - _KEEP)
+                if not self._rereadable:
+                    self._chunk_lines[self._end] = self._counted[1]
+                    self._counted = (self._end + len(data), self._counted[1] + data.count(b"\n"))
+                self._chunks.append((self._end, data))
+                self._kept += len(data)
+                self._end += len(data)
+                while self._kept - len(self._chunks[0][1]) > _KEEP and (
+                    self._chunks[0][0] + len(self._chunks[0][1]) < self._pos - _KEEP
+                ):
+                    dropped = self._chunks.popleft()
+                    self._kept -= len(dropped[1])
+                    self._chunk_lines.pop(dropped[0], None)
                 return True
         return False
-
-    def _trim(self, before: int) -> None:
-        cut = before - self._buf_start
-        if cut < _KEEP:  # trim in big steps: each trim moves the whole buffer
-            return
-        newlines = self._buf.count(b"\n", 0, cut)
-        if newlines:
-            self._buf_start_line += newlines
-            self._line_start = self._buf_start + self._buf.rindex(b"\n", 0, cut) + 1
-        del self._buf[:cut]
-        self._buf_start += cut
 
     def read(self, size: int = -1) -> bytes:
         if self._prefix:
             out, self._prefix = self._prefix, b""
             return out
-        end = self._buf_start + len(self._buf)
-        if self._pos >= end and not self._fill():
+        if self._pos >= self._end and not self._fill():
             return b""
-        start = self._pos - self._buf_start
-        n = size if size and size > 0 else _READ
-        out = bytes(self._buf[start : start + n])
-        self._pos += len(out)
-        return out
+        for offset, data in reversed(self._chunks):
+            if offset <= self._pos:
+                out = data[self._pos - offset :] if self._pos > offset else data
+                self._pos += len(out)
+                return out
+        return b""  # the resume point fell out of the window: cannot happen (see _KEEP)
 
-    # -- positions --------------------------------------------------------------------------
+    # -- positions (used after a syntax error only) -----------------------------------------
+    def _first_line(self) -> int:
+        """Line number of the first kept byte."""
+        first = self._chunks[0][0]
+        if not self._rereadable:
+            return self._chunk_lines[first]
+        offset, line = self._counted
+        if offset < first:
+            resume = self._raw.tell()
+            self._raw.seek(offset)
+            while offset < first:
+                block = self._raw.read(min(_READ, first - offset))
+                if not block:
+                    break
+                line += block.count(b"\n")
+                offset += len(block)
+            self._raw.seek(resume)
+            self._counted = (offset, line)
+        return line
+
+    def _joined(self) -> tuple[int, int, bytes]:
+        return self._chunks[0][0], self._first_line(), b"".join(c[1] for c in self._chunks)
+
     def line_of(self, offset: int) -> int:
-        offset = max(offset, self._buf_start)
-        return self._buf_start_line + self._buf.count(b"\n", 0, offset - self._buf_start)
+        start, line, data = self._joined()
+        return line + data.count(b"\n", 0, max(offset - start, 0))
 
     def offset_of(self, line: int, column: int) -> int:
         """Absolute offset of ``column`` (0-based, in bytes) on absolute ``line``."""
-        if line <= self._buf_start_line:
-            line_start = self._line_start
-        else:
-            index = -1
-            for _ in range(line - self._buf_start_line):
-                index = self._buf.find(b"\n", index + 1)
-                if index < 0:
-                    return self._buf_start + len(self._buf)
-            line_start = self._buf_start + index + 1
-        return max(line_start + max(column, 0), self._buf_start)
+        start, first_line, data = self._joined()
+        index = -1
+        for _ in range(line - first_line):
+            index = data.find(b"\n", index + 1)
+            if index < 0:
+                return start + len(data)
+        return start + index + 1 + max(column, 0)
 
     def find_start(self, starts: tuple[bytes, ...], offset: int) -> int | None:
         """Offset of the first record start tag at or after ``offset``, reading on as needed."""
-        offset = max(offset, self._buf_start)
-        longest = max(len(s) for s in starts) + 1
         while True:
+            start, _, data = self._joined()
+            index = max(offset - start, 0)
             best = None
-            for start in starts:
-                index = offset - self._buf_start
-                while True:
-                    index = self._buf.find(start, index)
-                    if index < 0 or index + len(start) >= len(self._buf):
+            for tag in starts:
+                at = index
+                while (at := data.find(tag, at)) >= 0 and at + len(tag) < len(data):
+                    if data[at + len(tag)] in b"> \t\r\n/":
+                        best = at if best is None else min(best, at)
                         break
-                    if self._buf[index + len(start)] in b"> \t\r\n/":
-                        if best is None or index < best:
-                            best = index
-                        break
-                    index += 1
+                    at += 1
             if best is not None:
-                return self._buf_start + best
+                return start + best
             # Not in the window: read on, keeping a tail in case a tag straddles chunks.
-            offset = max(self._buf_start + len(self._buf) - longest, offset)
+            offset = max(offset, self._end - max(len(t) for t in starts) - 1)
             self._pos = max(self._pos, offset)
             if not self._fill():
                 return None
@@ -260,8 +285,10 @@ def iter_record_elements(
                     continue
                 line = open_records.pop()
                 parent = element.getparent()
-                if parent is None or open_records or (
-                    container is not None and parent is not container
+                if (
+                    parent is None
+                    or open_records
+                    or (container is not None and parent is not container)
                 ):
                     # Nested in a broken record whose end tag was lost: complete in itself;
                     # the outer one is reported when the parser fails on it.

@@ -204,6 +204,12 @@ def record_from_element(element: etree._Element) -> Record:
         dict.fromkeys(k for value in raw.get("keywords", []) for k in _items(value))
     )
     record.language = _first(raw.get("language"))
+    record.publication_types = [
+        t
+        for item in _items(raw.get("work-type"))
+        for t in (clean_text(x) for x in item.split(";"))
+        if t
+    ]
     record.record_type = clean_text(raw.get("ref-type"))
     record.source_id = clean_text(raw.get("rec-number"))
     record.source_database = clean_text(raw.get("database"))

@@ -142,6 +142,7 @@ def _journal(raw: dict[str, Any]) -> tuple[str | None, str | None]:
     abbrev = clean_text(raw.get("titles/alt-title") or raw.get("periodical/abbr-1"))
     if name and abbrev and len(abbrev) > len(name):
         name, abbrev = abbrev, name  # an abbreviation is never longer than the name
+    name = name or abbrev  # a journal known only by its abbreviation
     if abbrev == name:
         abbrev = None
     return name, abbrev

@@ -215,8 +215,22 @@ def _sens(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
         else:
             order = column(case["effect"], case["order"]) if case["order"] else None
             out = cumul(res, order=[float(o) for o in order] if order else None)
-        return {key: getattr(out, key) for key in ("estimate", "se", "zval", "pval", "ci_lb",
-                                                     "ci_ub", "Q", "Qp", "tau2", "I2", "H2")}
+        return {
+            key: getattr(out, key)
+            for key in (
+                "estimate",
+                "se",
+                "zval",
+                "pval",
+                "ci_lb",
+                "ci_ub",
+                "Q",
+                "Qp",
+                "tau2",
+                "I2",
+                "H2",
+            )
+        }
 
     return run
 
@@ -269,7 +283,9 @@ def pairs(expected: Any, actual: Any, path: str) -> Iterator[tuple[str, Any, Any
             yield from pairs(e, a, f"{path}[{i}]")
         return
     exp = np.atleast_1d(
-        np.asarray([np.nan if v is None else float(v) for v in np.atleast_1d(expected)], dtype=float)
+        np.asarray(
+            [np.nan if v is None else float(v) for v in np.atleast_1d(expected)], dtype=float
+        )
     )
     if _is_missing(actual):
         act = np.full(exp.shape, np.nan)
@@ -302,8 +318,13 @@ def difference(expected: Any, actual: Any) -> float:
 
 def compare(section: str, case: dict[str, Any]) -> list[tuple[str, Any, Any, float]]:
     actual = run(section, case)
-    expected = case["result"] if "result" in case else {
-        key: case[key] for key in case if key in ("yi", "vi", "QM", "QMp", "QMdf", "Qb", "Qbp",
-                                                  "Qb_df", "groups")
-    }
+    expected = (
+        case["result"]
+        if "result" in case
+        else {
+            key: case[key]
+            for key in case
+            if key in ("yi", "vi", "QM", "QMp", "QMdf", "Qb", "Qbp", "Qb_df", "groups")
+        }
+    )
     return [(p, e, a, difference(e, a)) for p, e, a in pairs(expected, actual, case["name"])]

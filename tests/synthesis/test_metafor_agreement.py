@@ -10,9 +10,7 @@ from tests.synthesis import metafor_cases as mc
 CASES = [(section, case) for section in mc.SECTIONS for case in mc.reference()[section]]
 
 
-@pytest.mark.parametrize(
-    ("section", "case"), CASES, ids=[f"{s}:{c['name']}" for s, c in CASES]
-)
+@pytest.mark.parametrize(("section", "case"), CASES, ids=[f"{s}:{c['name']}" for s, c in CASES])
 def test_agrees_with_metafor(section: str, case: dict) -> None:
     rows = mc.compare(section, case)
     assert rows, "nothing compared"
@@ -23,8 +21,22 @@ def test_agrees_with_metafor(section: str, case: dict) -> None:
 def test_reference_covers_the_issue() -> None:
     ref = mc.reference()
     measures = {case["measure"] for case in ref["escalc"]}
-    assert measures >= {"MD", "SMD", "ROM", "OR", "RR", "RD", "PETO", "COR", "ZCOR", "PR",
-                        "PLO", "PAS", "IRR", "GEN"}
+    assert measures >= {
+        "MD",
+        "SMD",
+        "ROM",
+        "OR",
+        "RR",
+        "RD",
+        "PETO",
+        "COR",
+        "ZCOR",
+        "PR",
+        "PLO",
+        "PAS",
+        "IRR",
+        "GEN",
+    }
     fits = {(case["method"], case["test"]) for case in ref["rma"]}
     for method in ("EE", "FE", "DL", "REML", "ML", "PM", "EB", "HE", "SJ", "HS"):
         assert (method, "z") in fits and (method, "knha") in fits

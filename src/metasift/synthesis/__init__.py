@@ -1,8 +1,8 @@
 """Synthesis: effect sizes -> fitted model -> plots, following metafor's flow and names.
 
-    es = escalc("RR", ai=..., bi=..., ci=..., di=...)
-    res = rma(es, method="REML", test="knha")
-    forest(res, "forest.png")
+es = escalc("RR", ai=..., bi=..., ci=..., di=...)
+res = rma(es, method="REML", test="knha")
+forest(res, "forest.png")
 """
 
 from metasift.synthesis.bias import fsn, ranktest, regtest, trimfill
@@ -34,8 +34,8 @@ from metasift.synthesis.table import effect_sizes, moderators, read_csv
 __all__ = [
     "MEASURES",
     "METHODS",
-    "ConvergenceError",
     "Control",
+    "ConvergenceError",
     "EffectSizes",
     "MHResult",
     "RMAResult",

@@ -46,7 +46,9 @@ def regtest(res: RMAResult, model: str = "rma", predictor: str = "sei") -> Regte
     test); ``model="lm"`` is the classical weighted regression of Egger et al. (1997).
     """
     if predictor not in PREDICTORS:
-        raise SynthesisError(f"unknown predictor {predictor!r}; use one of {', '.join(PREDICTORS)}.")
+        raise SynthesisError(
+            f"unknown predictor {predictor!r}; use one of {', '.join(PREDICTORS)}."
+        )
     yi, vi, X = res.yi, res.vi, res.X
     if predictor in ("sei", "vi"):
         extra = np.sqrt(vi) if predictor == "sei" else vi
@@ -69,8 +71,15 @@ def regtest(res: RMAResult, model: str = "rma", predictor: str = "sei") -> Regte
     p = X.shape[1]
     level = res.level
     if model == "rma":
-        fit = _quiet_rma(yi, vi, mods=Xp[:, 1:], method=res.method, test=res.test,
-                         control=res.control, tau2_ci=False)
+        fit = _quiet_rma(
+            yi,
+            vi,
+            mods=Xp[:, 1:],
+            method=res.method,
+            test=res.test,
+            control=res.control,
+            tau2_ci=False,
+        )
         zval, pval, ddf = float(fit.zval[p]), float(fit.pval[p]), fit.ddf
         est = ci_lb = ci_ub = None
         if p == 1 and predictor in ("sei", "vi", "ninv", "sqrtninv"):
@@ -160,8 +169,14 @@ def trimfill(
         raise SynthesisError(f"unknown estimator {estimator!r}; use L0, R0 or Q0.")
     yi0, vi0 = res.yi, res.vi
     if side is None:
-        slope = _quiet_rma(yi0, vi0, mods=np.sqrt(vi0)[:, None], method=res.method,
-                           control=res.control, tau2_ci=False)
+        slope = _quiet_rma(
+            yi0,
+            vi0,
+            mods=np.sqrt(vi0)[:, None],
+            method=res.method,
+            control=res.control,
+            tau2_ci=False,
+        )
         side = "right" if slope.b[1] < 0 else "left"
     elif side not in ("left", "right"):
         raise SynthesisError(f"side {side!r}: use 'left' or 'right'.")
@@ -177,8 +192,9 @@ def trimfill(
         iteration += 1
         if iteration > maxiter:
             raise SynthesisError("the trim-and-fill algorithm did not converge.")
-        fit = _quiet_rma(yi[: k - k0], vi[: k - k0], method=res.method, control=res.control,
-                         tau2_ci=False)
+        fit = _quiet_rma(
+            yi[: k - k0], vi[: k - k0], method=res.method, control=res.control, tau2_ci=False
+        )
         beta = float(fit.b[0])
         yc = yi - beta
         ranks = stats.rankdata(np.abs(yc), method="ordinal")
@@ -220,8 +236,16 @@ def trimfill(
     slab = (res.slab or [f"Study {i + 1}" for i in range(res.k)]) + [
         f"Filled {i + 1}" for i in range(k0)
     ]
-    fit = _quiet_rma(y_all, v_all, method=res.method, test=res.test, control=res.control,
-                     slab=slab, measure=res.measure, tau2_ci=False)
+    fit = _quiet_rma(
+        y_all,
+        v_all,
+        method=res.method,
+        test=res.test,
+        control=res.control,
+        slab=slab,
+        measure=res.measure,
+        tau2_ci=False,
+    )
     fill = np.concatenate([np.zeros(res.k, bool), np.ones(k0, bool)])
     return TrimfillResult(fit, k0, se_k0, side, estimator, fill, p_k0)
 
@@ -269,8 +293,9 @@ def fsn(
         zval = meanes / math.sqrt(1 / wi.sum())
         wp = (float(np.sum(wi * yi)) / stats.norm.isf(alpha / 2)) ** 2 - wi.sum()
         n = max(0.0, k * wp / wi.sum())
-        return FsnResult(type, _round_fsn(n), alpha, pval=float(2 * stats.norm.sf(abs(zval))),
-                         meanes=meanes)
+        return FsnResult(
+            type, _round_fsn(n), alpha, pval=float(2 * stats.norm.sf(abs(zval))), meanes=meanes
+        )
     raise SynthesisError(f"unknown fail-safe N type {type!r}; use Rosenthal, Orwin or Rosenberg.")
 
 

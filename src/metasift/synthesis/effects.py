@@ -95,9 +95,7 @@ class EffectSizes:
 def _arr(value: Any, name: str, k: int | None) -> np.ndarray | None:
     if value is None:
         return None
-    out = np.asarray(
-        [np.nan if v is None else v for v in np.atleast_1d(value)], dtype=float
-    )
+    out = np.asarray([np.nan if v is None else v for v in np.atleast_1d(value)], dtype=float)
     if k is not None and len(out) != k:
         raise SynthesisError(f"'{name}' has {len(out)} values, the other inputs {k}.")
     return out
@@ -148,18 +146,17 @@ def escalc(
     """Effect sizes ``yi`` and sampling variances ``vi`` for ``measure``.
 
     ``columns`` take metafor's argument names. For 2x2 tables (OR, RR, RD, PETO), IRR and
-    proportions (PR, PLO), ``add`` is added to the cells of tables with a zero cell
-    (``to="only0"``, metafor's default; ``add`` defaults to 1/2, 0 for PAS; or "all", "if0all", "none"); ``drop00=True`` gives
-    studies with no events (or only events) in both groups a missing effect size.
+    proportions (PR, PLO), ``add`` (default 1/2; 0 for PAS) is added to the cells of tables
+    with a zero cell (``to="only0"``, metafor's default; or "all", "if0all", "none");
+    ``drop00=True`` gives studies with no events (or only events) in both groups a missing
+    effect size.
     """
     measure = measure.upper()
     if add is None:
         # metafor adds nothing for the arcsine transformation unless asked to.
         add = 0.0 if measure == "PAS" else 0.5
     if measure not in MEASURES:
-        raise SynthesisError(
-            f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}."
-        )
+        raise SynthesisError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}.")
     if vtype != "LS":
         raise SynthesisError("only vtype='LS' (metafor's default) is implemented.")
     unknown = set(columns) - set(INPUT_NAMES)
@@ -222,7 +219,11 @@ def _two_by_two(
         _check(arr["n2i"] != ci + arr["di"], "n2i is not ci + di", labels)
     bi = arr["bi"] if "bi" in arr else arr["n1i"] - ai
     di = arr["di"] if "di" in arr else arr["n2i"] - ci
-    _check((ai < 0) | (bi < 0) | (ci < 0) | (di < 0), "negative counts (or more events than the group size)", labels)
+    _check(
+        (ai < 0) | (bi < 0) | (ci < 0) | (di < 0),
+        "negative counts (or more events than the group size)",
+        labels,
+    )
     tables = {"ai": ai.copy(), "bi": bi.copy(), "ci": ci.copy(), "di": di.copy()}
     ni = ai + bi + ci + di
     if drop00:
@@ -269,9 +270,7 @@ def _irr(
 def _means(
     measure: str, arr: dict[str, np.ndarray], labels: list[str] | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    m1i, m2i, sd1i, sd2i, n1i, n2i = (
-        arr[n] for n in ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i")
-    )
+    m1i, m2i, sd1i, sd2i, n1i, n2i = (arr[n] for n in ("m1i", "m2i", "sd1i", "sd2i", "n1i", "n2i"))
     _check((sd1i < 0) | (sd2i < 0), "negative standard deviations", labels)
     _check((n1i <= 0) | (n2i <= 0), "group sizes must be > 0", labels)
     ni = n1i + n2i

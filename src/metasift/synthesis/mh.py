@@ -65,14 +65,37 @@ class MHResult:
         return self.b
 
     def to_record(self) -> dict[str, Any]:
-        keys = ("b", "se", "zval", "pval", "ci_lb", "ci_ub", "QE", "QEp", "I2", "H2", "CO",
-                "COp", "MH", "MHp", "BD", "BDp", "TA", "TAp", "k", "k_yi", "k_pos")
+        keys = (
+            "b",
+            "se",
+            "zval",
+            "pval",
+            "ci_lb",
+            "ci_ub",
+            "QE",
+            "QEp",
+            "I2",
+            "H2",
+            "CO",
+            "COp",
+            "MH",
+            "MHp",
+            "BD",
+            "BDp",
+            "TA",
+            "TAp",
+            "k",
+            "k_yi",
+            "k_pos",
+        )
         return {key: getattr(self, key) for key in keys}
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"measure": self.measure, "method": self.method}
         out.update({"estimate" if k == "b" else k: _num(v) for k, v in self.to_record().items()})
         out["k"], out["k_yi"] = self.k, self.k_yi
+        if not math.isnan(self.k_pos):
+            out["k_pos"] = int(self.k_pos)
         if self.warnings:
             out["warnings"] = list(self.warnings)
         return out
@@ -101,7 +124,9 @@ def _ci(beta: float, se: float, level: float) -> tuple[float, float, float, floa
     return z, 2 * stats.norm.sf(abs(z)), beta - crit * se, beta + crit * se
 
 
-def _heterogeneity(yi: np.ndarray, vi: np.ndarray, beta: float) -> tuple[float, float, float, float]:
+def _heterogeneity(
+    yi: np.ndarray, vi: np.ndarray, beta: float
+) -> tuple[float, float, float, float]:
     k = len(yi)
     if k > 1 and not math.isnan(beta):
         qe = max(0.0, float(np.sum((yi - beta) ** 2 / vi)))
@@ -112,13 +137,13 @@ def _heterogeneity(yi: np.ndarray, vi: np.ndarray, beta: float) -> tuple[float, 
     return 0.0, 1.0, 0.0, 1.0
 
 
-def _drop(
-    complete: np.ndarray, slab: list[str] | None, messages: list[str], what: str
-) -> None:
+def _drop(complete: np.ndarray, slab: list[str] | None, messages: list[str], what: str) -> None:
     if not complete.all():
-        text = f"{what} with missing values dropped: " + describe_rows(
-            np.flatnonzero(~complete).tolist(), slab
-        ) + "."
+        text = (
+            f"{what} with missing values dropped: "
+            + describe_rows(np.flatnonzero(~complete).tolist(), slab)
+            + "."
+        )
         messages.append(text)
         warnings.warn(text, SynthesisWarning, stacklevel=3)
 
@@ -163,18 +188,36 @@ def rma_mh(
         ti = t1 + t2
         R = float(np.sum(x1 * (t2 / ti)))
         S = float(np.sum(x2 * (t1 / ti)))
-        res = MHResult(measure, "MH", math.nan, math.nan, math.nan, math.nan, math.nan, math.nan,
-                       math.nan, math.nan, math.nan, math.nan, k, len(yi), yi, vi, level,
-                       slab=labels, warnings=messages)
+        res = MHResult(
+            measure,
+            "MH",
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            k,
+            len(yi),
+            yi,
+            vi,
+            level,
+            slab=labels,
+            warnings=messages,
+        )
         if x1.sum() > 0 and x2.sum() > 0:
             res.b = math.log(R / S)
             res.se = math.sqrt(float(np.sum((t1 / ti) * (t2 / ti) * (x1 + x2))) / (R * S))
             res.zval, res.pval, res.ci_lb, res.ci_ub = _ci(res.b, res.se, level)
         xt = x1 + x2
         if xt.sum() > 0:
-            res.MH = (abs(float(np.sum(x1 - xt * (t1 / ti)))) - (0.5 if correct else 0)) ** 2 / float(
-                np.sum(xt * (t1 / ti) * (t2 / ti))
-            )
+            res.MH = (
+                abs(float(np.sum(x1 - xt * (t1 / ti)))) - (0.5 if correct else 0)
+            ) ** 2 / float(np.sum(xt * (t1 / ti) * (t2 / ti)))
             res.MHp = float(stats.chi2.sf(res.MH, 1))
         res.QE, res.QEp, res.I2, res.H2 = _heterogeneity(yi, vi, res.b)
         return res
@@ -192,9 +235,27 @@ def rma_mh(
     yi, vi = es.yi[ok], es.vi[ok]
     n1, n2 = a + b, c + d
     N = n1 + n2
-    res = MHResult(measure, "MH", math.nan, math.nan, math.nan, math.nan, math.nan, math.nan,
-                   math.nan, math.nan, math.nan, math.nan, k, len(yi), yi, vi, level,
-                   slab=labels, warnings=messages)
+    res = MHResult(
+        measure,
+        "MH",
+        math.nan,
+        math.nan,
+        math.nan,
+        math.nan,
+        math.nan,
+        math.nan,
+        math.nan,
+        math.nan,
+        math.nan,
+        math.nan,
+        k,
+        len(yi),
+        yi,
+        vi,
+        level,
+        slab=labels,
+        warnings=messages,
+    )
     if measure == "OR":
         Pi, Qi = a / N + d / N, b / N + c / N
         Ri, Si = (a / N) * d, (b / N) * c
@@ -236,7 +297,9 @@ def rma_mh(
             N22 = N11 - n1[pos] - xt[pos] + N[pos]
             inv = 1 / N11 + 1 / N12 + 1 / N21 + 1 / N22
             res.BD = max(0.0, float(np.sum((a[pos] - N11) ** 2 / inv ** (-1))))
-            res.TA = max(0.0, res.BD - float(np.sum(a[pos] - N11)) ** 2 / float(np.sum(inv ** (-1))))
+            res.TA = max(
+                0.0, res.BD - float(np.sum(a[pos] - N11)) ** 2 / float(np.sum(inv ** (-1)))
+            )
             if res.k_pos > 1:
                 res.BDp = float(stats.chi2.sf(res.BD, res.k_pos - 1))
                 res.TAp = float(stats.chi2.sf(res.TA, res.k_pos - 1))
@@ -252,7 +315,12 @@ def rma_mh(
         res.b = float(np.sum(a * (n2 / N) - c * (n1 / N))) / w
         res.se = math.sqrt(
             (
-                res.b * float(np.sum(c * (n1 / N) ** 2 - a * (n2 / N) ** 2 + (n1 / N) * (n2 / N) * (n2 - n1) / 2))
+                res.b
+                * float(
+                    np.sum(
+                        c * (n1 / N) ** 2 - a * (n2 / N) ** 2 + (n1 / N) * (n2 / N) * (n2 - n1) / 2
+                    )
+                )
                 + float(np.sum(a * (n2 - c) / N + c * (n1 - a) / N)) / 2
             )
             / w**2
@@ -307,7 +375,10 @@ def rma_peto(
     z, p, lb, ub = _ci(beta, se, level)
     k_pos = int(np.sum(Vi > 0))
     Vn = np.where(Vi == 0, np.nan, Vi)
-    qe = max(0.0, float(np.nansum((a - Ei) ** 2 / Vn)) - float(np.sum(a - Ei)) ** 2 / float(np.nansum(Vn)))
+    qe = max(
+        0.0,
+        float(np.nansum((a - Ei) ** 2 / Vn)) - float(np.sum(a - Ei)) ** 2 / float(np.nansum(Vn)),
+    )
     k_yi = len(yi)
     if k_pos > 1:
         qep = float(stats.chi2.sf(qe, k_yi - 1))
@@ -315,5 +386,25 @@ def rma_peto(
         h2 = qe / (k_yi - 1)
     else:
         qep, i2, h2 = 1.0, 0.0, 1.0
-    return MHResult("PETO", "PETO", beta, se, z, p, lb, ub, qe, qep, i2, h2, len(a), k_yi, yi,
-                    vi, level, k_pos=k_pos, slab=labels, warnings=messages)
+    return MHResult(
+        "PETO",
+        "PETO",
+        beta,
+        se,
+        z,
+        p,
+        lb,
+        ub,
+        qe,
+        qep,
+        i2,
+        h2,
+        len(a),
+        k_yi,
+        yi,
+        vi,
+        level,
+        k_pos=k_pos,
+        slab=labels,
+        warnings=messages,
+    )

@@ -223,7 +223,10 @@ def design_matrix(
         levels = sorted({str(v) for v, miss in zip(values, missing, strict=True) if not miss})
         for level in levels[1:]:
             col = np.array(
-                [np.nan if miss else float(str(v) == level) for v, miss in zip(values, missing, strict=True)]
+                [
+                    np.nan if miss else float(str(v) == level)
+                    for v, miss in zip(values, missing, strict=True)
+                ]
             )
             columns.append(col)
             names.append(f"{name}{level}")
@@ -407,7 +410,9 @@ def estimate_tau2(
                 1 / w.sum() ** 2 * (2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * np.sum(P * P))
             )
         else:
-            se = math.sqrt(1 / trP**2 * (2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * np.sum(P * P)))
+            se = math.sqrt(
+                1 / trP**2 * (2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * np.sum(P * P))
+            )
         return tau2, se, iterations
     if method == "SJ":
         tau2_0 = control.tau2_init if control.tau2_init is not None else float(np.mean(ymc**2))
@@ -436,6 +441,7 @@ def estimate_tau2(
         return tau2, se, iterations
     if method == "PM":
         target = k - p
+
         def fun(t: float) -> float:
             return _q_of(t, ymc, vi, X) - target
 
@@ -454,6 +460,7 @@ def estimate_tau2(
     start = control.tau2_init if control.tau2_init is not None else max(0.0, he)
     tau2, iterations = _fisher_scoring(method, ymc, vi, X, start, control, scale)
     if tau2 > 0:
+
         def score(t: float) -> float:
             return _score(method, t, ymc, vi, X)
 
@@ -752,9 +759,7 @@ def predict(res: RMAResult, newmods: Sequence[float] | None = None) -> dict[str,
     pred = float(x @ res.b)
     se = math.sqrt(float(x @ res.vb @ x))
     alpha = 1 - res.level / 100
-    crit = (
-        stats.t.isf(alpha / 2, res.ddf) if res.ddf is not None else stats.norm.isf(alpha / 2)
-    )
+    crit = stats.t.isf(alpha / 2, res.ddf) if res.ddf is not None else stats.norm.isf(alpha / 2)
     return {
         "pred": pred,
         "se": se,

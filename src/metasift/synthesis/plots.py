@@ -14,17 +14,18 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch, Polygon  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon
+from scipy import stats
 
-from metasift.synthesis.bias import TrimfillResult  # noqa: E402
-from metasift.synthesis.effects import MEASURES  # noqa: E402
-from metasift.synthesis.errors import SynthesisError  # noqa: E402
-from metasift.synthesis.models import RMAResult  # noqa: E402
-from metasift.synthesis.subgroup import SubgroupResult  # noqa: E402
+from metasift.synthesis.bias import TrimfillResult
+from metasift.synthesis.effects import MEASURES
+from metasift.synthesis.errors import SynthesisError
+from metasift.synthesis.models import RMAResult
+from metasift.synthesis.subgroup import SubgroupResult
 
 FORMATS = (".svg", ".png", ".pdf")
 LABELS = {
@@ -57,7 +58,11 @@ def _save(fig: Figure, path: Path | str | None) -> Figure:
                 f"{path}: plots are written as {', '.join(FORMATS)}; choose one of these suffixes."
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=200 if path.suffix.lower() == ".png" else None, bbox_inches="tight")
+        # SVG keeps text as text, so labels stay editable and searchable in the published file.
+        with plt.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
+            fig.savefig(
+                path, dpi=200 if path.suffix.lower() == ".png" else None, bbox_inches="tight"
+            )
         plt.close(fig)
     return fig
 
@@ -205,8 +210,10 @@ def forest(
     drawn = [r for r in rows.items if "lb" in r]
     lo = min(r["lb"] for r in drawn)
     hi = max(r["ub"] for r in drawn)
-    null = (0.0 if refline is None else refline) if not ratio else (
-        0.0 if refline is None else math.log(refline)
+    null = (
+        (0.0 if refline is None else refline)
+        if not ratio
+        else (0.0 if refline is None else math.log(refline))
     )
     lo, hi = min(lo, null), max(hi, null)
     pad = 0.05 * (hi - lo or 1.0)
@@ -214,10 +221,18 @@ def forest(
 
     header_y = top + 0.45
     ax_lab.text(0, header_y, "Study", fontweight="bold", va="center", color=INK)
-    ax_num.text(0.05, header_y, f"{'Estimate' if not ratio else LABELS.get(measure, '')} [95% CI]",
-                fontweight="bold", va="center", color=INK, fontsize=9)
-    ax_num.text(0.98, header_y, "Weight", fontweight="bold", va="center", ha="right", color=INK,
-                fontsize=9)
+    ax_num.text(
+        0.05,
+        header_y,
+        f"{'Estimate' if not ratio else LABELS.get(measure, '')} [95% CI]",
+        fontweight="bold",
+        va="center",
+        color=INK,
+        fontsize=9,
+    )
+    ax_num.text(
+        0.98, header_y, "Weight", fontweight="bold", va="center", ha="right", color=INK, fontsize=9
+    )
     max_w = max((r["weight"] for r in rows.items if r.get("weight") is not None), default=1.0)
     for i, row in enumerate(rows.items):
         y = top - 0.5 - i
@@ -231,21 +246,49 @@ def forest(
             ax_lab.text(0, y, row["label"], va="center", color=MUTED, fontsize=8, style="italic")
             continue
         bold = "bold" if row.get("bold") else "normal"
-        ax_lab.text(0.02 if kind == "study" else 0, y, row["label"], va="center", color=INK,
-                    fontsize=9, fontweight=bold)
+        ax_lab.text(
+            0.02 if kind == "study" else 0,
+            y,
+            row["label"],
+            va="center",
+            color=INK,
+            fontsize=9,
+            fontweight=bold,
+        )
         if kind != "pi":
-            ax_num.text(0.05, y, _interval(row["est"], row["lb"], row["ub"], ratio), va="center",
-                        fontsize=9, color=INK, family="monospace", fontweight=bold)
+            ax_num.text(
+                0.05,
+                y,
+                _interval(row["est"], row["lb"], row["ub"], ratio),
+                va="center",
+                fontsize=9,
+                color=INK,
+                family="monospace",
+                fontweight=bold,
+            )
         if kind == "study":
             size = 4 + 10 * math.sqrt(row["weight"] / max_w)
             ax.plot([row["lb"], row["ub"]], [y, y], color=STUDY, lw=1.0, solid_capstyle="butt")
             ax.plot([row["est"]], [y], marker="s", ms=size, color=STUDY, mec=STUDY)
-            ax_num.text(0.98, y, f"{row['weight']:.1f}%", va="center", ha="right", fontsize=9,
-                        color=INK, family="monospace")
+            ax_num.text(
+                0.98,
+                y,
+                f"{row['weight']:.1f}%",
+                va="center",
+                ha="right",
+                fontsize=9,
+                color=INK,
+                family="monospace",
+            )
         elif kind == "pooled":
             ax.add_patch(
                 Polygon(
-                    [(row["lb"], y), (row["est"], y + 0.32), (row["ub"], y), (row["est"], y - 0.32)],
+                    [
+                        (row["lb"], y),
+                        (row["est"], y + 0.32),
+                        (row["ub"], y),
+                        (row["est"], y - 0.32),
+                    ],
                     closed=True,
                     facecolor=POOLED if row.get("bold") else "#d9a79c",
                     edgecolor=POOLED,
@@ -258,8 +301,15 @@ def forest(
             ax.plot([row["lb"], row["ub"]], [y, y], color=POOLED, lw=2.2, solid_capstyle="butt")
             for end in (row["lb"], row["ub"]):
                 ax.plot([end, end], [y - 0.18, y + 0.18], color=POOLED, lw=1.2)
-            ax_num.text(0.05, y, f"[{_fmt(row['lb'], ratio)}, {_fmt(row['ub'], ratio)}]",
-                        va="center", fontsize=9, color=INK, family="monospace")
+            ax_num.text(
+                0.05,
+                y,
+                f"[{_fmt(row['lb'], ratio)}, {_fmt(row['ub'], ratio)}]",
+                va="center",
+                fontsize=9,
+                color=INK,
+                family="monospace",
+            )
 
     ax.axvline(null, color=INK, lw=0.8, zorder=0)
     for side in ("top", "right", "left"):
@@ -270,8 +320,11 @@ def forest(
         ticks = _ratio_ticks(lo - pad, hi + pad)
         ax.set_xticks([math.log(t) for t in ticks])
         ax.set_xticklabels([f"{t:g}" for t in ticks])
-    ax.set_xlabel(xlabel or LABELS.get(measure, "Effect size") + (" (log scale)" if ratio else ""),
-                  fontsize=9, color=INK)
+    ax.set_xlabel(
+        xlabel or LABELS.get(measure, "Effect size") + (" (log scale)" if ratio else ""),
+        fontsize=9,
+        color=INK,
+    )
     if title:
         ax_lab.text(0, top + 1.1, title, fontsize=11, fontweight="bold", color=INK, va="bottom")
     return _save(fig, path)
@@ -318,26 +371,67 @@ def funnel(
             ax.fill(xs, ys, color=shades[j], zorder=0, lw=0)
         # outside the widest contour: p < 1 - max(level)
         ax.set_facecolor(shades[len(ordered)])
-        handles = [Patch(facecolor=shades[0], edgecolor="#999999",
-                         label=f"p > {1 - ordered[0]:.2f}")]
+        handles = [
+            Patch(facecolor=shades[0], edgecolor="#999999", label=f"p > {1 - ordered[0]:.2f}")
+        ]
         for j in range(1, len(ordered)):
-            handles.append(Patch(facecolor=shades[j], label=f"{1 - ordered[j]:.2f} < p < "
-                                 f"{1 - ordered[j - 1]:.2f}"))
+            handles.append(
+                Patch(
+                    facecolor=shades[j],
+                    label=f"{1 - ordered[j]:.2f} < p < {1 - ordered[j - 1]:.2f}",
+                )
+            )
         handles.append(Patch(facecolor=shades[len(ordered)], label=f"p < {1 - ordered[-1]:.2f}"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8,
-                  frameon=False, title="Significance", title_fontsize=8)
+        if fill is not None and fill.any():
+            handles += [
+                Line2D([], [], ls="", marker="o", color=STUDY, label="Studies"),
+                Line2D(
+                    [],
+                    [],
+                    ls="",
+                    marker="o",
+                    mfc="white",
+                    mec=STUDY,
+                    label="Imputed (trim-and-fill)",
+                ),
+            ]
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1),
+            fontsize=8,
+            frameon=False,
+            title="Significance",
+            title_fontsize=8,
+        )
     else:
         z = stats.norm.isf(0.025)
-        ax.fill([est - z * se_max, est, est + z * se_max], [se_max, 0, se_max], color="#eef1f6",
-                zorder=0)
-        ax.plot([est - z * se_max, est, est + z * se_max], [se_max, 0, se_max], color=MUTED,
-                lw=0.8, ls="--")
+        ax.fill(
+            [est - z * se_max, est, est + z * se_max],
+            [se_max, 0, se_max],
+            color="#eef1f6",
+            zorder=0,
+        )
+        ax.plot(
+            [est - z * se_max, est, est + z * se_max],
+            [se_max, 0, se_max],
+            color=MUTED,
+            lw=0.8,
+            ls="--",
+        )
     ax.axvline(est, color=POOLED, lw=1.0)
     observed = np.ones(len(yi), bool) if fill is None else ~fill
     ax.scatter(yi[observed], sei[observed], s=28, color=STUDY, zorder=3, label="Studies")
     if fill is not None and fill.any():
-        ax.scatter(yi[fill], sei[fill], s=30, facecolor="white", edgecolor=STUDY, zorder=3,
-                   label="Imputed (trim-and-fill)")
+        ax.scatter(
+            yi[fill],
+            sei[fill],
+            s=30,
+            facecolor="white",
+            edgecolor=STUDY,
+            zorder=3,
+            label="Imputed (trim-and-fill)",
+        )
         if not levels:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     ax.set_ylim(se_max, 0)
@@ -345,8 +439,8 @@ def funnel(
     centre = 0.0 if levels else est
     ax.set_xlim(centre - span, centre + span)
     ax.set_ylabel("Standard error", fontsize=9)
-    ax.set_xlabel(xlabel or LABELS.get(res.measure, "Effect size")
-                  + (" (log scale)" if _ratio(res.measure) else ""), fontsize=9)
+    name = LABELS.get(res.measure, "Effect size")
+    ax.set_xlabel(xlabel or (f"Log {name.lower()}" if _ratio(res.measure) else name), fontsize=9)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(labelsize=8.5)

@@ -52,8 +52,15 @@ def _refit(res: RMAResult, idx: np.ndarray) -> RMAResult | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SynthesisWarning)
-            return rma(res.yi[idx], res.vi[idx], method=res.method, test=res.test,
-                       control=res.control, level=res.level, tau2_ci=False)
+            return rma(
+                res.yi[idx],
+                res.vi[idx],
+                method=res.method,
+                test=res.test,
+                control=res.control,
+                level=res.level,
+                tau2_ci=False,
+            )
     except SynthesisError:
         return None
 

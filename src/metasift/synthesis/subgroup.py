@@ -66,13 +66,17 @@ def subgroup(
     if len(groups) != len(es):
         raise SynthesisError(f"{len(groups)} group labels for {len(es)} studies.")
     messages: list[str] = []
-    labels = [None if g is None or (isinstance(g, float) and math.isnan(g)) or g == "" else str(g)
-              for g in groups]
+    labels = [
+        None if g is None or (isinstance(g, float) and math.isnan(g)) or g == "" else str(g)
+        for g in groups
+    ]
     missing = [i for i, g in enumerate(labels) if g is None]
     if missing:
-        text = f"studies without a value of {by!r} left out of the subgroups: " + describe_rows(
-            missing, es.slab
-        ) + "."
+        text = (
+            f"studies without a value of {by!r} left out of the subgroups: "
+            + describe_rows(missing, es.slab)
+            + "."
+        )
         messages.append(text)
         warnings.warn(text, SynthesisWarning, stacklevel=2)
     names = sorted({g for g in labels if g is not None})
@@ -82,9 +86,13 @@ def subgroup(
     rows: dict[str, np.ndarray] = {}
     for name in names:
         idx = np.array([i for i, g in enumerate(labels) if g == name])
-        sub = EffectSizes(es.yi[idx], es.vi[idx], es.measure,
-                          [es.slab[i] for i in idx] if es.slab else None,
-                          es.ni[idx] if es.ni is not None else None)
+        sub = EffectSizes(
+            es.yi[idx],
+            es.vi[idx],
+            es.measure,
+            [es.slab[i] for i in idx] if es.slab else None,
+            es.ni[idx] if es.ni is not None else None,
+        )
         fits[name] = rma(sub, method=method, test=test, level=level, control=control)
         rows[name] = idx
     keep = np.array([g is not None for g in labels])
@@ -92,8 +100,15 @@ def subgroup(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SynthesisWarning)
-            joint = rma(sub, method=method, test=test, level=level, control=control,
-                        mods={by: [g for g in labels if g is not None]}, tau2_ci=False)
+            joint = rma(
+                sub,
+                method=method,
+                test=test,
+                level=level,
+                control=control,
+                mods={by: [g for g in labels if g is not None]},
+                tau2_ci=False,
+            )
         QM, QMp, QMdf = joint.QM, joint.QMp, joint.QMdf
     except SynthesisError as exc:
         QM, QMp, QMdf = math.nan, math.nan, (len(names) - 1, None)
@@ -103,5 +118,6 @@ def subgroup(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SynthesisWarning)
         between = rma(b, sei=se, method="FE", tau2_ci=False)
-    return SubgroupResult(by, fits, rows, QM, QMp, QMdf, between.QE, between.QEp,
-                          len(names) - 1, warnings=messages)
+    return SubgroupResult(
+        by, fits, rows, QM, QMp, QMdf, between.QE, between.QEp, len(names) - 1, warnings=messages
+    )

@@ -39,7 +39,9 @@ def read_csv(path: Path) -> list[dict[str, str | None]]:
     for row in reader:
         rows.append(
             {
-                (key or "").strip(): (None if value is None or value.strip() in MISSING else value.strip())
+                (key or "").strip(): (
+                    None if value is None or value.strip() in MISSING else value.strip()
+                )
                 for key, value in row.items()
             }
         )
@@ -97,9 +99,7 @@ def effect_sizes(
     columns = dict(columns or {})
     measure = (measure or infer_measure(rows, columns)).upper()
     if measure not in MEASURES:
-        raise SynthesisError(
-            f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}."
-        )
+        raise SynthesisError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}.")
     present = set(rows[0].keys()) if rows else set()
     inputs: dict[str, list[float]] = {}
     for option in MEASURES[measure][1]:

@@ -120,8 +120,9 @@ def _tables(
 
 def _ci(beta: float, se: float, level: float) -> tuple[float, float, float, float]:
     crit = stats.norm.isf((1 - level / 100) / 2)
-    z = beta / se
-    return z, 2 * stats.norm.sf(abs(z)), beta - crit * se, beta + crit * se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = float(np.float64(beta) / np.float64(se))
+    return z, float(2 * stats.norm.sf(abs(z))), beta - crit * se, beta + crit * se
 
 
 def _heterogeneity(

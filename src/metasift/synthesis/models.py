@@ -612,7 +612,8 @@ def rma(
     tau2, se_tau2, iterations = 0.0, math.nan, 0
     if random and k > 1:
         tau2, se_tau2, iterations = estimate_tau2(method, y, v, X, ctl, allvipos, messages)
-    w = 1 / (v + tau2)
+    with np.errstate(divide="ignore"):
+        w = 1 / (v + tau2)
     if np.any(~np.isfinite(w)):
         raise SynthesisError(
             "a study has zero sampling variance and tau2 = 0, so its weight is infinite: "

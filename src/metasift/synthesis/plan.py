@@ -133,7 +133,7 @@ class AnalysisOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.analysis.name, **self.fit.to_dict()}
-        if self.effects.ratio:
+        if self.effects.ratio and isinstance(out.get("estimate"), float):
             keys = ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")
             out["exp"] = {
                 key: math.exp(out[key]) for key in keys if isinstance(out.get(key), float)

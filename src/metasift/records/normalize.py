@@ -202,6 +202,33 @@ def _initials(given: str) -> str:
     return " ".join(out)
 
 
+# Words that mark a group author ("IADVL Task Force", "SPRINT Research Group").
+_GROUP_WORDS = {
+    "alliance",
+    "association",
+    "board",
+    "collaboration",
+    "collaborative",
+    "committee",
+    "consortium",
+    "council",
+    "force",
+    "foundation",
+    "group",
+    "initiative",
+    "institute",
+    "investigators",
+    "network",
+    "organization",
+    "organisation",
+    "panel",
+    "society",
+    "study",
+    "team",
+    "trialists",
+}
+
+
 def _is_initials(token: str) -> bool:
     letters = token.replace(".", "").replace("-", "")
     return bool(letters) and letters.isupper() and len(letters) <= 3
@@ -231,21 +258,7 @@ def normalize_author(name: str | None) -> str | None:
     tokens = text.split()
     if len(tokens) == 1:
         return tokens[0]
-    if len(tokens) > 4 or any(
-        t.lower()
-        in {
-            "group",
-            "consortium",
-            "committee",
-            "collaboration",
-            "society",
-            "investigators",
-            "association",
-            "organization",
-            "study",
-        }
-        for t in tokens
-    ):
+    if len(tokens) > 4 or any(t.lower().strip(".,()") in _GROUP_WORDS for t in tokens):
         return text
     tokens = [
         t for i, t in enumerate(tokens) if i == 0 or not _is_suffix(t, alone=len(tokens) == 2)

@@ -513,6 +513,17 @@ def test_written_ris_is_plain_rispy_ris():
     assert not stream.getvalue().startswith("1.")
 
 
+def test_large_exports_are_written_in_batches_without_losing_a_record(tmp_path):
+    records = [Record(title=f"Title {i}", year=2000 + i % 20) for i in range(2345)]
+    stream = io.StringIO()
+    write_records(records, stream, "ris")
+    assert len(rispy.loads(stream.getvalue())) == 2345
+    back = ris_round_trip(records, tmp_path)
+    assert [r.title for r in back] == [r.title for r in records]
+    assert "ER  - \n\nTY  - " in stream.getvalue()
+    assert "\n\n\n" not in stream.getvalue()
+
+
 def test_mesh_terms_are_written_as_keywords(tmp_path):
     record = Record(title="T", keywords=["acne"], mesh_terms=["Acne Vulgaris/*therapy"])
     (back,) = ris_round_trip([record], tmp_path)

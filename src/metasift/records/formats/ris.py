@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import rispy
 
@@ -339,16 +339,63 @@ def record_to_tags(record: Record) -> dict[str, list[str]]:
 
 
 def write(records: Iterable[Record], stream: TextIO) -> None:
-    """Write ``records`` as RIS (via rispy), one ``TY``...``ER`` block per record."""
-    # rispy looks tags up by lower-case field name; our names are the tags themselves.
-    entries = []
+    """Write ``records`` as RIS with ``rispy.dump``, one ``TY``...``ER`` block per record.
+
+    Records go to rispy a thousand at a time, so that a large export does not sit in memory.
+    """
+    batch: list[dict[str, Any]] = []
+    written = False
     for record in records:
-        entries.append(
+        # rispy looks tags up by lower-case field name; our field names are the tags.
+        batch.append(
             {
                 tag.lower(): values[0] if tag == "TY" else values
                 for tag, values in record_to_tags(record).items()
             }
         )
-    tags = {key.upper(): key for entry in entries for key in entry}
-    writer = _Writer(mapping=tags, list_tags=[], delimiter_tags_mapping={}, enforce_list_tags=False)
-    writer.format_lines(stream, entries)
+        if len(batch) == _BATCH:
+            written = _dump(batch, stream, written)
+            batch = []
+    _dump(batch, stream, written)
+
+
+_BATCH = 1000
+_WRITTEN_TAGS = (
+    "TY",
+    "TI",
+    "AU",
+    "PY",
+    "T2",
+    "J2",
+    "VL",
+    "IS",
+    "SP",
+    "EP",
+    "AB",
+    "KW",
+    "DO",
+    "SN",
+    "LA",
+    "UR",
+    "DB",
+    "AN",
+    "M3",
+    "N1",
+)
+
+
+def _dump(entries: list[dict[str, Any]], stream: TextIO, after_records: bool) -> bool:
+    if not entries:
+        return after_records
+    if after_records:
+        stream.write("\n")  # the blank line rispy puts between the records of one call
+    rispy.dump(
+        entries,
+        stream,
+        implementation=_Writer,
+        mapping={tag: tag.lower() for tag in _WRITTEN_TAGS},
+        list_tags=[],
+        delimiter_tags_mapping={},
+        enforce_list_tags=False,
+    )
+    return True

@@ -445,6 +445,12 @@ def test_endnote_library_glued_issns_glued_authors_and_doi_in_m3():
     assert sum(1 for r in records if r.source_database == "Scopus") == 31
     assert sum(1 for r in records if r.abstract) == 58
     assert [r.record_type for r in records].count("CHAP") == 2
+    # One UR value holding a web link and a local PDF link: the web link is the URL.
+    assert records[2].raw["UR"] == [
+        "https://onlinelibrary.wiley.com/doi/abs/10.1002/ebm2.15, internal-pdf://3779373774/"
+        "K.J-2016-From a mouse_ systematic analysis rev.pdf"
+    ]
+    assert records[2].url == "https://onlinelibrary.wiley.com/doi/abs/10.1002/ebm2.15"
 
 
 def test_endnote_blue_light_pmcid_in_c2():

@@ -30,7 +30,7 @@ def split_lines(text: str) -> list[str]:
     lines = _EOL.split(text)
     if lines and lines[-1] == "":
         lines.pop()
-    return [line.lstrip("\ufeff") if line.startswith("\ufeff") else line for line in lines]
+    return [line.lstrip("\ufeff") for line in lines]
 
 
 @dataclass(slots=True)
@@ -115,7 +115,7 @@ def tagged_blocks(
                 orphan.lines.append(line)
                 orphan.problem = (
                     f"the record has no '{start_tag}' start line; add it in the source file "
-                    f"or export the record again"
+                    "or export the record again"
                 )
                 if closed is not None:
                     yield closed
@@ -134,7 +134,7 @@ def tagged_blocks(
     if current is not None:
         current.problem = (
             f"the file ends inside this record (no '{end_tag}' end line): the file looks "
-            f"truncated; export it again"
+            "truncated; export it again"
         )
     yield from flush_orphan_to_previous()
     if closed is not None:
@@ -153,17 +153,21 @@ def first(values: list[str] | None) -> str | None:
 
 
 def joined(values: list[str] | None) -> str | None:
-    """The lines of a text tag joined with spaces; an exact repeat of a line is dropped.
+    """The lines of a text tag joined with spaces.
 
-    Continuation lines and repeated tags come out of the parser alike; a repeated identical
-    line is an exporter writing the same tag twice, not text to keep twice.
+    Continuation lines and repeated tags come out of rispy alike. A long line that repeats an
+    earlier one word for word is an exporter writing the same tag twice, not text to keep
+    twice; short lines (a wrapped fragment, a "Methods" heading) may repeat and are kept.
     """
-    seen: list[str] = []
+    kept: list[str] = []
     for value in values or ():
         text = value.strip()
-        if text and text not in seen:
-            seen.append(text)
-    return " ".join(seen) or None
+        if text and not (len(text) >= _REPEAT_MIN and text in kept):
+            kept.append(text)
+    return " ".join(kept) or None
+
+
+_REPEAT_MIN = 40
 
 
 # --- rispy set-up and tag look-ups shared by the RIS and Web of Science readers -------------

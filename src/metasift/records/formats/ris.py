@@ -25,6 +25,10 @@ PMID in ``AN`` (EndNote from PubMed, ``DP  - NLM``), ``C2`` (Scopus), ``C5`` (Em
 ``N1`` note ``PMID: ...`` (CINAHL, Rayyan, metasift's own writer); PMCID in ``C2`` (EndNote) or
 a ``PMCID:`` note; a DOI missing from ``DO`` is taken from ``M3`` (EndNote), a DOI link in
 ``UR``/``L1``/``L2``/``LK``, or a ``doi:`` citation in ``N1``.
+
+Writing uses ``rispy.dump``. RIS has no tag for PMID, PMCID or MeSH, so the writer puts
+``PMID: ...`` and ``PMCID: ...`` in ``N1`` notes (read back by this module, and the form
+CINAHL and Zotero use) and MeSH headings in ``KW`` after the keywords, as EndNote does.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ _PMID_NOTE = re.compile(r"\bPMID\s*:?\s*(?:NLM)?\s*(\d{1,9})\b", re.IGNORECASE)
 _PMCID_NOTE = re.compile(r"\bPMCID\s*:?\s*(PMC\d+)\b", re.IGNORECASE)
 _DOI_NOTE = re.compile(r"\bdoi\s*:\s*(10\.\d{4,9}/\S+)", re.IGNORECASE)
 _PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed)/(\d+)")
+_WEB_LINK = re.compile(r"(?:https?|ftp)://\S+", re.IGNORECASE)
 _CLASSIFICATION = re.compile(r"\[\d+\]\s*$")  # Ovid subject codes in M3, e.g. "... [3300]"
 
 
@@ -189,10 +194,10 @@ def _pmcid(tags: dict[str, list[str]]) -> str | None:
 
 
 def _url(tags: dict[str, list[str]]) -> str | None:
+    # EndNote packs several links into one value: "https://..., internal-pdf://...".
     for value in _all(tags, "UR", "L2", "L1"):
-        text = value.strip()
-        if text.lower().startswith(("http://", "https://", "ftp://")):
-            return text
+        if match := _WEB_LINK.search(value):
+            return match.group(0).rstrip(",;.")
     return None
 
 

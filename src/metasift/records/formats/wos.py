@@ -109,8 +109,8 @@ def record_from_tags(tags: dict[str, list[str]]) -> Record:
     record = Record(raw={tag: list(values) for tag, values in tags.items()})
     record.title = text_of(tags, "TI")
     record.abstract = text_of(tags, "AB")
-    names = tags.get("AF") or tags.get("AU") or tags.get("CA") or []
-    set_authors(record, names)
+    # AF has the full names; CA the group authors, after the persons as Web of Science lists them.
+    set_authors(record, (tags.get("AF") or tags.get("AU") or []) + tags.get("CA", []))
     record.year = year_of(tags, "PY", "PD", "EY", "EA")
     record.journal = text_of(tags, "SO", "SE")
     record.journal_abbrev = text_of(tags, "JI", "J9")

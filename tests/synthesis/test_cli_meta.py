@@ -1,4 +1,5 @@
-"""`metasift meta`, run as users run it; numbers checked against the metafor reference."""
+"""`metasift meta`: the command's code in-process (typer's runner, fast), and once as users run
+it (the installed entry point in a subprocess); numbers checked against the metafor reference."""
 
 from __future__ import annotations
 
@@ -7,19 +8,22 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.synthesis import metafor_cases as mc
 
 
-def metasift(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "metasift.cli", "meta", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-    )
+def metasift(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from metasift.cli import app
+
+    result = CliRunner().invoke(app, ["meta", *args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
 
 
 def _reference(name: str) -> dict:
@@ -46,7 +50,7 @@ def test_meta_json_matches_metafor_and_names_dropped_rows(tmp_path: Path) -> Non
     out = metasift(str(data), "--measure", "RR", "--method", "REML", "--knha", "--slab",
                    "author", "--json", "--forest", str(tmp_path / "f.svg"), "--funnel",
                    str(tmp_path / "u.png"))
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.stderr
     got = json.loads(out.stdout)
     ref = _reference("bcg_RR_REML_knha")
     for key in ("se", "pval", "ci_lb", "ci_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub", "I2", "H2",
@@ -63,7 +67,7 @@ def test_meta_regression_and_subgroups(tmp_path: Path) -> None:
     data = _bcg_csv(tmp_path)
     out = metasift(str(data), "--measure", "RR", "--method", "DL", "--mods", "ablat,year",
                    "--by", "alloc", "--json")
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.stderr
     got = json.loads(out.stdout)
     ref = _reference("bcg_RR_ablat+year_DL_z")
     assert [c["name"] for c in got["coefficients"]] == ["intrcpt", "ablat", "year"]
@@ -77,13 +81,18 @@ def test_meta_regression_and_subgroups(tmp_path: Path) -> None:
     assert set(got["subgroups"]["groups"]) == {"alternate", "random", "systematic"}
 
 
-def test_yi_vi_data_need_no_measure_and_errors_are_messages(tmp_path: Path) -> None:
-    data = mc.DATA / "hackshaw1998.csv"
-    out = metasift(str(data), "--method", "FE", "--json")
-    assert out.returncode == 0, out.stderr
+def test_yi_vi_data_need_no_measure(tmp_path: Path) -> None:
+    out = metasift(str(mc.DATA / "hackshaw1998.csv"), "--method", "FE", "--json")
+    assert out.exit_code == 0, out.stderr
     ref = _reference("hackshaw_yivi_FE_z")
     assert json.loads(out.stdout)["estimate"] == pytest.approx(ref["b"], rel=1e-6)
 
-    bad = metasift(str(mc.DATA / "bcg.csv"), "--method", "REML")
+
+def test_errors_are_messages_from_the_installed_command() -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "metasift.cli", "meta", str(mc.DATA / "bcg.csv")],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "no --measure given and the data have no yi and vi columns" in bad.stderr

@@ -22,14 +22,16 @@ method = "REML"
 knha = true
 slab = "author"
 where = { outcome = "tb" }
-columns = { ai = "events_vaccinated", n1i = "n_vaccinated", ci = "events_control", n2i = "n_control" }
+columns = { ai = "events_vaccinated", n1i = "n_vaccinated", ci = "events_control", \
+n2i = "n_control" }
 
 [[analysis.analyses]]
 name = "tuberculosis, MH"
 measure = "OR"
 method = "MH"
 where = { outcome = "tb" }
-columns = { ai = "events_vaccinated", n1i = "n_vaccinated", ci = "events_control", n2i = "n_control" }
+columns = { ai = "events_vaccinated", n1i = "n_vaccinated", ci = "events_control", \
+n2i = "n_control" }
 
 [[analysis.analyses]]
 name = "by latitude"
@@ -38,7 +40,8 @@ method = "ML"
 mods = ["ablat"]
 by = "alloc"
 where = { outcome = "tb" }
-columns = { ai = "events_vaccinated", n1i = "n_vaccinated", ci = "events_control", n2i = "n_control" }
+columns = { ai = "events_vaccinated", n1i = "n_vaccinated", ci = "events_control", \
+n2i = "n_control" }
 forest = "forest.svg"
 """
 
@@ -106,5 +109,5 @@ def test_plan_errors_name_the_key(section: dict, message: str) -> None:
 
 def test_analysis_errors_name_the_analysis() -> None:
     plan = {"analyses": [{"name": "pasi", "measure": "RR", "where": {"outcome": "pasi"}}]}
-    with pytest.raises(Exception, match="analysis 'pasi': .*no rows match"):
+    with pytest.raises(Exception, match=r"analysis 'pasi': .*no rows match"):
         run_plan(plan, _extracted())

@@ -26,7 +26,13 @@ from tests.synthesis import metafor_cases as mc  # noqa: E402
 def main() -> None:
     ref = mc.reference()
     table = Table(
-        "section", "cases", "statistics", "max rel. diff", "max abs. diff", "worst", "seconds",
+        "section",
+        "cases",
+        "statistics",
+        "max rel. diff",
+        "max abs. diff",
+        "worst",
+        "seconds",
         title=f"metasift vs metafor {ref['metafor_version']} ({ref['control']})",
     )
     total, worst_rel = 0, 0.0
@@ -47,8 +53,15 @@ def main() -> None:
         seconds = time.perf_counter() - start
         total += n
         worst_rel = max(worst_rel, max_rel)
-        table.add_row(section, str(len(ref[section])), str(n), f"{max_rel:.2e}", f"{max_abs:.2e}",
-                      where, f"{seconds:.1f}")
+        table.add_row(
+            section,
+            str(len(ref[section])),
+            str(n),
+            f"{max_rel:.2e}",
+            f"{max_abs:.2e}",
+            where,
+            f"{seconds:.1f}",
+        )
     table.add_row("all", "", str(total), f"{worst_rel:.2e}", "", "", "")
     Console(width=160).print(table)
 

@@ -39,22 +39,50 @@ def _bcg_csv(tmp_path: Path) -> Path:
         writer = csv.writer(fh)
         writer.writerow(["author", "ai", "bi", "ci", "di", "ablat", "year", "alloc"])
         for row in rows:
-            writer.writerow([row["author"], *(row[k] for k in names), row["ablat"], row["year"],
-                             row["alloc"]])
+            writer.writerow(
+                [row["author"], *(row[k] for k in names), row["ablat"], row["year"], row["alloc"]]
+            )
         writer.writerow(["Unreported", "", 100, 5, 95, 30, 1990, "random"])
     return path
 
 
 def test_meta_json_matches_metafor_and_names_dropped_rows(tmp_path: Path) -> None:
     data = _bcg_csv(tmp_path)
-    out = metasift(str(data), "--measure", "RR", "--method", "REML", "--knha", "--slab",
-                   "author", "--json", "--forest", str(tmp_path / "f.svg"), "--funnel",
-                   str(tmp_path / "u.png"))
+    out = metasift(
+        str(data),
+        "--measure",
+        "RR",
+        "--method",
+        "REML",
+        "--knha",
+        "--slab",
+        "author",
+        "--json",
+        "--forest",
+        str(tmp_path / "f.svg"),
+        "--funnel",
+        str(tmp_path / "u.png"),
+    )
     assert out.exit_code == 0, out.stderr
     got = json.loads(out.stdout)
     ref = _reference("bcg_RR_REML_knha")
-    for key in ("se", "pval", "ci_lb", "ci_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub", "I2", "H2",
-                "QE", "QEp", "QM", "QMp", "pi_lb", "pi_ub"):
+    for key in (
+        "se",
+        "pval",
+        "ci_lb",
+        "ci_ub",
+        "tau2",
+        "tau2_ci_lb",
+        "tau2_ci_ub",
+        "I2",
+        "H2",
+        "QE",
+        "QEp",
+        "QM",
+        "QMp",
+        "pi_lb",
+        "pi_ub",
+    ):
         assert got[key] == pytest.approx(ref[key], rel=1e-6), key
     assert got["estimate"] == pytest.approx(ref["b"], rel=1e-6)
     assert got["tval"] == pytest.approx(ref["zval"], rel=1e-6) and "zval" not in got
@@ -65,8 +93,18 @@ def test_meta_json_matches_metafor_and_names_dropped_rows(tmp_path: Path) -> Non
 
 def test_meta_regression_and_subgroups(tmp_path: Path) -> None:
     data = _bcg_csv(tmp_path)
-    out = metasift(str(data), "--measure", "RR", "--method", "DL", "--mods", "ablat,year",
-                   "--by", "alloc", "--json")
+    out = metasift(
+        str(data),
+        "--measure",
+        "RR",
+        "--method",
+        "DL",
+        "--mods",
+        "ablat,year",
+        "--by",
+        "alloc",
+        "--json",
+    )
     assert out.exit_code == 0, out.stderr
     got = json.loads(out.stdout)
     ref = _reference("bcg_RR_ablat+year_DL_z")

@@ -33,8 +33,7 @@ def test_missing_values_are_dropped_with_the_rows_named() -> None:
     outcome = run_analysis(rows, Analysis(name="t", measure="OR", method="REML", slab="trial"))
     assert outcome.fit.k == 26
     assert any("rows 24, 25 (Ayerst, ISIS)" in w for w in outcome.warnings)
-    assert any("without events in either group" in w and "Waagstein" in w
-               for w in outcome.warnings)
+    assert any("without events in either group" in w and "Waagstein" in w for w in outcome.warnings)
 
 
 def test_identical_effects_have_no_heterogeneity() -> None:

@@ -75,8 +75,11 @@ def test_wan_2014_recovers_sd_from_expected_normal_quantiles(n: int) -> None:
 
 def test_luo_2018_weights() -> None:
     # symmetric summaries: every scenario returns the centre
-    for kwargs in ({"minimum": 1, "maximum": 9}, {"q1": 3, "q3": 7},
-                   {"minimum": 1, "q1": 3, "q3": 7, "maximum": 9}):
+    for kwargs in (
+        {"minimum": 1, "maximum": 9},
+        {"q1": 3, "q3": 7},
+        {"minimum": 1, "q1": 3, "q3": 7, "maximum": 9},
+    ):
         assert mean_from_median(5, 30, **kwargs) == pytest.approx(5, rel=1e-14)
     # skewed: the published weights (Luo et al. 2018, eqs. 7, 11, 15)
     n = 50

@@ -51,12 +51,26 @@ def _extracted() -> list[dict]:
     table = []
     for row in mc.table("bcg"):
         base = {"author": row["author"], "ablat": row["ablat"], "alloc": row["alloc"]}
-        table.append({**base, "outcome": "tb", "events_vaccinated": row["tpos"],
-                      "n_vaccinated": str(int(row["tpos"]) + int(row["tneg"])),
-                      "events_control": row["cpos"],
-                      "n_control": str(int(row["cpos"]) + int(row["cneg"]))})
-        table.append({**base, "outcome": "other", "events_vaccinated": "1",
-                      "n_vaccinated": "10", "events_control": "2", "n_control": "10"})
+        table.append(
+            {
+                **base,
+                "outcome": "tb",
+                "events_vaccinated": row["tpos"],
+                "n_vaccinated": str(int(row["tpos"]) + int(row["tneg"])),
+                "events_control": row["cpos"],
+                "n_control": str(int(row["cpos"]) + int(row["cneg"])),
+            }
+        )
+        table.append(
+            {
+                **base,
+                "outcome": "other",
+                "events_vaccinated": "1",
+                "n_vaccinated": "10",
+                "events_control": "2",
+                "n_control": "10",
+            }
+        )
     return table
 
 

@@ -32,11 +32,17 @@ def test_forest_in_each_format(tmp_path: Path, suffix: str) -> None:
 def test_forest_shows_studies_weights_pooled_and_prediction(tmp_path: Path) -> None:
     _, es = _bcg()
     res = rma(es, method="REML")
-    svg = (tmp_path / "f.svg")
+    svg = tmp_path / "f.svg"
     forest(res, svg)
     text = svg.read_text()
-    for label in ("Aronson", "Comstock &amp; Webster", "Random-effects model (REML)",
-                  "Prediction interval", "Risk ratio (log scale)", "Weight"):
+    for label in (
+        "Aronson",
+        "Comstock &amp; Webster",
+        "Random-effects model (REML)",
+        "Prediction interval",
+        "Risk ratio (log scale)",
+        "Weight",
+    ):
         assert label in text, label
     # the back-transformed pooled estimate and weights as metafor computes them
     assert "0.49 [0.34, 0.70]" in text
@@ -50,8 +56,13 @@ def test_forest_with_subgroups(tmp_path: Path) -> None:
     svg = tmp_path / "sg.svg"
     forest(sg, svg, overall=rma(es, method="REML"))
     text = svg.read_text()
-    for label in ("alloc = alternate", "alloc = random", "alloc = systematic",
-                  "Subtotal (7 studies)", "Test for subgroup differences"):
+    for label in (
+        "alloc = alternate",
+        "alloc = random",
+        "alloc = systematic",
+        "Subtotal (7 studies)",
+        "Test for subgroup differences",
+    ):
         assert label in text, label
 
 

@@ -73,7 +73,8 @@ def _ratio(measure: str) -> bool:
 
 def _fmt(value: float, ratio: bool) -> str:
     v = math.exp(value) if ratio else value
-    return f"{v:.2f}"
+    # a space in place of the minus sign keeps the monospaced columns aligned
+    return f"{v:.2f}" if ratio else f"{v: .2f}"
 
 
 def _interval(est: float, lb: float, ub: float, ratio: bool) -> str:
@@ -196,7 +197,7 @@ def forest(
     n = len(rows.items)
     height = 0.9 + 0.27 * (n + 1.5)
     fig = plt.figure(figsize=(10.5, height))
-    gs = fig.add_gridspec(1, 3, width_ratios=[3.3, 4.0, 2.6], wspace=0.02)
+    gs = fig.add_gridspec(1, 3, width_ratios=[3.2, 4.0, 3.0], wspace=0.02)
     ax_lab, ax, ax_num = (fig.add_subplot(gs[0, j]) for j in range(3))
     for a in (ax_lab, ax_num):
         a.axis("off")

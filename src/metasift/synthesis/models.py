@@ -309,7 +309,10 @@ def _bracket_root(fun: Any, start: float, scale: float) -> float:
         if f0 < 0 and lo == 0.0:
             return 0.0
         step *= 4
-    return start
+    raise ConvergenceError(
+        f"no root of the estimating equation near tau2 = {start:.6g}; try another starting "
+        "value (control={'tau2_init': ...}) or a non-iterative estimator (DL, HE, SJ)."
+    )
 
 
 def _score(method: str, tau2: float, y: np.ndarray, vi: np.ndarray, X: np.ndarray) -> float:

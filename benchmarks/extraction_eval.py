@@ -34,8 +34,13 @@ FIELDS = {
 
 def baseline(texts: dict[str, str], vocab, majority: str) -> dict:
     out: dict = {"design": majority}
-    field_of = {"diseases": "disease", "interventions": "intervention", "species": "species",
-                "models": "model", "outcomes": "outcome_measures"}
+    field_of = {
+        "diseases": "disease",
+        "interventions": "intervention",
+        "species": "species",
+        "models": "model",
+        "outcomes": "outcome_measures",
+    }
     for category, field in field_of.items():
         found = {m.concept for t in texts.values() if t for m in vocab[category].find(t)}
         out[field] = found
@@ -49,9 +54,7 @@ def fmt(x: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=ROOT / "tests/extraction/gold.jsonl")
-    parser.add_argument(
-        "--corpus", type=Path, default=ROOT / "examples/admsc-skin/records.jsonl"
-    )
+    parser.add_argument("--corpus", type=Path, default=ROOT / "examples/admsc-skin/records.jsonl")
     args = parser.parse_args()
     records = [json.loads(line) for line in args.corpus.read_text().splitlines()]
     gold = [json.loads(line) for line in args.gold.read_text().splitlines()]
@@ -76,8 +79,18 @@ def main() -> None:
         ours_scores = score(g_sub, [ours[i] for i in idx], FIELDS)
         base_scores = score(g_sub, [base[i] for i in idx], FIELDS)
         table = Table(title=f"extraction suggestions vs gold: {split} ({len(idx)} records)")
-        for col in ("field", "studies", "TP", "FP", "FN", "precision", "recall",
-                    "baseline P", "baseline R", "P ratio"):
+        for col in (
+            "field",
+            "studies",
+            "TP",
+            "FP",
+            "FN",
+            "precision",
+            "recall",
+            "baseline P",
+            "baseline R",
+            "P ratio",
+        ):
             table.add_column(col, justify="left" if col == "field" else "right")
         for s, b in zip(ours_scores, base_scores, strict=True):
             ratio = (
@@ -85,8 +98,18 @@ def main() -> None:
                 if s.precision is not None and b.precision
                 else "-"
             )
-            table.add_row(s.field, str(s.studies), str(s.tp), str(s.fp), str(s.fn),
-                          fmt(s.precision), fmt(s.recall), fmt(b.precision), fmt(b.recall), ratio)
+            table.add_row(
+                s.field,
+                str(s.studies),
+                str(s.tp),
+                str(s.fp),
+                str(s.fn),
+                fmt(s.precision),
+                fmt(s.recall),
+                fmt(b.precision),
+                fmt(b.recall),
+                ratio,
+            )
         console.print(table)
     console.print(
         f"{len(gold)} gold records, suggestions in {elapsed:.2f} s "

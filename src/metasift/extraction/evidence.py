@@ -49,13 +49,15 @@ class EvidenceMap:
         """Long form: one dict per non-empty cell (for CSV export and the report)."""
         out = []
         for (r, c, lay), ids in sorted(self.studies.items()):
-            out.append({
-                self.fields[0]: r,
-                self.fields[1]: c,
-                self.fields[2]: lay,
-                "studies": len(ids),
-                "study_ids": ids,
-            })
+            out.append(
+                {
+                    self.fields[0]: r,
+                    self.fields[1]: c,
+                    self.fields[2]: lay,
+                    "studies": len(ids),
+                    "study_ids": ids,
+                }
+            )
         return out
 
 
@@ -98,7 +100,7 @@ class CharacteristicsTable:
 
 
 _TABLE = Environment(autoescape=True).from_string(
-    "<table class=\"characteristics\">\n<thead><tr>{% for c in columns %}<th>{{ c }}</th>"
+    '<table class="characteristics">\n<thead><tr>{% for c in columns %}<th>{{ c }}</th>'
     "{% endfor %}</tr></thead>\n<tbody>\n{% for row in rows %}<tr>{% for cell in row %}"
     "<td>{{ cell }}</td>{% endfor %}</tr>\n{% endfor %}</tbody>\n</table>\n"
 )

@@ -86,16 +86,16 @@ class FieldSpec(_Section):
     @classmethod
     def _identifier(cls, value: str) -> str:
         if not NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not a field name: use lower-case letters, digits and _"
-            )
+            raise ValueError(f"{value!r} is not a field name: use lower-case letters, digits and _")
         return value
 
     @model_validator(mode="after")
     def _choices_fit_type(self) -> FieldSpec:
         is_choice = self.type in ("choice", "multi_choice")
         if is_choice and not self.choices and not self.vocabulary:
-            raise ValueError(f"field {self.name!r}: a {self.type} field needs choices or vocabulary")
+            raise ValueError(
+                f"field {self.name!r}: a {self.type} field needs choices or vocabulary"
+            )
         if not is_choice and (self.choices or self.vocabulary):
             raise ValueError(f"field {self.name!r}: only choice fields take choices or vocabulary")
         if (self.min is not None or self.max is not None) and self.type not in (

@@ -12,18 +12,23 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-from metasift.extraction import rob as rob_tools  # noqa: E402
-from metasift.extraction.evidence import EvidenceMap  # noqa: E402
+from metasift.extraction import rob as rob_tools
+from metasift.extraction.evidence import EvidenceMap
 
 # robvis colours and symbols.
 GREEN, YELLOW, RED, DARK_RED, BLUE, GREY = (
-    "#02C100", "#E2DF07", "#BF0000", "#820000", "#4EA1F7", "#D9D9D9",
+    "#02C100",
+    "#E2DF07",
+    "#BF0000",
+    "#820000",
+    "#4EA1F7",
+    "#D9D9D9",
 )
 STYLE = {
     "rob2": {"Low": (GREEN, "+"), "Some concerns": (YELLOW, "−"), "High": (RED, "×")},
@@ -60,7 +65,9 @@ def traffic_light(rows: Sequence[RobRowLike], tool: str, title: str | None = Non
     domains = list(rob_tools.TOOLS[tool])
     keys = [d.key if tool != "syrcle" else f"{d.key}" for d in domains]
     has_overall = tool != "syrcle"
-    headers = [f"D{k}" if tool == "syrcle" else k for k in keys] + (["Overall"] if has_overall else [])
+    headers = [f"D{k}" if tool == "syrcle" else k for k in keys] + (
+        ["Overall"] if has_overall else []
+    )
     styles = STYLE[tool]
     labels = [r.label + (f" [{r.result}]" if r.result else "") for r in rows]
     n_rows, n_cols = len(rows), len(headers)
@@ -71,15 +78,22 @@ def traffic_light(rows: Sequence[RobRowLike], tool: str, title: str | None = Non
     height = 0.9 + n_rows * cell + 0.23 * legend_lines + 0.4
     fig = plt.figure(figsize=(width, height), dpi=150)
     grid_h = n_rows * cell + 0.6
-    ax = fig.add_axes((label_width / width, 1 - (grid_h + 0.3) / height,
-                       n_cols * cell / width, grid_h / height))
+    ax = fig.add_axes(
+        (label_width / width, 1 - (grid_h + 0.3) / height, n_cols * cell / width, grid_h / height)
+    )
     ax.set_xlim(-0.5, n_cols - 0.5)
     ax.set_ylim(n_rows - 0.5, -1.3)
     ax.axis("off")
     n_domain_cols = n_cols - 1 if has_overall else n_cols
     ax.add_patch(plt.Rectangle((-0.5, -1.3), n_domain_cols, 0.8, color="#E8E8E8", zorder=0))
-    ax.text((n_domain_cols - 1) / 2, -0.9, "Risk of bias domains" if tool != "syrcle" else "SYRCLE items",
-            ha="center", va="center", fontweight="bold")
+    ax.text(
+        (n_domain_cols - 1) / 2,
+        -0.9,
+        "Risk of bias domains" if tool != "syrcle" else "SYRCLE items",
+        ha="center",
+        va="center",
+        fontweight="bold",
+    )
     for j, header in enumerate(headers):
         ax.text(j, -0.4, header, ha="center", va="bottom", fontweight="bold")
     for i, (row, label) in enumerate(zip(rows, labels, strict=True)):
@@ -92,25 +106,63 @@ def traffic_light(rows: Sequence[RobRowLike], tool: str, title: str | None = Non
                 continue
             colour, symbol = styles[value]
             ax.scatter(j, i, s=330, color=colour, edgecolor="black", lw=0.6, zorder=2)
-            ax.text(j, i + 0.02, symbol, ha="center", va="center", fontsize=11,
-                    fontweight="bold", color="white" if value != "Some concerns" and
-                    value != "Moderate" and value != "Unclear" else "black", zorder=3)
+            ax.text(
+                j,
+                i + 0.02,
+                symbol,
+                ha="center",
+                va="center",
+                fontsize=11,
+                fontweight="bold",
+                color="white"
+                if value != "Some concerns" and value != "Moderate" and value != "Unclear"
+                else "black",
+                zorder=3,
+            )
     if has_overall:
-        ax.add_line(Line2D([n_cols - 1.5, n_cols - 1.5], [-0.5, n_rows - 0.5], color="#BBBBBB",
-                           lw=0.8))
+        ax.add_line(
+            Line2D([n_cols - 1.5, n_cols - 1.5], [-0.5, n_rows - 0.5], color="#BBBBBB", lw=0.8)
+        )
     ax.text(-0.65, -0.4, "Study", ha="right", va="bottom", fontweight="bold", clip_on=False)
     names = [f"{'D' + d.key if tool == 'syrcle' else d.key}: {d.name}" for d in domains]
-    fig.text(0.02, 0.02 + 0.23 * legend_lines / height, "Domains:", fontweight="bold", va="top",
-             fontsize=8.5)
-    fig.text(0.02, 0.02 + 0.23 * (legend_lines - 1) / height, "\n".join(names), va="top",
-             fontsize=8.5, linespacing=1.35)
+    fig.text(
+        0.02,
+        0.02 + 0.23 * legend_lines / height,
+        "Domains:",
+        fontweight="bold",
+        va="top",
+        fontsize=8.5,
+    )
+    fig.text(
+        0.02,
+        0.02 + 0.23 * (legend_lines - 1) / height,
+        "\n".join(names),
+        va="top",
+        fontsize=8.5,
+        linespacing=1.35,
+    )
     handles = [
-        Line2D([], [], marker="o", ls="", markersize=9, markerfacecolor=c, markeredgecolor="black",
-               label=LEGEND_NAMES.get(tool, {}).get(j, j))
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            markersize=9,
+            markerfacecolor=c,
+            markeredgecolor="black",
+            label=LEGEND_NAMES.get(tool, {}).get(j, j),
+        )
         for j, (c, _) in styles.items()
     ]
-    fig.legend(handles=handles, title="Judgement", loc="lower right", frameon=False,
-               fontsize=8.5, title_fontsize=9, bbox_to_anchor=(0.99, 0.01))
+    fig.legend(
+        handles=handles,
+        title="Judgement",
+        loc="lower right",
+        frameon=False,
+        fontsize=8.5,
+        title_fontsize=9,
+        bbox_to_anchor=(0.99, 0.01),
+    )
     if title:
         fig.suptitle(title, fontweight="bold", y=0.995)
     return fig
@@ -138,33 +190,57 @@ def summary_plot(rows: Sequence[RobRowLike], tool: str, title: str | None = None
         for judgement, (colour, _) in styles.items():
             share = values.count(judgement) / len(values) if values else 0.0
             if share:
-                ax.barh(i, share * 100, left=left, color=colour, edgecolor="black", lw=0.6,
-                        height=0.7)
+                ax.barh(
+                    i, share * 100, left=left, color=colour, edgecolor="black", lw=0.6, height=0.7
+                )
                 if share >= 0.08:
-                    ax.text(left + share * 50, i, f"{round(share * 100)}%", ha="center",
-                            va="center", fontsize=8,
-                            color="white" if colour in (RED, DARK_RED, GREEN) else "black")
+                    ax.text(
+                        left + share * 50,
+                        i,
+                        f"{round(share * 100)}%",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if colour in (RED, DARK_RED, GREEN) else "black",
+                    )
                 left += share * 100
         if not values:
             ax.barh(i, 100, color="white", edgecolor=GREY, height=0.7)
         label = f"{name}" if key == "Overall" else f"{name} ({key})"
-        ax.text(-2, i, label, ha="right", va="center", fontweight="bold" if key == "Overall" else None)
+        ax.text(
+            -2, i, label, ha="right", va="center", fontweight="bold" if key == "Overall" else None
+        )
     ax.set_xlim(0, 100)
     ax.set_ylim(len(bars) - 0.5, -0.5)
     ax.set_yticks([])
     ax.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
     ax.spines[["top", "right", "left"]].set_visible(False)
-    handles = [Patch(facecolor=c, edgecolor="black", label=LEGEND_NAMES.get(tool, {}).get(j, j))
-               for j, (c, _) in styles.items()]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
-               bbox_to_anchor=(0.6, -0.02), fontsize=9)
+    handles = [
+        Patch(facecolor=c, edgecolor="black", label=LEGEND_NAMES.get(tool, {}).get(j, j))
+        for j, (c, _) in styles.items()
+    ]
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=len(handles),
+        frameon=False,
+        bbox_to_anchor=(0.6, -0.02),
+        fontsize=9,
+    )
     studies = len({(r.label, r.result) for r in rows})
-    fig.suptitle(title or f"{rob_tools.TOOL_NAMES[tool]}: risk of bias across {studies} "
-                          f"stud{'y' if studies == 1 else 'ies'}", fontweight="bold", y=0.98)
+    fig.suptitle(
+        title
+        or f"{rob_tools.TOOL_NAMES[tool]}: risk of bias across {studies} "
+        f"stud{'y' if studies == 1 else 'ies'}",
+        fontweight="bold",
+        y=0.98,
+    )
     return fig
 
 
-def evidence_heatmap(emap: EvidenceMap, layer: str | None = None, title: str | None = None) -> Figure:
+def evidence_heatmap(
+    emap: EvidenceMap, layer: str | None = None, title: str | None = None
+) -> Figure:
     """Rows x columns of the map, each cell the number of studies; with ``layer`` None the
     studies of every study type, and a stacked breakdown by type in each cell's annotation."""
     _style()
@@ -190,8 +266,15 @@ def evidence_heatmap(emap: EvidenceMap, layer: str | None = None, title: str | N
                 ]
                 if len(parts) > 1 or (parts and value):
                     text = f"{value}\n" + "\n".join(parts)
-            ax.text(j, i, text, ha="center", va="center", fontsize=7.5 if "\n" in text else 10,
-                    color="white" if value > vmax * 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7.5 if "\n" in text else 10,
+                color="white" if value > vmax * 0.6 else "black",
+            )
     ax.set_xticks(range(n_cols), [_wrap(c) for c in emap.columns], rotation=0, fontsize=8.5)
     ax.set_yticks(range(n_rows), emap.rows, fontsize=9)
     ax.xaxis.tick_top()
@@ -239,7 +322,11 @@ def save(fig: Figure, path: Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".svg", ".png", ".pdf"):
         raise ValueError(f"{path}: figures are written as .svg, .png or .pdf")
-    fig.savefig(path, bbox_inches="tight", dpi=200 if suffix == ".png" else None,
-                metadata={"Date": None} if suffix == ".svg" else None)
+    fig.savefig(
+        path,
+        bbox_inches="tight",
+        dpi=200 if suffix == ".png" else None,
+        metadata={"Date": None} if suffix == ".svg" else None,
+    )
     plt.close(fig)
     return path

@@ -45,10 +45,16 @@ ROB2_DOMAINS: tuple[Domain, ...] = (
         "Randomisation process",
         (
             ("1.1", "Was the allocation sequence random?"),
-            ("1.2", "Was the allocation sequence concealed until participants were enrolled "
-                    "and assigned to interventions?"),
-            ("1.3", "Did baseline differences between intervention groups suggest a problem "
-                    "with the randomisation process?"),
+            (
+                "1.2",
+                "Was the allocation sequence concealed until participants were enrolled "
+                "and assigned to interventions?",
+            ),
+            (
+                "1.3",
+                "Did baseline differences between intervention groups suggest a problem "
+                "with the randomisation process?",
+            ),
         ),
     ),
     Domain(
@@ -56,31 +62,55 @@ ROB2_DOMAINS: tuple[Domain, ...] = (
         "Deviations from intended interventions",
         (
             ("2.1", "Were participants aware of their assigned intervention during the trial?"),
-            ("2.2", "Were carers and people delivering the interventions aware of participants' "
-                    "assigned intervention during the trial?"),
-            ("2.3", "If Y/PY/NI to 2.1 or 2.2: Were there deviations from the intended "
-                    "intervention that arose because of the trial context?"),
+            (
+                "2.2",
+                "Were carers and people delivering the interventions aware of participants' "
+                "assigned intervention during the trial?",
+            ),
+            (
+                "2.3",
+                "If Y/PY/NI to 2.1 or 2.2: Were there deviations from the intended "
+                "intervention that arose because of the trial context?",
+            ),
             ("2.4", "If Y/PY to 2.3: Were these deviations likely to have affected the outcome?"),
-            ("2.5", "If Y/PY/NI to 2.4: Were these deviations from intended intervention "
-                    "balanced between groups?"),
-            ("2.6", "Was an appropriate analysis used to estimate the effect of assignment to "
-                    "intervention?"),
-            ("2.7", "If N/PN/NI to 2.6: Was there potential for a substantial impact (on the "
-                    "result) of the failure to analyse participants in the group to which they "
-                    "were randomised?"),
+            (
+                "2.5",
+                "If Y/PY/NI to 2.4: Were these deviations from intended intervention "
+                "balanced between groups?",
+            ),
+            (
+                "2.6",
+                "Was an appropriate analysis used to estimate the effect of assignment to "
+                "intervention?",
+            ),
+            (
+                "2.7",
+                "If N/PN/NI to 2.6: Was there potential for a substantial impact (on the "
+                "result) of the failure to analyse participants in the group to which they "
+                "were randomised?",
+            ),
         ),
     ),
     Domain(
         "D3",
         "Missing outcome data",
         (
-            ("3.1", "Were data for this outcome available for all, or nearly all, participants "
-                    "randomised?"),
-            ("3.2", "If N/PN/NI to 3.1: Is there evidence that the result was not biased by "
-                    "missing outcome data?"),
+            (
+                "3.1",
+                "Were data for this outcome available for all, or nearly all, participants "
+                "randomised?",
+            ),
+            (
+                "3.2",
+                "If N/PN/NI to 3.1: Is there evidence that the result was not biased by "
+                "missing outcome data?",
+            ),
             ("3.3", "If N/PN to 3.2: Could missingness in the outcome depend on its true value?"),
-            ("3.4", "If Y/PY/NI to 3.3: Is it likely that missingness in the outcome depended "
-                    "on its true value?"),
+            (
+                "3.4",
+                "If Y/PY/NI to 3.3: Is it likely that missingness in the outcome depended "
+                "on its true value?",
+            ),
         ),
     ),
     Domain(
@@ -88,26 +118,44 @@ ROB2_DOMAINS: tuple[Domain, ...] = (
         "Measurement of the outcome",
         (
             ("4.1", "Was the method of measuring the outcome inappropriate?"),
-            ("4.2", "Could measurement or ascertainment of the outcome have differed between "
-                    "intervention groups?"),
-            ("4.3", "If N/PN/NI to 4.1 and 4.2: Were outcome assessors aware of the "
-                    "intervention received by study participants?"),
-            ("4.4", "If Y/PY/NI to 4.3: Could assessment of the outcome have been influenced "
-                    "by knowledge of intervention received?"),
-            ("4.5", "If Y/PY/NI to 4.4: Is it likely that assessment of the outcome was "
-                    "influenced by knowledge of intervention received?"),
+            (
+                "4.2",
+                "Could measurement or ascertainment of the outcome have differed between "
+                "intervention groups?",
+            ),
+            (
+                "4.3",
+                "If N/PN/NI to 4.1 and 4.2: Were outcome assessors aware of the "
+                "intervention received by study participants?",
+            ),
+            (
+                "4.4",
+                "If Y/PY/NI to 4.3: Could assessment of the outcome have been influenced "
+                "by knowledge of intervention received?",
+            ),
+            (
+                "4.5",
+                "If Y/PY/NI to 4.4: Is it likely that assessment of the outcome was "
+                "influenced by knowledge of intervention received?",
+            ),
         ),
     ),
     Domain(
         "D5",
         "Selection of the reported result",
         (
-            ("5.1", "Were the data that produced this result analysed in accordance with a "
-                    "pre-specified analysis plan that was finalised before unblinded outcome "
-                    "data were available for analysis?"),
-            ("5.2", "Is the numerical result being assessed likely to have been selected, on "
-                    "the basis of the results, from multiple eligible outcome measurements "
-                    "within the outcome domain?"),
+            (
+                "5.1",
+                "Were the data that produced this result analysed in accordance with a "
+                "pre-specified analysis plan that was finalised before unblinded outcome "
+                "data were available for analysis?",
+            ),
+            (
+                "5.2",
+                "Is the numerical result being assessed likely to have been selected, on "
+                "the basis of the results, from multiple eligible outcome measurements "
+                "within the outcome domain?",
+            ),
             ("5.3", "... from multiple eligible analyses of the data?"),
         ),
     ),
@@ -266,28 +314,68 @@ def robins_i_overall(domains: Mapping[str, str], key_domains: list[str] | None =
 
 SYRCLE_ANSWERS = ("Yes", "No", "Unclear")
 SYRCLE_ITEMS: tuple[Domain, ...] = (
-    Domain("1", "Sequence generation", (("1", "Was the allocation sequence adequately "
-                                              "generated and applied?"),)),
-    Domain("2", "Baseline characteristics", (("2", "Were the groups similar at baseline or "
-                                                   "were they adjusted for confounders in the "
-                                                   "analysis?"),)),
+    Domain(
+        "1",
+        "Sequence generation",
+        (("1", "Was the allocation sequence adequately generated and applied?"),),
+    ),
+    Domain(
+        "2",
+        "Baseline characteristics",
+        (
+            (
+                "2",
+                "Were the groups similar at baseline or "
+                "were they adjusted for confounders in the "
+                "analysis?",
+            ),
+        ),
+    ),
     Domain("3", "Allocation concealment", (("3", "Was the allocation adequately concealed?"),)),
-    Domain("4", "Random housing", (("4", "Were the animals randomly housed during the "
-                                         "experiment?"),)),
-    Domain("5", "Blinding (performance)", (("5", "Were the caregivers and/or investigators "
-                                                 "blinded from knowledge of which intervention "
-                                                 "each animal received during the "
-                                                 "experiment?"),)),
-    Domain("6", "Random outcome assessment", (("6", "Were animals selected at random for "
-                                                    "outcome assessment?"),)),
+    Domain(
+        "4", "Random housing", (("4", "Were the animals randomly housed during the experiment?"),)
+    ),
+    Domain(
+        "5",
+        "Blinding (performance)",
+        (
+            (
+                "5",
+                "Were the caregivers and/or investigators "
+                "blinded from knowledge of which intervention "
+                "each animal received during the "
+                "experiment?",
+            ),
+        ),
+    ),
+    Domain(
+        "6",
+        "Random outcome assessment",
+        (("6", "Were animals selected at random for outcome assessment?"),),
+    ),
     Domain("7", "Blinding (detection)", (("7", "Was the outcome assessor blinded?"),)),
-    Domain("8", "Incomplete outcome data", (("8", "Were incomplete outcome data adequately "
-                                                  "addressed?"),)),
-    Domain("9", "Selective outcome reporting", (("9", "Are reports of the study free of "
-                                                      "selective outcome reporting?"),)),
-    Domain("10", "Other sources of bias", (("10", "Was the study apparently free of other "
-                                                  "problems that could result in high risk of "
-                                                  "bias?"),)),
+    Domain(
+        "8",
+        "Incomplete outcome data",
+        (("8", "Were incomplete outcome data adequately addressed?"),),
+    ),
+    Domain(
+        "9",
+        "Selective outcome reporting",
+        (("9", "Are reports of the study free of selective outcome reporting?"),),
+    ),
+    Domain(
+        "10",
+        "Other sources of bias",
+        (
+            (
+                "10",
+                "Was the study apparently free of other "
+                "problems that could result in high risk of "
+                "bias?",
+            ),
+        ),
+    ),
 )
 _SYRCLE_RISK = {"Yes": "Low", "No": "High", "Unclear": "Unclear"}
 

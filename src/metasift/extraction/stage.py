@@ -80,13 +80,13 @@ def all_study_ids(engine: Engine) -> list[int]:
 
 def study_records(engine: Engine, study_ids: Sequence[int]) -> dict[int, Record]:
     wanted = set(study_ids)
-    found = {
-        rid: rec for rid, rec in iter_records(engine, records.c.id.in_(list(wanted)))
-    }
+    found = {rid: rec for rid, rec in iter_records(engine, records.c.id.in_(list(wanted)))}
     missing = sorted(wanted - set(found))
     if missing:
         shown = ", ".join(map(str, missing[:10]))
-        raise ExtractionError(f"no record with id {shown}; list the records with 'metasift records'")
+        raise ExtractionError(
+            f"no record with id {shown}; list the records with 'metasift records'"
+        )
     return found
 
 
@@ -380,7 +380,9 @@ def review_suggestion(
                 f"record the value under another field (--field)"
             )
         text = value_text if value_text is not None else _text_of(s.value)
-        values = _field_values(ctx, spec, s.study_id, text, engine, reviewer, merge=action == "accept")
+        values = _field_values(
+            ctx, spec, s.study_id, text, engine, reviewer, merge=action == "accept"
+        )
     detail = {"suggestion": s.provenance()}
     status = "accepted" if action == "accept" else "edited"
     with engine.begin() as conn:
@@ -450,7 +452,9 @@ def _statistic_values(ctx, s, value_text, arm, outcome, timepoint) -> list[Value
     row["timepoint"] = timepoint or ""
     row.update({k: str(v) for k, v in stats.items()})
     header = list(row)
-    values, errors = validate_rows(ctx.form, [(1, row)], header, sheet="review", choices=ctx.choices)
+    values, errors = validate_rows(
+        ctx.form, [(1, row)], header, sheet="review", choices=ctx.choices
+    )
     if errors:
         raise ExtractionError("; ".join(e.describe() for e in errors))
     return values
@@ -478,9 +482,13 @@ def record_rob(
     """
     if tool not in rob_tools.TOOLS:
         raise ExtractionError(f"unknown tool {tool!r}; use rob2, robins-i or syrcle")
-    answers = {k: v.strip().upper() if tool == "rob2" else v.strip() for k, v in (answers or {}).items()}
+    answers = {
+        k: v.strip().upper() if tool == "rob2" else v.strip() for k, v in (answers or {}).items()
+    }
     try:
-        proposed = rob_tools.domain_judgement(tool, domain, answers) if answers or tool != "rob2" else None
+        proposed = (
+            rob_tools.domain_judgement(tool, domain, answers) if answers or tool != "rob2" else None
+        )
     except rob_tools.RobError as exc:
         raise ExtractionError(f"{rob_tools.TOOL_NAMES[tool]} {domain}: {exc}") from exc
     allowed = rob_tools.JUDGEMENTS[tool]
@@ -534,7 +542,9 @@ def rob_table(
     which reviewers disagree is left out (and the overall is not computed).
     """
     labels = labels or {}
-    judged: dict[tuple[int, str], dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    judged: dict[tuple[int, str], dict[str, dict[str, str]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
     for j in store.get_judgements(engine, study_ids, tool):
         judged[(j.study_id, j.result)][j.domain][j.reviewer] = j.judgement
     domains = [d.key for d in rob_tools.TOOLS[tool]]

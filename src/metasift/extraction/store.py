@@ -190,7 +190,9 @@ class StoredSuggestion:
 
     @property
     def cue(self) -> str:
-        return self.sentence[self.span_start - self.sentence_start : self.span_end - self.sentence_start]
+        return self.sentence[
+            self.span_start - self.sentence_start : self.span_end - self.sentence_start
+        ]
 
     def provenance(self) -> dict[str, Any]:
         return {

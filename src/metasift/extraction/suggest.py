@@ -111,7 +111,9 @@ _NUM_WORD = (
     r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
     r"|eighty|ninety|hundred)(?:[\s\-](?:one|two|three|four|five|six|seven|eight|nine))?"
 )
-_PEOPLE = r"(?:patients?|participants?|subjects?|volunteers?|individuals?|women|men|children|adults)"
+_PEOPLE = (
+    r"(?:patients?|participants?|subjects?|volunteers?|individuals?|women|men|children|adults)"
+)
 
 _I = re.IGNORECASE
 # (label, regex, where: "title" | "any") in the order they are tried for each label.
@@ -258,7 +260,9 @@ class DesignModel:
         best = int(proba.argmax())
         label = str(self.classifier.classes_[best])
         row = best if len(self.classifier.classes_) > 2 else 0
-        coefs = self.classifier.coef_[row] * (1 if len(self.classifier.classes_) > 2 or best else -1)
+        coefs = self.classifier.coef_[row] * (
+            1 if len(self.classifier.classes_) > 2 or best else -1
+        )
         contributions = x.multiply(coefs).tocsr()
         order = contributions.data.argsort()[::-1][:5]
         names = self.vectorizer.get_feature_names_out()
@@ -397,8 +401,7 @@ def _concept_suggestions(
 def _intervention_suggestions(items: Sequence[_Text], vocab: Vocabularies) -> list[Suggestion]:
     labelled = [(text, *found) for text in items for found in _intervention_labels(text, vocab)]
     has_source = any(
-        m.role in ("adipose", "other source")
-        or label in (ADMSC_EV, ADMSC_CM, OTHER_MSC)
+        m.role in ("adipose", "other source") or label in (ADMSC_EV, ADMSC_CM, OTHER_MSC)
         for _, label, m, _ in labelled
     )
     # A study of exosomes or conditioned medium names the parent cells as their source, and a
@@ -447,8 +450,16 @@ _WORDS = {
         " fifteen sixteen seventeen eighteen nineteen".split()
     )
 }
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-         "eighty": 80, "ninety": 90}
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
 
 
 def word_number(text: str) -> int | None:
@@ -475,9 +486,13 @@ _N_COUNT = re.compile(
 )
 _N_EQUALS = re.compile(r"\b[nN]\s*=\s*(?P<n>\d+)\b")
 _NUMBER = r"-?\d+(?:[.,]\d+)?"
+_UNIT = (
+    r"%|mm|cm|µm|μm|nm|mL|ml|L|kg|mg|µg|μg|g|PU|years?|days?|weeks?|months?|hours?|times"
+    r"|[a-zA-Zμµ]{1,5}/[a-zA-Z²0-9]{1,5}"
+)
 _MEAN_SD = re.compile(
-    rf"(?P<mean>{_NUMBER})\s*(?:%|[a-zA-Zμµ/]+)?\s*(?:±|\+/-|\+-|\+\s(?=\d))\s*(?P<sd>{_NUMBER})"
-    rf"(?P<unit>\s*(?:%|[a-zA-Zμµ/²]+(?:/[a-zA-Z²]+)?))?"
+    rf"(?P<mean>{_NUMBER})\s*(?:%|{_UNIT})?\s*(?:±|\+/-|\+-|\+\s(?=\d))\s*(?P<sd>{_NUMBER})"
+    rf"(?:\s*(?P<unit>{_UNIT})(?![A-Za-z]))?"
 )
 _MEAN_PAREN = re.compile(
     rf"\bmean\s*\(\s*(?:SD|s\.d\.)\s*\)[^0-9\-]{{0,20}}(?P<mean>{_NUMBER})\s*\(\s*(?P<sd>{_NUMBER})\s*\)",
@@ -489,6 +504,10 @@ _MEDIAN = re.compile(
     _I,
 )
 _SE = re.compile(r"\b(?:SEM|S\.E\.M\.|SE|standard error)\b")
+# "Data are mean ± SEM" anywhere in the text makes every ± a standard error.
+_SE_DECLARED = re.compile(
+    r"mean\s*(?:±|\+/-)\s*(?:SEM|S\.E\.M\.|SE)\b|standard errors? of the mean"
+)
 
 
 def _num(text: str) -> float:
@@ -547,8 +566,12 @@ def _statistics(text: _Text) -> list[Suggestion]:
     out = []
     for match in list(_MEAN_SD.finditer(text.text)) + list(_MEAN_PAREN.finditer(text.text)):
         sentence = sentence_at(text.sentences, match.start())
-        dispersion = "se" if _SE.search(sentence.text) else "sd"
-        value: dict[str, Any] = {"mean": _num(match.group("mean")), dispersion: _num(match.group("sd"))}
+        declared = _SE_DECLARED.search(text.text)
+        dispersion = "se" if declared or _SE.search(sentence.text) else "sd"
+        value: dict[str, Any] = {
+            "mean": _num(match.group("mean")),
+            dispersion: _num(match.group("sd")),
+        }
         unit = (match.groupdict().get("unit") or "").strip()
         if unit:
             value["unit"] = unit

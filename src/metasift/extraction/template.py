@@ -126,9 +126,15 @@ def _write_xlsx(
     guide.append(["arm", "arm, result", "text", "name of the group (e.g. ADSC, vehicle)"])
     outcome_names = ", ".join(o.name for o in form.outcomes) or "(none defined)"
     guide.append(["outcome", "result", "text", outcome_names])
-    guide.append(["timepoint", "result", "text", "; ".join(
-        f"{o.name}: {', '.join(o.timepoints)}" for o in form.outcomes if o.timepoints
-    ) or "(none)"])
+    guide.append(
+        [
+            "timepoint",
+            "result",
+            "text",
+            "; ".join(f"{o.name}: {', '.join(o.timepoints)}" for o in form.outcomes if o.timepoints)
+            or "(none)",
+        ]
+    )
     for spec in form.fields + form.arm_fields:
         kind = "study" if spec in form.fields else "arm"
         allowed = list(choices.get(spec.name) or spec.choices)

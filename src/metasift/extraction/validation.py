@@ -163,7 +163,9 @@ def validate_rows(
     for column in header:
         if column not in known:
             errors.append(
-                CellError(sheet, 1, column, column, f"a column of the form: {', '.join(columns(form))}")
+                CellError(
+                    sheet, 1, column, column, f"a column of the form: {', '.join(columns(form))}"
+                )
             )
     if "study_id" not in header:
         errors.append(CellError(sheet, 1, "study_id", "", "a study_id column"))
@@ -208,8 +210,11 @@ def validate_rows(
             stats: dict[str, float | int] = {}
             for column, text in filled.items():
                 if column not in allowed:
-                    error(column, f"empty on a {outcome.kind} result row "
-                                  f"(fill: {', '.join(outcome.statistics)})")
+                    error(
+                        column,
+                        f"empty on a {outcome.kind} result row "
+                        f"(fill: {', '.join(outcome.statistics)})",
+                    )
                     continue
                 try:
                     stats[column] = parse_number(text, integer=column in INTEGER_STATS)

@@ -46,10 +46,20 @@ class Concept:
     abbreviations: list[str] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
 
-    def regexes(self) -> list[re.Pattern[str]]:
-        out = [re.compile(_term_regex(t), re.IGNORECASE) for t in self.terms]
-        out += [re.compile(_LEFT + re.escape(a) + r"s?" + _RIGHT) for a in self.abbreviations]
-        out += [re.compile(p) for p in self.patterns]
+    def regexes(self) -> list[tuple[str | None, bool, re.Pattern[str]]]:
+        """(literal that must occur, whether to look for it lower-cased, regex) per synonym.
+
+        The literal lets the tagger skip the many synonyms absent from a text without running
+        their regular expressions.
+        """
+        out: list[tuple[str | None, bool, re.Pattern[str]]] = []
+        for term in self.terms:
+            first = re.split(r"[\s\-]+", term.strip())[0].lower()
+            out.append((first, True, re.compile(_term_regex(term), re.IGNORECASE)))
+        for abbreviation in self.abbreviations:
+            regex = re.compile(_LEFT + re.escape(abbreviation) + r"s?" + _RIGHT)
+            out.append((abbreviation, False, regex))
+        out += [(None, False, re.compile(p)) for p in self.patterns]
         return out
 
 
@@ -67,7 +77,7 @@ class Category:
     def __init__(self, name: str, concepts: Iterable[Concept]) -> None:
         self.name = name
         self.concepts = list(concepts)
-        self._compiled = [(c, c.regexes()) for c in self.concepts]
+        self._compiled = [(c, r) for c in self.concepts for r in c.regexes()]
 
     @property
     def names(self) -> list[str]:
@@ -81,12 +91,14 @@ class Category:
 
     def find(self, text: str, offset: int = 0) -> list[Mention]:
         """Non-overlapping mentions in ``text``, positions shifted by ``offset``."""
+        lowered = text.lower()
         found: list[tuple[int, int, Concept]] = []
-        for concept, regexes in self._compiled:
-            for regex in regexes:
-                for match in regex.finditer(text):
-                    if match.end() > match.start():
-                        found.append((match.start(), match.end(), concept))
+        for concept, (needle, lower, regex) in self._compiled:
+            if needle is not None and needle not in (lowered if lower else text):
+                continue
+            for match in regex.finditer(text):
+                if match.end() > match.start():
+                    found.append((match.start(), match.end(), concept))
         found.sort(key=lambda m: (m[0], -(m[1] - m[0])))
         mentions: list[Mention] = []
         last_end = -1

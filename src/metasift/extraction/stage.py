@@ -156,7 +156,9 @@ def enter_value(
     header = ["study_id", "arm", "outcome", "timepoint", field_name]
     row = {"study_id": str(study_id), "arm": arm, "outcome": outcome, "timepoint": timepoint}
     row[field_name] = text
-    values, errors = validate_rows(ctx.form, [(1, row)], header, sheet="entry", choices=ctx.choices)
+    values, errors = validate_rows(
+        ctx.form, [(1, row)], header, sheet="entry", choices=ctx.choices, cross_checks=False
+    )
     if errors:
         raise ExtractionError("; ".join(e.describe() for e in errors))
     store.put_values(engine, values, reviewer, "reviewer", {})
@@ -250,7 +252,8 @@ def reconcile(
         row = {"study_id": str(study_id), "arm": arm, "outcome": outcome, "timepoint": timepoint}
         row[field_name] = value_text or ""
         values, errors = validate_rows(
-            ctx.form, [(1, row)], header, sheet="reconcile", choices=ctx.choices
+            ctx.form, [(1, row)], header, sheet="reconcile", choices=ctx.choices,
+            cross_checks=False,
         )
         if errors:
             raise ExtractionError("; ".join(e.describe() for e in errors))

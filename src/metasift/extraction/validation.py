@@ -154,8 +154,13 @@ def validate_rows(
     sheet: str,
     choices: Mapping[str, Sequence[str]] | None = None,
     study_ids: set[int] | None = None,
+    cross_checks: bool = True,
 ) -> tuple[list[Value], list[CellError]]:
-    """Typed values and per-cell errors of template rows ``(row number, {column: text})``."""
+    """Typed values and per-cell errors of template rows ``(row number, {column: text})``.
+
+    ``cross_checks`` compares the statistics of a row with each other (events <= n,
+    q1 <= median <= q3, an SD has its mean); off when one value is entered on its own.
+    """
     choices = choices or {}
     errors: list[CellError] = []
     values: list[Value] = []
@@ -224,7 +229,8 @@ def validate_rows(
                 if stats[column] < 0 and column in ("n", "events", "sd"):
                     error(column, "a value >= 0")
                     del stats[column]
-            errors.extend(_check_stats(stats, sheet, number, cells))
+            if cross_checks:
+                errors.extend(_check_stats(stats, sheet, number, cells))
             for column, value in stats.items():
                 values.append(Value(study_id, column, value, arm, outcome_name, timepoint, number))
             continue

@@ -17,6 +17,8 @@ letter is an abbreviation, anything else a term.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -173,9 +175,19 @@ def packaged_vocabularies() -> dict[str, list[Concept]]:
 
 
 def load_vocabularies(extra: Mapping[str, Mapping[str, list[str]]] | None = None) -> Vocabularies:
-    """The packaged vocabularies, extended by ``extra`` (category -> concept -> synonyms)."""
+    """The packaged vocabularies, extended by ``extra`` (category -> concept -> synonyms).
+
+    Compiling several hundred synonyms takes a second, so the result is memoised per ``extra``
+    (vocabularies are never changed after they are built).
+    """
+    return _load(json.dumps(extra or {}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(extra_json: str) -> Vocabularies:
+    extra: dict[str, dict[str, list[str]]] = json.loads(extra_json)
     base = packaged_vocabularies()
-    for category, concepts in (extra or {}).items():
+    for category, concepts in extra.items():
         existing = base.setdefault(category, [])
         by_name = {c.name.lower(): c for c in existing}
         for name, synonyms in concepts.items():

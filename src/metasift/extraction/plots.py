@@ -74,7 +74,7 @@ def traffic_light(rows: Sequence[RobRowLike], tool: str, title: str | None = Non
     label_width = max([len(x) for x in labels] + [10]) * 0.075
     cell = 0.5
     legend_lines = len(domains) + 1
-    width = label_width + n_cols * cell + 2.6
+    width = label_width + n_cols * cell + 1.8
     height = 0.9 + n_rows * cell + 0.23 * legend_lines + 0.4
     fig = plt.figure(figsize=(width, height), dpi=150)
     grid_h = n_rows * cell + 0.6
@@ -85,17 +85,11 @@ def traffic_light(rows: Sequence[RobRowLike], tool: str, title: str | None = Non
     ax.set_ylim(n_rows - 0.5, -1.3)
     ax.axis("off")
     n_domain_cols = n_cols - 1 if has_overall else n_cols
-    ax.add_patch(plt.Rectangle((-0.5, -1.3), n_domain_cols, 0.8, color="#E8E8E8", zorder=0))
-    ax.text(
-        (n_domain_cols - 1) / 2,
-        -0.9,
-        "Risk of bias domains" if tool != "syrcle" else "SYRCLE items",
-        ha="center",
-        va="center",
-        fontweight="bold",
-    )
+    ax.add_patch(plt.Rectangle((-0.5, -1.3), n_domain_cols, 0.95, color="#E8E8E8", zorder=0))
+    band_title = "Risk of bias domains" if tool != "syrcle" else "SYRCLE items"
+    ax.text((n_domain_cols - 1) / 2, -0.98, band_title, ha="center", va="center", fontweight="bold")
     for j, header in enumerate(headers):
-        ax.text(j, -0.4, header, ha="center", va="bottom", fontweight="bold")
+        ax.text(j, -0.6, header, ha="center", va="center", fontweight="bold")
     for i, (row, label) in enumerate(zip(rows, labels, strict=True)):
         ax.add_line(Line2D([-0.5, n_cols - 0.5], [i + 0.5, i + 0.5], color="#EEEEEE", lw=0.8))
         ax.text(-0.65, i, label, ha="right", va="center", clip_on=False)
@@ -123,7 +117,7 @@ def traffic_light(rows: Sequence[RobRowLike], tool: str, title: str | None = Non
         ax.add_line(
             Line2D([n_cols - 1.5, n_cols - 1.5], [-0.5, n_rows - 0.5], color="#BBBBBB", lw=0.8)
         )
-    ax.text(-0.65, -0.4, "Study", ha="right", va="bottom", fontweight="bold", clip_on=False)
+    ax.text(-0.65, -0.6, "Study", ha="right", va="center", fontweight="bold", clip_on=False)
     names = [f"{'D' + d.key if tool == 'syrcle' else d.key}: {d.name}" for d in domains]
     fig.text(
         0.02,
@@ -154,14 +148,17 @@ def traffic_light(rows: Sequence[RobRowLike], tool: str, title: str | None = Non
         )
         for j, (c, _) in styles.items()
     ]
+    # The judgement legend sits to the right of the grid, level with its first rows.
+    grid_right = (label_width + n_cols * cell + 0.15) / width
     fig.legend(
         handles=handles,
         title="Judgement",
-        loc="lower right",
+        loc="upper left",
         frameon=False,
         fontsize=8.5,
         title_fontsize=9,
-        bbox_to_anchor=(0.99, 0.01),
+        alignment="left",
+        bbox_to_anchor=(grid_right, 1 - 0.9 / height),
     )
     if title:
         fig.suptitle(title, fontweight="bold", y=0.995)

@@ -252,7 +252,11 @@ def reconcile(
         row = {"study_id": str(study_id), "arm": arm, "outcome": outcome, "timepoint": timepoint}
         row[field_name] = value_text or ""
         values, errors = validate_rows(
-            ctx.form, [(1, row)], header, sheet="reconcile", choices=ctx.choices,
+            ctx.form,
+            [(1, row)],
+            header,
+            sheet="reconcile",
+            choices=ctx.choices,
             cross_checks=False,
         )
         if errors:

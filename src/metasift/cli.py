@@ -162,7 +162,19 @@ StudiesOpt = Annotated[
     str | None,
     typer.Option(help="Study ids, comma-separated (default: every record in the project)."),
 ]
-ReviewerOpt = Annotated[str, typer.Option("--reviewer", "-r", help="Who is entering values.")]
+ReviewerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reviewer", "-r", help="Who is entering values (default: $METASIFT_REVIEWER or login)."
+    ),
+]
+
+
+def _reviewer(name: str | None) -> str:
+    import getpass
+    import os
+
+    return name or os.environ.get("METASIFT_REVIEWER") or getpass.getuser()
 
 
 def _study_ids(engine, studies: str | None) -> list[int]:
@@ -201,7 +213,7 @@ def extract_template(
 @extract_app.command("import")
 def extract_import(
     file: Annotated[Path, typer.Argument(help="A filled-in template (.csv or .xlsx).")],
-    reviewer: ReviewerOpt,
+    reviewer: ReviewerOpt = None,
     project: ProjectOpt = Path("."),
     studies: StudiesOpt = None,
 ) -> None:
@@ -210,6 +222,7 @@ def extract_import(
     from metasift.project import Project
 
     with Project.open(project) as proj:
+        reviewer = _reviewer(reviewer)
         result = import_template(
             proj.engine, proj.protocol, file, reviewer, _study_ids(proj.engine, studies)
         )
@@ -301,9 +314,13 @@ def extract_suggest(
     text: Annotated[
         Path | None, typer.Option(help="Pasted result text of one study (with --studies ID).")
     ] = None,
+    learn_design: Annotated[
+        bool,
+        typer.Option(help="Where no design rule applies, use a model fitted on accepted designs."),
+    ] = False,
 ) -> None:
     """Suggest designs, entities, sample sizes and statistics from abstracts (or --text)."""
-    from metasift.extraction.stage import run_suggestions
+    from metasift.extraction.stage import design_model, run_suggestions
     from metasift.project import Project
 
     pasted = None
@@ -314,8 +331,9 @@ def extract_suggest(
     with Project.open(project) as proj, _progress() as progress:
         ids = _study_ids(proj.engine, studies)
         task = progress.add_task("Suggesting", total=len(ids))
+        model = design_model(proj.engine, proj.protocol) if learn_design else None
         added = run_suggestions(
-            proj.engine, proj.protocol, ids, pasted=pasted,
+            proj.engine, proj.protocol, ids, pasted=pasted, model=model,
             on_study=lambda n: progress.update(task, completed=n),
         )
     console.print(f"{added} new suggestions for {len(ids)} studies; review them with "
@@ -324,7 +342,7 @@ def extract_suggest(
 
 @extract_app.command("review")
 def extract_review(
-    reviewer: ReviewerOpt,
+    reviewer: ReviewerOpt = None,
     project: ProjectOpt = Path("."),
     studies: StudiesOpt = None,
     id: Annotated[int | None, typer.Option("--id", help="One suggestion to act on.")] = None,
@@ -342,6 +360,7 @@ def extract_review(
     from metasift.extraction.store import get_suggestions
     from metasift.project import Project
 
+    reviewer = _reviewer(reviewer)
     with Project.open(project) as proj:
         if id is not None:
             if action is None:
@@ -441,7 +460,7 @@ def rob_record(
     study: Annotated[int, typer.Option(help="Study id.")],
     tool: Annotated[str, typer.Option(help="rob2, robins-i or syrcle.")],
     domain: Annotated[str, typer.Option(help="D1..D5 (RoB 2), D1..D7 (ROBINS-I), 1..10 (SYRCLE).")],
-    reviewer: ReviewerOpt,
+    reviewer: ReviewerOpt = None,
     project: ProjectOpt = Path("."),
     answer: Annotated[
         list[str] | None, typer.Option(help="Signalling answer Q=A, e.g. 1.1=PY (repeatable).")
@@ -462,7 +481,7 @@ def rob_record(
         answers[question.strip()] = value.strip()
     with Project.open(project) as proj:
         proposed, final = record_rob(
-            proj.engine, study_id=study, tool=tool, domain=domain, reviewer=reviewer,
+            proj.engine, study_id=study, tool=tool, domain=domain, reviewer=_reviewer(reviewer),
             answers=answers, judgement=judgement, support=support, result=result,
         )
     note = f" (algorithm: {proposed})" if proposed and proposed != final else ""

@@ -309,3 +309,15 @@ def test_risk_of_bias_is_recorded_with_support(engine):
     )
     syrcle = stage.rob_table(engine, ids, "syrcle")
     assert [(r.domains, r.overall) for r in syrcle] == [({"3": "High"}, None)]
+
+
+def test_design_model_learns_from_accepted_designs(engine):
+    ids = stage.all_study_ids(engine)
+    with pytest.raises(stage.ExtractionError, match="there are 0"):
+        stage.design_model(engine, PROTOCOL)
+    for sid, design in zip(ids, ["animal in vivo", "RCT"], strict=True):
+        for reviewer in ("ann", "bob"):
+            stage.enter_value(engine, PROTOCOL, (sid, "design", "", "", ""), design, reviewer)
+    model = stage.design_model(engine, PROTOCOL, min_studies=2)
+    assert model.predict("randomly assigned patients")[0] == "RCT"
+    assert model.predict("BALB/c mice received cells")[0] == "animal in vivo"

@@ -324,6 +324,26 @@ def study_texts(record: Record) -> dict[str, str | None]:
     return {"title": record.title, "abstract": record.abstract}
 
 
+def design_model(engine: Engine, protocol: Protocol, min_studies: int = 10) -> DesignModel:
+    """A design classifier fitted on the titles and abstracts of studies whose design has been
+    accepted; needs ``min_studies`` such studies and at least two designs."""
+    ctx = context(protocol)
+    ids = all_study_ids(engine)
+    designs = {
+        key[0]: v.value
+        for key, v in final_values(engine, ids, ctx.settings.reviewers).items()
+        if key[1] == "design" and not key[2] and isinstance(v.value, str)
+    }
+    if len(designs) < min_studies or len(set(designs.values())) < 2:
+        raise ExtractionError(
+            f"--learn-design needs at least {min_studies} studies with an accepted design, of at "
+            f"least two kinds; there are {len(designs)}"
+        )
+    recs = study_records(engine, list(designs))
+    texts = [" ".join(t for t in study_texts(recs[sid]).values() if t) for sid in designs]
+    return DesignModel().fit(texts, list(designs.values()))
+
+
 def run_suggestions(
     engine: Engine,
     protocol: Protocol,

@@ -48,6 +48,7 @@ from bibtexparser.writer import BibtexFormat
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
 from metasift.errors import ImportFileError
+from metasift.records.formats._markup import strip_html
 from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, read_text
 from metasift.records.model import Record
 from metasift.records.normalize import (
@@ -179,12 +180,13 @@ def _split_keywords(value: str) -> list[str]:
     return [k for k in (clean_text(p) for p in parts) if k]
 
 
-def _decoded(fields: dict[str, str], *names: str) -> str | None:
+def _decoded(fields: dict[str, str], *names: str, markup: bool = False) -> str | None:
+    """The first of ``names`` with a value, decoded; ``markup`` drops HTML tags (<p>, <i>)."""
     for name in names:
         value = fields.get(name)
         if value is not None and value.strip():
             text = _verbatim(value) if name in _VERBATIM_FIELDS else decode_latex(value)
-            cleaned = clean_text(text)
+            cleaned = clean_text(strip_html(text) if markup else text)
             if cleaned:
                 return cleaned
     return None
@@ -219,8 +221,8 @@ def _record(entry: Entry, raw: dict[str, Any], names: list[str], label_field: st
     record = Record(raw=raw)
     record.record_type = entry.entry_type.lower()
     record.source_id = entry.key or None
-    record.title = _decoded(fields, "title")
-    record.abstract = _decoded(fields, "abstract")
+    record.title = _decoded(fields, "title", markup=True)
+    record.abstract = _decoded(fields, "abstract", markup=True)
     record.authors_raw, record.authors = _authors(names)
     record.year = parse_year(_decoded(fields, "year", "date"))
     record.journal = _decoded(fields, "journal", "journaltitle", "booktitle")

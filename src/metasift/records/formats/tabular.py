@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from metasift.errors import ImportFileError
+from metasift.records.formats._markup import strip_html
 from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, read_text
 from metasift.records.formats.jsonl import _label as parse_label
 from metasift.records.model import LIST_FIELDS, RECORD_FIELDS, Record
@@ -592,8 +593,8 @@ def _pages(value: str) -> str | None:
 
 # How a cell becomes a field value (fields not listed: clean_text).
 _PARSERS: dict[str, Callable[[str], Any]] = {
-    "title": lambda v: clean_text(v, strip_tags=True),
-    "abstract": lambda v: clean_text(v, strip_tags=True),
+    "title": lambda v: clean_text(strip_html(v)),
+    "abstract": lambda v: clean_text(strip_html(v)),
     "year": parse_year,
     "pages": _pages,
     "doi": normalize_doi,

@@ -178,7 +178,7 @@ def test_google_scholar_style_pages_and_accents():
         ("50\\% of {\\textless} 5 \\& {\\textgreater} 2", "50% of < 5 & > 2"),
         ("{{RevMan}} 1--2", "RevMan 1–2"),
         ("$\\alpha$-cells", "α-cells"),
-        ("J{\\\"u}ni", "Jüni"),
+        ('J{\\"u}ni', "Jüni"),
         ("100% sure", "100% sure"),
     ],
 )

@@ -9,7 +9,7 @@ rather than through the middleware, for three reasons:
   exactly as it stands in the file (enclosing removed), so nothing is lost;
 * URLs, DOIs and identifiers are verbatim in BibLaTeX: a ``%`` in a URL is not a comment, so
   these only lose their backslash escapes;
-* pylatexenc costs about a millisecond per value (8 s for a 1000-entry Zotero export), so
+* pylatexenc costs about a millisecond per value (seconds for a 1000-entry Zotero export), so
   values without LaTeX markup skip it, and the escapes Zotero writes for ``% & _ # $ < >``
   are replaced directly.
 

@@ -371,3 +371,10 @@ def test_mutated_files_only_raise_import_errors(data):
             assert isinstance(item, Record | Rejection)
             if isinstance(item, Rejection):
                 assert item.line and item.line >= 1
+
+
+def test_label_field(tmp_path):
+    path = tmp_path / "l.bib"
+    path.write_text("@article{a, title={A}, included={yes}}\n@article{b, title={B}}\n")
+    options = ReadOptions(label_column="included")
+    assert [r.label for r in read_records(path, "bibtex", options)] == [1, None]

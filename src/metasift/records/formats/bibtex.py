@@ -50,6 +50,7 @@ from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_la
 from metasift.errors import ImportFileError
 from metasift.records.formats._markup import strip_html
 from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, read_text
+from metasift.records.formats.jsonl import _label as parse_label
 from metasift.records.model import Record
 from metasift.records.normalize import (
     clean_text,
@@ -256,9 +257,7 @@ def _record(entry: Entry, raw: dict[str, Any], names: list[str], label_field: st
     if not record.pmcid and (match := _NOTE_PMCID.search(notes)):
         record.pmcid = normalize_pmcid(match.group(1))
     if label_field:
-        from metasift.records.formats.jsonl import _label
-
-        record.label = _label(raw.get(label_field, fields.get(label_field.lower())))
+        record.label = parse_label(raw.get(label_field, fields.get(label_field.lower())))
     return record
 
 

@@ -5,7 +5,8 @@ The file's header picks a profile: Scopus CSV (``EID`` + ``Source title``), Emba
 (two-letter field tags), PubMed "Save -> CSV", metasift's own CSV, or a generic table whose
 columns are matched to record fields by name (case, spacing and punctuation ignored;
 :data:`SYNONYMS`). ``ReadOptions.column_map`` overrides the match for any field and
-``ReadOptions.label_column`` names the include-label column.
+``ReadOptions.label_column`` names the include-label column. ``Record.raw`` holds every
+non-empty cell under its column name.
 
 Parsing is Python's :mod:`csv`; its ``Sniffer`` is not used because it guesses from character
 statistics and misreads exports whose quoted cells run to thousands of characters (Scopus

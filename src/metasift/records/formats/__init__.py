@@ -33,6 +33,8 @@ _MODULES = {
     "ris": "ris",
     "medline": "medline",
     "wos": "wos",
+    "bibtex": "bibtex",
+    "tabular": "csv",
 }
 ALIASES = {
     "nbib": "medline",

@@ -44,6 +44,7 @@ from metasift.records.normalize import (
     normalize_pmid,
     parse_year,
     record_has_content,
+    split_issns,
 )
 
 NAME = "endnote-xml"
@@ -72,7 +73,6 @@ _LIST_GROUPS = {
     "image-urls",
 }
 _URL_KEYS = ("urls/related-urls", "urls/web-urls", "urls/text-urls", "urls/pdf-urls")
-_ISSN = re.compile(r"^(\d{4})-?(\d{3}[\dXx])$")
 _PUBMED_IN_CUSTOM = re.compile(r"\bPUBMED\s+(\d{1,9})\b", re.IGNORECASE)
 _PUBMED_SOURCES = {"nlm", "medline", "pubmed", "pubmed central", "ovid medline"}
 
@@ -165,16 +165,6 @@ def _pmid(raw: dict[str, Any]) -> str | None:
     return None
 
 
-def _issns(raw: dict[str, Any]) -> list[str]:
-    issns = []
-    for item in _items(raw.get("isbn")):
-        token = re.sub(r"\s*\((?:print|electronic|linking)\)\s*$", "", item, flags=re.IGNORECASE)
-        match = _ISSN.match(token.strip())
-        if match:
-            issns.append(f"{match.group(1)}-{match.group(2).upper()}")
-    return list(dict.fromkeys(issns))
-
-
 def record_from_element(element: etree._Element) -> Record:
     """The Record of one ``<record>`` element."""
     raw = _raw_fields(element)
@@ -200,7 +190,7 @@ def record_from_element(element: etree._Element) -> Record:
     custom2 = _first(raw.get("custom2"))
     if custom2 and custom2.upper().startswith("PMC"):
         record.pmcid = normalize_pmcid(custom2)
-    record.issn = _issns(raw)
+    record.issn = split_issns(raw.get("isbn"))
     record.keywords = list(
         dict.fromkeys(k for value in raw.get("keywords", []) for k in _items(value))
     )

@@ -260,7 +260,7 @@ def test_truncated_file_keeps_complete_articles_and_names_the_broken_one():
     assert [r.pmid for r in records] == ALL_PMIDS[:4]
     assert isinstance(broken, Rejection)
     assert broken.line == ARTICLE_LINES[4] == 647
-    assert "broken" in broken.reason and "line 779" in broken.reason
+    assert "cut short" in broken.reason and "line 779" in broken.reason
 
 
 def test_malformed_article_is_rejected_and_the_rest_read():

@@ -212,6 +212,10 @@ class _Window:
             if not self._fill():
                 return None
 
+    def ends_before(self, offset: int) -> bool:
+        """Whether the stream is known to end before ``offset``."""
+        return self._eof and self._end <= offset
+
     def resume_at(self, offset: int, prefix: bytes) -> int:
         """Hand out ``prefix`` then the stream from ``offset``; returns the line of ``offset``."""
         self._pos = offset
@@ -315,7 +319,19 @@ def iter_record_elements(
             message = _shift_lines(exc.msg or str(exc), base_line)
             error_line = max(line_rel, 1) + base_line - 1
             first_error = first_error or f"{message} (line {error_line})"
-            reason = f"the XML of this record is broken: {message} (line {error_line})"
+            if line_rel <= 1:
+                # The first line of a resumed parser starts with the prefix it was handed.
+                skip = len(layout.resume_prefix) if resumed_at else 0
+                error_at = resumed_at + max(column - 1 - skip, 0)
+            else:
+                error_at = window.offset_of(error_line, column - 1)
+            if window.ends_before(error_at + 64):
+                reason = (
+                    "the file ends inside this record: it was cut short (an interrupted "
+                    f"download or copy?); export it again ({message}, line {error_line})"
+                )
+            else:
+                reason = f"the XML of this record is broken: {message} (line {error_line})"
             if open_records:
                 found += 1
                 yield Broken(open_records[0], reason)
@@ -324,12 +340,6 @@ def iter_record_elements(
                 if leftover is not None:
                     found += 1
                     yield Broken(leftover.line, reason)
-            if line_rel <= 1:
-                # The first line of a resumed parser starts with the prefix it was handed.
-                skip = len(layout.resume_prefix) if resumed_at else 0
-                error_at = resumed_at + max(column - 1 - skip, 0)
-            else:
-                error_at = window.offset_of(error_line, column - 1)
             start = window.find_start(layout.record_starts, max(error_at, resumed_at + 1))
             if start is None:
                 break

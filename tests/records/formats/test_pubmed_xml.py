@@ -362,6 +362,33 @@ def test_article_without_title_or_identifier(tmp_path):
     assert "no title" in summary.rejections[0].reason
 
 
+def test_unread_parts_are_skipped_without_moving_positions():
+    # Reference lists, comments/corrections, history are blanked before parsing: an error
+    # after them is still reported at its true line.
+    lines = (FIXTURES / "biopython" / "pubmed4.xml").read_bytes().split(b"\n")
+    assert b"<History>" in lines[787] and b"PublicationStatus" in lines[830]
+    lines[830] = lines[830].replace(b"</PublicationStatus>", b"</PublicationStatux>")
+    (broken,) = _items(b"\n".join(lines))
+    assert isinstance(broken, Rejection) and broken.line == 4
+    assert "line 831" in broken.reason
+
+
+def test_damaged_reference_list_end_costs_only_its_article():
+    one = (FIXTURES / "biopython" / "pubmed7.xml").read_bytes()
+    body = re.search(rb"<PubmedArticle>.*</PubmedArticle>", one, re.DOTALL).group(0)
+    damaged = body.replace(b"</ReferenceList>", b"</ReferenceLisx>")
+    nested = body.replace(
+        b"<ReferenceList>", b"<ReferenceList><ReferenceList><Title>Part</Title></ReferenceList>"
+    )
+    data = (
+        b"<PubmedArticleSet>\n" + damaged + b"\n" + body + b"\n" + nested + b"\n</PubmedArticleSet>"
+    )
+    broken, record, with_nested = _items(data)
+    assert isinstance(broken, Rejection) and broken.line == 2
+    assert record.pmid == with_nested.pmid == "29963580"
+    assert record.to_dict() == with_nested.to_dict()
+
+
 # -- property tests: mutated samples -----------------------------------------------------------
 SMALL = COMPACT.read_bytes()
 PRETTY = ASREVIEW.read_bytes()[:20_000] + b"</PubmedArticle></PubmedArticleSet>"

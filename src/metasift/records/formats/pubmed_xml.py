@@ -50,6 +50,12 @@ LAYOUT = XmlLayout(
     resume_prefix=b"<PubmedArticleSet>",
     ignore=frozenset({"DeleteCitation", "DeleteDocument"}),
     record_starts=(b"<PubmedArticle", b"<PubmedBookArticle"),
+    unread=(
+        "CommentsCorrectionsList",
+        "ReferenceList",
+        "History",
+        "GrantList",
+    ),
 )
 
 _MATHML = "{http://www.w3.org/1998/Math/MathML}"

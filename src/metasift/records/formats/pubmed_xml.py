@@ -12,7 +12,8 @@ Field choices:
 * ``authors_raw`` holds "LastName, ForeName" (as MEDLINE's FAU), ``authors`` its normal form;
   group authors (CollectiveName) are kept as written;
 * identifiers come from the article's own MedlineCitation and PubmedData only, never from
-  its reference list or comments/corrections, which name other articles;
+  its reference list or comments/corrections, which name other articles (those, the history
+  dates and the grant list are not read at all, see ``LAYOUT.unread``);
 * ``raw`` keeps the bibliographic fields under PubMed's element names, with MeSH headings in
   MEDLINE notation (``*Descriptor/qualifier/*major qualifier``).
 """

@@ -11,7 +11,9 @@ corrupted record must cost exactly that record, so this module keeps a window of
 handed to the parser (:class:`_Window`); after a syntax error it reports the broken record,
 finds the next record start tag after the error position and starts a fresh parser there,
 keeping line numbers absolute. That recovery loop is the hand-written part; parsing itself is
-lxml's.
+lxml's. The same window turns elements that no field reads (a PubMed article's reference
+list, say) into whitespace before libxml2 sees them, which saves a fifth of the parse time
+and moves no byte (see :meth:`_Window.blank_unread`).
 """
 
 from __future__ import annotations

@@ -25,14 +25,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import random
 import re
-import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from collections import Counter, defaultdict
@@ -274,6 +271,235 @@ def _show_errors(records, truth, predicted, limit: int) -> None:
             print()
 
 
+# ---------------------------------------------------------------------------------------------
+# Synthetic corpora for throughput, built from real records
+
+
+def load_synergy() -> list[Record]:
+    """Every SYNERGY work (OpenAlex JSON) as a Record."""
+    out = []
+    for folder in sorted((DATA / "synergy").glob("*")):
+        archive = folder / "works_1.zip"
+        if not archive.exists():
+            continue
+        with zipfile.ZipFile(archive) as zf:
+            for name in sorted(zf.namelist()):
+                if not name.endswith(".json"):
+                    continue
+                for work in json.loads(zf.read(name)):
+                    out.append(_openalex_record(work))
+    return out
+
+
+def _openalex_record(work: dict) -> Record:
+    biblio = work.get("biblio") or {}
+    source = (work.get("primary_location") or {}).get("source") or {}
+    names = [
+        (a.get("author") or {}).get("display_name") or "" for a in work.get("authorships") or []
+    ]
+    raw, authors = _authors(names)
+    abstract = None
+    index = work.get("abstract_inverted_index")
+    if index:
+        words = sorted((p, w) for w, ps in index.items() for p in ps)
+        abstract = " ".join(w for _, w in words)
+    pages = biblio.get("first_page") or ""
+    if biblio.get("last_page"):
+        pages = f"{pages}-{biblio['last_page']}"
+    pmid = ((work.get("ids") or {}).get("pmid") or "").rsplit("/", 1)[-1] or None
+    return Record(
+        title=clean_text(work.get("title")),
+        abstract=abstract,
+        authors=authors,
+        authors_raw=raw,
+        year=work.get("publication_year"),
+        journal=source.get("display_name"),
+        volume=biblio.get("volume"),
+        issue=biblio.get("issue"),
+        pages=pages or None,
+        doi=normalize_doi(work.get("doi")),
+        pmid=pmid,
+    )
+
+
+def base_pool() -> list[Record]:
+    """Distinct real records: one per labelled group of the sets, plus every SYNERGY work."""
+    pool: list[Record] = []
+    for name in ("diabetes", "cytology_screening", "respiratory", "digital_work"):
+        if not (DEDUP / name).exists():
+            continue
+        records, truth = LABELLED[name][1]()
+        seen = set()
+        for record, group in zip(records, truth, strict=True):
+            if group not in seen and record.title:
+                seen.add(group)
+                pool.append(record)
+    pool.extend(r for r in load_synergy() if r.title)
+    return pool
+
+
+_STOP = {"of", "the", "and", "in", "for", "on"}
+
+
+def _abbreviate(journal: str | None) -> str | None:
+    if not journal:
+        return journal
+    words = [w for w in journal.replace(".", " ").split() if w.lower() not in _STOP]
+    return " ".join(w[:4] if len(w) > 5 else w for w in words)
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    if len(text) < 10:
+        return text
+    i = rng.randrange(1, len(text) - 2)
+    kind = rng.random()
+    if kind < 0.4:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    if kind < 0.7:
+        return text[:i] + text[i + 1 :]
+    return text[:i] + rng.choice("aeioulnrst") + text[i:]
+
+
+def _author_format(record: Record, rng: random.Random) -> tuple[list[str], list[str]]:
+    """The same authors written as another database writes them."""
+    style = rng.random()
+    names = []
+    for name in record.authors:
+        last, _, given = name.partition(",")
+        initials = given.replace(".", "").replace(" ", "").strip()
+        if style < 0.33:
+            names.append(f"{last} {initials}")  # MEDLINE: Smith JA
+        elif style < 0.66:
+            names.append(f"{' '.join(c + '.' for c in initials)} {last}".strip())
+        else:
+            names.append(name)
+    return _authors(names)
+
+
+def _duplicate(record: Record, rng: random.Random) -> Record:
+    copy = Record.from_dict(record.to_dict())
+    title = copy.title or ""
+    if rng.random() < 0.25:
+        title = _typo(title, rng)
+    if rng.random() < 0.15:
+        title = title.upper() if rng.random() < 0.3 else title.rstrip(".") + "."
+    if rng.random() < 0.05:
+        words = title.split()
+        if len(words) > 4:
+            k = rng.randrange(1, len(words) - 1)
+            words[k] = f"<i>{words[k]}</i>"
+            title = " ".join(words)
+    if rng.random() < 0.04 and len(title) > 80:
+        title = title[:80]
+    copy.title = title
+    if rng.random() < 0.4:
+        copy.doi = None
+    if rng.random() < 0.3:
+        copy.pmid = None
+    if rng.random() < 0.3:
+        copy.journal = _abbreviate(copy.journal)
+    if rng.random() < 0.5:
+        copy.authors_raw, copy.authors = _author_format(record, rng)
+    if rng.random() < 0.2:
+        copy.abstract = None
+    if rng.random() < 0.05 and copy.year:
+        copy.year += 1
+    if rng.random() < 0.1:
+        copy.pages = None
+    return copy
+
+
+def synthetic_corpus(pool: list[Record], n: int, seed: int = 7) -> tuple[list[Record], list[int]]:
+    """``n`` records: distinct studies made from the pool (recombined beyond its size) and
+    about 25% duplicates of them with realistic perturbations; the truth label of each."""
+    rng = random.Random(seed)
+    records: list[Record] = []
+    truth: list[int] = []
+    study = 0
+    while len(records) < n:
+        base = pool[study % len(pool)]
+        if study >= len(pool):
+            # A new study: title words from three real records, other fields re-drawn.
+            parts = [pool[rng.randrange(len(pool))].title.split() for _ in range(2)]
+            words = base.title.split()
+            third = max(1, len(words) // 3)
+            title = " ".join(words[:third] + parts[0][third : 2 * third] + parts[1][2 * third :])
+            other = pool[rng.randrange(len(pool))]
+            base = Record.from_dict(base.to_dict())
+            base.title = title
+            base.authors, base.authors_raw = list(other.authors), list(other.authors_raw)
+            base.year = rng.randrange(1980, 2025)
+            base.volume = str(rng.randrange(1, 300))
+            base.pages = f"{rng.randrange(1, 3000)}-{rng.randrange(3000, 3100)}"
+            base.doi = f"10.9999/syn.{study}" if rng.random() < 0.7 else None
+            base.pmid = str(40_000_000 + study) if rng.random() < 0.5 else None
+            base.abstract = other.abstract
+        records.append(base)
+        truth.append(study)
+        copies = rng.choices([0, 1, 2, 3], weights=[75, 17, 6, 2])[0]
+        for _ in range(copies):
+            if len(records) >= n:
+                break
+            records.append(_duplicate(base, rng))
+            truth.append(study)
+        study += 1
+    order = list(range(len(records)))
+    rng.shuffle(order)
+    return [records[i] for i in order], [truth[i] for i in order]
+
+
+def throughput(sizes: list[int]) -> None:
+    import resource
+
+    pool = base_pool()
+    rows = []
+    for n in sizes:
+        records, truth = synthetic_corpus(pool, n)
+        steps: dict[str, float] = {}
+        start = time.perf_counter()
+
+        def progress(step: str, done: int, total: int, steps=steps, start=start) -> None:
+            steps[step] = time.perf_counter() - start
+
+        result = deduplicate(records, progress=progress)
+        seconds = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        m = prf(truth, result.labels())
+        marks = sorted(steps.items(), key=lambda kv: kv[1])
+        split, previous = [], 0.0
+        for step, at in marks:
+            split.append(f"{step} {at - previous:.0f}s")
+            previous = at
+        rows.append(
+            [
+                f"{n:,}",
+                f"{seconds:.0f}",
+                f"{peak:.2f}",
+                result.n_candidates,
+                result.n_scored,
+                m["precision"],
+                m["recall"],
+                "; ".join(split),
+            ]
+        )
+        print(f"  {n:,} records: {seconds:.0f} s, peak RSS {peak:.2f} GB", file=sys.stderr)
+    table(
+        f"Throughput on synthetic corpora from {len(pool):,} real records "
+        f"({os.cpu_count()} cores, shared with other work)",
+        [
+            "records",
+            "seconds",
+            "peak RSS GB (process)",
+            "candidate pairs",
+            "pairs kept",
+            "precision",
+            "recall",
+            "time per step",
+        ],
+        rows,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="*", default=list(LABELLED))
@@ -281,6 +507,9 @@ def main() -> None:
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--scale", nargs="*", type=int, default=[])
     args = parser.parse_args()
+    if args.scale:
+        throughput(args.scale)
+        return
     quality(args.datasets, args.errors)
 
 

@@ -17,6 +17,7 @@ seconds; the LSH scheme (bands of rows of a min-hash signature) is the standard 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -63,7 +64,7 @@ def _minhash_keys(titles: Sequence[str], seed: int = 20240611) -> list[str]:
         if len(words) < 3:
             continue
         shingles = set(words)
-        shingles.update(f"{x} {y}" for x, y in zip(words, words[1:], strict=False))
+        shingles.update(f"{x} {y}" for x, y in itertools.pairwise(words))
         for s in shingles:
             rows.append(i)
             cols.append(token_ids.setdefault(s, len(token_ids)))
@@ -90,9 +91,9 @@ def _minhash_keys(titles: Sequence[str], seed: int = 20240611) -> list[str]:
     for band in range(LSH_BANDS):
         block = signature[:, band * LSH_ROWS : (band + 1) * LSH_ROWS]
         # Combine the rows of a band into one key; collisions across bands do not matter.
-        combined = block[:, 0] * np.uint64(1_000_003) ^ block[:, 1] * np.uint64(
-            999_983
-        ) ^ block[:, 2]
+        combined = (
+            block[:, 0] * np.uint64(1_000_003) ^ block[:, 1] * np.uint64(999_983) ^ block[:, 2]
+        )
         band_keys = [""] * n
         for owner, value in zip(owners.tolist(), combined.tolist(), strict=True):
             band_keys[owner] = f"{value:x}"

@@ -105,7 +105,7 @@ def cluster(
             result.joins.append(Join(a, b, manual))
 
     ordered = sorted(accepted, key=lambda item: (-item[2].score, min(item[0], item[1]), item[1]))
-    for a, b, evidence in ordered:
+    for a, b, _ in ordered:
         a, b = min(a, b), max(a, b)
         if (a, b) in cannot:
             continue

@@ -22,7 +22,6 @@ from metasift.dedup.merge import choose_primary, merged_fields
 from metasift.dedup.scoring import (
     CONFERENCE,
     DUPLICATE,
-    MIN_TITLE_SIMILARITY,
     PREPRINT,
     REVIEW,
     PairEvidence,
@@ -31,6 +30,10 @@ from metasift.dedup.scoring import (
 )
 from metasift.dedup.settings import DedupSettings
 from metasift.records.model import Record
+
+# Title-blocked pairs under this title similarity cannot reach the review threshold: their
+# title alone costs 6 points (see scoring), more than the other fields can win back.
+PREFILTER = 75.0
 
 Progress = Callable[[str, int, int], None]
 """progress(step, done, total): called as long steps advance."""
@@ -132,10 +135,24 @@ def score_candidates(
         progress("comparing titles", min(start + step, len(pairs)), len(pairs))
     # Pairs from exact keys are always scored; title-blocked pairs only when their titles
     # are close, or plausibly one a truncation of the other.
+    keep = from_exact | (ratios >= PREFILTER)
+    # A title cut short by a database's field limit: the short one matches the long one's
+    # start. Checked on the remaining pairs whose lengths allow it.
     lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
     short = np.minimum(lengths[lo], lengths[hi])
-    truncated = (ratios >= 35) & (short >= 40) & (np.maximum(lengths[lo], lengths[hi]) > short + 5)
-    keep = from_exact | (ratios >= MIN_TITLE_SIMILARITY) | truncated
+    maybe = np.flatnonzero(
+        ~keep & (ratios >= 35) & (short >= 40) & (np.maximum(lengths[lo], lengths[hi]) > short + 5)
+    )
+    if len(maybe):
+        shorts, prefixes = [], []
+        for p in maybe.tolist():
+            a, b = titles[lo[p]], titles[hi[p]]
+            if len(a) > len(b):
+                a, b = b, a
+            shorts.append(a)
+            prefixes.append(b[: len(a)])
+        prefix_ratio = cpdist(shorts, prefixes, scorer=fuzz.ratio, workers=-1).ravel()
+        keep[maybe[prefix_ratio >= 97]] = True
     idx = np.flatnonzero(keep)
     out = []
     total = len(idx)
@@ -156,7 +173,10 @@ def deduplicate(
     decisions: Iterable[tuple[int, int, str]] = (),
     progress: Progress = _noop,
 ) -> DedupResult:
-    """Cluster duplicate ``records``; ``decisions`` are reviewers' (index, index, same|different)."""
+    """Cluster duplicate ``records``.
+
+    ``decisions`` are reviewers' verdicts as (index, index, "same" | "different").
+    """
     settings = settings or DedupSettings()
     keys = compute_keys(records, progress)
     progress("blocking", 0, 1)
@@ -171,7 +191,10 @@ def deduplicate(
     must = [p for p, v in decided.items() if v == "same"]
     cannot = [p for p, v in decided.items() if v == "different"]
 
-    merge_links = {PREPRINT: settings.merge_preprints, CONFERENCE: settings.merge_conference_abstracts}
+    merge_links = {
+        PREPRINT: settings.merge_preprints,
+        CONFERENCE: settings.merge_conference_abstracts,
+    }
 
     def conflict(x: int, y: int) -> str | None:
         kx, ky = keys[x], keys[y]
@@ -207,9 +230,7 @@ def deduplicate(
                     found[other] = Member(other, current, evidence)
                     queue.append(other)
         values, sources = merged_fields(primary, members, records)
-        result.clusters.append(
-            Cluster(primary, [found[i] for i in sorted(found)], values, sources)
-        )
+        result.clusters.append(Cluster(primary, [found[i] for i in sorted(found)], values, sources))
 
     for a, b, evidence in scored:
         if (a, b) in decided:

@@ -16,6 +16,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from metasift.records.model import Record
 from metasift.records.normalize import normalize_doi, normalize_pmcid, normalize_pmid
@@ -51,7 +52,8 @@ _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
 # LaTeX: accent commands (\"o, \'{e}), formatting commands (\emph{...}), math shifts.
 _LATEX_ACCENT = re.compile(r"\\[\"'`^~=.uvHc]\s*\{?([A-Za-z])\}?")
 _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+\*?\s*")
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+# Everything but letters and digits of any script (Cyrillic and CJK titles keep their words).
+_NON_WORD = re.compile(r"[\W_]+")
 _SPACE = re.compile(r"\s+")
 _RETRACTED_PREFIX = re.compile(r"^\W*retracted(?:\s+article)?\s*[:.\-]\s*", re.IGNORECASE)
 _TRAILING_NOTE = re.compile(
@@ -96,6 +98,16 @@ _NOTICE_PUBTYPE = {
     "retraction": "retraction",
     "expression of concern": "concern",
 }
+# Words of titles that identify nothing ("Editor's comments", "Introduction to this issue").
+GENERIC_WORDS = frozenset(
+    """a an the to of on in and for from this issue special editor editors s editorial guest
+    introduction comment comments commentary note notes reply response letter letters
+    correction erratum corrigendum retraction preface foreword news abstracts abstract
+    proceedings report reports review reviews book case cases summary highlights
+    announcement announcements acknowledgment acknowledgments acknowledgement
+    acknowledgements volume part obituary index contents table message president
+    presidents column welcome remarks opening closing""".split()
+)
 # Titles that identify nothing: equal titles of this kind say nothing about equality.
 GENERIC_TITLES = frozenset(
     {
@@ -187,12 +199,18 @@ _JOURNAL_STOP = frozenset(
     {"of", "the", "and", "in", "for", "on", "de", "la", "le", "des", "et", "und", "fur", "y", "a"}
 )
 _JOURNAL_PLACE = re.compile(r"\((?:[^()]*)\)")
+_CONFERENCE_SUFFIX = re.compile(
+    r"[.,;:]?\s*\b(?:conference|congress|meeting)\b\s*(?::|$)", re.IGNORECASE
+)
+_NOT_AUTHORS = frozenset({"anonymous", "anon", "etal", "unknown", "na"})
 _NUMBER = re.compile(r"\d+")
 _PAGE = re.compile(r"([A-Za-z]{0,3})\s*(\d+)")
 
 
 def fold(text: str) -> str:
     """ASCII-folded lower-case text with Greek letters spelled out."""
+    if text.isascii():
+        return text.lower()
     text = _GREEK_RE.sub(lambda m: _GREEK[m.group(0)], text.replace("ß", "ss"))
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
@@ -244,6 +262,7 @@ def notice_kind(title: str, publication_types: list[str], record_type: str | Non
     return "article"
 
 
+@lru_cache(maxsize=1 << 18)
 def surname_key(author: str) -> tuple[str, str]:
     """(folded surname, first initial) of a normalised "Last, F. M." name."""
     last, _, given = author.partition(",")
@@ -252,10 +271,13 @@ def surname_key(author: str) -> tuple[str, str]:
     return surname, initial
 
 
+@lru_cache(maxsize=1 << 16)
 def journal_tokens(name: str | None) -> tuple[str, ...]:
     """Journal name as folded tokens without stop words or parenthesised places."""
     if not name:
         return ()
+    # Embase names a conference after the journal: "Circulation. Conference: AHA 2012".
+    name = _CONFERENCE_SUFFIX.split(name, maxsplit=1)[0]
     text = _JOURNAL_PLACE.sub(" ", strip_markup(name).replace("&", " and "))
     return tuple(t for t in _NON_WORD.sub(" ", fold(text)).split() if t not in _JOURNAL_STOP)
 
@@ -350,7 +372,23 @@ class RecordKeys:
     pmcid: str
     preprint: bool
     conference: bool
-    has_abstract: bool
+    abstract: str
+
+
+# Enough of an abstract to tell two apart, little enough to keep a million in memory.
+ABSTRACT_CHARS = 300
+
+
+def abstract_key(abstract: str | None) -> str:
+    """The first :data:`ABSTRACT_CHARS` characters of the abstract in comparison form."""
+    if not abstract or len(abstract) < 100:
+        return ""
+    text = _TAG.sub(" ", html.unescape(abstract[: ABSTRACT_CHARS * 2]))
+    return _NON_WORD.sub(" ", fold(text)).strip()[:ABSTRACT_CHARS]
+
+
+# Enough authors to compare author lists; consortium papers list thousands.
+MAX_AUTHORS = 12
 
 
 def record_keys(record: Record) -> RecordKeys:
@@ -358,7 +396,11 @@ def record_keys(record: Record) -> RecordKeys:
     text, retracted = title_text(record.title)
     title = _NON_WORD.sub(" ", fold(text)).strip()
     words = title.split()
-    authors = tuple(k for k in (surname_key(a) for a in record.authors) if k[0])
+    authors = tuple(
+        k
+        for k in (surname_key(a) for a in record.authors[:MAX_AUTHORS])
+        if k[0] and k[0] not in _NOT_AUTHORS
+    )
     journals = tuple(
         dict.fromkeys(
             t for t in (journal_tokens(record.journal), journal_tokens(record.journal_abbrev)) if t
@@ -370,7 +412,10 @@ def record_keys(record: Record) -> RecordKeys:
     return RecordKeys(
         title=title,
         title_words=len(words),
-        generic=title in GENERIC_TITLES or len(words) < 3 or len(title) < 15,
+        generic=title in GENERIC_TITLES
+        or len(words) < 3
+        or len(title) < 15
+        or all(w in GENERIC_WORDS or w.isdigit() for w in words),
         kind=notice_kind(text, types, record.record_type),
         retracted=retracted,
         authors=authors,
@@ -387,5 +432,5 @@ def record_keys(record: Record) -> RecordKeys:
         pmcid=normalize_pmcid(record.pmcid) or "",
         preprint=is_preprint(record.journal, doi, types, record.record_type),
         conference=is_conference(record.journal, types, record.record_type) or supplement,
-        has_abstract=bool(record.abstract),
+        abstract=abstract_key(record.abstract),
     )

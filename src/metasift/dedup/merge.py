@@ -53,7 +53,9 @@ def merged_fields(
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """Values to fill in the primary (field -> value) and where each came from (field -> index)."""
     base = records[primary]
-    donors = sorted((i for i in indices if i != primary), key=lambda i: (-completeness(records[i]), i))
+    donors = sorted(
+        (i for i in indices if i != primary), key=lambda i: (-completeness(records[i]), i)
+    )
     values: dict[str, Any] = {}
     sources: dict[str, int] = {}
     for name in (*FILLED_FIELDS, *FILLED_LISTS):

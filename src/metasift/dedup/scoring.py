@@ -121,6 +121,17 @@ def score_pair(
         elif t < 75:
             conflicts.append("title")
 
+    if a.abstract and b.abstract and t >= 85:
+        # Databases copy abstracts verbatim; different versions (a conference abstract and
+        # the paper) rewrite them. Compared on the first 300 characters, so truncation is moot.
+        n = min(len(a.abstract), len(b.abstract))
+        similarity = fuzz.ratio(a.abstract[:n], b.abstract[:n])
+        if similarity >= 90:
+            score += 3.0
+            matched.append("abstract")
+        elif similarity < 60:
+            score -= 1.0
+
     author_points, author_field = _author_points(a, b)
     score += author_points
     if author_field:
@@ -169,10 +180,16 @@ def score_pair(
         score += 0.5
         matched.append("issue")
     elif issue_ok is False:
-        score -= 0.5
+        # Issue numbers are often wrong in exports, but an editorial of each issue of one
+        # volume has the same title, authors and often the same first page.
+        score -= 5.0 if generic else 0.5
+        if generic:
+            conflicts.append("issue")
     # Journal, volume and first page together locate one article, unless the page is a
     # supplement page that many conference abstracts share.
-    locator = bool(journal_ok and volume_ok and page_ok and year_diff in (0, 1))
+    locator = bool(
+        journal_ok and volume_ok and page_ok and year_diff in (0, 1) and issue_ok is not False
+    )
     if locator and not (a.supplement or b.supplement):
         score += 2.0
 
@@ -204,7 +221,7 @@ def score_pair(
     if doi_ok and pmid_ok is not False:
         if not has_titles or t >= 80:
             return verdict(DUPLICATE, "doi", score + 6.0)
-        if t >= 50 and author_points > 0:
+        if t >= 50 and author_points > 0 and page_ok is not False:
             return verdict(REVIEW, "doi, titles differ", score + 6.0)
         return verdict(DISTINCT, "doi, titles differ", score)
 
@@ -230,7 +247,9 @@ def score_pair(
             and journal_ok
             and volume_ok
             and page_ok
+            and issue_ok is not False
             and pmid_ok is None
+            and not generic
         )
         if full_agreement:
             return verdict(DUPLICATE, "wrong doi", score)
@@ -264,4 +283,6 @@ def hard_conflict(a: RecordKeys, b: RecordKeys) -> str | None:
         return "title"
     if a.page and b.page and a.page != b.page and a.volume and b.volume and a.volume != b.volume:
         return "volume and pages"
+    if (a.generic or b.generic) and a.issue and b.issue and a.issue != b.issue:
+        return "issue"
     return None

@@ -32,9 +32,7 @@ class Thresholds(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
         if self.review > self.duplicate:
-            raise ValueError(
-                f"review ({self.review}) must not exceed duplicate ({self.duplicate})"
-            )
+            raise ValueError(f"review ({self.review}) must not exceed duplicate ({self.duplicate})")
         return self
 
 

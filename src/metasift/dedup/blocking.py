@@ -5,7 +5,7 @@ sorted on a key and each is paired with the next ``window - 1`` records. Exact-k
 (DOI, PMID, PMCID, the bibliographic locator volume|first page|year, first author|year|page)
 pair only records whose keys are equal; title passes (the normalised title, and its words in
 reverse order for titles that differ at the start) pair neighbours whatever their keys, and a
-MinHash/LSH pass on word shingles catches titles whose shared words are not at either end.
+MinHash/LSH pass on title words catches titles whose shared words are not at either end.
 Within an LSH bucket the same windowed sort bounds the work, so a bucket of ten thousand
 "Editorial" records costs ten thousand pairs, not fifty million.
 
@@ -17,7 +17,6 @@ seconds; the LSH scheme (bands of rows of a min-hash signature) is the standard 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,32 +29,47 @@ LSH_BANDS = 8
 LSH_ROWS = 3
 
 
-def _window_pairs(
-    keys: Sequence[str], window: int, equal_only: bool, tiebreak: Sequence[str] | None = None
-) -> np.ndarray:
-    """Pairs (lo, hi) of records within ``window`` of each other in the order of ``keys``."""
-    idx = [i for i, k in enumerate(keys) if k]
-    if len(idx) < 2:
-        return np.empty((0, 2), dtype=np.int64)
-    if tiebreak is None:
-        idx.sort(key=keys.__getitem__)
-    else:
-        idx.sort(key=lambda i: (keys[i], tiebreak[i]))
-    order = np.asarray(idx, dtype=np.int64)
-    sorted_keys = np.asarray([keys[i] for i in idx], dtype=object)
+def _neighbours(order: np.ndarray, window: int, groups: np.ndarray | None) -> np.ndarray:
+    """Pairs (lo, hi) of records within ``window`` positions in ``order``.
+
+    With ``groups`` (the group of each position in ``order``), only pairs inside one group.
+    """
     chunks = []
     for k in range(1, min(window, len(order))):
         a, b = order[:-k], order[k:]
-        if equal_only:
-            same = sorted_keys[:-k] == sorted_keys[k:]
+        if groups is not None:
+            same = groups[:-k] == groups[k:]
             a, b = a[same], b[same]
         chunks.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
     return np.concatenate(chunks) if chunks else np.empty((0, 2), dtype=np.int64)
 
 
-def _minhash_keys(titles: Sequence[str], seed: int = 20240611) -> list[str]:
-    """One bucket key per band per record: ``band:hash``; empty for titles under 3 words."""
-    n = len(titles)
+def _exact_pairs(keys: Sequence[str], rank: np.ndarray, window: int) -> np.ndarray:
+    """Pairs of records with equal non-empty keys, each group ordered by title rank."""
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key:
+            groups.setdefault(key, []).append(i)
+    members = [g for g in groups.values() if len(g) > 1]
+    if not members:
+        return np.empty((0, 2), dtype=np.int64)
+    index = np.fromiter((i for g in members for i in g), dtype=np.int64)
+    group = np.repeat(np.arange(len(members)), [len(g) for g in members])
+    order = np.lexsort((rank[index], group))
+    return _neighbours(index[order], window, group[order])
+
+
+def _title_pairs(titles: Sequence[str], window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours in title order, and every record's rank in that order."""
+    idx = sorted((i for i, t in enumerate(titles) if t), key=titles.__getitem__)
+    order = np.asarray(idx, dtype=np.int64)
+    rank = np.full(len(titles), len(titles), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return _neighbours(order, window, None), rank
+
+
+def minhash_bands(titles: Sequence[str], seed: int = 20240611) -> tuple[np.ndarray, np.ndarray]:
+    """Records with a signature (titles of 3+ words) and their band keys, shape (n, bands)."""
     token_ids: dict[str, int] = {}
     rows: list[int] = []
     cols: list[int] = []
@@ -63,48 +77,42 @@ def _minhash_keys(titles: Sequence[str], seed: int = 20240611) -> list[str]:
         words = title.split()
         if len(words) < 3:
             continue
-        shingles = set(words)
-        shingles.update(f"{x} {y}" for x, y in itertools.pairwise(words))
-        for s in shingles:
+        for word in set(words):
             rows.append(i)
-            cols.append(token_ids.setdefault(s, len(token_ids)))
+            cols.append(token_ids.setdefault(word, len(token_ids)))
     if not rows:
-        return []
+        return np.empty(0, dtype=np.int64), np.empty((0, LSH_BANDS), dtype=np.uint64)
     rng = np.random.default_rng(seed)
     n_hash = LSH_BANDS * LSH_ROWS
-    # Token ids hashed once to random 61-bit values; each hash function is then a*x + b mod p.
-    base = rng.integers(1, int(_MERSENNE), size=len(token_ids), dtype=np.uint64)
+    # Token ids hashed once to random 30-bit values; each hash function is a*x + b mod p.
+    base = rng.integers(1, 1 << 30, size=len(token_ids), dtype=np.uint64)
     a = rng.integers(1, 1 << 30, size=n_hash, dtype=np.uint64)
     b = rng.integers(0, 1 << 30, size=n_hash, dtype=np.uint64)
     row_arr = np.asarray(rows, dtype=np.int64)
     values = base[np.asarray(cols, dtype=np.int64)]
-    order = np.argsort(row_arr, kind="stable")
-    row_arr, values = row_arr[order], values[order]
+    # Rows were appended record by record, so each record's shingles are contiguous.
     starts = np.flatnonzero(np.r_[True, row_arr[1:] != row_arr[:-1]])
     owners = row_arr[starts]
     signature = np.empty((len(owners), n_hash), dtype=np.uint64)
-    low = values & np.uint64((1 << 30) - 1)
     for h in range(n_hash):
-        hashed = (low * a[h] + b[h]) % _MERSENNE
+        hashed = (values * a[h] + b[h]) % _MERSENNE
         signature[:, h] = np.minimum.reduceat(hashed, starts)
-    keys: list[list[str]] = [[] for _ in range(LSH_BANDS)]
+    bands = np.empty((len(owners), LSH_BANDS), dtype=np.uint64)
     for band in range(LSH_BANDS):
-        block = signature[:, band * LSH_ROWS : (band + 1) * LSH_ROWS]
-        # Combine the rows of a band into one key; collisions across bands do not matter.
-        combined = (
-            block[:, 0] * np.uint64(1_000_003) ^ block[:, 1] * np.uint64(999_983) ^ block[:, 2]
-        )
-        band_keys = [""] * n
-        for owner, value in zip(owners.tolist(), combined.tolist(), strict=True):
-            band_keys[owner] = f"{value:x}"
-        keys[band] = band_keys
-    return [k for band in keys for k in band]
+        key = np.zeros(len(owners), dtype=np.uint64)
+        for column in range(band * LSH_ROWS, (band + 1) * LSH_ROWS):
+            # Mix the rows of a band into one key; two bands colliding by chance is harmless.
+            key = key * np.uint64(0x9E3779B97F4A7C15) + signature[:, column]
+        bands[:, band] = key
+    return owners, bands
 
 
 def candidate_pairs(keys: Sequence[RecordKeys], window: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique candidate pairs ``(lo, hi)`` and whether each came from an exact key."""
     n = len(keys)
     titles = [k.title for k in keys]
+    forward, rank = _title_pairs(titles, window)
+    reverse, _ = _title_pairs([" ".join(reversed(t.split())) for t in titles], window)
     exact_passes = [
         [k.doi for k in keys],
         [k.pmid for k in keys],
@@ -115,20 +123,22 @@ def candidate_pairs(keys: Sequence[RecordKeys], window: int = 10) -> tuple[np.nd
             for k in keys
         ],
     ]
-    exact = [_window_pairs(p, window, equal_only=True, tiebreak=titles) for p in exact_passes]
-    fuzzy = [
-        _window_pairs(titles, window, equal_only=False),
-        _window_pairs([" ".join(reversed(t.split())) for t in titles], window, equal_only=False),
-    ]
-    band_keys = _minhash_keys(titles)
-    for band in range(LSH_BANDS):
-        chunk = band_keys[band * n : (band + 1) * n] if band_keys else []
-        if chunk:
-            fuzzy.append(_window_pairs(chunk, window, equal_only=True, tiebreak=titles))
+    exact = [_exact_pairs(p, rank, window) for p in exact_passes]
+    fuzzy = [forward, reverse]
+    owners, bands = minhash_bands(titles)
+    for band in range(bands.shape[1]):
+        order = np.lexsort((rank[owners], bands[:, band]))
+        fuzzy.append(_neighbours(owners[order], window, bands[order, band]))
     exact_codes = _codes(exact, n)
     fuzzy_codes = _codes(fuzzy, n)
-    codes = np.union1d(exact_codes, fuzzy_codes)
-    from_exact = np.isin(codes, exact_codes, assume_unique=True)
+    codes = _sorted_unique(np.concatenate([exact_codes, fuzzy_codes]))
+    position = np.searchsorted(exact_codes, codes)
+    from_exact = (
+        (position < len(exact_codes))
+        & (exact_codes[np.minimum(position, max(len(exact_codes) - 1, 0))] == codes)
+        if len(exact_codes)
+        else np.zeros(len(codes), dtype=bool)
+    )
     pairs = np.stack([codes // n, codes % n], axis=1) if n else np.empty((0, 2), np.int64)
     return pairs, from_exact
 
@@ -139,4 +149,10 @@ def _codes(chunks: list[np.ndarray], n: int) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     pairs = np.concatenate(chunks)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return np.unique(pairs[:, 0] * np.int64(n) + pairs[:, 1])
+    return _sorted_unique(pairs[:, 0] * np.int64(n) + pairs[:, 1])
+
+
+def _sorted_unique(codes: np.ndarray) -> np.ndarray:
+    # A plain sort: numpy's hash-based unique is several times slower on int64 codes.
+    codes = np.sort(codes)
+    return codes[np.r_[True, codes[1:] != codes[:-1]]] if len(codes) else codes

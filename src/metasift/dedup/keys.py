@@ -90,6 +90,10 @@ _NOTICE_TITLE = [
         ),
     ),
 ]
+# Every notice pattern contains one of these; most titles are ruled out by one search.
+_NOTICE_HINT = re.compile(
+    r"errat|corrig|correct|addend|retract|withdraw|concern|comment|reply|respon|re\s*:|letter"
+)
 _NOTICE_PUBTYPE = {
     "published erratum": "erratum",
     "erratum": "erratum",
@@ -203,6 +207,7 @@ _CONFERENCE_SUFFIX = re.compile(
     r"[.,;:]?\s*\b(?:conference|congress|meeting)\b\s*(?::|$)", re.IGNORECASE
 )
 _NOT_AUTHORS = frozenset({"anonymous", "anon", "etal", "unknown", "na"})
+_CLEAN_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _NUMBER = re.compile(r"\d+")
 _PAGE = re.compile(r"([A-Za-z]{0,3})\s*(\d+)")
 
@@ -218,8 +223,10 @@ def fold(text: str) -> str:
 
 def strip_markup(text: str) -> str:
     """Text without HTML/JATS tags, HTML entities and LaTeX commands or braces."""
-    text = html.unescape(html.unescape(text))
-    text = _TAG.sub("", text)
+    if "&" in text:
+        text = html.unescape(html.unescape(text))
+    if "<" in text:
+        text = _TAG.sub("", text)
     if "\\" in text or "{" in text or "$" in text:
         text = _LATEX_ACCENT.sub(r"\1", text)
         text = _LATEX_COMMAND.sub("", text)
@@ -251,10 +258,11 @@ def normalize_title(title: str | None) -> str:
 
 def notice_kind(title: str, publication_types: list[str], record_type: str | None) -> str:
     """``article`` or the kind of notice a record is (erratum, retraction, concern, comment)."""
-    low = fold(title).strip()
-    for kind, pattern in _NOTICE_TITLE:
-        if pattern.search(low):
-            return kind
+    low = title if title.islower() else fold(title).strip()
+    if _NOTICE_HINT.search(low):
+        for kind, pattern in _NOTICE_TITLE:
+            if pattern.search(low):
+                return kind
     for value in [*publication_types, record_type or ""]:
         kind = _NOTICE_PUBTYPE.get(value.strip().lower())
         if kind:
@@ -334,19 +342,31 @@ def page_start(pages: str | None) -> tuple[str, bool]:
     return digits, bool(_SUPPLEMENT_PAGE.match(str(pages)))
 
 
+@lru_cache(maxsize=1 << 16)
+def _journal_venue(journal: str) -> tuple[bool, bool]:
+    """(preprint server, conference proceedings or abstracts) judged from a journal name."""
+    low = fold(journal)
+    return bool(_PREPRINT_JOURNALS.search(low)), bool(_CONFERENCE_JOURNAL.search(low))
+
+
+@lru_cache(maxsize=1 << 12)
+def _type_venue(value: str) -> tuple[bool, bool]:
+    low = value.lower()
+    return "preprint" in low, bool(_CONFERENCE_TYPES.search(low))
+
+
 def is_preprint(journal: str | None, doi: str | None, types: list[str], rtype: str | None) -> bool:
     if doi and _PREPRINT_DOI.match(doi):
         return True
-    if journal and _PREPRINT_JOURNALS.search(fold(journal)):
+    if journal and _journal_venue(journal)[0]:
         return True
-    return any("preprint" in t.lower() for t in [*types, rtype or ""])
+    return any(_type_venue(t)[0] for t in [*types, rtype or ""] if t)
 
 
 def is_conference(journal: str | None, types: list[str], rtype: str | None) -> bool:
-    for value in [*types, rtype or ""]:
-        if value and _CONFERENCE_TYPES.search(value.lower()):
-            return True
-    return bool(journal and _CONFERENCE_JOURNAL.search(fold(journal)))
+    if any(_type_venue(t)[1] for t in [*types, rtype or ""] if t):
+        return True
+    return bool(journal and _journal_venue(journal)[1])
 
 
 @dataclass(slots=True)
@@ -383,7 +403,9 @@ def abstract_key(abstract: str | None) -> str:
     """The first :data:`ABSTRACT_CHARS` characters of the abstract in comparison form."""
     if not abstract or len(abstract) < 100:
         return ""
-    text = _TAG.sub(" ", html.unescape(abstract[: ABSTRACT_CHARS * 2]))
+    text = abstract[: ABSTRACT_CHARS + ABSTRACT_CHARS // 3]
+    if "&" in text or "<" in text:
+        text = _TAG.sub(" ", html.unescape(text))
     return _NON_WORD.sub(" ", fold(text)).strip()[:ABSTRACT_CHARS]
 
 
@@ -394,7 +416,8 @@ MAX_AUTHORS = 12
 def record_keys(record: Record) -> RecordKeys:
     """The comparison keys of ``record``."""
     text, retracted = title_text(record.title)
-    title = _NON_WORD.sub(" ", fold(text)).strip()
+    folded = fold(text).strip()
+    title = _NON_WORD.sub(" ", folded).strip()
     words = title.split()
     authors = tuple(
         k
@@ -407,7 +430,13 @@ def record_keys(record: Record) -> RecordKeys:
         )
     )
     page, supplement = page_start(record.pages)
-    doi = normalize_doi(record.doi) or ""
+    # Stored records hold normalised identifiers already; others are normalised here.
+    doi = (
+        record.doi.lower()
+        if record.doi and _CLEAN_DOI.match(record.doi)
+        else normalize_doi(record.doi)
+    )
+    doi = doi or ""
     types = record.publication_types or []
     return RecordKeys(
         title=title,
@@ -416,7 +445,7 @@ def record_keys(record: Record) -> RecordKeys:
         or len(words) < 3
         or len(title) < 15
         or all(w in GENERIC_WORDS or w.isdigit() for w in words),
-        kind=notice_kind(text, types, record.record_type),
+        kind=notice_kind(folded, types, record.record_type),
         retracted=retracted,
         authors=authors,
         author_text=" ".join(s for s, _ in authors),

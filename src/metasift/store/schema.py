@@ -160,3 +160,28 @@ dedup_decisions = sa.Table(
     sa.Column("cluster_id", sa.Integer),
     sa.Index("ix_dedup_decisions_pair", "record_a", "record_b"),
 )
+
+# --- review workflow: reviewers and the append-only audit log --------------------------------
+
+reviewers = sa.Table(
+    "reviewers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False, index=True),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(64)),
+    sa.Column("previous", sa.JSON),
+    sa.Column("value", sa.JSON),
+    sa.Column("note", sa.Text),
+)

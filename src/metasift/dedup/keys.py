@@ -221,6 +221,14 @@ def fold(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
 
+_GREEK_NAMES = frozenset(_GREEK.values()) | {"varepsilon", "vartheta", "varphi"}
+
+
+def _latex_command(match: re.Match[str]) -> str:
+    name = match.group(0).strip().lstrip("\\").rstrip("*")
+    return name.removeprefix("var") if name in _GREEK_NAMES else ""
+
+
 def strip_markup(text: str) -> str:
     """Text without HTML/JATS tags, HTML entities and LaTeX commands or braces."""
     if "&" in text:
@@ -229,7 +237,7 @@ def strip_markup(text: str) -> str:
         text = _TAG.sub("", text)
     if "\\" in text or "{" in text or "$" in text:
         text = _LATEX_ACCENT.sub(r"\1", text)
-        text = _LATEX_COMMAND.sub("", text)
+        text = _LATEX_COMMAND.sub(_latex_command, text)
         text = text.replace("{", "").replace("}", "").replace("$", "")
     return text
 

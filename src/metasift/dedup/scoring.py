@@ -185,6 +185,9 @@ def score_pair(
         score -= 5.0 if generic else 0.5
         if generic:
             conflicts.append("issue")
+    if generic and (volume_ok is False or (year_diff or 0) >= 1):
+        # "Editorial" of another volume or year: a recurring title, not a copy.
+        score -= 5.0
     # Journal, volume and first page together locate one article, unless the page is a
     # supplement page that many conference abstracts share.
     locator = bool(

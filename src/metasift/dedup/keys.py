@@ -56,6 +56,8 @@ _LATEX_COMMAND = re.compile(r"\\[A-Za-z]+\*?\s*")
 _NON_WORD = re.compile(r"[\W_]+")
 _SPACE = re.compile(r"\s+")
 _RETRACTED_PREFIX = re.compile(r"^\W*retracted(?:\s+article)?\s*[:.\-]\s*", re.IGNORECASE)
+# Ovid MEDLINE appends "[Review] [33 refs]" to the titles of reviews.
+_OVID_REVIEW = re.compile(r"\s*\[review\](?:\s*\[\d+ refs?\])?\.?\s*$", re.IGNORECASE)
 _TRAILING_NOTE = re.compile(
     r"\s*[\[(](?:abstract|meeting abstract|conference abstract|poster|epub ahead of print"
     r"|article in \w+|\w+ language|in \w+|english abstract)[\])]\.?\s*$",
@@ -198,7 +200,10 @@ _CONFERENCE_JOURNAL = re.compile(
     r"\b(?:meeting|congress|conference|symposium|annual sessions?|scientific sessions?|"
     r"proceedings|abstracts?|poster|workshop|summit|colloquium)\b"
 )
-_SUPPLEMENT_PAGE = re.compile(r"^\s*(?:s|a|p|ab|abs|suppl\.?\s*)\d", re.IGNORECASE)
+_NO_START_PAGE = re.compile(r"^\s*suppl\w*\.?\s*(?:[-–]|$)", re.IGNORECASE)
+# Supplement pages (S354, A111, Suppl 12) are upper case; lower-case prefixes are article
+# numbers (e0123456, a1754), which are no sign of a supplement.
+_SUPPLEMENT_PAGE = re.compile(r"^\s*(?:[SAP]|Ab|Abs|[Ss]uppl\.?\s*)\d")
 _JOURNAL_STOP = frozenset(
     {"of", "the", "and", "in", "for", "on", "de", "la", "le", "des", "et", "und", "fur", "y", "a"}
 )
@@ -252,6 +257,7 @@ def title_text(title: str | None) -> tuple[str, bool]:
         text = _RETRACTED_PREFIX.sub("", text)
         retracted = True
     text = _TRAILING_NOTE.sub("", text)
+    text = _OVID_REVIEW.sub("", text)
     # MEDLINE brackets translated titles: "[Effect of ...]."
     if text.startswith("[") and text.rstrip(".").endswith("]"):
         text = text.rstrip(".")[1:-1]
@@ -343,6 +349,9 @@ def page_start(pages: str | None) -> tuple[str, bool]:
     """First page as digits (``e1234`` and ``S354`` keep only the number); supplement flag."""
     if not pages:
         return "", False
+    if _NO_START_PAGE.match(str(pages)):
+        # "Suppl-29": an export lost the start page of a supplement page range.
+        return "", True
     match = _PAGE.search(str(pages))
     if not match:
         return "", False

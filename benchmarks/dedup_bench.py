@@ -209,6 +209,11 @@ def quality(names: list[str], show_errors: int = 0) -> dict[str, tuple[list[Reco
         result, seconds = run_metasift(records)
         predicted = result.labels()
         m = prf(truth, predicted)
+        # A reviewer working through the manual queue (answers taken from the labels).
+        answers = [
+            (p.a, p.b, "same" if truth[p.a] == truth[p.b] else "different") for p in result.review
+        ]
+        reviewed = prf(truth, deduplicate(records, decisions=answers).labels())
         rows.append(
             [
                 name,
@@ -221,6 +226,8 @@ def quality(names: list[str], show_errors: int = 0) -> dict[str, tuple[list[Reco
                 m["fp"],
                 m["fn"],
                 len(result.review),
+                reviewed["precision"],
+                reviewed["recall"],
                 len(result.links),
                 f"{seconds:.2f}",
             ]
@@ -240,6 +247,8 @@ def quality(names: list[str], show_errors: int = 0) -> dict[str, tuple[list[Reco
             "FP pairs",
             "FN pairs",
             "manual queue",
+            "precision after queue",
+            "recall after queue",
             "linked",
             "seconds",
         ],

@@ -319,6 +319,7 @@ def _is_abbreviation(short: str, full: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=1 << 18)
 def journals_compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """True when one journal name can be an abbreviation (ISO 4 or acronym) of the other."""
     if not a or not b:
@@ -396,6 +397,7 @@ class RecordKeys:
     kind: str
     retracted: bool
     authors: tuple[tuple[str, str], ...]
+    surnames: frozenset[str]
     author_text: str
     year: int | None
     journals: tuple[tuple[str, ...], ...]
@@ -465,6 +467,7 @@ def record_keys(record: Record) -> RecordKeys:
         kind=notice_kind(folded, types, record.record_type),
         retracted=retracted,
         authors=authors,
+        surnames=frozenset(s for s, _ in authors),
         author_text=" ".join(s for s, _ in authors),
         year=record.year,
         journals=journals,

@@ -74,7 +74,7 @@ def _author_points(a: RecordKeys, b: RecordKeys) -> tuple[float, str]:
         len(first_a[0]) > 3 and fuzz.ratio(first_a[0], first_b[0]) >= 85
     )
     short, long = (a, b) if len(a.authors) <= len(b.authors) else (b, a)
-    surnames = {s for s, _ in long.authors}
+    surnames = long.surnames
     shared = sum(1 for s, _ in short.authors if s in surnames)
     overlap = shared / len(short.authors)
     if first and overlap >= 0.8:

@@ -135,3 +135,24 @@ def test_standalone_same_library_in_three_formats(tmp_path):
     # 102 articles: each in the RIS and the EndNote XML export, 80 also in the MEDLINE one.
     assert len(clusters) == 102
     assert sorted(len(s) for s in clusters.values()) == [2] * 22 + [3] * 80
+
+
+def test_standalone_keeps_a_row_for_rejected_records(tmp_path):
+    from metasift.dedup.standalone import dedup_files
+
+    path = tmp_path / "three.jsonl"
+    title = "Adipose-derived stem cells in immune-related skin disease: a review"
+    path.write_text(
+        json.dumps({"title": title, "authors": ["Sun T"], "year": 2024, "source_id": "a"})
+        + "\n{not json\n"
+        + json.dumps({"title": title, "authors": ["Tianyi Sun"], "year": 2024, "source_id": "b"})
+        + "\n",
+        encoding="utf-8",
+    )
+    rows, result = dedup_files([path])
+    assert [(r["position"], r["source_id"], r["cluster"]) for r in rows] == [
+        (1, "a", 1),
+        (2, "", ""),
+        (3, "b", 1),
+    ]
+    assert result.n_records == 2

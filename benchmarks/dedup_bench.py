@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import random
@@ -501,18 +502,27 @@ def run_peer(name: str, records: Sequence[Record]) -> tuple[list[int], float] | 
     with tempfile.TemporaryDirectory() as tmp:
         source, out = Path(tmp) / "records.csv", Path(tmp) / "groups.json"
         _peer_csv(records, source)
-        start = time.perf_counter()
-        done = subprocess.run(
-            [str(python), "-c", code, str(source), str(out)],
-            capture_output=True,
-            text=True,
-            cwd=tmp,
-        )
-        seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            print(f"{name} failed: {done.stderr[-2000:]}", file=sys.stderr)
-            return None
-        groups = json.loads(out.read_text())
+        # Peers are slow; their answer on the same input is kept under benchmarks/.cache.
+        digest = hashlib.sha256(source.read_bytes() + name.encode()).hexdigest()[:16]
+        cached = ROOT / "benchmarks" / ".cache" / f"peer-{digest}.json"
+        if cached.exists():
+            saved = json.loads(cached.read_text())
+            groups, seconds = saved["groups"], saved["seconds"]
+        else:
+            start = time.perf_counter()
+            done = subprocess.run(
+                [str(python), "-c", code, str(source), str(out)],
+                capture_output=True,
+                text=True,
+                cwd=tmp,
+            )
+            seconds = time.perf_counter() - start
+            if done.returncode != 0:
+                print(f"{name} failed: {done.stderr[-2000:]}", file=sys.stderr)
+                return None
+            groups = json.loads(out.read_text())
+            cached.parent.mkdir(exist_ok=True)
+            cached.write_text(json.dumps({"groups": groups, "seconds": seconds}))
     parent = list(range(len(records)))
 
     def find(x: int) -> int:

@@ -126,9 +126,11 @@ def candidate_pairs(keys: Sequence[RecordKeys], window: int = 10) -> tuple[np.nd
     exact = [_exact_pairs(p, rank, window) for p in exact_passes]
     fuzzy = [forward, reverse]
     owners, bands = minhash_bands(titles)
+    # A bucket already holds similar titles; in title order the nearest few suffice.
+    lsh_window = max(2, window // 2)
     for band in range(bands.shape[1]):
         order = np.lexsort((rank[owners], bands[:, band]))
-        fuzzy.append(_neighbours(owners[order], window, bands[order, band]))
+        fuzzy.append(_neighbours(owners[order], lsh_window, bands[order, band]))
     exact_codes = _codes(exact, n)
     fuzzy_codes = _codes(fuzzy, n)
     codes = _sorted_unique(np.concatenate([exact_codes, fuzzy_codes]))

@@ -137,11 +137,15 @@ def score_candidates(
     # are close, or plausibly one a truncation of the other.
     keep = from_exact | (ratios >= PREFILTER)
     # A title cut short by a database's field limit: the short one matches the long one's
-    # start. Checked on the remaining pairs whose lengths allow it.
+    # start. Checked on the remaining pairs whose lengths and first words allow it.
     lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
+    _, starts = np.unique(np.asarray([t[:24] for t in titles], dtype=object), return_inverse=True)
     short = np.minimum(lengths[lo], lengths[hi])
     maybe = np.flatnonzero(
-        ~keep & (ratios >= 35) & (short >= 40) & (np.maximum(lengths[lo], lengths[hi]) > short + 5)
+        ~keep
+        & (starts[lo] == starts[hi])
+        & (short >= 40)
+        & (np.maximum(lengths[lo], lengths[hi]) > short + 5)
     )
     if len(maybe):
         shorts, prefixes = [], []
@@ -156,9 +160,11 @@ def score_candidates(
     idx = np.flatnonzero(keep)
     out = []
     total = len(idx)
-    for n, p in enumerate(idx.tolist()):
-        a, b = int(lo[p]), int(hi[p])
-        evidence = score_pair(keys[a], keys[b], settings, float(ratios[p]))
+    score = score_pair
+    for n, (a, b, ratio) in enumerate(
+        zip(lo[idx].tolist(), hi[idx].tolist(), ratios[idx].tolist(), strict=True)
+    ):
+        evidence = score(keys[a], keys[b], settings, ratio)
         if evidence.verdict != "distinct":
             out.append((a, b, evidence))
         if n % 50000 == 0:

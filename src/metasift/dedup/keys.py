@@ -411,13 +411,16 @@ class RecordKeys:
     pmcid: str
     preprint: bool
     conference: bool
-    abstract: str
+    # The record's own abstract (a reference, not a copy): its comparison form is computed
+    # only for the few pairs whose titles agree, see abstract_key.
+    abstract: str | None
 
 
 # Enough of an abstract to tell two apart, little enough to keep a million in memory.
 ABSTRACT_CHARS = 300
 
 
+@lru_cache(maxsize=1 << 14)
 def abstract_key(abstract: str | None) -> str:
     """The first :data:`ABSTRACT_CHARS` characters of the abstract in comparison form."""
     if not abstract or len(abstract) < 100:
@@ -481,5 +484,5 @@ def record_keys(record: Record) -> RecordKeys:
         pmcid=normalize_pmcid(record.pmcid) or "",
         preprint=is_preprint(record.journal, doi, types, record.record_type),
         conference=is_conference(record.journal, types, record.record_type) or supplement,
-        abstract=abstract_key(record.abstract),
+        abstract=record.abstract,
     )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from metasift.dedup.keys import RecordKeys, journals_compatible
+from metasift.dedup.keys import RecordKeys, abstract_key, journals_compatible
 from metasift.dedup.settings import DedupSettings
 
 DUPLICATE = "duplicate"
@@ -73,10 +73,8 @@ def _author_points(a: RecordKeys, b: RecordKeys) -> tuple[float, str]:
     first = first_a[0] == first_b[0] or (
         len(first_a[0]) > 3 and fuzz.ratio(first_a[0], first_b[0]) >= 85
     )
-    short, long = (a, b) if len(a.authors) <= len(b.authors) else (b, a)
-    surnames = long.surnames
-    shared = sum(1 for s, _ in short.authors if s in surnames)
-    overlap = shared / len(short.authors)
+    short, long = (a, b) if len(a.surnames) <= len(b.surnames) else (b, a)
+    overlap = len(short.surnames & long.surnames) / len(short.surnames)
     if first and overlap >= 0.8:
         return 3.0, "authors"
     if first or overlap >= 0.5:
@@ -121,11 +119,13 @@ def score_pair(
         elif t < 75:
             conflicts.append("title")
 
-    if a.abstract and b.abstract and t >= 85:
+    abstract_a = abstract_key(a.abstract) if a.abstract and b.abstract and t >= 85 else ""
+    abstract_b = abstract_key(b.abstract) if abstract_a else ""
+    if abstract_a and abstract_b:
         # Databases copy abstracts verbatim; different versions (a conference abstract and
         # the paper) rewrite them. Compared on the first 300 characters, so truncation is moot.
-        n = min(len(a.abstract), len(b.abstract))
-        similarity = fuzz.ratio(a.abstract[:n], b.abstract[:n])
+        n = min(len(abstract_a), len(abstract_b))
+        similarity = fuzz.ratio(abstract_a[:n], abstract_b[:n])
         if similarity >= 90:
             score += 3.0
             matched.append("abstract")

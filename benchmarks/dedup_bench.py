@@ -769,8 +769,10 @@ def throughput(sizes: list[int]) -> None:
         def progress(step: str, done: int, total: int, steps=steps, start=start) -> None:
             steps[step] = time.perf_counter() - start
 
+        cpu_start = time.process_time()
         result = deduplicate(records, progress=progress)
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
         m = prf(truth, result.labels())
         marks = sorted(steps.items(), key=lambda kv: kv[1])
@@ -782,6 +784,7 @@ def throughput(sizes: list[int]) -> None:
             [
                 f"{n:,}",
                 f"{seconds:.0f}",
+                f"{cpu:.0f}",
                 f"{peak:.2f}",
                 result.n_candidates,
                 result.n_scored,
@@ -796,8 +799,9 @@ def throughput(sizes: list[int]) -> None:
         f"({os.cpu_count()} cores, shared with other work)",
         [
             "records",
-            "seconds",
-            "peak RSS GB (process)",
+            "wall s",
+            "CPU s (all threads)",
+            "peak RSS GB (process, incl. corpus)",
             "candidate pairs",
             "pairs kept",
             "precision",

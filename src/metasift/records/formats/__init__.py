@@ -30,6 +30,8 @@ from metasift.records.model import Record
 # Module name -> user-facing format name (what --format takes). Order breaks sniffing ties.
 _MODULES = {
     "jsonl": "jsonl",
+    "openalex": "openalex",
+    "synergy": "synergy",
 }
 ALIASES = {
     "nbib": "medline",

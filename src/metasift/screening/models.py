@@ -1,0 +1,128 @@
+"""Named screening models: a feature extractor, a classifier, balancing, a query strategy and
+a retraining schedule, chosen together and referred to by name (``--model NAME``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from metasift.errors import MetasiftError
+
+
+@dataclass(frozen=True)
+class ScreeningModel:
+    """Everything that decides the screening order, besides the data, the labels and the seed.
+
+    ``retrain_growth``: the model is retrained after every label while fewer than
+    ``1 / retrain_growth`` records are labelled, then each time the labelled set has grown by
+    that fraction (Cormack & Grossman's growing batches), which keeps the cost per decision flat
+    as the collection grows. ``lag``: a retrained ranking is used from the ``lag``-th decision
+    after the one that triggered it, so that training runs while the reviewer reads.
+    """
+
+    name: str
+    features: str = "words"
+    classifier: str = "logistic"
+    classifier_params: dict[str, Any] = field(default_factory=dict)
+    balance: str | float = "balanced"
+    query: str = "max"
+    exploration: float = 0.0
+    retrain_growth: float = 0.05
+    lag: int = 1
+    description: str = ""
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+MODELS: dict[str, ScreeningModel] = {}
+
+
+def register(model: ScreeningModel) -> ScreeningModel:
+    MODELS[model.name] = model
+    return model
+
+
+register(
+    ScreeningModel(
+        name="tfidf-logistic",
+        features="words",
+        classifier="logistic",
+        description="TF-IDF words+bigrams, balanced logistic regression, most relevant first",
+    )
+)
+register(
+    ScreeningModel(
+        name="tfidf-svm",
+        features="words",
+        classifier="svm",
+        description="TF-IDF words+bigrams, balanced linear SVM, most relevant first",
+    )
+)
+register(
+    ScreeningModel(
+        name="tfidf-nb",
+        features="words",
+        classifier="nb",
+        balance="none",
+        description="TF-IDF words+bigrams, complement naive Bayes, most relevant first",
+    )
+)
+register(
+    ScreeningModel(
+        name="chars-logistic",
+        features="chars",
+        classifier="logistic",
+        description="TF-IDF character 3-5-grams, balanced logistic regression",
+    )
+)
+register(
+    ScreeningModel(
+        name="ensemble",
+        features="words+chars",
+        classifier="ensemble",
+        description="words+chars TF-IDF; logistic + SVM + complement NB, standardised mean",
+    )
+)
+register(
+    ScreeningModel(
+        name="tfidf-logistic-mixed",
+        features="words",
+        classifier="logistic",
+        query="mixed",
+        exploration=0.05,
+        description="as tfidf-logistic, with 5% of records drawn at random (exploration)",
+    )
+)
+register(
+    ScreeningModel(
+        name="tfidf-logistic-uncertainty",
+        features="words",
+        classifier="logistic",
+        query="uncertainty",
+        description="as tfidf-logistic, most uncertain first (trains the model, finds less)",
+    )
+)
+register(
+    ScreeningModel(
+        name="embeddings-logistic",
+        features="embeddings",
+        classifier="logistic",
+        description="all-MiniLM-L6-v2 sentence embeddings, balanced logistic regression "
+        "(needs metasift[embed])",
+    )
+)
+
+DEFAULT_MODEL = "tfidf-logistic"
+
+
+def get_model(name: str | None = None) -> ScreeningModel:
+    name = name or DEFAULT_MODEL
+    if name == "default":
+        name = DEFAULT_MODEL
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise MetasiftError(
+            f"unknown screening model {name!r}; use one of: {', '.join(MODELS)}."
+        ) from None

@@ -92,7 +92,6 @@ def make_classifier(name: str = "logistic", seed: int = 0, **params: Any):
     if name == "nb":
         return ComplementNB(**{"alpha": 1.0, **params})
     if name == "ensemble":
-        return RankEnsemble(
-            [make_classifier("logistic", seed), make_classifier("svm", seed), make_classifier("nb")]
-        )
+        members = params.get("members", ("logistic", "svm", "nb"))
+        return RankEnsemble([make_classifier(m, seed) for m in members])
     raise MetasiftError(f"unknown classifier {name!r}; use one of: {', '.join(CLASSIFIERS)}.")

@@ -150,6 +150,16 @@ class Learner:
         if retrain and self.n_labelled >= self._next_retrain:
             self._schedule()
 
+    def teach_many(self, indices: list[int], labels: list[int]) -> None:
+        """Record earlier decisions at once (resuming a session) and retrain on all of them;
+        the new ranking is used from the next proposal on."""
+        for index, label in zip(indices, labels, strict=True):
+            self.teach(index, label, retrain=False)
+        if indices:
+            self._wait_pending()
+            self._pending = None
+            self._schedule(lag=0)
+
     def undo(self) -> int | None:
         """Forget the last decision; the ranking is recomputed from the remaining labels."""
         if not self.history:

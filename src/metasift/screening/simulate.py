@@ -141,3 +141,24 @@ def simulate(
     for rule in default_rules() if rules is None else rules:
         result.stopping[rule.name] = rule.simulate(np.asarray(order_labels), n)
     return result
+
+
+def result_document(result: SimulationResult, record_ids: Sequence[Any], dataset: str) -> dict:
+    """The JSON document of ``metasift simulate --json``: order, metrics, stopping, wall time."""
+    return {
+        "dataset": dataset,
+        "model": result.model.name,
+        "model_params": result.model.params(),
+        "seed": result.seed,
+        "prior": result.prior.describe(),
+        "n_prior": result.n_prior,
+        "order": [
+            {"record_id": record_ids[i], "label": label}
+            for i, label in zip(result.order, result.labels, strict=True)
+        ],
+        "metrics": result.metrics,
+        "stopping": result.stopping,
+        "wall_time": result.wall_time,
+        "feature_time": result.feature_time,
+        "n_rankings": result.n_rankings,
+    }

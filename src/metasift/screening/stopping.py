@@ -70,14 +70,31 @@ def _pvalues(n: np.ndarray, k: np.ndarray, t: int, n_total: int, missed: np.ndar
     return np.where(missed > n_total - t, 0.0, np.nan_to_num(p, nan=0.0))
 
 
+def _missed_bound(
+    n: np.ndarray, k: np.ndarray, t: int, n_total: int, confidence: float
+) -> np.ndarray:
+    """For each candidate sample, the most unseen relevant records still plausible."""
+    remaining = n_total - t
+    alpha = 1.0 - confidence
+    lo = np.zeros(len(n), dtype=np.int64)  # plausible (p >= alpha)
+    hi = np.full(len(n), remaining + 1, dtype=np.int64)  # implausible
+    while ((hi - lo) > 1).any():
+        mid = (lo + hi) // 2
+        ok = _pvalues(n, k, t, n_total, mid) >= alpha
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    return lo
+
+
 def hypergeometric_bound(
     labels: np.ndarray, n_total: int, confidence: float = 0.95
 ) -> tuple[float, float, float]:
-    """(min p-value for the 95%-style test is not needed here) -> point estimate, lower bound.
+    """``(estimated_recall, recall_lower_bound, missed_upper)`` after screening ``labels``.
 
-    Returns ``(estimated_recall, recall_lower_bound, missed_upper)``: the lower bound is the
-    recall if ``missed_upper`` relevant records remained, the most that is still plausible at
-    ``confidence``.
+    ``missed_upper`` is the largest number of unseen relevant records that the test cannot
+    reject at ``confidence``; the lower bound is the recall if that many remained. The estimate
+    is the same bound at 50% confidence (a median estimate): unlike the sample proportion, it
+    does not claim 100% recall after a handful of irrelevant records.
     """
     labels = np.asarray(labels, dtype=np.int64)
     t, found = len(labels), int(labels.sum())
@@ -87,17 +104,8 @@ def hypergeometric_bound(
     if t == 0:
         return 0.0, 0.0, float(remaining)
     n, k = _samples(labels)
-    alpha = 1.0 - confidence
-    lo = np.zeros(len(n), dtype=np.int64)  # plausible (p >= alpha)
-    hi = np.full(len(n), remaining + 1, dtype=np.int64)  # implausible
-    while ((hi - lo) > 1).any():
-        mid = (lo + hi) // 2
-        ok = _pvalues(n, k, t, n_total, mid) >= alpha
-        lo = np.where(ok, mid, lo)
-        hi = np.where(ok, hi, mid)
-    tightest = int(np.argmin(lo))
-    missed_upper = float(lo[tightest])
-    missed_hat = k[tightest] / n[tightest] * remaining
+    missed_upper = float(_missed_bound(n, k, t, n_total, confidence).min())
+    missed_hat = float(_missed_bound(n, k, t, n_total, 0.5).min())
     estimated = found / (found + missed_hat) if found + missed_hat > 0 else 0.0
     lower = found / (found + missed_upper) if found + missed_upper > 0 else 0.0
     return float(estimated), float(lower), missed_upper
@@ -144,7 +152,7 @@ class HypergeometricStop:
         return StopEstimate(stop, estimated, lower)
 
     def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
-        for t in range(1, len(order_labels) + 1):
+        for t in range(1, min(len(order_labels), n_total - 1) + 1):
             if order_labels[:t].any() and self.p_value(order_labels[:t], n_total) < (
                 1.0 - self.confidence
             ):

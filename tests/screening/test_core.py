@@ -1,0 +1,147 @@
+"""Features, BM25, queries, the learner and simulation, on real records (synergy_mini)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from metasift.records.formats import read_records
+from metasift.screening import metrics
+from metasift.screening.bm25 import bm25_scores
+from metasift.screening.features import make_features, record_texts
+from metasift.screening.learner import Learner
+from metasift.screening.models import MODELS, get_model
+from metasift.screening.query import MixedQuery, top_k
+from metasift.screening.simulate import Prior, choose_priors, simulate
+from tests.conftest import FIXTURES
+
+MINI = FIXTURES / "synergy_mini"
+
+
+@pytest.fixture(scope="module")
+def mini():
+    records = read_records(MINI)
+    return record_texts(records), np.array([r.label for r in records])
+
+
+def test_bm25_matches_the_formula():
+    texts = ["stem cells heal skin", "skin skin disease", "unrelated random tokens"]
+    scores = bm25_scores(texts, "skin cells", k1=1.2, b=0.75)
+
+    # Document lengths after stop-word removal: 4, 3, 3; average 10/3.
+    def term(tf, dl, df):
+        idf = math.log1p((3 - df + 0.5) / (df + 0.5))
+        return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / (10 / 3)))
+
+    assert scores[0] == pytest.approx(term(1, 4, 2) + term(1, 4, 1))
+    assert scores[1] == pytest.approx(term(2, 3, 2))
+    assert scores[2] == 0.0
+
+
+def test_top_k_is_exact_and_breaks_ties_by_position():
+    keys = np.array([3.0, 1.0, 2.0, 1.0, 0.5, 1.0])
+    assert top_k(keys, 3).tolist() == [4, 1, 3]
+    assert top_k(keys, 6).tolist() == [4, 1, 3, 5, 2, 0]
+
+
+def test_mixed_query_explores_reproducibly():
+    scores = np.linspace(1, 0, 200)
+    query = MixedQuery(exploration=0.2)
+    a = query.order(scores, 50, np.random.default_rng(5))
+    b = query.order(scores, 50, np.random.default_rng(5))
+    assert a.tolist() == b.tolist() and len(set(a.tolist())) == 50
+    # Mostly the best records, with about one in five drawn at random from the rest.
+    assert a.tolist() != list(range(50))
+    assert 30 <= sum(int(i) < 50 for i in a) < 50
+
+
+def test_priors_are_drawn_by_seed(mini):
+    _, labels = mini
+    priors = choose_priors(labels, Prior(2, 3), seed=4)
+    assert len(priors) == 5 and labels[priors].tolist() == [1, 1, 0, 0, 0]
+    assert priors == choose_priors(labels, Prior(2, 3), seed=4)
+    assert priors != choose_priors(labels, Prior(2, 3), seed=5)
+
+
+def test_simulation_is_deterministic_and_complete(mini):
+    texts, labels = mini
+    a = simulate(texts, labels, model="default", seed=3)
+    b = simulate(texts, labels, model="default", seed=3)
+    assert a.order == b.order and a.labels == b.labels
+    assert sorted(a.order) == list(range(40))
+    assert a.order[:2] == choose_priors(labels, Prior(1, 1), 3)
+    assert a.labels == labels[a.order].tolist()
+    assert a.metrics == metrics.summary(a.labels, n_prior=2)
+    assert a.metrics["wss@95"] > 0  # better than random on this real sample
+    assert set(a.stopping) == {"hypergeometric", "knee", "safe", "consecutive"}
+    other = simulate(texts, labels, model="default", seed=4)
+    assert other.order != a.order
+
+
+def test_background_retraining_gives_the_same_order(mini):
+    texts, labels = mini
+    model = get_model("default")
+    X = make_features(model.features).fit_transform(texts)
+    orders = []
+    for background in (False, True):
+        learner = Learner(X, model, seed=1, background=background)
+        for index in (0, 1):
+            learner.teach(index, int(labels[index]))
+        while (p := learner.propose()) is not None:
+            learner.teach(p.index, int(labels[p.index]))
+        learner.close()
+        orders.append(learner.history)
+    assert orders[0] == orders[1]
+
+
+def test_rankings_follow_the_growing_batch_schedule(mini):
+    texts, labels = mini
+    model = get_model("default")
+    X = make_features(model.features).fit_transform(texts)
+    learner = Learner(X, model, seed=0)
+    first, second = choose_priors(labels, Prior(1, 1), 0)
+    learner.teach(first, 1, retrain=False)
+    learner.teach(second, 0)
+    seen_rankings = []
+    while (p := learner.propose()) is not None:
+        seen_rankings.append(p.ranking.index)
+        learner.teach(p.index, int(labels[p.index]))
+    # Below 1/growth labels the model retrains after every label, and a ranking is used from
+    # `lag` (1) decisions after the label that triggered it.
+    assert seen_rankings[:5] == [0, 1, 2, 3, 4]
+    assert seen_rankings == sorted(seen_rankings)
+    assert learner.ranking.index < 40
+
+
+def test_undo_restores_the_state_before_the_decision(mini):
+    texts, labels = mini
+    model = get_model("default")
+    X = make_features(model.features).fit_transform(texts)
+    learner = Learner(X, model, seed=2)
+    for _ in range(6):
+        p = learner.propose()
+        learner.teach(p.index, int(labels[p.index]))
+    before = learner.propose().index
+    learner.teach(before, int(labels[before]))
+    assert learner.undo() == before
+    assert learner.labels[before] == -1 and learner.n_labelled == 6
+    assert learner.propose() is not None
+
+
+def test_criteria_prior_ranks_by_bm25(mini):
+    texts, labels = mini
+    criteria = (MINI / "criteria.txt").read_text()
+    result = simulate(texts, labels, seed=0, prior=Prior(criteria=True), criteria_text=criteria)
+    assert result.n_prior == 0
+    assert result.order[0] == int(np.argmax(bm25_scores(texts, criteria)))
+
+
+def test_every_named_model_runs(mini):
+    texts, labels = mini
+    for name, model in MODELS.items():
+        if model.features == "embeddings":
+            continue
+        result = simulate(texts, labels, model=name, seed=0, rules=[])
+        assert sorted(result.order) == list(range(40)), name

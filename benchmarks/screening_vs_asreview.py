@@ -30,7 +30,7 @@ from rich.table import Table
 
 from metasift.records.formats import read_records
 from metasift.screening import metrics
-from metasift.screening.features import make_features, record_texts
+from metasift.screening.features import record_texts
 from metasift.screening.models import DEFAULT_MODEL, get_model
 from metasift.screening.simulate import Prior, choose_priors, simulate
 from metasift.screening.stopping import HypergeometricStop
@@ -202,7 +202,7 @@ def stopping_table(folders: list[Path], model: str, seeds: int) -> None:
         records = read_records(folder)
         texts = record_texts(records)
         labels = np.array([r.label for r in records])
-        X = make_features(get_model(model).features).fit_transform(texts)
+        X = get_model(model).make_features().fit_transform(texts)
         recalls, stops = [], []
         for seed in range(seeds):
             result = simulate(texts, labels, model=model, seed=seed, features=X, rules=[rule])

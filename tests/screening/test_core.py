@@ -10,7 +10,7 @@ import pytest
 from metasift.records.formats import read_records
 from metasift.screening import metrics
 from metasift.screening.bm25 import bm25_scores
-from metasift.screening.features import make_features, record_texts
+from metasift.screening.features import record_texts
 from metasift.screening.learner import Learner
 from metasift.screening.models import MODELS, get_model
 from metasift.screening.query import MixedQuery, top_k
@@ -83,7 +83,7 @@ def test_simulation_is_deterministic_and_complete(mini):
 def test_background_retraining_gives_the_same_order(mini):
     texts, labels = mini
     model = get_model("default")
-    X = make_features(model.features).fit_transform(texts)
+    X = model.make_features().fit_transform(texts)
     orders = []
     for background in (False, True):
         learner = Learner(X, model, seed=1, background=background)
@@ -99,7 +99,7 @@ def test_background_retraining_gives_the_same_order(mini):
 def test_rankings_follow_the_growing_batch_schedule(mini):
     texts, labels = mini
     model = get_model("default")
-    X = make_features(model.features).fit_transform(texts)
+    X = model.make_features().fit_transform(texts)
     learner = Learner(X, model, seed=0)
     first, second = choose_priors(labels, Prior(1, 1), 0)
     learner.teach(first, 1, retrain=False)
@@ -118,7 +118,7 @@ def test_rankings_follow_the_growing_batch_schedule(mini):
 def test_undo_restores_the_state_before_the_decision(mini):
     texts, labels = mini
     model = get_model("default")
-    X = make_features(model.features).fit_transform(texts)
+    X = model.make_features().fit_transform(texts)
     learner = Learner(X, model, seed=2)
     for _ in range(6):
         p = learner.propose()

@@ -21,27 +21,31 @@ CLASSIFIERS = ("logistic", "svm", "nb", "ensemble")
 
 
 def balance_weights(y: np.ndarray, balance: str | float = "balanced") -> np.ndarray | None:
-    """Per-record sample weights for labels ``y`` (0/1).
+    """Per-record sample weights for labels ``y`` (0/1), with mean weight 1.
 
-    ``"balanced"`` weights each class inversely to its frequency (both classes weigh the same
-    in total); a number ``r`` gives relevant records ``r`` times the weight of irrelevant ones;
-    ``"none"`` returns ``None`` (unweighted).
+    ``"balanced"`` weighs both classes the same in total (each record inversely to its class's
+    frequency); a number ``r`` makes the relevant records' total weight ``r`` times the
+    irrelevant ones' (``r = 1`` is ``"balanced"``); ``"none"`` returns ``None`` (unweighted).
     """
     if balance == "none" or balance is None:
         return None
-    if balance == "balanced":
-        # As sklearn's compute_sample_weight("balanced"), without its per-call overhead.
-        counts = np.bincount(y, minlength=2).astype(np.float64)
-        per_class = len(y) / (2.0 * np.maximum(counts, 1.0))
-        return per_class[y]
-    ratio = float(balance)
-    return np.where(y == 1, ratio, 1.0)
+    ratio = 1.0 if balance == "balanced" else float(balance)
+    counts = np.bincount(y, minlength=2).astype(np.float64)
+    per_class = np.array([1.0 / max(counts[0], 1.0), ratio / max(counts[1], 1.0)])
+    weights = per_class[y]
+    return weights * (len(y) / weights.sum())
 
 
 def relevance_scores(estimator: Any, X: Any) -> np.ndarray:
     """Continuous relevance scores of a fitted binary classifier, higher = more relevant."""
     if hasattr(estimator, "relevance_scores"):
         return estimator.relevance_scores(X)
+    coef = getattr(estimator, "coef_", None)
+    if coef is not None and coef.shape[0] == 1 and hasattr(estimator, "decision_function"):
+        # Linear models: score in X's own dtype, without the float64 copy of all of X that
+        # decision_function would make.
+        w = np.asarray(coef, dtype=X.dtype).ravel()
+        return np.asarray(X @ w, dtype=np.float64).ravel() + float(estimator.intercept_[0])
     if hasattr(estimator, "decision_function"):
         return np.asarray(estimator.decision_function(X), dtype=np.float64).ravel()
     # Naive Bayes: log odds keeps the order among saturated probabilities.

@@ -37,15 +37,23 @@ def record_texts(records: Iterable[Record]) -> list[str]:
     return [record_text(r) for r in records]
 
 
-def word_tfidf(*, ngram_max: int = 2, min_df: int = 1, max_features: int | None = None):
+def word_tfidf(
+    *,
+    ngram_max: int = 2,
+    min_df: int = 1,
+    max_df: float = 1.0,
+    stop_words: str | None = "english",
+    max_features: int | None = None,
+):
     """TF-IDF on words and word bigrams (sublinear tf, English stop words removed)."""
     return TfidfVectorizer(
         ngram_range=(1, ngram_max),
         sublinear_tf=True,
-        stop_words="english",
+        stop_words=stop_words,
         min_df=min_df,
+        max_df=max_df,
         max_features=max_features,
-        dtype=np.float64,
+        dtype=np.float32,
     )
 
 
@@ -58,8 +66,96 @@ def char_tfidf(*, ngram_range: tuple[int, int] = (3, 5), min_df: int = 2, max_fe
         lowercase=True,
         min_df=min_df,
         max_features=max_features,
-        dtype=np.float64,
+        dtype=np.float32,
     )
+
+
+class HashedTfidf(TransformerMixin, BaseEstimator):
+    """TF-IDF on hashed word n-grams, computed in parallel chunks: for large collections.
+
+    Hashing needs no vocabulary, so chunks of texts are vectorised independently (in
+    ``n_jobs`` processes) and stacked; the result does not depend on the chunking or the
+    number of processes. With 2**22 columns, collisions between the few million distinct
+    n-grams of a collection are rare and only blur two features into one.
+    """
+
+    def __init__(
+        self,
+        ngram_max: int = 2,
+        n_features: int = 2**22,
+        stop_words: str | None = "english",
+        max_df: float = 1.0,
+        chunk_size: int = 20000,
+        n_jobs: int = 1,
+    ) -> None:
+        self.ngram_max = ngram_max
+        self.n_features = n_features
+        self.stop_words = stop_words
+        self.max_df = max_df
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+
+    def _hasher(self):
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        return HashingVectorizer(
+            ngram_range=(1, self.ngram_max),
+            n_features=self.n_features,
+            stop_words=self.stop_words,
+            alternate_sign=False,
+            norm=None,
+            dtype=np.float32,
+        )
+
+    def _counts(self, texts: Sequence[str]):
+        import scipy.sparse as sp
+
+        hasher = self._hasher()
+        chunks = [texts[i : i + self.chunk_size] for i in range(0, len(texts), self.chunk_size)]
+        if self.n_jobs == 1 or len(chunks) == 1:
+            parts = [hasher.transform(c) for c in chunks]
+        else:
+            from joblib import Parallel, delayed
+
+            parts = Parallel(n_jobs=self.n_jobs)(delayed(hasher.transform)(c) for c in chunks)
+        counts = sp.vstack(parts, format="csr") if parts else hasher.transform([])
+        counts.sort_indices()
+        return counts
+
+    def fit_transform(self, texts: Sequence[str], y: Any = None, **fit_params: Any):
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        counts = self._counts(list(texts))
+        # Keep only the hashed columns that occur (and, like TfidfVectorizer's max_df, not in
+        # more than that share of texts), renumbered in hash order: linear models then carry
+        # weight vectors the size of the collection's vocabulary, not of the hash space.
+        df = np.bincount(counts.indices, minlength=self.n_features)
+        keep = (df > 0) & (df <= self.max_df * counts.shape[0])
+        self.columns_ = np.full(self.n_features, -1, dtype=np.int64)
+        self.columns_[keep] = np.arange(int(keep.sum()))
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True)
+        return self.tfidf_.fit_transform(self._compact(counts)).astype(np.float32)
+
+    def _compact(self, counts):
+        import scipy.sparse as sp
+
+        # The renumbering keeps column order, so each row's indices stay sorted: filter the
+        # arrays in place of building a new matrix from coordinates (memory at 1M records).
+        mapped = self.columns_[counts.indices]
+        kept = mapped >= 0
+        cumulative = np.concatenate([[0], np.cumsum(kept)])
+        n_columns = int(self.columns_.max()) + 1
+        return sp.csr_matrix(
+            (counts.data[kept], mapped[kept].astype(np.int32), cumulative[counts.indptr]),
+            shape=(counts.shape[0], n_columns),
+        )
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> HashedTfidf:
+        self.fit_transform(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]):
+        return self.tfidf_.transform(self._compact(self._counts(list(texts)))).astype(np.float32)
 
 
 class SentenceEmbeddings(TransformerMixin, BaseEstimator):
@@ -85,7 +181,7 @@ class SentenceEmbeddings(TransformerMixin, BaseEstimator):
                 normalize_embeddings=self.normalize,
                 show_progress_bar=False,
             ),
-            dtype=np.float64,
+            dtype=np.float32,
         )
 
 
@@ -120,15 +216,43 @@ def load_embedding_model():
     return SentenceTransformer(embedding_model_path(), device="cpu")
 
 
-FEATURES = ("words", "chars", "words+chars", "embeddings")
+class MemberFeatures(TransformerMixin, BaseEstimator):
+    """One extractor per ensemble member; transforms to a list of matrices (one per member)."""
+
+    def __init__(self, extractors: list[Any]) -> None:
+        self.extractors = extractors
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> MemberFeatures:
+        for extractor in self.extractors:
+            extractor.fit(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> list[Any]:
+        return [e.transform(texts) for e in self.extractors]
+
+    def fit_transform(self, texts: Sequence[str], y: Any = None, **fit_params: Any) -> list[Any]:
+        # Members with the same extractor settings share one matrix (computed once).
+        done: dict[str, Any] = {}
+        out = []
+        for extractor in self.extractors:
+            key = f"{type(extractor).__name__}{sorted(extractor.get_params().items())!r}"
+            if key not in done:
+                done[key] = extractor.fit_transform(texts)
+            out.append(done[key])
+        return out
 
 
-def make_features(name: str = "words"):
-    """A fresh, unfitted extractor by name: one of :data:`FEATURES`."""
+FEATURES = ("words", "hashed-words", "chars", "words+chars", "embeddings")
+
+
+def make_features(name: str = "words", **params: Any):
+    """A fresh, unfitted extractor by name (one of :data:`FEATURES`); ``params`` override."""
     if name == "words":
-        return word_tfidf()
+        return word_tfidf(**params)
+    if name == "hashed-words":
+        return HashedTfidf(**params)
     if name == "chars":
-        return char_tfidf()
+        return char_tfidf(**params)
     if name == "words+chars":
         return FeatureUnion([("words", word_tfidf()), ("chars", char_tfidf())])
     if name == "embeddings":

@@ -15,10 +15,24 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 
 from metasift.screening.classifiers import balance_weights, make_classifier, relevance_scores
 from metasift.screening.models import ScreeningModel
 from metasift.screening.query import make_query, top_k
+
+
+def _prepare(X: Any) -> Any:
+    """CSR with sorted indices, so that row subsets need no re-sorting at every retrain.
+
+    The dtype is kept (float32 halves memory at a million records); classifiers convert only
+    the labelled rows they train on.
+    """
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        X.sort_indices()
+        return X
+    return np.ascontiguousarray(X)
 
 
 @dataclass(frozen=True)
@@ -53,11 +67,22 @@ def fit_scores(
     centroid (plus the cold-start scores, to break ties). Only irrelevant ones: ``None``, keep
     the cold-start order.
     """
+    if isinstance(X, list):
+        results = [
+            fit_scores(Xm, labelled, y, member, seed, cold_scores)
+            for Xm, member in zip(X, model.members, strict=True)
+        ]
+        if results[0] is None:
+            return None
+        total = np.zeros(len(results[0][1]))
+        for _, scores in results:
+            total += (scores - scores.mean()) / (scores.std() or 1.0)
+        return results[0][0], total / len(results)
     if (y == 1).any() and (y == 0).any():
-        classifier = make_classifier(model.classifier, seed, **model.classifier_params)
-        weights = balance_weights(y, model.balance)
-        classifier.fit(X[labelled], y, sample_weight=weights)
-        return "classifier", relevance_scores(classifier, X)
+        # Parameter validation inspects signatures at every fit: a third of the cost of a
+        # retrain on small data, for settings that were validated when the model was defined.
+        with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+            return _fit_classifier(X, labelled, y, model, seed)
     if (y == 1).any():
         positives = X[labelled[y == 1]]
         centroid = np.asarray(positives.mean(axis=0)).ravel()
@@ -67,6 +92,14 @@ def fit_scores(
             scores = scores + 1e-3 * scale * cold_scores / (np.abs(cold_scores).max() or 1.0)
         return "similarity", scores
     return None
+
+
+def _fit_classifier(
+    X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int
+) -> tuple[str, np.ndarray]:
+    classifier = make_classifier(model.classifier, seed, **model.classifier_params)
+    classifier.fit(X[labelled], y, sample_weight=balance_weights(y, model.balance))
+    return "classifier", relevance_scores(classifier, X)
 
 
 class Learner:
@@ -86,13 +119,8 @@ class Learner:
         cold_scores: np.ndarray | None = None,
         background: bool = False,
     ) -> None:
-        # liblinear works on sorted float64 CSR: convert once, not at every retrain.
-        if sp.issparse(X):
-            self.X = sp.csr_matrix(X, dtype=np.float64)
-            self.X.sort_indices()
-        else:
-            self.X = np.ascontiguousarray(X, dtype=np.float64)
-        self.n = self.X.shape[0]
+        self.X = [_prepare(m) for m in X] if isinstance(X, list) else _prepare(X)
+        self.n = (self.X[0] if isinstance(self.X, list) else self.X).shape[0]
         self.model = model
         self.seed = seed
         self.cold_scores = None if cold_scores is None else np.asarray(cold_scores, float)

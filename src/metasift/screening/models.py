@@ -22,6 +22,7 @@ class ScreeningModel:
 
     name: str
     features: str = "words"
+    feature_params: dict[str, Any] = field(default_factory=dict)
     classifier: str = "logistic"
     classifier_params: dict[str, Any] = field(default_factory=dict)
     balance: str | float = "balanced"
@@ -30,9 +31,20 @@ class ScreeningModel:
     retrain_growth: float = 0.05
     lag: int = 1
     description: str = ""
+    # An ensemble of whole models, each on its own features; their standardised scores are
+    # averaged. The members' own query/schedule settings are ignored (the ensemble's apply).
+    members: tuple[ScreeningModel, ...] = ()
 
     def params(self) -> dict[str, Any]:
         return asdict(self)
+
+    def make_features(self) -> Any:
+        """A fresh, unfitted feature extractor for this model."""
+        from metasift.screening.features import MemberFeatures, make_features
+
+        if self.members:
+            return MemberFeatures([m.make_features() for m in self.members])
+        return make_features(self.features, **self.feature_params)
 
 
 MODELS: dict[str, ScreeningModel] = {}
@@ -113,7 +125,37 @@ register(
     )
 )
 
-DEFAULT_MODEL = "tfidf-logistic"
+_SVM_U4 = ScreeningModel(
+    name="svm-u4",
+    features="hashed-words",
+    feature_params={"stop_words": None, "max_df": 0.95},
+    classifier="svm",
+    classifier_params={"C": 0.11},
+    balance=9.8,
+    lag=0,
+    description="ASReview 3's published default (elas_u4): TF-IDF 1-2-grams, linear SVM "
+    "C=0.11, relevant records weighted 9.8x, most relevant first",
+)
+register(_SVM_U4)
+_LOGISTIC = ScreeningModel(
+    name="logistic-balanced",
+    features="hashed-words",
+    classifier="logistic",
+    lag=0,
+    description="TF-IDF 1-2-grams without stop words, logistic regression with scikit-learn's "
+    "defaults (C=1) and balanced class weights",
+)
+register(
+    ScreeningModel(
+        name="svm+logistic",
+        members=(_SVM_U4, _LOGISTIC),
+        lag=0,
+        description="mean of the standardised scores of svm-u4 and logistic-balanced, "
+        "retrained in growing batches (every label up to 20, then each 5% growth)",
+    )
+)
+
+DEFAULT_MODEL = "svm+logistic"
 
 
 def get_model(name: str | None = None) -> ScreeningModel:

@@ -25,7 +25,7 @@ from metasift.records.model import Record
 from metasift.records.normalize import normalize_doi, normalize_pmid
 from metasift.screening import stopping
 from metasift.screening.bm25 import bm25_scores
-from metasift.screening.features import make_features, record_texts
+from metasift.screening.features import record_texts
 from metasift.screening.learner import Learner, Proposal
 from metasift.screening.models import get_model
 from metasift.screening.settings import ScreeningSettings, protocol_query, screening_settings
@@ -97,7 +97,7 @@ class ScreeningSession:
         self.records = [r for _, r in pairs]
         self._position = {rid: i for i, rid in enumerate(self.record_ids)}
         texts = record_texts(self.records)
-        X = make_features(self.model.features).fit_transform(texts)
+        X = self.model.make_features().fit_transform(texts)
         cold = self._cold_scores(texts, X)
         self.learner = Learner(
             X, self.model, seed=self.settings.seed, cold_scores=cold, background=background

@@ -16,7 +16,6 @@ import numpy as np
 from metasift.errors import MetasiftError
 from metasift.screening import metrics
 from metasift.screening.bm25 import bm25_scores
-from metasift.screening.features import make_features
 from metasift.screening.learner import Learner
 from metasift.screening.models import ScreeningModel, get_model
 from metasift.screening.stopping import StoppingRule, default_rules
@@ -98,7 +97,7 @@ def simulate(
     if not y.any():
         raise MetasiftError("the dataset has no included records; nothing to find.")
     start = time.perf_counter()
-    X = features if features is not None else make_features(model.features).fit_transform(texts)
+    X = features if features is not None else model.make_features().fit_transform(texts)
     feature_time = time.perf_counter() - start
     cold = None
     if prior.criteria:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ from metasift.records.formats import read_records
 from metasift.screening import metrics
 from metasift.screening.bm25 import bm25_scores
 from metasift.screening.features import record_texts
-from metasift.screening.learner import Learner
+from metasift.screening.learner import Learner, next_retrain
 from metasift.screening.models import MODELS, get_model
 from metasift.screening.query import MixedQuery, top_k
 from metasift.screening.simulate import Prior, choose_priors, simulate
@@ -96,23 +97,40 @@ def test_background_retraining_gives_the_same_order(mini):
     assert orders[0] == orders[1]
 
 
-def test_rankings_follow_the_growing_batch_schedule(mini):
+@pytest.mark.parametrize("lag", [0, 1])
+def test_rankings_follow_the_growing_batch_schedule(mini, lag):
     texts, labels = mini
-    model = get_model("default")
+    model = dataclasses.replace(get_model("default"), lag=lag)
     X = model.make_features().fit_transform(texts)
     learner = Learner(X, model, seed=0)
     first, second = choose_priors(labels, Prior(1, 1), 0)
     learner.teach(first, 1, retrain=False)
     learner.teach(second, 0)
-    seen_rankings = []
+    seen = []
     while (p := learner.propose()) is not None:
-        seen_rankings.append(p.ranking.index)
+        seen.append((learner.n_labelled, p.ranking.index, p.ranking.n_labelled))
         learner.teach(p.index, int(labels[p.index]))
-    # Below 1/growth labels the model retrains after every label, and a ranking is used from
-    # `lag` (1) decisions after the label that triggered it.
-    assert seen_rankings[:5] == [0, 1, 2, 3, 4]
-    assert seen_rankings == sorted(seen_rankings)
-    assert learner.ranking.index < 40
+    # Below 1/growth (20) labels the model retrains after every label; a ranking trained on n
+    # labels proposes from decision n + lag on.
+    assert [r for _, r, _ in seen[:5]] == [1 - lag + i for i in range(5)]
+    assert all(n_labelled - trained == lag for n_labelled, _, trained in seen[lag:15])
+    # From 20 labels on, it retrains each time the labelled set grew by 5% (at least 1).
+    trained_at = sorted({trained for _, _, trained in seen[lag:]})
+    # 40 records: below 40 labels, 5% growth is less than one label, so every label retrains.
+    assert trained_at == list(range(2, trained_at[-1] + 1)) and trained_at[-1] >= 30
+
+
+def test_retrain_schedule_grows_by_five_percent():
+    assert [next_retrain(n, 0.05) for n in (1, 19, 20, 39, 40, 100, 1000)] == [
+        2,
+        20,
+        21,
+        40,
+        42,
+        105,
+        1050,
+    ]
+    assert next_retrain(500, 0.0) == 501
 
 
 def test_undo_restores_the_state_before_the_decision(mini):

@@ -53,6 +53,11 @@ class Proposal:
     ranking: Ranking
 
 
+def next_retrain(n_labelled: int, growth: float) -> int:
+    """The label count at which the model is next retrained, after training on ``n_labelled``."""
+    return n_labelled + max(1, int(n_labelled * growth))
+
+
 def fit_scores(
     X: Any,
     labelled: np.ndarray,
@@ -212,7 +217,7 @@ class Learner:
         else:
             job = fit_scores(*args)
         self._pending = (n + (self.model.lag if lag is None else lag), job, n, int(y.sum()))
-        self._next_retrain = n + max(1, int(n * self.model.retrain_growth))
+        self._next_retrain = next_retrain(n, self.model.retrain_growth)
 
     def _wait_pending(self, install_ready: bool = False) -> None:
         if self._pending is None:

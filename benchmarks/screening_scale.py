@@ -4,7 +4,8 @@ Texts are the real titles and abstracts of the SYNERGY datasets in ../shared/dat
 repeated to the target size; labels come with them. One iteration = train the default model
 on a labelled set of 2,000 records (drawn with a seed) and rank every unlabelled record.
 At 100k records, the per-decision latency of the learner (time from a decision to the next
-record being ready) is measured over a run of decisions made with no pause for reading.
+record being ready) is measured over a run of decisions by a reviewer who takes --think
+seconds to read each record (a very fast reviewer at the default 0.5 s).
 The ASReview-style pipeline (TfidfVectorizer + LinearSVC, scored through decision_function)
 is run side by side on the same texts as the reference.
 
@@ -67,16 +68,19 @@ def base_corpus() -> tuple[list[str], np.ndarray]:
 
 def iteration(X, labels: np.ndarray, model: ScreeningModel, seed: int = 0) -> float:
     rng = np.random.default_rng(seed)
-    labelled = np.sort(rng.choice(X.shape[0], size=2000, replace=False))
+    n = (X[0] if isinstance(X, list) else X).shape[0]
+    labelled = np.sort(rng.choice(n, size=2000, replace=False))
     y = labels[labelled]
     start = time.perf_counter()
     _, scores = fit_scores(X, labelled, y, model, seed, None)
-    free = np.setdiff1d(np.arange(X.shape[0]), labelled)
+    free = np.setdiff1d(np.arange(n), labelled)
     top_k(-scores[free], 1000)
     return time.perf_counter() - start
 
 
-def latency(X, labels: np.ndarray, model: ScreeningModel, decisions: int) -> np.ndarray:
+def latency(
+    X, labels: np.ndarray, model: ScreeningModel, decisions: int, think: float
+) -> np.ndarray:
     learner = Learner(X, model, seed=0, background=True)
     first_relevant = int(np.flatnonzero(labels)[0])
     learner.teach(first_relevant, 1, retrain=False)
@@ -84,6 +88,7 @@ def latency(X, labels: np.ndarray, model: ScreeningModel, decisions: int) -> np.
     waits = []
     proposal = learner.propose()
     for _ in range(decisions):
+        time.sleep(think)
         start = time.perf_counter()
         learner.teach(proposal.index, int(labels[proposal.index]))
         proposal = learner.propose()
@@ -95,7 +100,8 @@ def latency(X, labels: np.ndarray, model: ScreeningModel, decisions: int) -> np.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="*", type=int, default=[100_000, 1_000_000])
-    parser.add_argument("--decisions", type=int, default=300)
+    parser.add_argument("--decisions", type=int, default=150)
+    parser.add_argument("--think", type=float, default=0.5)
     parser.add_argument("--no-reference", action="store_true")
     args = parser.parse_args()
     base_texts, base_labels = base_corpus()
@@ -125,7 +131,10 @@ def main() -> None:
             start = time.perf_counter()
             X = model.make_features().fit_transform(texts)
             feature_time = time.perf_counter() - start
-            x_mb = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
+            mats = X if isinstance(X, list) else [X]
+            # Ensemble members with the same extractor share one matrix: count each once.
+            unique = {id(m): m for m in mats}.values()
+            x_mb = sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in unique) / 2**20
             times = [iteration(X, labels, model, seed) for seed in range(3)]
             table.add_row(
                 f"{size:,}",
@@ -136,13 +145,16 @@ def main() -> None:
                 f"{rss_mb():.0f}",
                 f"{peak_mb():.0f}",
             )
-            console.print(table.rows[-1] if False else f"{size:,} {label}: done")
+            console.print(f"{size:,} {label}: features {feature_time:.1f} s, iteration {times}")
             if size == min(args.sizes) and model is default:
-                waits = latency(X, labels, model, args.decisions)
+                waits = latency(X, labels, model, args.decisions, args.think)
                 latency_rows.append((size, waits))
             del X
     console.print(table)
-    lat = Table(title="Per-decision latency at 100k records (decision -> next record ready)")
+    lat = Table(
+        title=f"Per-decision latency (decision -> next record ready), reviewer reading "
+        f"{args.think} s per record"
+    )
     for col in ("records", "decisions", "median ms", "p95 ms", "max ms", "share < 200 ms"):
         lat.add_column(col, justify="right")
     for size, waits in latency_rows:

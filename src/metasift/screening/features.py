@@ -86,7 +86,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         stop_words: str | None = "english",
         max_df: float = 1.0,
         chunk_size: int = 20000,
-        n_jobs: int = 1,
+        n_jobs: int = -1,
     ) -> None:
         self.ngram_max = ngram_max
         self.n_features = n_features

@@ -53,6 +53,9 @@ class Proposal:
     ranking: Ranking
 
 
+PARALLEL_FROM = 5_000
+
+
 def next_retrain(n_labelled: int, growth: float) -> int:
     """The label count at which the model is next retrained, after training on ``n_labelled``."""
     return n_labelled + max(1, int(n_labelled * growth))
@@ -73,10 +76,16 @@ def fit_scores(
     the cold-start order.
     """
     if isinstance(X, list):
-        results = [
-            fit_scores(Xm, labelled, y, member, seed, cold_scores)
-            for Xm, member in zip(X, model.members, strict=True)
+        # Members train in parallel threads (liblinear and sparse products release the GIL);
+        # results are combined in member order, so the outcome does not depend on timing.
+        jobs = [
+            (Xm, labelled, y, m, seed, cold_scores) for Xm, m in zip(X, model.members, strict=True)
         ]
+        if len(jobs) > 1 and X[0].shape[0] >= PARALLEL_FROM:
+            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                results = list(pool.map(lambda job: fit_scores(*job), jobs))
+        else:
+            results = [fit_scores(*job) for job in jobs]
         if results[0] is None:
             return None
         total = np.zeros(len(results[0][1]))
@@ -126,6 +135,7 @@ class Learner:
     ) -> None:
         self.X = [_prepare(m) for m in X] if isinstance(X, list) else _prepare(X)
         self.n = (self.X[0] if isinstance(self.X, list) else self.X).shape[0]
+        self.lag = model.lag_for(self.n)
         self.model = model
         self.seed = seed
         self.cold_scores = None if cold_scores is None else np.asarray(cold_scores, float)
@@ -216,7 +226,7 @@ class Learner:
             job: Future | tuple | None = self._executor.submit(fit_scores, *args)
         else:
             job = fit_scores(*args)
-        self._pending = (n + (self.model.lag if lag is None else lag), job, n, int(y.sum()))
+        self._pending = (n + (self.lag if lag is None else lag), job, n, int(y.sum()))
         self._next_retrain = next_retrain(n, self.model.retrain_growth)
 
     def _wait_pending(self, install_ready: bool = False) -> None:
@@ -242,7 +252,7 @@ class Learner:
 
     def _refill(self) -> None:
         candidates = np.flatnonzero(self.labels < 0)
-        size = max(64, int(self.n_labelled * self.model.retrain_growth) + self.model.lag + 16)
+        size = max(64, int(self.n_labelled * self.model.retrain_growth) + self.lag + 16)
         rng = np.random.default_rng([self.seed, self.ranking.index, self._served])
         scores = self.ranking.scores[candidates]
         if self.ranking.kind == "cold":

@@ -8,6 +8,8 @@ from typing import Any
 
 from metasift.errors import MetasiftError
 
+BACKGROUND_FROM = 20_000
+
 
 @dataclass(frozen=True)
 class ScreeningModel:
@@ -17,7 +19,9 @@ class ScreeningModel:
     ``1 / retrain_growth`` records are labelled, then each time the labelled set has grown by
     that fraction (Cormack & Grossman's growing batches), which keeps the cost per decision flat
     as the collection grows. ``lag``: a retrained ranking is used from the ``lag``-th decision
-    after the one that triggered it, so that training runs while the reviewer reads.
+    after the one that triggered it, so that training runs while the reviewer reads; ``None``
+    picks by collection size: 0 (use at once) below :data:`BACKGROUND_FROM` records, where a
+    retrain takes a few milliseconds, and 1 from there on.
     """
 
     name: str
@@ -29,7 +33,7 @@ class ScreeningModel:
     query: str = "max"
     exploration: float = 0.0
     retrain_growth: float = 0.05
-    lag: int = 1
+    lag: int | None = None
     description: str = ""
     # An ensemble of whole models, each on its own features; their standardised scores are
     # averaged. The members' own query/schedule settings are ignored (the ensemble's apply).
@@ -37,6 +41,11 @@ class ScreeningModel:
 
     def params(self) -> dict[str, Any]:
         return asdict(self)
+
+    def lag_for(self, n_records: int) -> int:
+        if self.lag is not None:
+            return self.lag
+        return 0 if n_records < BACKGROUND_FROM else 1
 
     def make_features(self) -> Any:
         """A fresh, unfitted feature extractor for this model."""
@@ -149,7 +158,6 @@ register(
     ScreeningModel(
         name="svm+logistic",
         members=(_SVM_U4, _LOGISTIC),
-        lag=0,
         description="mean of the standardised scores of svm-u4 and logistic-balanced, "
         "retrained in growing batches (every label up to 20, then each 5% growth)",
     )

@@ -116,6 +116,7 @@ decisions = sa.Table(
     sa.CheckConstraint("stage IN ('title_abstract', 'full_text')", name="ck_decisions_stage"),
     sa.CheckConstraint("decision IN ('include', 'exclude', 'maybe')", name="ck_decisions_decision"),
     sa.Index("ix_decisions_stage_reviewer", "stage", "reviewer"),
+)
 
 # --- extraction and risk of bias (revision 0006_extraction) --------------------------------
 # ``study_id`` is the key of a study. Until studies group several reports it is the record id

@@ -123,3 +123,22 @@ def test_screen_cli_driven_through_stdin(tmp_path):
     )
     assert again.returncode == 0 and "1 decision(s) stored" in again.stdout
     assert "screened 5 of 40" in again.stdout
+
+
+def test_seed_studies_come_first_and_settings_are_validated(tmp_path):
+    import pytest
+
+    from metasift.errors import ProtocolError
+    from metasift.records.formats import read_records
+
+    engine = _engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    seed = read_records(MINI)[7]
+    protocol = parse_protocol(PROTOCOL + f'\n[screening]\nseed_studies = ["{seed.doi}"]\n')
+    session = ScreeningSession(engine, protocol, "ann", background=False)
+    _, first, proposal = session.current()
+    assert first.doi == seed.doi and proposal.ranking.kind == "cold"
+    session.close()
+    bad = parse_protocol(PROTOCOL + "\n[screening]\ntarget_recall = 2\nmodle = 'x'\n")
+    with pytest.raises(ProtocolError, match=r"key 'screening\.target_recall'") as info:
+        ScreeningSession(engine, bad, "ann", background=False)
+    assert "key 'screening.modle' is not a known setting" in str(info.value)

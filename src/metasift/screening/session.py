@@ -111,8 +111,9 @@ class ScreeningSession:
         scores = bm25_scores(texts, query) if query.strip() else np.zeros(len(texts))
         seeds = seed_positions(self.records, self.settings.seed_studies)
         if seeds:
-            centroid = np.asarray(X[seeds].mean(axis=0)).ravel()
-            similarity = np.asarray(X @ centroid).ravel()
+            view = X[0] if isinstance(X, list) else X
+            centroid = np.asarray(view[seeds].mean(axis=0)).ravel()
+            similarity = np.asarray(view @ centroid).ravel()
             top = scores.max() or 1.0
             scores = scores / top + similarity / (similarity.max() or 1.0)
         return scores if scores.any() else None

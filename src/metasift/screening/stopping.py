@@ -1,5 +1,9 @@
 """Stopping rules: when may screening stop, and what recall has it reached?
 
+Written here (on scipy.stats.hypergeom) because no maintained Python package implements them:
+the reference implementation of the hypergeometric rule is the authors' R package ``buscar``,
+and the knee and SAFE rules exist only as descriptions in their papers.
+
 Every rule reads the labels of the records screened so far, in screening order, and the size
 of the collection. Each reports an estimated recall and a lower bound on recall; the lower
 bound always comes from the hypergeometric test (the only one of these rules with a

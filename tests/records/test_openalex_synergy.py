@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,16 @@ from metasift.records.formats.synergy import criteria_text
 from tests.conftest import FIXTURES, shared
 
 MINI = FIXTURES / "synergy_mini"
+
+
+@functools.cache
+def _read(folder: Path) -> list:
+    """Each dataset is read once per test session (the tests only look at the records)."""
+    return list(read_file(folder))
+
+
+def dataset_items(name: str) -> list:
+    return _read(shared("synergy", name))
 
 
 def mini_works() -> list[dict]:
@@ -141,7 +153,7 @@ SYNERGY_COUNTS = {
 @pytest.mark.parametrize("name", sorted(SYNERGY_COUNTS))
 def test_synergy_datasets_counts(name):
     folder = shared("synergy", name)
-    items = list(read_file(folder))
+    items = dataset_items(name)
     assert not [i for i in items if isinstance(i, Rejection)]
     assert (len(items), sum(r.label for r in items)) == SYNERGY_COUNTS[name]
     with (folder / "labels.csv").open() as fh:
@@ -151,7 +163,7 @@ def test_synergy_datasets_counts(name):
 
 @pytest.mark.shared_data
 def test_synergy_pinned_records():
-    nelson = read_records(shared("synergy", "Nelson_2002"))
+    nelson = dataset_items("Nelson_2002")
     first = nelson[0]
     assert first.title.startswith("A randomized,open-label study of conjugated equine estrogens")
     assert first.authors[:3] == ["Baracat, E. C.", "Barbosa, I. C.", "Giordano, M. G."]
@@ -174,13 +186,13 @@ def test_synergy_pinned_records():
         "Medroxyprogesterone Acetate",
     ]
     assert first.issn == ["1473-0804", "1369-7137"]
-    jeyaraman = read_records(shared("synergy", "Jeyaraman_2020"))
+    jeyaraman = dataset_items("Jeyaraman_2020")
     tenth = jeyaraman[9]
     assert tenth.source_id == "W2347115686"
     assert tenth.journal == "Cell Transplantation" and tenth.pages == "2379-2390"
     assert tenth.authors[-1] == "Jülke, H."
     assert tenth.mesh_terms[-1] == "Sheep"
-    donners = read_records(shared("synergy", "Donners_2021"))
+    donners = dataset_items("Donners_2021")
     assert donners[2].title == "Novel therapies and current clinical progress in hemophilia A"
     assert donners[2].authors == ["Balkaransingh, P.", "Young, G."]
     # A work OpenAlex has no title for is still read (the importer, not the reader, rejects it).

@@ -163,3 +163,28 @@ def test_every_named_model_runs(mini):
             continue
         result = simulate(texts, labels, model=name, seed=0, rules=[])
         assert sorted(result.order) == list(range(40)), name
+
+
+@pytest.mark.parametrize("max_df", [1.0, 0.3])
+def test_hashed_tfidf_equals_tfidf_vectorizer_up_to_column_order(mini, max_df):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from metasift.screening.features import HashedTfidf
+
+    texts, _ = mini
+    hashed = HashedTfidf(stop_words=None, max_df=max_df, chunk_size=7, n_jobs=1)
+    A = hashed.fit_transform(texts)
+    B = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_df=max_df).fit_transform(texts)
+    # 2**24 hash buckets for ~8,400 n-grams: about 2 collisions expected (birthday bound).
+    assert B.shape[1] - 10 <= A.shape[1] <= B.shape[1]
+    same = sum(
+        A[i].nnz == B[i].nnz and np.allclose(np.sort(A[i].data), np.sort(B[i].data), atol=1e-6)
+        for i in range(A.shape[0])
+    )
+    assert same >= 0.75 * A.shape[0]
+    df = np.bincount(A.indices, minlength=A.shape[1])
+    assert df.min() >= 1 and df.max() <= max_df * A.shape[0]
+    assert A.has_sorted_indices
+    # New texts map onto the same columns; n-grams never seen are dropped.
+    again = hashed.transform(texts[:3])
+    assert (again != A[:3]).nnz == 0

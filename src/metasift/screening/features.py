@@ -75,14 +75,15 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
 
     Hashing needs no vocabulary, so chunks of texts are vectorised independently (in
     ``n_jobs`` processes) and stacked; the result does not depend on the chunking or the
-    number of processes. With 2**22 columns, collisions between the few million distinct
-    n-grams of a collection are rare and only blur two features into one.
+    number of processes. Collisions blur two n-grams into one feature: with 2**24 buckets,
+    about 1 in 34 of a million distinct n-grams shares its column (n / 2m), and the columns
+    that occur are renumbered compactly, so the size of the hash space costs no model memory.
     """
 
     def __init__(
         self,
         ngram_max: int = 2,
-        n_features: int = 2**22,
+        n_features: int = 2**24,
         stop_words: str | None = "english",
         max_df: float = 1.0,
         chunk_size: int = 20000,
@@ -131,31 +132,43 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         # weight vectors the size of the collection's vocabulary, not of the hash space.
         df = np.bincount(counts.indices, minlength=self.n_features)
         keep = (df > 0) & (df <= self.max_df * counts.shape[0])
-        self.columns_ = np.full(self.n_features, -1, dtype=np.int64)
-        self.columns_[keep] = np.arange(int(keep.sum()))
-        self.tfidf_ = TfidfTransformer(sublinear_tf=True)
-        return self.tfidf_.fit_transform(self._compact(counts)).astype(np.float32)
+        self.columns_ = np.full(self.n_features, -1, dtype=np.int32)
+        self.columns_[keep] = np.arange(int(keep.sum()), dtype=np.int32)
+        del df, keep
+        counts = self._compact(counts)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
+        return self._weigh(counts)
+
+    def _weigh(self, counts):
+        # In place: at a million records every copy of the matrix costs gigabytes.
+        return self.tfidf_.transform(counts, copy=False).astype(np.float32, copy=False)
 
     def _compact(self, counts):
         import scipy.sparse as sp
 
         # The renumbering keeps column order, so each row's indices stay sorted: filter the
-        # arrays in place of building a new matrix from coordinates (memory at 1M records).
+        # arrays instead of building a new matrix from coordinates (memory at 1M records).
         mapped = self.columns_[counts.indices]
-        kept = mapped >= 0
-        cumulative = np.concatenate([[0], np.cumsum(kept)])
+        dropped = np.flatnonzero(mapped < 0)  # few: n-grams in more than max_df of texts
+        indptr = counts.indptr.astype(np.int64)
+        if len(dropped):
+            rows = np.searchsorted(indptr, dropped, side="right") - 1
+            per_row = np.bincount(rows, minlength=counts.shape[0])
+            indptr[1:] -= np.cumsum(per_row)
+            keep = np.ones(len(mapped), dtype=bool)
+            keep[dropped] = False
+            mapped, data = mapped[keep], counts.data[keep]
+        else:
+            data = counts.data
         n_columns = int(self.columns_.max()) + 1
-        return sp.csr_matrix(
-            (counts.data[kept], mapped[kept].astype(np.int32), cumulative[counts.indptr]),
-            shape=(counts.shape[0], n_columns),
-        )
+        return sp.csr_matrix((data, mapped, indptr), shape=(counts.shape[0], n_columns))
 
     def fit(self, texts: Sequence[str], y: Any = None) -> HashedTfidf:
         self.fit_transform(texts)
         return self
 
     def transform(self, texts: Sequence[str]):
-        return self.tfidf_.transform(self._compact(self._counts(list(texts)))).astype(np.float32)
+        return self._weigh(self._compact(self._counts(list(texts))))
 
 
 class SentenceEmbeddings(TransformerMixin, BaseEstimator):

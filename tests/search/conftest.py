@@ -48,9 +48,18 @@ def creds() -> Credentials:
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No credentials or service URLs from the machine running the tests."""
-    for name in ("NCBI_API_KEY", "METASIFT_EMAIL", "OPENALEX_API_KEY", "METASIFT_CONFIG",
-                 "METASIFT_PUBMED_URL", "METASIFT_EUROPEPMC_URL", "METASIFT_OPENALEX_URL",
-                 "METASIFT_HTTP_BACKOFF", "METASIFT_HTTP_TIMEOUT", "METASIFT_DATABASE_URL"):  # fmt: skip
+    for name in (
+        "NCBI_API_KEY",
+        "METASIFT_EMAIL",
+        "OPENALEX_API_KEY",
+        "METASIFT_CONFIG",
+        "METASIFT_PUBMED_URL",
+        "METASIFT_EUROPEPMC_URL",
+        "METASIFT_OPENALEX_URL",
+        "METASIFT_HTTP_BACKOFF",
+        "METASIFT_HTTP_TIMEOUT",
+        "METASIFT_DATABASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir()

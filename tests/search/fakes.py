@@ -8,6 +8,9 @@ hanging answers) are injected per request, and every request is logged with its 
 so tests can measure rates on the server side.
 """
 
+# The PubmedArticle template keeps efetch's one-element-per-line layout, long lines included.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import base64
@@ -65,9 +68,7 @@ class Service:
         self._rules: list[_Rule] = []
         self._lock = threading.Lock()
 
-    def fail(
-        self, match: Callable[[str, dict[str, str]], bool], *faults: Fault
-    ) -> list[Fault]:
+    def fail(self, match: Callable[[str, dict[str, str]], bool], *faults: Fault) -> list[Fault]:
         """Answer the next requests matching ``match(path, params)`` with ``faults`` in turn."""
         with self._lock:
             self._rules.append(_Rule(match, list(faults)))
@@ -167,8 +168,12 @@ def synthetic_article(pmid: int, published: date) -> Article:
     return Article(str(pmid), published, xml.encode("utf-8"), doi)
 
 
-def synthetic_corpus(n: int, first_pmid: int = 30_000_000, start: date = date(2001, 1, 1),
-                     end: date = date(2012, 12, 31)) -> list[Article]:  # fmt: skip
+def synthetic_corpus(
+    n: int,
+    first_pmid: int = 30_000_000,
+    start: date = date(2001, 1, 1),
+    end: date = date(2012, 12, 31),
+) -> list[Article]:
     """``n`` articles with publication dates spread evenly over [start, end]."""
     span = (end - start).days
     return [
@@ -216,9 +221,11 @@ class FakePubMed(Service):
         retstart = int(params.get("retstart", "0"))
         retmax = int(params.get("retmax", "20"))
         if retstart > 9998:
-            body = (f"{_ESEARCH_HEAD}<eSearchResult><ERROR>Search Backend failed: Exception:\n"
-                    "'retstart' cannot be larger than 9998. For PubMed, ESearch can only retrieve "
-                    "the first 9,999 records matching the query.</ERROR></eSearchResult>")  # fmt: skip
+            body = (
+                f"{_ESEARCH_HEAD}<eSearchResult><ERROR>Search Backend failed: Exception:\n"
+                "'retstart' cannot be larger than 9998. For PubMed, ESearch can only retrieve "
+                "the first 9,999 records matching the query.</ERROR></eSearchResult>"
+            )
             return 200, "text/xml", body.encode()
         found = list(self.corpora.get(term, []))
         if "mindate" in params or "maxdate" in params:
@@ -226,34 +233,42 @@ class FakePubMed(Service):
             high = _pdate(params.get("maxdate", "3000"))
             found = [a for a in found if low <= a.published <= high]
         if term not in self.corpora:
-            body = (f"{_ESEARCH_HEAD}<eSearchResult><Count>0</Count><RetMax>0</RetMax>"
-                    "<RetStart>0</RetStart><IdList/><TranslationSet/>"
-                    f"<QueryTranslation>{escape(term)}</QueryTranslation><ErrorList>"
-                    f"<PhraseNotFound>{escape(term)}</PhraseNotFound></ErrorList><WarningList>"
-                    "<OutputMessage>No items found.</OutputMessage></WarningList></eSearchResult>")  # fmt: skip
+            body = (
+                f"{_ESEARCH_HEAD}<eSearchResult><Count>0</Count><RetMax>0</RetMax>"
+                "<RetStart>0</RetStart><IdList/><TranslationSet/>"
+                f"<QueryTranslation>{escape(term)}</QueryTranslation><ErrorList>"
+                f"<PhraseNotFound>{escape(term)}</PhraseNotFound></ErrorList><WarningList>"
+                "<OutputMessage>No items found.</OutputMessage></WarningList></eSearchResult>"
+            )
             return 200, "text/xml", body.encode()
         webenv = "MCID_" + uuid.uuid4().hex
         self.history[webenv] = {"1": found}
         ids = "".join(f"<Id>{a.pmid}</Id>" for a in found[retstart : retstart + retmax])
-        body = (f"{_ESEARCH_HEAD}<eSearchResult><Count>{len(found)}</Count>"
-                f"<RetMax>{min(retmax, len(found))}</RetMax><RetStart>{retstart}</RetStart>"
-                f"<QueryKey>1</QueryKey><WebEnv>{webenv}</WebEnv><IdList>{ids}</IdList>"
-                f"<TranslationSet/><QueryTranslation>{escape(term)}</QueryTranslation>"
-                "</eSearchResult>")  # fmt: skip
+        body = (
+            f"{_ESEARCH_HEAD}<eSearchResult><Count>{len(found)}</Count>"
+            f"<RetMax>{min(retmax, len(found))}</RetMax><RetStart>{retstart}</RetStart>"
+            f"<QueryKey>1</QueryKey><WebEnv>{webenv}</WebEnv><IdList>{ids}</IdList>"
+            f"<TranslationSet/><QueryTranslation>{escape(term)}</QueryTranslation>"
+            "</eSearchResult>"
+        )
         return 200, "text/xml", body.encode()
 
     def _efetch(self, params: dict[str, str]) -> tuple[int, str, bytes]:
         found = self.history.get(params.get("WebEnv", ""), {}).get(params.get("query_key", ""))
         if found is None:
-            body = ('<?xml version="1.0" encoding="UTF-8" ?>\n<eFetchResult>\n\t<ERROR>Unable to '
-                    "obtain query #1</ERROR>\n</eFetchResult>\n")  # fmt: skip
+            body = (
+                '<?xml version="1.0" encoding="UTF-8" ?>\n<eFetchResult>\n\t<ERROR>Unable to '
+                "obtain query #1</ERROR>\n</eFetchResult>\n"
+            )
             return 400, "text/xml", body.encode()
         retstart = int(params.get("retstart", "0"))
         retmax = int(params.get("retmax", "20"))
         if retstart + retmax > EFETCH_LIMIT:
-            body = ('<?xml version="1.0" encoding="UTF-8" ?>\n<eFetchResult>\n\t<ERROR>Search '
-                    "Backend failed: retstart beyond the 10,000 records the history server "
-                    "serves</ERROR>\n</eFetchResult>\n")  # fmt: skip
+            body = (
+                '<?xml version="1.0" encoding="UTF-8" ?>\n<eFetchResult>\n\t<ERROR>Search '
+                "Backend failed: retstart beyond the 10,000 records the history server "
+                "serves</ERROR>\n</eFetchResult>\n"
+            )
             return 400, "text/xml", body.encode()
         return 200, "text/xml", self.page(found[retstart : retstart + retmax])
 
@@ -275,54 +290,117 @@ def europepmc_result(i: int) -> dict[str, Any]:
     pmid = str(35_000_000 + i)
     if i % 50 == 49:
         return {
-            "id": f"PPR{700000 + i}", "source": "PPR", "doi": f"10.1101/2024.01.{i:05d}",
+            "id": f"PPR{700000 + i}",
+            "source": "PPR",
+            "doi": f"10.1101/2024.01.{i:05d}",
             "title": f"Preprint {i}: adipose stem cells in atopic dermatitis",
             "authorString": "Kowalska A, Nowak B.",
-            "authorList": {"author": [
-                {"fullName": "Kowalska A", "firstName": "Anna", "lastName": "Kowalska",
-                 "initials": "A"},
-                {"fullName": "Nowak B", "firstName": "Bartosz", "lastName": "Nowak",
-                 "initials": "B"}]},
-            "pubYear": "2024", "abstractText": f"<h4>Background</h4>Preprint {i} abstract.",
-            "language": "eng", "pubModel": "Undetermined",
+            "authorList": {
+                "author": [
+                    {
+                        "fullName": "Kowalska A",
+                        "firstName": "Anna",
+                        "lastName": "Kowalska",
+                        "initials": "A",
+                    },
+                    {
+                        "fullName": "Nowak B",
+                        "firstName": "Bartosz",
+                        "lastName": "Nowak",
+                        "initials": "B",
+                    },
+                ]
+            },
+            "pubYear": "2024",
+            "abstractText": f"<h4>Background</h4>Preprint {i} abstract.",
+            "language": "eng",
+            "pubModel": "Undetermined",
             "pubTypeList": {"pubType": ["Preprint"]},
             "bookOrReportDetails": {"publisher": "bioRxiv", "yearOfPublication": 2024},
-            "isOpenAccess": "N", "inEPMC": "N", "inPMC": "N", "hasPDF": "N",
-            "citedByCount": 0, "firstPublicationDate": "2024-01-15",
-        }  # fmt: skip
+            "isOpenAccess": "N",
+            "inEPMC": "N",
+            "inPMC": "N",
+            "hasPDF": "N",
+            "citedByCount": 0,
+            "firstPublicationDate": "2024-01-15",
+        }
     return {
-        "id": pmid, "source": "MED", "pmid": pmid, "pmcid": f"PMC{9000000 + i}",
+        "id": pmid,
+        "source": "MED",
+        "pmid": pmid,
+        "pmcid": f"PMC{9000000 + i}",
         "doi": f"10.5555/epmc.{i}",
         "title": f"Exosomes from adipose-derived stem cells in psoriasis, cohort {i}.",
         "authorString": "Smith J, M\u00fcller A.",
-        "authorList": {"author": [
-            {"fullName": "Smith J", "firstName": "John", "lastName": "Smith", "initials": "J",
-             "authorAffiliationDetailsList": {"authorAffiliation": [
-                 {"affiliation": "Dept of Dermatology, Example University."}]}},
-            {"fullName": "M\u00fcller A", "firstName": "Anna", "lastName": "M\u00fcller",
-             "initials": "A"}]},
+        "authorList": {
+            "author": [
+                {
+                    "fullName": "Smith J",
+                    "firstName": "John",
+                    "lastName": "Smith",
+                    "initials": "J",
+                    "authorAffiliationDetailsList": {
+                        "authorAffiliation": [
+                            {"affiliation": "Dept of Dermatology, Example University."}
+                        ]
+                    },
+                },
+                {
+                    "fullName": "M\u00fcller A",
+                    "firstName": "Anna",
+                    "lastName": "M\u00fcller",
+                    "initials": "A",
+                },
+            ]
+        },
         "journalInfo": {
-            "issue": str(i % 12 + 1), "volume": str(i % 30 + 1), "journalIssueId": 3000000 + i,
-            "dateOfPublication": "2021 Mar", "monthOfPublication": 3, "yearOfPublication": 2021,
+            "issue": str(i % 12 + 1),
+            "volume": str(i % 30 + 1),
+            "journalIssueId": 3000000 + i,
+            "dateOfPublication": "2021 Mar",
+            "monthOfPublication": 3,
+            "yearOfPublication": 2021,
             "printPublicationDate": "2021-03-01",
-            "journal": {"title": "Journal of Dermatological Science",
-                        "medlineAbbreviation": "J Dermatol Sci",
-                        "isoabbreviation": "J Dermatol Sci", "nlmid": "9011485",
-                        "issn": "0923-1811", "essn": "1873-569X"}},
-        "pubYear": "2021", "pageInfo": f"{i % 300 + 1}-{i % 300 + 8}",
+            "journal": {
+                "title": "Journal of Dermatological Science",
+                "medlineAbbreviation": "J Dermatol Sci",
+                "isoabbreviation": "J Dermatol Sci",
+                "nlmid": "9011485",
+                "issn": "0923-1811",
+                "essn": "1873-569X",
+            },
+        },
+        "pubYear": "2021",
+        "pageInfo": f"{i % 300 + 1}-{i % 300 + 8}",
         "abstractText": f"Adipose-derived stem cell exosomes reduced <i>IL-17</i> in study {i}.",
-        "language": "eng", "pubModel": "Print-Electronic",
+        "language": "eng",
+        "pubModel": "Print-Electronic",
         "pubTypeList": {"pubType": ["research-article", "Journal Article"]},
         "keywordList": {"keyword": ["Psoriasis", "Exosomes"]},
-        "meshHeadingList": {"meshHeading": [
-            {"majorTopic_YN": "Y", "descriptorName": "Psoriasis",
-             "meshQualifierList": {"meshQualifier": [
-                 {"abbreviation": "TH", "qualifierName": "therapy", "majorTopic_YN": "N"}]}},
-            {"majorTopic_YN": "N", "descriptorName": "Humans"}]},
-        "isOpenAccess": "N", "inEPMC": "N", "inPMC": "N", "hasPDF": "N", "hasBook": "N",
-        "citedByCount": i % 17, "hasReferences": "Y",
-        "firstIndexDate": "2021-02-10", "firstPublicationDate": "2021-02-09",
-    }  # fmt: skip
+        "meshHeadingList": {
+            "meshHeading": [
+                {
+                    "majorTopic_YN": "Y",
+                    "descriptorName": "Psoriasis",
+                    "meshQualifierList": {
+                        "meshQualifier": [
+                            {"abbreviation": "TH", "qualifierName": "therapy", "majorTopic_YN": "N"}
+                        ]
+                    },
+                },
+                {"majorTopic_YN": "N", "descriptorName": "Humans"},
+            ]
+        },
+        "isOpenAccess": "N",
+        "inEPMC": "N",
+        "inPMC": "N",
+        "hasPDF": "N",
+        "hasBook": "N",
+        "citedByCount": i % 17,
+        "hasReferences": "Y",
+        "firstIndexDate": "2021-02-10",
+        "firstPublicationDate": "2021-02-09",
+    }
 
 
 class FakeEuropePmc(Service):
@@ -337,22 +415,35 @@ class FakeEuropePmc(Service):
             return 404, "text/plain", b"not found"
         size = int(params.get("pageSize", "25"))
         if not 1 <= size <= 1000:
-            body = {"errCode": 404,
-                    "errMsg": "Invalid page size provided. Valid size is between 1 and 1000"}  # fmt: skip
+            body = {
+                "errCode": 404,
+                "errMsg": "Invalid page size provided. Valid size is between 1 and 1000",
+            }
             return 200, "application/json", json.dumps(body).encode()
         found = self.corpora.get(params.get("query", ""), [])
         cursor = params.get("cursorMark", "*")
         start = _offset(cursor)
         chunk = found[start : start + size]
         if params.get("resultType") == "idlist":
-            chunk = [{"id": r["id"], "source": r["source"], **({"pmid": r["pmid"]} if "pmid" in r
-                      else {})} for r in chunk]  # fmt: skip
+            chunk = [
+                {
+                    "id": r["id"],
+                    "source": r["source"],
+                    **({"pmid": r["pmid"]} if "pmid" in r else {}),
+                }
+                for r in chunk
+            ]
         body: dict[str, Any] = {"version": "6.9", "hitCount": len(found)}
         if len(found) > 1:
             body["nextCursorMark"] = _cursor(start + len(chunk)) if chunk else cursor
-        body["request"] = {"queryString": params.get("query", ""),
-                           "resultType": params.get("resultType", "lite"), "cursorMark": cursor,
-                           "pageSize": size, "sort": "", "synonym": False}  # fmt: skip
+        body["request"] = {
+            "queryString": params.get("query", ""),
+            "resultType": params.get("resultType", "lite"),
+            "cursorMark": cursor,
+            "pageSize": size,
+            "sort": "",
+            "synonym": False,
+        }
         body["resultList"] = {"result": chunk}
         return 200, "application/json;charset=UTF-8", json.dumps(body).encode()
 
@@ -373,8 +464,10 @@ class FakeOpenAlex(Service):
             return 404, "application/json", b'{"error": "not found"}'
         size = int(params.get("per-page", "25"))
         if not 1 <= size <= 200:
-            body = {"error": "Invalid query parameters error.",
-                    "message": "per-page parameter must be between 1 and 200"}  # fmt: skip
+            body = {
+                "error": "Invalid query parameters error.",
+                "message": "per-page parameter must be between 1 and 200",
+            }
             return 400, "application/json", json.dumps(body).encode()
         found = self.corpora.get(params.get("search", ""), [])
         cursor = params.get("cursor")
@@ -383,9 +476,18 @@ class FakeOpenAlex(Service):
         if params.get("select") == "id":
             chunk = [{"id": w["id"]} for w in chunk]
         following = _cursor(start + len(chunk)) if chunk and cursor else None
-        body = {"meta": {"count": len(found), "db_response_time_ms": 31, "page": None,
-                         "per_page": size, "next_cursor": following, "groups_count": None},
-                "results": chunk, "group_by": []}  # fmt: skip
+        body = {
+            "meta": {
+                "count": len(found),
+                "db_response_time_ms": 31,
+                "page": None,
+                "per_page": size,
+                "next_cursor": following,
+                "groups_count": None,
+            },
+            "results": chunk,
+            "group_by": [],
+        }
         return 200, "application/json", json.dumps(body).encode()
 
 
@@ -447,7 +549,9 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if method == "POST":
             length = int(self.headers.get("Content-Length") or 0)
-            params.update(parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
+            params.update(
+                parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True)
+            )
         service = next((s for s in self.services if parts.path.startswith(s.prefix)), None)
         if service is None:
             self._send(404, "text/plain", b"no such service")
@@ -457,8 +561,9 @@ class _Handler(BaseHTTPRequestHandler):
             service.requests.append(Seen(time.monotonic(), method, path, params))
         fault = service.take_fault(path, params)
         if fault is not None and fault.kind == "status":
-            self._send(fault.status, "application/json", fault.body or b'{"error":"fault"}',
-                       fault.headers)  # fmt: skip
+            self._send(
+                fault.status, "application/json", fault.body or b'{"error":"fault"}', fault.headers
+            )
             return
         if fault is not None and fault.kind == "hang":
             fault.reached.set()

@@ -36,8 +36,15 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def fast() -> SearchSettings:
-    """Short retry waits and timeouts, so that fault tests take milliseconds."""
-    return SearchSettings(backoff_base=0.01, timeout=2.0, rate=200.0)
+    """Short retry waits, timeouts and pages, so that fault tests take milliseconds."""
+    return SearchSettings(
+        backoff_base=0.01,
+        timeout=2.0,
+        rate=200.0,
+        pubmed_batch=100,
+        europepmc_page=100,
+        openalex_page=50,
+    )
 
 
 @pytest.fixture

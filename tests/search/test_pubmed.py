@@ -96,72 +96,72 @@ def test_12000_records_batched_through_history_server_and_split_by_date(
 
 
 def test_bursts_of_429_and_5xx_are_retried_honouring_retry_after(services, engine, creds, fast):
-    corpus = synthetic_corpus(1_200)
+    corpus = synthetic_corpus(240)
     services.pubmed.corpora[QUERY] = corpus
     burst = [Fault("status", 429, {"Retry-After": "0"}, b'{"error":"API rate limit exceeded"}')]
-    services.pubmed.fail(lambda p, q: p == "efetch.fcgi" and q["retstart"] == "500", *burst * 4)
+    services.pubmed.fail(lambda p, q: p == "efetch.fcgi" and q["retstart"] == "100", *burst * 4)
     services.pubmed.fail(
         lambda p, q: p == "esearch.fcgi", Fault("status", 503), Fault("status", 502)
     )
     services.pubmed.fail(
-        lambda p, q: p == "efetch.fcgi" and q["retstart"] == "1000",
+        lambda p, q: p == "efetch.fcgi" and q["retstart"] == "200",
         Fault("status", 429, {"Retry-After": "1"}),
     )
     outcome = run_search(
         engine, spec(base_url=services.url("pubmed")), credentials=creds, settings=fast
     )
-    assert (outcome.retrieved, outcome.imported) == (1_200, 1_200)
+    assert (outcome.retrieved, outcome.imported) == (240, 240)
     assert sorted(pmids(engine)) == sorted(a.pmid for a in corpus)
     fetches = efetches(services)
-    assert [f.params["retstart"] for f in fetches] == ["0"] + ["500"] * 5 + ["1000"] * 2
+    assert [f.params["retstart"] for f in fetches] == ["0"] + ["100"] * 5 + ["200"] * 2
     # Retry-After: 1 was honoured: the retry came at least a second later.
-    third = [f.at for f in fetches if f.params["retstart"] == "1000"]
+    third = [f.at for f in fetches if f.params["retstart"] == "200"]
     assert third[1] - third[0] >= 1.0
 
 
 def test_connection_dropped_mid_batch_and_timeout_are_retried(services, engine, creds):
-    corpus = synthetic_corpus(1_000)
+    corpus = synthetic_corpus(200)
     services.pubmed.corpora[QUERY] = corpus
     services.pubmed.fail(
-        lambda p, q: p == "efetch.fcgi" and q["retstart"] == "500",
+        lambda p, q: p == "efetch.fcgi" and q["retstart"] == "100",
         Fault("drop"),
         Fault("sleep", seconds=1.0),
     )
-    settings = SearchSettings(backoff_base=0.01, timeout=0.3, rate=200.0)
+    settings = SearchSettings(backoff_base=0.01, timeout=0.3, rate=200.0, pubmed_batch=100)
     outcome = run_search(
         engine, spec(base_url=services.url("pubmed")), credentials=creds, settings=settings
     )
-    assert outcome.imported == 1_000
-    assert len(set(pmids(engine))) == 1_000
-    assert [f.params["retstart"] for f in efetches(services)] == ["0", "500", "500", "500"]
+    assert outcome.imported == 200
+    assert len(set(pmids(engine))) == 200
+    assert [f.params["retstart"] for f in efetches(services)] == ["0", "100", "100", "100"]
 
 
 def test_malformed_page_names_the_batch_and_imports_nothing_then_resumes(
     services, engine, creds, fast
 ):
-    corpus = synthetic_corpus(1_500)
+    corpus = synthetic_corpus(300)
     services.pubmed.corpora[QUERY] = corpus
     services.pubmed.fail(
-        lambda p, q: p == "efetch.fcgi" and q["retstart"] == "1000", Fault("malformed")
+        lambda p, q: p == "efetch.fcgi" and q["retstart"] == "200", Fault("malformed")
     )
     with pytest.raises(SearchError) as caught:
         run_search(engine, spec(base_url=services.url("pubmed")), credentials=creds, settings=fast)
     message = str(caught.value)
-    assert "PubMed batch 3 (records 1,001-1,500)" in message
+    assert "PubMed batch 3 (records 201-300)" in message
     assert "malformed XML" in message and "nothing from this batch was stored" in message
     assert pmids(engine) == []  # nothing half-imported
     with engine.connect() as conn:
         row = conn.execute(sa.select(searches)).one()
         staged = conn.execute(sa.select(sa.func.count()).select_from(search_records)).scalar()
-    assert (row.status, row.n_retrieved, staged) == ("failed", 1_000, 1_000)
+    assert (row.status, row.n_retrieved, staged) == ("failed", 200, 200)
     assert "PubMed batch 3" in row.error
     # The next run resumes at the broken batch and completes without duplicates.
     outcome = run_search(
         engine, spec(base_url=services.url("pubmed")), credentials=creds, settings=fast
     )
-    assert outcome.resumed and (outcome.retrieved, outcome.imported) == (1_500, 1_500)
+    assert outcome.resumed and (outcome.retrieved, outcome.imported) == (300, 300)
     assert sorted(pmids(engine)) == sorted(a.pmid for a in corpus)
-    assert [f.params["retstart"] for f in efetches(services)] == ["0", "500", "1000", "1000"]
+    assert [f.params["retstart"] for f in efetches(services)] == ["0", "100", "200", "200"]
 
 
 def test_empty_result_is_a_complete_search_with_zero_records(services, engine, creds, fast):
@@ -222,7 +222,7 @@ def test_more_than_10000_records_on_one_day_is_a_clear_error(services, engine, c
 
 
 def test_expired_history_is_renewed_and_the_batch_refetched(services, engine, creds, fast):
-    corpus = synthetic_corpus(900)
+    corpus = synthetic_corpus(180)
     services.pubmed.corpora[QUERY] = corpus
 
     def expire(pages: int) -> None:
@@ -236,7 +236,7 @@ def test_expired_history_is_renewed_and_the_batch_refetched(services, engine, cr
         settings=fast,
         on_page=expire,
     )
-    assert outcome.imported == 900 and len(set(pmids(engine))) == 900
+    assert outcome.imported == 180 and len(set(pmids(engine))) == 180
     assert [r.path for r in services.pubmed.requests] == [
         "esearch.fcgi",
         "efetch.fcgi",

@@ -80,15 +80,6 @@ def record_keys(record: Record) -> list[str]:
     return keys
 
 
-def _seen(record: Record, seen: set[str]) -> bool:
-    """True if ``record`` matches ``seen``; otherwise its keys join ``seen``."""
-    keys = record_keys(record)
-    if any(key in seen for key in keys):
-        return True
-    seen.update(keys)
-    return False
-
-
 def begin_import(
     conn: Connection,
     *,
@@ -122,14 +113,14 @@ def add_items(
     items: Iterable[Record | Rejection],
     *,
     source_file: str | None = None,
-    seen: set[str] | None = None,
+    seen: set[str] | frozenset[str] = frozenset(),
     on_record: Callable[[int], None] | None = None,
 ) -> None:
     """Store ``items`` under ``summary``'s import, counting every one of them.
 
-    With ``seen`` (identity keys of records already in the project, see :func:`record_keys`),
-    a record matching one of them is counted as merged instead of stored, and the keys of
-    stored records join ``seen``.
+    With ``seen`` (identity keys of records stored before, see :func:`record_keys`), a record
+    matching one of them is counted as merged instead of stored. Records of this import are
+    not compared with each other: telling duplicates apart is the de-duplication stage's job.
     """
     batch: list[Record] = []
     for item in items:
@@ -138,7 +129,7 @@ def add_items(
             item = Rejection(item.source_position or summary.read, reason, source_file=source_file)
         if isinstance(item, Rejection):
             summary.rejections.append(item)
-        elif seen is not None and _seen(item, seen):
+        elif seen and any(key in seen for key in record_keys(item)):
             summary.merged += 1
         else:
             batch.append(item)

@@ -11,6 +11,7 @@ in ``raw``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,18 @@ RATE = 5.0
 _MANAGED = {"query", "resulttype", "format", "pagesize", "cursormark", "email"}
 
 
+_HEADING = re.compile(r"<h\d[^>]*>(.*?)</h\d>\s*", re.IGNORECASE | re.DOTALL)
+_BREAK = re.compile(r"<(?:br|/p|/li)\s*/?>", re.IGNORECASE)
+
+
+def _abstract(text: str | None) -> str | None:
+    """Europe PMC marks section headings up as ``<h4>``: keep them as "Heading: " labels."""
+    if not text:
+        return None
+    text = _BREAK.sub(" ", _HEADING.sub(lambda m: f" {m.group(1).strip()}: ", text))
+    return clean_text(text, strip_tags=True)
+
+
 def _items(container: Any, key: str) -> list[Any]:
     """Europe PMC wraps lists as ``{"keyword": [...]}``; a lone value may come unwrapped."""
     if not isinstance(container, dict):
@@ -55,7 +68,7 @@ def record_from_result(result: dict[str, Any]) -> Record:
     """One Europe PMC core search result as a Record."""
     record = Record(raw=result, source_database=SOURCE_DATABASE)
     record.title = clean_text(result.get("title"), strip_tags=True)
-    record.abstract = clean_text(result.get("abstractText"), strip_tags=True)
+    record.abstract = _abstract(result.get("abstractText"))
     raw_names: list[str] = []
     names: list[str] = []
     for author in _items(result.get("authorList"), "author"):

@@ -409,6 +409,8 @@ class FakeEuropePmc(Service):
     def __init__(self) -> None:
         super().__init__()
         self.corpora: dict[str, list[dict[str, Any]]] = {}
+        # Records the index counts but no longer serves (hitCount drifts from what pages hold).
+        self.extra_hits = 0
 
     def handle(self, method: str, path: str, params: dict[str, str]) -> tuple[int, str, bytes]:
         if path != "search":
@@ -433,7 +435,7 @@ class FakeEuropePmc(Service):
                 }
                 for r in chunk
             ]
-        body: dict[str, Any] = {"version": "6.9", "hitCount": len(found)}
+        body: dict[str, Any] = {"version": "6.9", "hitCount": len(found) + self.extra_hits}
         if len(found) > 1:
             body["nextCursorMark"] = _cursor(start + len(chunk)) if chunk else cursor
         body["request"] = {

@@ -507,7 +507,9 @@ class FakeServices:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def url(self, kind: str) -> str:
         service = {"pubmed": self.pubmed, "europepmc": self.europepmc, "openalex": self.openalex}

@@ -253,10 +253,10 @@ def test_killed_search_resumes_with_every_record_exactly_once(services, tmp_path
     import subprocess
     import sys
 
-    corpus = synthetic_corpus(1_500)
+    corpus = synthetic_corpus(1_000)
     services.pubmed.corpora[QUERY] = corpus
     hang = services.pubmed.fail(
-        lambda p, q: p == "efetch.fcgi" and q["retstart"] == "1000", Fault("hang")
+        lambda p, q: p == "efetch.fcgi" and q["retstart"] == "500", Fault("hang")
     )[0]
     project = tmp_path / "project"
     project.mkdir()
@@ -302,7 +302,7 @@ def test_killed_search_resumes_with_every_record_exactly_once(services, tmp_path
     with Project.open(project) as proj:
         with proj.engine.connect() as conn:
             row = conn.execute(sa.select(searches)).one()
-        assert (row.status, row.n_retrieved, row.n_batches) == ("running", 1_000, 2)
+        assert (row.status, row.n_retrieved, row.n_batches) == ("running", 500, 1)
         assert pmids(proj.engine) == []
         outcome = run_search(
             proj.engine,
@@ -312,7 +312,7 @@ def test_killed_search_resumes_with_every_record_exactly_once(services, tmp_path
         )
         stored = pmids(proj.engine)
     assert outcome.resumed and outcome.search_id == row.id
-    assert (outcome.reported, outcome.retrieved, outcome.imported) == (1_500, 1_500, 1_500)
-    assert len(stored) == 1_500 and set(stored) == {a.pmid for a in corpus}
+    assert (outcome.reported, outcome.retrieved, outcome.imported) == (1_000, 1_000, 1_000)
+    assert len(stored) == 1_000 and set(stored) == {a.pmid for a in corpus}
     starts = [f.params["retstart"] for f in efetches(services)]
-    assert starts == ["0", "500", "1000", "1000"]
+    assert starts == ["0", "500", "500"]

@@ -1,12 +1,17 @@
 import pytest
 
+from metasift.records.model import Record
 from metasift.records.normalize import (
     clean_text,
     normalize_author,
     normalize_doi,
+    normalize_pages,
     normalize_pmcid,
     normalize_pmid,
     parse_year,
+    set_authors,
+    split_author_run,
+    split_issns,
 )
 
 
@@ -64,10 +69,102 @@ def test_normalize_pmcid():
         ("Smith, John, Jr.", "Smith, J."),
         ("WHO Study Group on Tuberculosis", "WHO Study Group on Tuberculosis"),
         ("Cochrane", "Cochrane"),
+        # Group authors from real exports (MEDLINE CN, Web of Science CA).
+        ("IADVL Task Force", "IADVL Task Force"),
+        ("SPRINT Research Group", "SPRINT Research Group"),
+        # Web of Science / MEDLINE initials that spell a suffix are initials.
+        ("Platt, SR", "Platt, S. R."),
+        ("Coates JR", "Coates, J. R."),
+        ("Smith JR Jr", "Smith, J. R."),
+        ("Smith, Jr.", "Smith"),
+        ("Smith Jr.", "Smith"),
+        # Surname first with spaced or run-together initials (Embase, EndNote).
+        ("Adler D.G.", "Adler, D. G."),
+        ("Lamb B. T.", "Lamb, B. T."),
+        ("Moeller Chávez G.", "Moeller Chávez, G."),
+        ("LI J", "LI, J."),
+        ("de Jong, Elke M G J", "de Jong, E. M. G. J."),
     ],
 )
 def test_normalize_author(raw, expected):
     assert normalize_author(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # EndNote: the last word taken for the surname and moved to the front.
+        (
+            "J., Kass N. Faden R. Fabi R. E. Pitcavage",
+            ["Kass N.", "Faden R.", "Fabi R. E.", "Pitcavage J."],
+        ),
+        (
+            "M., Mijaylova Nacheva P. Moeller Chávez G. Juárez Herrera",
+            ["Mijaylova Nacheva P.", "Moeller Chávez G.", "Juárez Herrera M."],
+        ),
+        ("J., Selkoe D. J.Hardy", ["Selkoe D. J.", "Hardy J."]),
+        (
+            "Wagner, Lamb B. T. Call L. M. Holtz G.",
+            ["Lamb B. T.", "Call L. M.", "Holtz G.", "Wagner"],
+        ),
+        ("Golde T. E., DeKosky S. T., Galasko D.", ["Golde T. E.", "DeKosky S. T.", "Galasko D."]),
+        (
+            "GotzJurgen, MatamalesMiriam, GotzNaeman",
+            ["GotzJurgen", "MatamalesMiriam", "GotzNaeman"],
+        ),
+        # Single names stay whole.
+        ("Smith, John, Jr.", ["Smith, John, Jr."]),
+        ("Utens, Elisabeth M. W. J", ["Utens, Elisabeth M. W. J"]),
+        ("de la Cruz, Maria", ["de la Cruz, Maria"]),
+        ("", []),
+    ],
+)
+def test_split_author_run(raw, expected):
+    assert split_author_run(raw) == expected
+
+
+def test_set_authors_splits_packed_values():
+    record = Record()
+    set_authors(record, ["Golde T. E., DeKosky S. T., Galasko D.", "  ", "Smith, John"])
+    assert record.authors_raw == ["Golde T. E.", "DeKosky S. T.", "Galasko D.", "Smith, John"]
+    assert record.authors == ["Golde, T. E.", "DeKosky, S. T.", "Galasko, D.", "Smith, J."]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0964-6906 (Print)0964-6906", ["0964-6906"]),
+        ("0894-9867, 0894-9867", ["0894-9867"]),
+        ("03064530 (ISSN)", ["0306-4530"]),
+        (["2211-3681", "2211-369x"], ["2211-3681", "2211-369X"]),
+        ("0094-2405 (Linking)", ["0094-2405"]),
+        ("978-0-12-345678-9", []),
+        ("9780123456789", []),
+        (None, []),
+    ],
+)
+def test_split_issns(raw, expected):
+    assert split_issns(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ("152", "160", "152-160"),
+        ("349-69", None, "349-69"),
+        ("22-22", None, "22"),
+        ("1165 -- 1188", None, "1165-1188"),
+        ("12–15", None, "12-15"),
+        ("No", "Specified", None),
+        ("e16231", None, "e16231"),
+        ("S1", "S1", "S1"),
+        ("12-15", "20", "12-15"),
+        (None, "5", "5"),
+        ("", None, None),
+    ],
+)
+def test_normalize_pages(start, end, expected):
+    assert normalize_pages(start, end) == expected
 
 
 def test_parse_year():

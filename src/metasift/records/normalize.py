@@ -22,6 +22,9 @@ _PMID_IN_TEXT = re.compile(r"(?<!\d)(\d{1,9})(?!\d)")
 _PMCID = re.compile(r"PMC\s*(\d+)", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?!\d)")
 _SPACE = re.compile(r"\s+")
+# An ISSN: 4 digits, optional hyphen, 3 digits and a check digit; not part of a longer number
+# (ISBNs, article numbers) on either side.
+_ISSN = re.compile(r"(?<![\dXx-])(\d{4})-?(\d{3}[\dXx])(?![\dXx])")
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:]*(?:\s[^<>]*)?/?>")
 
 
@@ -64,6 +67,51 @@ def normalize_pmcid(value: str | None) -> str | None:
         return None
     match = _PMCID.search(str(value))
     return f"PMC{match.group(1)}" if match else None
+
+
+def split_issns(values: str | list[str] | None) -> list[str]:
+    """Every ISSN in ``values`` as ``1234-567X``, in order, without repeats.
+
+    Exports glue several ISSNs into one value (``0964-6906 (Print)0964-6906``, ``0894-9867,
+    0894-9867``), drop the hyphen (``03064530 (ISSN)``) or hold an ISBN instead (left out).
+    """
+    if not values:
+        return []
+    texts = [values] if isinstance(values, str) else values
+    found: list[str] = []
+    for text in texts:
+        for match in _ISSN.finditer(str(text)):
+            issn = f"{match.group(1)}-{match.group(2).upper()}"
+            if issn not in found:
+                found.append(issn)
+    return found
+
+
+_PAGE_DASH = re.compile(r"\s*(?:--?|[\u2010-\u2015\u2212])\s*")
+_NO_PAGES = {"no pagination specified", "no pagination", "n/a", "na", "-"}
+
+
+def normalize_pages(start: str | None, end: str | None = None) -> str | None:
+    """A page range as ``start-end`` (one ASCII hyphen), or a single page / article number.
+
+    Joins separate start and end pages, turns ``--``, en dashes and spaced hyphens into ``-``,
+    and collapses a range that starts and ends on the same page (``22-22`` -> ``22``). An
+    abbreviated end page (``349-69``) is kept as written. Ovid's "No Pagination Specified"
+    (split over SP ``No`` and EP ``Specified`` in its RIS) is no page at all.
+    """
+    first = clean_text(start) or ""
+    last = clean_text(end) or ""
+    if f"{first} {last}".strip().lower() in _NO_PAGES | {"no specified"}:
+        return None
+    joinable = first and last and first != last and not _PAGE_DASH.search(first)
+    text = f"{first}-{last}" if joinable else first or last
+    text = _PAGE_DASH.sub("-", text).strip("-")
+    if not text or text.lower() in _NO_PAGES:
+        return None
+    parts = text.split("-")
+    if len(parts) == 2 and parts[0] == parts[1]:
+        return parts[0]
+    return text
 
 
 def parse_year(value: str | int | None) -> int | None:
@@ -124,6 +172,17 @@ _PARTICLES = {
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "2nd", "3rd"}
 
 
+def _is_suffix(token: str, *, alone: bool = False) -> bool:
+    """``Jr.``, ``III``, ``2nd`` after a name; not the initials ``JR``/``SR`` that Web of
+    Science and MEDLINE write for John R. or Sarah R., nor a lone upper-case ``IV`` (I. V.)."""
+    key = token.lower().strip(".,")
+    if key not in _SUFFIXES:
+        return False
+    if token.isupper():
+        return key not in {"jr", "sr"} and not alone
+    return True
+
+
 def _initials(given: str) -> str:
     """``John Andrew`` -> ``J. A.``; ``J.-P.`` -> ``J.-P.``; ``JA`` (MEDLINE) -> ``J. A.``."""
     given = given.strip().strip(",")
@@ -143,6 +202,38 @@ def _initials(given: str) -> str:
     return " ".join(out)
 
 
+# Words that mark a group author ("IADVL Task Force", "SPRINT Research Group").
+_GROUP_WORDS = {
+    "alliance",
+    "association",
+    "board",
+    "collaboration",
+    "collaborative",
+    "committee",
+    "consortium",
+    "council",
+    "force",
+    "foundation",
+    "group",
+    "initiative",
+    "institute",
+    "investigators",
+    "network",
+    "organization",
+    "organisation",
+    "panel",
+    "society",
+    "study",
+    "team",
+    "trialists",
+}
+
+
+def _is_initials(token: str) -> bool:
+    letters = token.replace(".", "").replace("-", "")
+    return bool(letters) and letters.isupper() and len(letters) <= 3
+
+
 def normalize_author(name: str | None) -> str | None:
     """An author name in "Last, F. M." form.
 
@@ -158,7 +249,7 @@ def normalize_author(name: str | None) -> str | None:
         last, _, given = text.partition(",")
         given = given.strip()
         parts = [p.strip() for p in given.split(",")]
-        given = " ".join(p for p in parts if p.lower() not in _SUFFIXES)
+        given = " ".join(p for p in parts if not _is_suffix(p, alone=len(parts) == 1))
         last = last.strip()
         if not given:
             return last or None
@@ -167,31 +258,20 @@ def normalize_author(name: str | None) -> str | None:
     tokens = text.split()
     if len(tokens) == 1:
         return tokens[0]
-    if len(tokens) > 4 or any(
-        t.lower()
-        in {
-            "group",
-            "consortium",
-            "committee",
-            "collaboration",
-            "society",
-            "investigators",
-            "association",
-            "organization",
-            "study",
-        }
-        for t in tokens
-    ):
+    if len(tokens) > 4 or any(t.lower().strip(".,()") in _GROUP_WORDS for t in tokens):
         return text
-    tokens = [t for t in tokens if t.lower().strip(".,") not in _SUFFIXES] or tokens
-    last_token = tokens[-1]
-    if (
-        last_token.replace(".", "").replace("-", "").isupper()
-        and len(last_token.replace(".", "").replace("-", "")) <= 3
-        and len(tokens) >= 2
-    ):
-        # MEDLINE "Smith JA" / "van der Berg J".
-        return f"{' '.join(tokens[:-1])}, {_initials(last_token)}"
+    tokens = [
+        t for i, t in enumerate(tokens) if i == 0 or not _is_suffix(t, alone=len(tokens) == 2)
+    ]
+    if len(tokens) == 1:
+        return tokens[0]
+    # Surname first, initials after: MEDLINE "Smith JA", "van der Berg J", Embase "Adler D.G.",
+    # EndNote "Lamb B. T.": every token from the first initial on is an initial.
+    start = len(tokens)
+    while start > 1 and _is_initials(tokens[start - 1]):
+        start -= 1
+    if start < len(tokens):
+        return f"{' '.join(tokens[:start])}, {_initials(' '.join(tokens[start:]))}"
     # "John A. Smith" or "Jean-Paul de la Cruz": particles belong to the surname.
     surname_start = len(tokens) - 1
     while surname_start > 1 and tokens[surname_start - 1].lower() in _PARTICLES:
@@ -201,9 +281,54 @@ def normalize_author(name: str | None) -> str | None:
     return f"{last}, {_initials(given)}"
 
 
+_RUN_UNIT = re.compile(r"\s*([^\W\d_][^.,]*?)\s+([A-Z]\.(?:\s?-?[A-Z]\.)*)(?=\s|$)")
+_LISTED_NAME = re.compile(
+    r"^[^\W\d_][^.,]*?\s+[A-Z]\.(?:\s?-?[A-Z]\.)*$"  # "DeKosky S. T."
+    r"|^[A-Z][a-z'-]+[A-Z][a-z]+$"  # "GotzJurgen": surname and given name run together
+)
+
+
+def split_author_run(name: str | None) -> list[str]:
+    """The names packed into one author value; ``[name]`` when it holds a single name.
+
+    EndNote libraries carry author fields that hold a whole author list: a comma-separated one
+    (``Golde T. E., DeKosky S. T., Galasko D.``; ``GotzJurgen, MatamalesMiriam, ...``), or a
+    list ``Kass N. Faden R. ... Pitcavage J.`` whose last word EndNote took for the surname and
+    moved to the front: ``J., Kass N. Faden R. ... Pitcavage``. A value is split only when
+    every part has the shape of a name (surname and initials), at least three of them.
+    """
+    text = clean_text(name)
+    if not text:
+        return []
+    pieces = [p.strip() for p in text.split(",")]
+    if len(pieces) >= 3 and all(_LISTED_NAME.match(p) for p in pieces):
+        return pieces
+    head, sep, rest = text.partition(", ")
+    if not sep or " " in head:
+        return [text]
+    # "DiChiara T.DiNunno N." lost the spaces after initials.
+    run = re.sub(r"\.(?=[A-Z][a-z])", ". ", f"{rest} {head}")
+    position, names = 0, []
+    while match := _RUN_UNIT.match(run, position):
+        names.append(f"{match.group(1)} {match.group(2)}")
+        position = match.end()
+    leftover = run[position:].strip()
+    if leftover:
+        if " " in leftover or "." in leftover:
+            return [text]
+        names.append(leftover)  # a surname whose initials the export lost
+    # A bare-initials "surname" (``J.,``) already says the value is mangled; two names suffice.
+    enough = 2 if re.fullmatch(r"(?:[A-Z]\.)+", head) else 3
+    return names if len(names) >= enough else [text]
+
+
 def set_authors(record: Record, names: list[str]) -> None:
-    """Fill ``authors_raw`` with the names as read and ``authors`` with their normal form."""
-    raw = [n for n in (clean_text(x) for x in names) if n]
+    """Fill ``authors_raw`` with the names as read and ``authors`` with their normal form.
+
+    A value packing several names (see :func:`split_author_run`) counts as several authors;
+    ``Record.raw`` keeps the value as the file wrote it.
+    """
+    raw = [piece for x in names for piece in split_author_run(x)]
     record.authors_raw = raw
     record.authors = [a for a in (normalize_author(n) for n in raw) if a]
 

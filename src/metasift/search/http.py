@@ -165,7 +165,7 @@ class HttpClient:
     """A rate-limited, retrying HTTP client for one service.
 
     ``secrets`` are the credential values this client sends; they are scrubbed from every
-    message it produces.
+    message it produces. ``sleep`` waits between retries (the rate limiter keeps real time).
     """
 
     def __init__(
@@ -186,7 +186,7 @@ class HttpClient:
         self.service = service
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.retry = retry or RetryPolicy()
-        self.bucket = TokenBucket(rate, burst, sleep=sleep)
+        self.bucket = TokenBucket(rate, burst)
         self._secrets = tuple(s for s in secrets if s)
         self._sleep = sleep
         self._rng = rng

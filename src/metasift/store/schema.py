@@ -122,3 +122,28 @@ search_records = sa.Table(
     sa.Column("item", sa.JSON, nullable=False),
     sa.UniqueConstraint("search_id", "key", name="uq_search_records_search_key"),
 )
+
+# --- review workflow: reviewers and the append-only audit log --------------------------------
+
+reviewers = sa.Table(
+    "reviewers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False, index=True),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(64)),
+    sa.Column("previous", sa.JSON),
+    sa.Column("value", sa.JSON),
+    sa.Column("note", sa.Text),
+)

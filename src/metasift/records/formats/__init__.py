@@ -30,6 +30,11 @@ from metasift.records.model import Record
 # Module name -> user-facing format name (what --format takes). Order breaks sniffing ties.
 _MODULES = {
     "jsonl": "jsonl",
+    "ris": "ris",
+    "medline": "medline",
+    "wos": "wos",
+    "bibtex": "bibtex",
+    "tabular": "csv",
 }
 ALIASES = {
     "nbib": "medline",

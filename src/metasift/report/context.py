@@ -1,0 +1,66 @@
+"""What a report shows, as plain data: built from the store, rendered to HTML and Markdown.
+
+Keeping the content separate from the rendering means the HTML report, the Markdown report
+and the web app's report page show the same numbers from one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from metasift.workflow.prisma import PrismaCounts
+
+
+@dataclass
+class Table:
+    """A titled table: column headers and rows of cell text."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+
+@dataclass
+class Figure:
+    """An inline SVG figure with a caption."""
+
+    caption: str
+    svg: str
+
+
+@dataclass
+class Download:
+    """A file offered for download from the self-contained report (embedded as a data URI)."""
+
+    label: str
+    filename: str
+    mime: str
+    content: str
+
+
+@dataclass
+class Analysis:
+    name: str
+    summary: Table
+    figures: list[Figure] = field(default_factory=list)
+
+
+@dataclass
+class ReportContext:
+    title: str
+    generated_at: str
+    protocol: Table
+    prisma: PrismaCounts
+    prisma_svg: str
+    search_log: Table | None = None
+    screening: Table | None = None
+    screening_figures: list[Figure] = field(default_factory=list)
+    characteristics: Table | None = None
+    evidence_map: Figure | None = None
+    evidence_table: Table | None = None
+    risk_of_bias: list[Figure] = field(default_factory=list)
+    analyses: list[Analysis] = field(default_factory=list)
+    downloads: list[Download] = field(default_factory=list)
+    # Plain statements the reader must see (e.g. "decisions were simulated from labels").
+    notices: list[str] = field(default_factory=list)

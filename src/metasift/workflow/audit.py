@@ -1,0 +1,83 @@
+"""The append-only audit log: who did what, when, and what the value was before.
+
+Stages write an entry in the same transaction as the change it describes, so the log and the
+data can never disagree. The database refuses updates and deletes of entries (triggers added
+by the migration), so the history cannot be rewritten from metasift or from a SQL shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from metasift.store.schema import audit_log
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    previous: Any
+    value: Any
+    note: str | None
+
+
+def record_event(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | int | None = None,
+    previous: Any = None,
+    value: Any = None,
+    note: str | None = None,
+) -> None:
+    """Append one entry; call it inside the transaction that makes the change."""
+    conn.execute(
+        audit_log.insert().values(
+            at=datetime.now(UTC),
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=None if entity_id is None else str(entity_id),
+            previous=previous,
+            value=value,
+            note=note,
+        )
+    )
+
+
+def iter_log(
+    engine: Engine,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    entity_id: str | None = None,
+    limit: int | None = None,
+) -> Iterator[AuditEntry]:
+    """Entries oldest first, optionally filtered; ``limit`` keeps the most recent ones."""
+    query = sa.select(audit_log)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    if action:
+        query = query.where(audit_log.c.action.like(f"{action}%"))
+    if entity_id:
+        query = query.where(audit_log.c.entity_id == entity_id)
+    if limit:
+        inner = query.order_by(audit_log.c.id.desc()).limit(limit).subquery()
+        query = sa.select(inner).order_by(inner.c.id)
+    else:
+        query = query.order_by(audit_log.c.id)
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            yield AuditEntry(**row._mapping)

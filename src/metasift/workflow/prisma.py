@@ -1,0 +1,142 @@
+"""PRISMA 2020 flow counts, and the arithmetic that ties the boxes together.
+
+The counts are computed from the store (see :func:`metasift.workflow.prisma_counts`); this
+module holds the data and the checks, so that a diagram can never show boxes that do not add
+up: every box must equal the sum of its parts, and a mismatch names the box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from metasift.errors import MetasiftError
+
+
+class PrismaError(MetasiftError):
+    """PRISMA boxes that do not add up."""
+
+
+@dataclass
+class OtherMethodsFlow:
+    """The right-hand column of the 'with other methods' template."""
+
+    sought: int = 0
+    not_retrieved: int = 0
+    assessed: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    included_reports: int = 0
+
+
+@dataclass
+class PrismaCounts:
+    databases: dict[str, int] = field(default_factory=dict)
+    registers: dict[str, int] = field(default_factory=dict)
+    other_methods: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    automation_ineligible: int = 0
+    other_removed: int = 0
+    screened: int = 0
+    excluded_screening: int = 0
+    sought: int = 0
+    not_retrieved: int = 0
+    assessed: int = 0
+    excluded_full_text: dict[str, int] = field(default_factory=dict)
+    included_studies: int = 0
+    included_reports: int = 0
+    other_flow: OtherMethodsFlow = field(default_factory=OtherMethodsFlow)
+    # Stopping rule that left records unscreened (e.g. "hypergeometric test, recall >= 95%").
+    automation_note: str = ""
+
+    @property
+    def identified(self) -> int:
+        return sum(self.databases.values()) + sum(self.registers.values())
+
+    @property
+    def removed_before_screening(self) -> int:
+        return self.duplicates + self.automation_ineligible + self.other_removed
+
+    @property
+    def with_other_methods(self) -> bool:
+        return bool(self.other_methods) or self.other_flow.sought > 0
+
+    def check(self) -> None:
+        """Raise PrismaError naming the first box that is not the sum of its parts."""
+        rules = [
+            (
+                "Records screened",
+                self.screened,
+                self.identified - self.removed_before_screening,
+                "records identified minus records removed before screening",
+            ),
+            (
+                "Reports sought for retrieval",
+                self.sought,
+                self.screened - self.excluded_screening,
+                "records screened minus records excluded",
+            ),
+            (
+                "Reports assessed for eligibility",
+                self.assessed,
+                self.sought - self.not_retrieved,
+                "reports sought minus reports not retrieved",
+            ),
+            (
+                "Reports of included studies",
+                self.included_reports,
+                self.assessed
+                - sum(self.excluded_full_text.values())
+                + self.other_flow.included_reports,
+                "reports assessed minus reports excluded (plus reports from other methods)",
+            ),
+            (
+                "Reports assessed (other methods)",
+                self.other_flow.assessed,
+                self.other_flow.sought - self.other_flow.not_retrieved,
+                "reports sought minus reports not retrieved, other methods",
+            ),
+            (
+                "Reports of included studies (other methods)",
+                self.other_flow.included_reports,
+                self.other_flow.assessed - sum(self.other_flow.excluded.values()),
+                "reports assessed minus reports excluded, other methods",
+            ),
+        ]
+        for box, shown, expected, parts in rules:
+            if shown != expected:
+                raise PrismaError(
+                    f"PRISMA box '{box}' is {shown} but {parts} gives {expected}; "
+                    "the store holds inconsistent decisions: check 'metasift log'."
+                )
+        if self.included_studies > self.included_reports:
+            raise PrismaError(
+                f"PRISMA box 'Studies included in review' is {self.included_studies}, more than "
+                f"the {self.included_reports} reports of included studies."
+            )
+        negative = [k for k, v in self.as_json().items() if isinstance(v, int) and v < 0]
+        if negative:
+            raise PrismaError(f"PRISMA box '{negative[0]}' is negative.")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "identification": {
+                "databases": dict(self.databases),
+                "registers": dict(self.registers),
+                "other_methods": dict(self.other_methods),
+            },
+            "removed_before_screening": {
+                "duplicates": self.duplicates,
+                "automation_ineligible": self.automation_ineligible,
+                "other": self.other_removed,
+            },
+            "screened": self.screened,
+            "excluded_screening": self.excluded_screening,
+            "sought": self.sought,
+            "not_retrieved": self.not_retrieved,
+            "assessed": self.assessed,
+            "excluded_full_text": dict(self.excluded_full_text),
+            "included_studies": self.included_studies,
+            "included_reports": self.included_reports,
+            "other_methods_flow": asdict(self.other_flow),
+            "automation_note": self.automation_note,
+        }

@@ -163,9 +163,17 @@ def search(
     ] = False,
 ) -> None:
     """Search PubMed, Europe PMC and OpenAlex live; each run is imported and logged."""
+    import logging
+
+    from rich.logging import RichHandler
+
     from metasift.project import Project
     from metasift.search import search_project
 
+    # Retry notices print above the progress bar; the count warning is printed at the end.
+    notices = RichHandler(console=err_console, show_time=False, show_path=False)
+    notices.addFilter(lambda record: record.name != "metasift.search.runner")
+    logging.getLogger("metasift.search").addHandler(notices)
     tasks: dict[str, object] = {}
     with Project.open(project) as proj, _progress() as progress:
 
@@ -174,9 +182,12 @@ def search(
                 tasks[spec.source] = progress.add_task(f"Searching {spec.source}", total=None)
             progress.update(tasks[spec.source], completed=retrieved, total=reported or None)
 
-        results = search_project(
-            proj, source=source, query=query, fresh=fresh, on_progress=on_progress
-        )
+        try:
+            results = search_project(
+                proj, source=source, query=query, fresh=fresh, on_progress=on_progress
+            )
+        finally:
+            logging.getLogger("metasift.search").removeHandler(notices)
     failed = False
     for result in results:
         if isinstance(result, MetasiftError):

@@ -118,7 +118,8 @@ def to_markdown(entries: list[LogEntry]) -> str:
         )
     out.append("")
     for e in entries:
-        out += [f"## Run {e.run}: {e.source} ({e.database}), {e.date}", ""]
+        name = e.source if e.source == e.database else f"{e.source} ({e.database})"
+        out += [f"## Run {e.run}: {name}, {e.date}", ""]
         out.append(f"- Platform: {e.platform} ({e.url})")
         if e.filters:
             out.append(f"- Limits and filters: {e.filters}")

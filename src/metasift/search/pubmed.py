@@ -139,7 +139,7 @@ class PubMedClient:
     def plan(self, spec: SearchSpec) -> Plan:
         start, end = spec.date_range()
         count, webenv, query_key = self._esearch(spec, start, end, "PubMed esearch")
-        params = {k: v for k, v in self._search_params(spec).items() if k != "term"}
+        params = {k: v for k, v in self._search_params(spec).items() if k not in ("term", "db")}
         if start or end:
             params.update(
                 datetype=spec.filters.get("datetype", "pdat"),

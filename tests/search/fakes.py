@@ -254,7 +254,8 @@ class FakePubMed(Service):
         return 200, "text/xml", body.encode()
 
     def _efetch(self, params: dict[str, str]) -> tuple[int, str, bytes]:
-        found = self.history.get(params.get("WebEnv", ""), {}).get(params.get("query_key", ""))
+        webenv = params.get("WebEnv") or params.get("webenv", "")  # E-utilities take either
+        found = self.history.get(webenv, {}).get(params.get("query_key", ""))
         if found is None:
             body = (
                 '<?xml version="1.0" encoding="UTF-8" ?>\n<eFetchResult>\n\t<ERROR>Unable to '

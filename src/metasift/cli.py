@@ -148,6 +148,394 @@ def records(
                 write_records(stored, fh, fmt)
             err_console.print(f"Wrote {out}")
 
+# --- extraction and risk of bias ----------------------------------------------------------------
+
+extract_app = typer.Typer(
+    help="Data extraction: template round trip, double extraction, suggestions, evidence map.",
+    no_args_is_help=True,
+)
+rob_app = typer.Typer(help="Risk of bias: RoB 2, ROBINS-I, SYRCLE.", no_args_is_help=True)
+app.add_typer(extract_app, name="extract")
+app.add_typer(rob_app, name="rob")
+
+StudiesOpt = Annotated[
+    str | None,
+    typer.Option(help="Study ids, comma-separated (default: every record in the project)."),
+]
+ReviewerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reviewer", "-r", help="Who is entering values (default: $METASIFT_REVIEWER or login)."
+    ),
+]
+
+
+def _reviewer(name: str | None) -> str:
+    import getpass
+    import os
+
+    return name or os.environ.get("METASIFT_REVIEWER") or getpass.getuser()
+
+
+def _study_ids(engine, studies: str | None) -> list[int]:
+    from metasift.extraction.stage import all_study_ids
+
+    if not studies:
+        return all_study_ids(engine)
+    try:
+        return [int(x) for x in studies.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise MetasiftError(f"--studies {studies!r}: expected ids like 3,7,12") from None
+
+
+@extract_app.command("template")
+def extract_template(
+    project: ProjectOpt = Path("."),
+    out: Annotated[Path, typer.Option(help="File to write: .csv or .xlsx.")] = Path(
+        "extraction.xlsx"
+    ),
+    studies: StudiesOpt = None,
+    reviewer: Annotated[
+        str | None, typer.Option(help="Pre-fill with this reviewer's values.")
+    ] = None,
+) -> None:
+    """Write the extraction template (one row per study; add arm and result rows)."""
+    from metasift.extraction.stage import export_template
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        n = export_template(
+            proj.engine, proj.protocol, out, _study_ids(proj.engine, studies), reviewer
+        )
+    console.print(f"Wrote {out} ({n} rows). Fill it in, then 'metasift extract import {out}'.")
+
+
+@extract_app.command("import")
+def extract_import(
+    file: Annotated[Path, typer.Argument(help="A filled-in template (.csv or .xlsx).")],
+    reviewer: ReviewerOpt = None,
+    project: ProjectOpt = Path("."),
+    studies: StudiesOpt = None,
+) -> None:
+    """Import a filled-in template; nothing is stored unless every cell is valid."""
+    from metasift.extraction.stage import import_template
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        reviewer = _reviewer(reviewer)
+        result = import_template(
+            proj.engine, proj.protocol, file, reviewer, _study_ids(proj.engine, studies)
+        )
+    if result.errors:
+        for error in result.errors:
+            err_console.print(f"  {error.describe()}")
+        raise MetasiftError(
+            f"{file}: {len(result.errors)} invalid cell(s); nothing imported. Fix them and "
+            f"import again."
+        )
+    console.print(f"{file}: imported {result.stored} values for {reviewer}.")
+
+
+@extract_app.command("discrepancies")
+def extract_discrepancies(project: ProjectOpt = Path("."), studies: StudiesOpt = None) -> None:
+    """List the values on which the reviewers of a study disagree (or one is missing)."""
+    from metasift.extraction.stage import discrepancies
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        found = discrepancies(proj.engine, _study_ids(proj.engine, studies))
+    for d in found:
+        console.print(d.describe())
+    console.print(f"{len(found)} discrepancies")
+
+
+@extract_app.command("reconcile")
+def extract_reconcile(
+    by: Annotated[str, typer.Option(help="Who reconciles.")],
+    project: ProjectOpt = Path("."),
+    study: Annotated[int | None, typer.Option(help="Study id.")] = None,
+    field: Annotated[str | None, typer.Option(help="Field (or statistic) name.")] = None,
+    arm: Annotated[str, typer.Option(help="Arm, for arm and result values.")] = "",
+    outcome: Annotated[str, typer.Option(help="Outcome, for result values.")] = "",
+    timepoint: Annotated[str, typer.Option(help="Time point, for result values.")] = "",
+    take: Annotated[str | None, typer.Option(help="Keep this reviewer's value.")] = None,
+    value: Annotated[str | None, typer.Option(help="Record this value instead.")] = None,
+    agreements: Annotated[
+        bool, typer.Option(help="Record the consensus wherever all reviewers agree.")
+    ] = False,
+    studies: StudiesOpt = None,
+) -> None:
+    """Settle a discrepancy (--study --field with --take or --value), or accept agreements."""
+    from metasift.extraction.stage import reconcile, reconcile_agreements
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        if agreements:
+            n = reconcile_agreements(proj.engine, _study_ids(proj.engine, studies), by)
+            console.print(f"Recorded {n} agreed values as consensus.")
+            return
+        if study is None or field is None:
+            raise MetasiftError("reconcile needs --study and --field (or --agreements)")
+        key = (study, field, arm, outcome, timepoint)
+        chosen = reconcile(proj.engine, proj.protocol, key, by, take=take, value_text=value)
+    console.print(f"study {study} {field}: consensus {chosen!r}")
+
+
+@extract_app.command("values")
+def extract_values(
+    project: ProjectOpt = Path("."),
+    studies: StudiesOpt = None,
+    reviewer: Annotated[str | None, typer.Option(help="Only this reviewer's values.")] = None,
+) -> None:
+    """List extracted values with who entered them, when, and from where."""
+    from metasift.extraction.store import get_values
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        ids = _study_ids(proj.engine, studies) if studies else None
+        rows = get_values(proj.engine, ids, reviewer)
+    table = Table("study", "field", "arm/outcome/time", "value", "reviewer", "source", "entered")
+    for v in rows:
+        where = " / ".join(x for x in (v.arm, v.outcome, v.timepoint) if x)
+        detail = v.source_detail.get("file") or v.source_detail.get("by") or ""
+        if "suggestion" in v.source_detail:
+            detail = f"suggestion {v.source_detail['suggestion']['suggestion_id']}"
+        table.add_row(
+            str(v.study_id), v.field, where, str(v.value), v.reviewer,
+            f"{v.source} {detail}".strip(), v.entered_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+@extract_app.command("suggest")
+def extract_suggest(
+    project: ProjectOpt = Path("."),
+    studies: StudiesOpt = None,
+    text: Annotated[
+        Path | None, typer.Option(help="Pasted result text of one study (with --studies ID).")
+    ] = None,
+    learn_design: Annotated[
+        bool,
+        typer.Option(help="Where no design rule applies, use a model fitted on accepted designs."),
+    ] = False,
+) -> None:
+    """Suggest designs, entities, sample sizes and statistics from abstracts (or --text)."""
+    from metasift.extraction.stage import design_model, run_suggestions
+    from metasift.project import Project
+
+    pasted = None
+    if text is not None:
+        if not text.exists():
+            raise MetasiftError(f"{text}: no such file")
+        pasted = (text.name, text.read_text(encoding="utf-8"))
+    with Project.open(project) as proj, _progress() as progress:
+        ids = _study_ids(proj.engine, studies)
+        task = progress.add_task("Suggesting", total=len(ids))
+        model = design_model(proj.engine, proj.protocol) if learn_design else None
+        added = run_suggestions(
+            proj.engine, proj.protocol, ids, pasted=pasted, model=model,
+            on_study=lambda n: progress.update(task, completed=n),
+        )
+    console.print(f"{added} new suggestions for {len(ids)} studies; review them with "
+                  f"'metasift extract review --reviewer NAME'.")
+
+
+@extract_app.command("review")
+def extract_review(
+    reviewer: ReviewerOpt = None,
+    project: ProjectOpt = Path("."),
+    studies: StudiesOpt = None,
+    id: Annotated[int | None, typer.Option("--id", help="One suggestion to act on.")] = None,
+    action: Annotated[str | None, typer.Option(help="accept, edit or reject (with --id).")] = None,
+    value: Annotated[str | None, typer.Option(help="Corrected value (edit).")] = None,
+    field: Annotated[str | None, typer.Option(help="Record under this field instead.")] = None,
+    arm: Annotated[str | None, typer.Option(help="Arm of a statistic.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="Outcome of a statistic.")] = None,
+    timepoint: Annotated[str | None, typer.Option(help="Time point of a statistic.")] = None,
+) -> None:
+    """Show pending suggestions with their source sentence; accept, edit or reject them."""
+    from rich.markup import escape
+
+    from metasift.extraction.stage import review_suggestion
+    from metasift.extraction.store import get_suggestions
+    from metasift.project import Project
+
+    reviewer = _reviewer(reviewer)
+    with Project.open(project) as proj:
+        if id is not None:
+            if action is None:
+                raise MetasiftError("--id needs --action accept, edit or reject")
+            done = review_suggestion(
+                proj.engine, proj.protocol, id, action, reviewer, value_text=value,
+                arm=arm, outcome=outcome, timepoint=timepoint, field_name=field,
+            )
+            console.print(f"suggestion {done.id}: {done.status} ({done.field} = "
+                          f"{done.final_value!r})")
+            return
+        ids = _study_ids(proj.engine, studies) if studies else None
+        pending = get_suggestions(proj.engine, ids, status="pending")
+        console.print(f"{len(pending)} pending suggestions. a=accept, e=edit, r=reject, "
+                      f"s=skip, q=quit")
+        for s in pending:
+            before = s.sentence[: s.span_start - s.sentence_start]
+            after = s.sentence[s.span_end - s.sentence_start :]
+            console.print(
+                f"\n[bold]#{s.id}[/bold] study {s.study_id} [cyan]{s.field}[/cyan] = "
+                f"[bold]{s.value}[/bold]  ({s.method}, {s.confidence:.2f})"
+            )
+            console.print(
+                f"  {s.text_source} \\[{s.span_start}:{s.span_end}]: ...{escape(before[-80:])}"
+                f"[reverse]{escape(s.cue)}[/reverse]{escape(after[:80])}..."
+            )
+            console.print(f"  why: {s.explanation}", highlight=False)
+            choice = typer.prompt("  action", default="s").strip().lower()[:1]
+            if choice == "q":
+                break
+            if choice not in ("a", "e", "r"):
+                continue
+            kwargs = {}
+            if choice == "e":
+                kwargs["value_text"] = typer.prompt("  value")
+            if s.field == "statistic" and choice != "r":
+                kwargs["outcome"] = typer.prompt("  outcome")
+                kwargs["arm"] = typer.prompt("  arm", default=s.arm or "")
+                kwargs["timepoint"] = typer.prompt("  time point", default="")
+            act = {"a": "accept", "e": "edit", "r": "reject"}[choice]
+            try:
+                done = review_suggestion(proj.engine, proj.protocol, s.id, act, reviewer, **kwargs)
+            except MetasiftError as exc:
+                err_console.print(f"  [red]not recorded:[/red] {exc}")
+                continue
+            console.print(f"  {done.status}")
+
+
+@extract_app.command("map")
+def extract_map(
+    project: ProjectOpt = Path("."),
+    studies: StudiesOpt = None,
+    out: Annotated[Path, typer.Option(help="Heatmap file: .svg, .png or .pdf.")] = Path(
+        "evidence-map.svg"
+    ),
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Counts as CSV.")] = None,
+) -> None:
+    """Evidence map: studies by disease x intervention x study type, as a heatmap."""
+    import csv
+
+    from metasift.extraction.plots import evidence_heatmap, save
+    from metasift.extraction.stage import evidence_map
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        emap = evidence_map(proj.engine, proj.protocol, _study_ids(proj.engine, studies))
+    save(evidence_heatmap(emap), out)
+    if csv_out:
+        with csv_out.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow([*emap.fields, "studies", "study_ids"])
+            for row in emap.records():
+                writer.writerow([*(row[f] for f in emap.fields), row["studies"],
+                                 " ".join(map(str, row["study_ids"]))])
+    console.print(f"Wrote {out}" + (f" and {csv_out}" if csv_out else ""))
+
+
+@extract_app.command("table")
+def extract_table(
+    project: ProjectOpt = Path("."),
+    studies: StudiesOpt = None,
+    out: Annotated[Path, typer.Option(help=".csv or .html")] = Path("characteristics.csv"),
+) -> None:
+    """The characteristics-of-included-studies table."""
+    from metasift.extraction.stage import characteristics
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        table = characteristics(proj.engine, proj.protocol, _study_ids(proj.engine, studies))
+    text = table.to_html() if out.suffix.lower() == ".html" else table.to_csv()
+    out.write_text(text, encoding="utf-8")
+    console.print(f"Wrote {out} ({len(table.rows)} studies)")
+
+
+@rob_app.command("record")
+def rob_record(
+    study: Annotated[int, typer.Option(help="Study id.")],
+    tool: Annotated[str, typer.Option(help="rob2, robins-i or syrcle.")],
+    domain: Annotated[str, typer.Option(help="D1..D5 (RoB 2), D1..D7 (ROBINS-I), 1..10 (SYRCLE).")],
+    reviewer: ReviewerOpt = None,
+    project: ProjectOpt = Path("."),
+    answer: Annotated[
+        list[str] | None, typer.Option(help="Signalling answer Q=A, e.g. 1.1=PY (repeatable).")
+    ] = None,
+    judgement: Annotated[str | None, typer.Option(help="Judgement (else the algorithm's).")] = None,
+    support: Annotated[str, typer.Option(help="Support for the judgement (quotes, reasons).")] = "",
+    result: Annotated[str, typer.Option(help="The result assessed (RoB 2, ROBINS-I).")] = "",
+) -> None:
+    """Record one domain judgement with its support."""
+    from metasift.extraction.stage import record_rob
+    from metasift.project import Project
+
+    answers = {}
+    for item in answer or []:
+        question, sep, value = item.partition("=")
+        if not sep:
+            raise MetasiftError(f"--answer {item!r}: expected QUESTION=ANSWER, e.g. 1.2=PY")
+        answers[question.strip()] = value.strip()
+    with Project.open(project) as proj:
+        proposed, final = record_rob(
+            proj.engine, study_id=study, tool=tool, domain=domain, reviewer=_reviewer(reviewer),
+            answers=answers, judgement=judgement, support=support, result=result,
+        )
+    note = f" (algorithm: {proposed})" if proposed and proposed != final else ""
+    console.print(f"study {study} {tool} {domain}: {final}{note}")
+
+
+@rob_app.command("list")
+def rob_list(
+    tool: Annotated[str, typer.Option(help="rob2, robins-i or syrcle.")],
+    project: ProjectOpt = Path("."),
+    studies: StudiesOpt = None,
+) -> None:
+    """Domain and overall judgements per study."""
+    from metasift.extraction.rob import TOOLS
+    from metasift.extraction.stage import rob_table
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        rows = rob_table(proj.engine, _study_ids(proj.engine, studies), tool)
+    keys = [d.key for d in TOOLS[tool]]
+    table = Table("study", "result", *keys, "overall")
+    for r in rows:
+        table.add_row(str(r.study_id), r.result, *(r.domains.get(k, "") for k in keys),
+                      r.overall or "")
+    console.print(table)
+
+
+@rob_app.command("plot")
+def rob_plot(
+    tool: Annotated[str, typer.Option(help="rob2, robins-i or syrcle.")],
+    project: ProjectOpt = Path("."),
+    studies: StudiesOpt = None,
+    out: Annotated[Path, typer.Option(help=".svg, .png or .pdf")] = Path("rob.svg"),
+    kind: Annotated[str, typer.Option(help="traffic (per study) or summary (bars).")] = "traffic",
+) -> None:
+    """Traffic-light or summary plot in the style of robvis."""
+    from metasift.extraction.plots import save, summary_plot, traffic_light
+    from metasift.extraction.stage import citation, rob_table, study_records
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        ids = _study_ids(proj.engine, studies)
+        rows = rob_table(proj.engine, ids, tool)
+        recs = study_records(proj.engine, [r.study_id for r in rows])
+    for r in rows:
+        r.label = citation(recs[r.study_id]).split(":")[0]
+    if not rows:
+        raise MetasiftError(f"no {tool} judgements recorded yet ('metasift rob record')")
+    if kind not in ("traffic", "summary"):
+        raise MetasiftError("--kind is traffic or summary")
+    figure = traffic_light(rows, tool) if kind == "traffic" else summary_plot(rows, tool)
+    save(figure, out)
+    console.print(f"Wrote {out}")
+
 
 @app.command()
 def search(

@@ -123,6 +123,86 @@ search_records = sa.Table(
     sa.UniqueConstraint("search_id", "key", name="uq_search_records_search_key"),
 )
 
+# --- extraction and risk of bias (revision 0006_extraction) --------------------------------
+# ``study_id`` is the key of a study. Until studies group several reports it is the record id
+# of the study's report, hence no foreign key.
+
+extraction_values = sa.Table(
+    "extraction_values",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("study_id", sa.Integer, nullable=False, index=True),
+    sa.Column("field", sa.String(100), nullable=False),
+    sa.Column("arm", sa.String(200), nullable=False, server_default=""),
+    sa.Column("outcome", sa.String(100), nullable=False, server_default=""),
+    sa.Column("timepoint", sa.String(100), nullable=False, server_default=""),
+    sa.Column("reviewer", sa.String(100), nullable=False),
+    sa.Column("value", sa.JSON, nullable=False),
+    # reviewer | import | suggestion | reconciled
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("source_detail", sa.JSON, nullable=False),
+    sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint(
+        "study_id",
+        "field",
+        "arm",
+        "outcome",
+        "timepoint",
+        "reviewer",
+        name="uq_extraction_values_key",
+    ),
+)
+
+extraction_suggestions = sa.Table(
+    "extraction_suggestions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("study_id", sa.Integer, nullable=False, index=True),
+    sa.Column("field", sa.String(100), nullable=False),
+    sa.Column("arm", sa.String(200), nullable=False, server_default=""),
+    sa.Column("outcome", sa.String(100), nullable=False, server_default=""),
+    sa.Column("timepoint", sa.String(100), nullable=False, server_default=""),
+    sa.Column("value", sa.JSON, nullable=False),
+    # Where the evidence is: title, abstract or text:<file>, the sentence and both spans.
+    sa.Column("text_source", sa.Text, nullable=False),
+    sa.Column("sentence", sa.Text, nullable=False),
+    sa.Column("sentence_start", sa.Integer, nullable=False),
+    sa.Column("span_start", sa.Integer, nullable=False),
+    sa.Column("span_end", sa.Integer, nullable=False),
+    sa.Column("method", sa.String(100), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # pending | accepted | edited | rejected
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("reviewer", sa.String(100)),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True)),
+    sa.Column("final_value", sa.JSON),
+    sa.UniqueConstraint("key", name="uq_extraction_suggestions_key"),
+)
+
+rob_judgements = sa.Table(
+    "rob_judgements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("study_id", sa.Integer, nullable=False, index=True),
+    # rob2 | robins-i | syrcle
+    sa.Column("tool", sa.String(16), nullable=False),
+    # The result assessed (RoB 2 and ROBINS-I judge a result); "" for the whole study.
+    sa.Column("result", sa.String(200), nullable=False, server_default=""),
+    sa.Column("domain", sa.String(32), nullable=False),
+    sa.Column("answers", sa.JSON, nullable=False),
+    sa.Column("algorithm", sa.String(32)),
+    sa.Column("judgement", sa.String(32), nullable=False),
+    sa.Column("support", sa.Text, nullable=False),
+    sa.Column("reviewer", sa.String(100), nullable=False),
+    sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint(
+        "study_id", "tool", "result", "domain", "reviewer", name="uq_rob_judgements_key"
+    ),
+)
+
 # --- review workflow: reviewers and the append-only audit log --------------------------------
 
 reviewers = sa.Table(

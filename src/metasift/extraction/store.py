@@ -1,0 +1,385 @@
+"""Extraction values, suggestions and risk-of-bias judgements in the project store.
+
+Every value row says who entered it (``reviewer``), when (``entered_at``) and where it came
+from (``source``: reviewer, import, suggestion, reconciled; ``source_detail``: the file, sheet
+and row of an import, the suggestion with its provenance, or the reviewers' values a
+reconciliation chose from). Reconciled values are stored under the reviewer name
+:data:`CONSENSUS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from metasift.extraction.suggest import Suggestion
+from metasift.extraction.validation import Value
+from metasift.store.schema import extraction_suggestions, extraction_values, rob_judgements
+
+CONSENSUS = "consensus"
+Key = tuple[int, str, str, str, str]
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValue:
+    study_id: int
+    field: str
+    arm: str
+    outcome: str
+    timepoint: str
+    reviewer: str
+    value: Any
+    source: str
+    source_detail: dict[str, Any]
+    entered_at: dt.datetime
+
+    @property
+    def key(self) -> Key:
+        return (self.study_id, self.field, self.arm, self.outcome, self.timepoint)
+
+
+def _key_where(table: sa.Table, key: Key) -> sa.ColumnElement[bool]:
+    study_id, field, arm, outcome, timepoint = key
+    return sa.and_(
+        table.c.study_id == study_id,
+        table.c.field == field,
+        table.c.arm == arm,
+        table.c.outcome == outcome,
+        table.c.timepoint == timepoint,
+    )
+
+
+def put_value(
+    conn: Connection,
+    key: Key,
+    value: Any,
+    reviewer: str,
+    source: str,
+    source_detail: dict[str, Any],
+    when: dt.datetime | None = None,
+) -> None:
+    """Insert or replace one reviewer's value for ``key``."""
+    row = {
+        "value": value,
+        "source": source,
+        "source_detail": source_detail,
+        "entered_at": when or now(),
+    }
+    where = sa.and_(_key_where(extraction_values, key), extraction_values.c.reviewer == reviewer)
+    updated = conn.execute(sa.update(extraction_values).where(where).values(**row)).rowcount
+    if not updated:
+        study_id, field, arm, outcome, timepoint = key
+        conn.execute(
+            sa.insert(extraction_values).values(
+                study_id=study_id,
+                field=field,
+                arm=arm,
+                outcome=outcome,
+                timepoint=timepoint,
+                reviewer=reviewer,
+                **row,
+            )
+        )
+
+
+def put_values(
+    engine: Engine, values: Iterable[Value], reviewer: str, source: str, detail: dict[str, Any]
+) -> int:
+    """Store many values in one transaction; ``detail`` gains each value's ``row``."""
+    n = 0
+    when = now()
+    with engine.begin() as conn:
+        for v in values:
+            row_detail = {**detail, "row": v.row} if v.row else dict(detail)
+            put_value(conn, v.key, v.value, reviewer, source, row_detail, when)
+            n += 1
+    return n
+
+
+def get_values(
+    engine: Engine | Connection,
+    study_ids: Sequence[int] | None = None,
+    reviewer: str | None = None,
+) -> list[StoredValue]:
+    query = sa.select(extraction_values).order_by(
+        extraction_values.c.study_id,
+        extraction_values.c.field,
+        extraction_values.c.arm,
+        extraction_values.c.outcome,
+        extraction_values.c.timepoint,
+        extraction_values.c.reviewer,
+    )
+    if study_ids is not None:
+        query = query.where(extraction_values.c.study_id.in_(list(study_ids)))
+    if reviewer is not None:
+        query = query.where(extraction_values.c.reviewer == reviewer)
+    with _connect(engine) as conn:
+        rows = conn.execute(query).all()
+    return [
+        StoredValue(
+            r.study_id,
+            r.field,
+            r.arm,
+            r.outcome,
+            r.timepoint,
+            r.reviewer,
+            r.value,
+            r.source,
+            r.source_detail,
+            _aware(r.entered_at),
+        )
+        for r in rows
+    ]
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+class _connect:
+    """A connection from an engine (closed after use) or the connection given."""
+
+    def __init__(self, bind: Engine | Connection) -> None:
+        self.bind = bind
+        self.conn: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        if isinstance(self.bind, Connection):
+            return self.bind
+        self.conn = self.bind.connect()
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+# --- suggestions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSuggestion:
+    id: int
+    study_id: int
+    field: str
+    arm: str
+    outcome: str
+    timepoint: str
+    value: Any
+    text_source: str
+    sentence: str
+    sentence_start: int
+    span_start: int
+    span_end: int
+    method: str
+    confidence: float
+    explanation: str
+    status: str
+    reviewer: str | None
+    reviewed_at: dt.datetime | None
+    final_value: Any
+
+    @property
+    def cue(self) -> str:
+        return self.sentence[
+            self.span_start - self.sentence_start : self.span_end - self.sentence_start
+        ]
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "suggestion_id": self.id,
+            "method": self.method,
+            "text_source": self.text_source,
+            "sentence": self.sentence,
+            "span": [self.span_start, self.span_end],
+            "cue": self.cue,
+            "suggested": self.value,
+            "explanation": self.explanation,
+        }
+
+
+def add_suggestions(engine: Engine, study_id: int, suggestions: Iterable[Suggestion]) -> int:
+    """Store new suggestions; ones already stored (same key) are left as they are."""
+    added = 0
+    when = now()
+    with engine.begin() as conn:
+        for s in suggestions:
+            key = s.key(study_id)
+            exists = conn.execute(
+                sa.select(extraction_suggestions.c.id).where(extraction_suggestions.c.key == key)
+            ).first()
+            if exists:
+                continue
+            conn.execute(
+                sa.insert(extraction_suggestions).values(
+                    study_id=study_id,
+                    field=s.field,
+                    arm=s.arm,
+                    outcome=s.outcome,
+                    timepoint=s.timepoint,
+                    value=s.value,
+                    text_source=s.evidence.text_source,
+                    sentence=s.evidence.sentence,
+                    sentence_start=s.evidence.sentence_start,
+                    span_start=s.evidence.start,
+                    span_end=s.evidence.end,
+                    method=s.method,
+                    confidence=s.confidence,
+                    explanation=s.explanation,
+                    key=key,
+                    created_at=when,
+                    status="pending",
+                )
+            )
+            added += 1
+    return added
+
+
+def get_suggestions(
+    engine: Engine | Connection,
+    study_ids: Sequence[int] | None = None,
+    status: str | Sequence[str] | None = None,
+    ids: Sequence[int] | None = None,
+) -> list[StoredSuggestion]:
+    t = extraction_suggestions
+    query = sa.select(t).order_by(t.c.study_id, t.c.field, t.c.span_start, t.c.id)
+    if study_ids is not None:
+        query = query.where(t.c.study_id.in_(list(study_ids)))
+    if status is not None:
+        query = query.where(t.c.status.in_([status] if isinstance(status, str) else list(status)))
+    if ids is not None:
+        query = query.where(t.c.id.in_(list(ids)))
+    with _connect(engine) as conn:
+        rows = conn.execute(query).all()
+    return [
+        StoredSuggestion(
+            r.id,
+            r.study_id,
+            r.field,
+            r.arm,
+            r.outcome,
+            r.timepoint,
+            r.value,
+            r.text_source,
+            r.sentence,
+            r.sentence_start,
+            r.span_start,
+            r.span_end,
+            r.method,
+            r.confidence,
+            r.explanation,
+            r.status,
+            r.reviewer,
+            _aware(r.reviewed_at) if r.reviewed_at else None,
+            r.final_value,
+        )
+        for r in rows
+    ]
+
+
+def set_suggestion_status(
+    conn: Connection, suggestion_id: int, status: str, reviewer: str, final_value: Any
+) -> None:
+    conn.execute(
+        sa.update(extraction_suggestions)
+        .where(extraction_suggestions.c.id == suggestion_id)
+        .values(status=status, reviewer=reviewer, reviewed_at=now(), final_value=final_value)
+    )
+
+
+# --- risk of bias -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredJudgement:
+    study_id: int
+    tool: str
+    result: str
+    domain: str
+    answers: dict[str, str]
+    algorithm: str | None
+    judgement: str
+    support: str
+    reviewer: str
+    entered_at: dt.datetime
+
+
+def put_judgement(
+    engine: Engine,
+    *,
+    study_id: int,
+    tool: str,
+    domain: str,
+    answers: dict[str, str],
+    algorithm: str | None,
+    judgement: str,
+    support: str,
+    reviewer: str,
+    result: str = "",
+) -> None:
+    t = rob_judgements
+    row = {
+        "answers": answers,
+        "algorithm": algorithm,
+        "judgement": judgement,
+        "support": support,
+        "entered_at": now(),
+    }
+    where = sa.and_(
+        t.c.study_id == study_id,
+        t.c.tool == tool,
+        t.c.result == result,
+        t.c.domain == domain,
+        t.c.reviewer == reviewer,
+    )
+    with engine.begin() as conn:
+        if not conn.execute(sa.update(t).where(where).values(**row)).rowcount:
+            conn.execute(
+                sa.insert(t).values(
+                    study_id=study_id,
+                    tool=tool,
+                    result=result,
+                    domain=domain,
+                    reviewer=reviewer,
+                    **row,
+                )
+            )
+
+
+def get_judgements(
+    engine: Engine | Connection,
+    study_ids: Sequence[int] | None = None,
+    tool: str | None = None,
+) -> list[StoredJudgement]:
+    t = rob_judgements
+    query = sa.select(t).order_by(t.c.study_id, t.c.tool, t.c.result, t.c.domain, t.c.reviewer)
+    if study_ids is not None:
+        query = query.where(t.c.study_id.in_(list(study_ids)))
+    if tool is not None:
+        query = query.where(t.c.tool == tool)
+    with _connect(engine) as conn:
+        rows = conn.execute(query).all()
+    return [
+        StoredJudgement(
+            r.study_id,
+            r.tool,
+            r.result,
+            r.domain,
+            r.answers,
+            r.algorithm,
+            r.judgement,
+            r.support,
+            r.reviewer,
+            _aware(r.entered_at),
+        )
+        for r in rows
+    ]

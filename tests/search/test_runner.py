@@ -170,7 +170,7 @@ def test_search_log_formats_hold_the_exact_query_and_counts(services, engine, cr
 
 def test_project_specs_select_sources_and_ad_hoc_queries():
     sources = [
-        Source(name="PubMed", kind="pubmed", query="a[tiab]", date_from="2000"),
+        Source(name="PubMed", kind="pubmed", query="a[tiab]", date_from="2000", platform="PubMed"),
         Source(name="Europe PMC", kind="europepmc", query="b"),
         Source(name="Embase export", kind="file", files=["embase.ris"]),
     ]
@@ -181,6 +181,7 @@ def test_project_specs_select_sources_and_ad_hoc_queries():
     assert [
         (s.source, s.query, s.date_from, s.adhoc) for s in project_specs(sources, "pubmed", "c")
     ] == [("PubMed", "c", "2000", True)]
+    assert [s.platform for s in project_specs(sources)] == ["PubMed", "Europe PMC RESTful API"]
     ad_hoc = project_specs(sources, "openalex", 'x "y"')
     assert [(s.source, s.kind, s.query, s.adhoc) for s in ad_hoc] == [
         ("OpenAlex", "openalex", 'x "y"', True)

@@ -41,6 +41,8 @@ class SearchSpec:
     filters: dict[str, Any] = field(default_factory=dict)
     base_url: str = ""
     adhoc: bool = False
+    # How the review names the interface searched (PRISMA-S "platform"); default: the API's.
+    platform_name: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -75,6 +77,7 @@ class SearchSpec:
             filters=dict(source.filters),
             base_url=source.base_url,
             adhoc=query is not None,
+            platform_name=source.platform,
         )
 
     @property
@@ -83,7 +86,7 @@ class SearchSpec:
 
     @property
     def platform(self) -> str:
-        return PLATFORM[self.kind]
+        return self.platform_name or PLATFORM[self.kind]
 
     def date_range(self) -> tuple[date | None, date | None]:
         start = parse_date(self.date_from) if self.date_from else None

@@ -197,7 +197,7 @@ def _staged(conn: Connection, search_id: int, source_file: str) -> Iterator[Reco
         for row in rows:
             last = row.position
             if "record" in row.item:
-                record = Record.from_dict(row.item["record"])
+                record = Record(**row.item["record"])
                 record.source_file = source_file
                 yield record
             else:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from metasift.search import SearchError, SearchSpec, run_search
 from metasift.search.config import SearchSettings
 from metasift.search.europepmc import record_from_result
+from metasift.store import create_db_engine, migrate
 from metasift.store.records import iter_records
 from metasift.store.schema import search_records, searches
 from tests.search.fakes import Fault, europepmc_result
@@ -109,7 +110,9 @@ def test_429_burst_drop_and_malformed_page_then_resume(services, engine, creds, 
     assert sum(1 for r in pages(services) if r.params["cursorMark"] == "*") == 1
 
 
-def test_interrupted_by_a_hook_resumes_without_loss(services, engine, creds, fast):
+def test_interrupted_by_a_hook_resumes_without_loss(services, db_url, creds, fast):
+    engine = create_db_engine(db_url)
+    migrate(engine)
     services.europepmc.corpora[QUERY] = [europepmc_result(i) for i in range(230)]
 
     def stop(pages: int) -> None:
@@ -124,6 +127,7 @@ def test_interrupted_by_a_hook_resumes_without_loss(services, engine, creds, fas
     assert outcome.resumed and (outcome.retrieved, outcome.imported) == (230, 230)
     assert len({r.source_id for _, r in iter_records(engine)}) == 230
     assert len(pages(services)) == 3
+    engine.dispose()
 
 
 def test_empty_result_and_error_envelope(services, engine, creds, fast):

@@ -291,12 +291,15 @@ def run_search(
         if search_id is not None:
             status = "failed" if isinstance(exc, Exception) else "interrupted"
             message = redact(str(exc), credentials.secrets()) or type(exc).__name__
-            with engine.begin() as conn:
-                conn.execute(
-                    searches.update()
-                    .where(searches.c.id == search_id, searches.c.status == "running")
-                    .values(status=status, error=message)
-                )
+            try:
+                with engine.begin() as conn:
+                    conn.execute(
+                        searches.update()
+                        .where(searches.c.id == search_id, searches.c.status == "running")
+                        .values(status=status, error=message)
+                    )
+            except Exception:  # the store itself failing must not hide the original error
+                log.exception("could not record that search %s stopped", search_id)
         raise
     finally:
         if own_client:

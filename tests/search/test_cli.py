@@ -175,6 +175,14 @@ def test_credentials_come_from_environment_or_a_config_file_outside_the_project(
         load_credentials()
 
 
+def test_missing_contact_email_is_pointed_out(isolated_env, services, monkeypatch, tmp_path):
+    monkeypatch.setenv("METASIFT_EUROPEPMC_URL", services.url("europepmc"))
+    monkeypatch.setenv("METASIFT_PUBMED_URL", services.url("pubmed"))
+    project = make_project(tmp_path / "review", pubmed=True)
+    result = CliRunner().invoke(app, ["search", "-p", str(project), "--source", "PubMed"])
+    assert "no contact e-mail" in result.output and "METASIFT_EMAIL" in result.output
+
+
 def test_searchlog_of_a_project_without_searches(isolated_env, tmp_path):
     project = make_project(tmp_path / "review")
     result = CliRunner().invoke(app, ["searchlog", "-p", str(project)])

@@ -7,6 +7,7 @@ the search log.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from metasift.search.base import SearchSpec
@@ -22,6 +23,8 @@ from metasift.search.runner import (
 
 if TYPE_CHECKING:
     from metasift.project import Project
+
+logger = logging.getLogger(__name__)
 
 
 def search_project(
@@ -40,6 +43,11 @@ def search_project(
     """
     specs = project_specs(list(project.protocol.sources), source, query)
     credentials = load_credentials(project.root)
+    if not credentials.email and any(s.kind in ("pubmed", "openalex") for s in specs):
+        logger.warning(
+            "no contact e-mail: NCBI and OpenAlex ask every client for one; set METASIFT_EMAIL "
+            "or 'email' in ~/.config/metasift/config.toml."
+        )
     settings = settings or SearchSettings.from_env()
     results: list[SearchOutcome | SearchError] = []
     for spec in specs:

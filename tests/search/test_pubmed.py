@@ -43,7 +43,7 @@ def test_12000_records_batched_through_history_server_and_split_by_date(
         engine,
         spec(),
         credentials=creds,
-        settings=SearchSettings(backoff_base=0.01, timeout=5.0),
+        settings=SearchSettings(backoff_base=0.01, timeout=5.0, rate=200.0),
         on_progress=lambda s, done, total: progress.append((done, total)),
     )
     assert (outcome.reported, outcome.retrieved, outcome.imported, outcome.merged) == (

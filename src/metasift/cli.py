@@ -148,6 +148,100 @@ def records(
                 write_records(stored, fh, fmt)
             err_console.print(f"Wrote {out}")
 
+@app.command()
+def meta(
+    data: Annotated[Path, typer.Argument(help="CSV of study data (metafor column names).")],
+    measure: Annotated[
+        str | None,
+        typer.Option(help="MD, SMD, ROM, OR, RR, RD, PETO, COR, ZCOR, PR, PLO, PAS, IRR "
+                     "(omit when the data have yi and vi)."),
+    ] = None,
+    method: Annotated[
+        str, typer.Option(help="EE, FE, DL, REML, ML, PM, EB, HE, SJ, HS, MH or PETO.")
+    ] = "REML",
+    knha: Annotated[bool, typer.Option(help="Hartung-Knapp-Sidik-Jonkman adjustment.")] = False,
+    mods: Annotated[
+        list[str] | None,
+        typer.Option(help="Moderator column(s) for meta-regression (repeat or comma-separate)."),
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Column defining subgroups.")] = None,
+    slab: Annotated[str | None, typer.Option(help="Column with study labels.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the fitted model as JSON.")
+    ] = False,
+    forest: Annotated[
+        Path | None, typer.Option(help="Write a forest plot (.svg/.png/.pdf).")
+    ] = None,
+    funnel: Annotated[
+        Path | None, typer.Option(help="Write a funnel plot (.svg/.png/.pdf).")
+    ] = None,
+    bias: Annotated[
+        bool, typer.Option(help="Egger's test, rank correlation, trim-and-fill, fail-safe N.")
+    ] = False,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(help="Read a metafor input from another column: ARG=COLUMN (repeatable)."),
+    ] = None,
+) -> None:
+    """Meta-analysis of a CSV of study data, with metafor's estimators and names."""
+    import json
+    import math
+
+    from metasift.synthesis.plan import Analysis, run_analysis
+    from metasift.synthesis.table import read_csv
+
+    rows = read_csv(data)
+    mod_list = [m.strip() for item in mods or [] for m in item.split(",") if m.strip()]
+    columns = {}
+    for item in column or []:
+        arg, sep, col = item.partition("=")
+        if not sep:
+            raise MetasiftError(f"--column {item!r}: expected ARG=COLUMN, e.g. ai=tpos.")
+        columns[arg.strip()] = col.strip()
+    try:
+        analysis = Analysis(
+            name="meta", measure=measure, method=method, knha=knha, mods=mod_list, by=by,
+            slab=slab, bias=bias, columns=columns, forest=str(forest) if forest else None,
+            funnel=str(funnel) if funnel else None,
+        )
+    except ValueError as exc:
+        raise MetasiftError(str(exc).split("\n", 1)[-1].strip()) from exc
+    outcome = run_analysis(rows, analysis, origin=f"{data}: ")
+    for message in outcome.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {message}")
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.to_dict(), indent=2) + "\n")
+    else:
+        summary = outcome.to_dict()
+        table = Table("statistic", "value", title=f"{data.name}: {summary['measure']}, "
+                      f"{summary['method']}{' + KNHA' if knha else ''}, k = {summary['k']}")
+        for key, value in summary.items():
+            if isinstance(value, float):
+                table.add_row(key, f"{value:.6g}")
+            elif isinstance(value, dict) and key == "exp":
+                for sub, val in value.items():
+                    table.add_row(f"exp({sub})", f"{val:.4g}")
+        console.print(table)
+        for coef in summary.get("coefficients", []):
+            console.print(
+                "  " + ", ".join(
+                    f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in coef.items()
+                )
+            )
+        if outcome.subgroups is not None:
+            sg = outcome.subgroups
+            for name, fit in sg.fits.items():
+                console.print(f"  {sg.by} = {name}: k = {fit.k}, estimate = {fit.b[0]:.4g} "
+                              f"[{fit.ci_lb[0]:.4g}, {fit.ci_ub[0]:.4g}], I2 = {fit.I2:.1f}%")
+            qm = "n/a" if math.isnan(sg.QM) else f"{sg.QM:.4g} (p = {sg.QMp:.4g})"
+            console.print(f"  subgroup differences: QM = {qm}; Qb = {sg.Qb:.4g} "
+                          f"(df = {sg.Qb_df}, p = {sg.Qbp:.4g})")
+        for name, result in outcome.bias.items():
+            console.print(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in result.items()))
+    for path in outcome.files:
+        err_console.print(f"Wrote {path}")
+
+
 # --- extraction and risk of bias ----------------------------------------------------------------
 
 extract_app = typer.Typer(

@@ -1,0 +1,373 @@
+"""The protocol's analysis plan (``[analysis]`` in review.toml) and the stage function that runs
+one analysis over a table of study rows. The CLI's ``metasift meta`` and the plan call the same
+``run_analysis``.
+
+    [[analysis.analyses]]
+    name = "PASI 75 at week 12"
+    measure = "RR"
+    method = "REML"
+    knha = true
+    by = "disease"
+    slab = "study"
+    where = { outcome = "PASI75" }
+    columns = { ai = "events_treated", n1i = "n_treated", ci = "events_control", n2i = "n_control" }
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from metasift.errors import ProtocolError
+from metasift.synthesis.bias import fsn, ranktest, regtest, trimfill
+from metasift.synthesis.effects import INPUT_NAMES, MEASURES, TWO_BY_TWO, EffectSizes
+from metasift.synthesis.errors import SynthesisError, describe_rows
+from metasift.synthesis.mh import MHResult, rma_mh, rma_peto
+from metasift.synthesis.models import METHODS, RMAResult, SynthesisWarning, rma
+from metasift.synthesis.subgroup import SubgroupResult, subgroup
+from metasift.synthesis.table import Row, effect_sizes, moderators
+
+POOLING = (*METHODS, "MH", "PETO")
+
+
+class Analysis(BaseModel):
+    """One meta-analysis of the plan."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    measure: str | None = None
+    method: str = "REML"
+    knha: bool = False
+    mods: list[str] = []
+    by: str | None = None
+    slab: str | None = None
+    # metafor input name -> column of the extracted data holding it
+    columns: dict[str, str] = {}
+    # only rows whose columns have these values (e.g. one outcome at one time point)
+    where: dict[str, str | int | float] = {}
+    add: float | None = None
+    to: Literal["only0", "all", "if0all", "none"] = "only0"
+    drop00: bool = False
+    level: float = Field(95, gt=0, lt=100)
+    bias: bool = False
+    forest: str | None = None
+    funnel: str | None = None
+
+    @field_validator("measure")
+    @classmethod
+    def _measure(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.upper() not in MEASURES:
+            raise ValueError(f"unknown measure {value!r}; one of {', '.join(MEASURES)}")
+        return value.upper()
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        if value.upper() not in POOLING:
+            raise ValueError(f"unknown method {value!r}; one of {', '.join(POOLING)}")
+        return value.upper()
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(INPUT_NAMES))
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)} not metafor input names ({', '.join(INPUT_NAMES)})"
+            )
+        return value
+
+
+class AnalysisPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    analyses: list[Analysis] = []
+
+    @field_validator("analyses")
+    @classmethod
+    def _unique(cls, value: list[Analysis]) -> list[Analysis]:
+        names = [a.name for a in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"analysis names must be unique; repeated: {', '.join(twice)}")
+        return value
+
+
+def parse_plan(section: Mapping[str, Any], origin: str = "review.toml") -> AnalysisPlan:
+    """Validate the protocol's ``[analysis]`` table; errors name the key path."""
+    try:
+        return AnalysisPlan.model_validate(dict(section))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            path = ".".join(str(p) for p in ("analysis", *error["loc"]))
+            if error["type"] == "extra_forbidden":
+                problems.append(f"key '{path}' is not a known setting (check the spelling)")
+            elif error["type"] == "missing":
+                problems.append(f"key '{path}' is required")
+            else:
+                problems.append(f"key '{path}': {error['msg']}")
+        raise ProtocolError(f"{origin}: {'; '.join(problems)}") from exc
+
+
+@dataclass
+class AnalysisOutcome:
+    """What one analysis produced: effect sizes, the pooled fit, subgroups, bias tests."""
+
+    analysis: Analysis
+    effects: EffectSizes
+    fit: RMAResult | MHResult
+    subgroups: SubgroupResult | None = None
+    bias: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.analysis.name, **self.fit.to_dict()}
+        if self.effects.ratio and isinstance(out.get("estimate"), float):
+            keys = ("estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub")
+            out["exp"] = {
+                key: math.exp(out[key]) for key in keys if isinstance(out.get(key), float)
+            }
+        if self.subgroups is not None:
+            out["subgroups"] = self.subgroups.to_dict()
+        if self.bias:
+            out["bias"] = self.bias
+        if self.warnings:
+            out["warnings"] = list(dict.fromkeys(self.warnings))
+        return out
+
+
+def _select(rows: Sequence[Row], where: Mapping[str, Any], name: str) -> list[Row]:
+    if not where:
+        return list(rows)
+    for column in where:
+        if rows and column not in rows[0]:
+            raise SynthesisError(f"analysis {name!r}: 'where' names no column {column!r}.")
+    chosen = [row for row in rows if all(str(row.get(c)) == str(v) for c, v in where.items())]
+    if not chosen:
+        raise SynthesisError(f"analysis {name!r}: no rows match {dict(where)}.")
+    return chosen
+
+
+def _double_zero(es: EffectSizes) -> list[int]:
+    t = es.tables
+    if "ai" in t:
+        both = ((t["ai"] == 0) & (t["ci"] == 0)) | ((t["bi"] == 0) & (t["di"] == 0))
+    elif "x1i" in t:
+        both = (t["x1i"] == 0) & (t["x2i"] == 0)
+    else:
+        return []
+    return [i for i, flag in enumerate(both) if flag]
+
+
+def run_analysis(
+    rows: Sequence[Row], analysis: Analysis, *, origin: str = "", outdir: Path | None = None
+) -> AnalysisOutcome:
+    """Effect sizes -> model (or MH/Peto) -> subgroups, bias tests and plots for one analysis."""
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SynthesisWarning)
+        outcome = _run(rows, analysis, origin, outdir, messages)
+    for warning in caught:
+        if issubclass(warning.category, SynthesisWarning):
+            messages.append(str(warning.message))
+    outcome.warnings = list(dict.fromkeys(messages))
+    return outcome
+
+
+def _run(
+    rows: Sequence[Row],
+    analysis: Analysis,
+    origin: str,
+    outdir: Path | None,
+    messages: list[str],
+) -> AnalysisOutcome:
+    rows = _select(rows, analysis.where, analysis.name)
+    options: dict[str, Any] = {"to": analysis.to, "drop00": analysis.drop00}
+    if analysis.add is not None:
+        options["add"] = analysis.add
+    es = effect_sizes(
+        rows,
+        analysis.measure,
+        columns=analysis.columns,
+        slab=analysis.slab,
+        origin=origin,
+        **options,
+    )
+    zero = _double_zero(es)
+    if zero:
+        if len(zero) == len(es):
+            messages.append(
+                f"no study has events in either group ({es.measure}): every estimate rests on "
+                "the continuity correction; the risk difference (RD) is informative here."
+            )
+        else:
+            messages.append(
+                "studies without events in either group carry no information on "
+                f"{es.measure} beyond the continuity correction: {describe_rows(zero, es.slab)}."
+            )
+    method = analysis.method
+    test = "knha" if analysis.knha else "z"
+    if method in ("MH", "PETO"):
+        fit = _pooled_tables(es, method, analysis, rows)
+    else:
+        mods = moderators(rows, analysis.mods, origin) if analysis.mods else None
+        fit = rma(es, method=method, test=test, mods=mods, level=analysis.level)
+        messages.extend(fit.warnings)
+        if fit.k > 1 and fit.random and fit.tau2 == 0:
+            messages.append(
+                "tau2 is estimated at its lower bound 0: the random-effects estimate equals the "
+                "equal-effects one."
+            )
+        if fit.k > 1 and float(fit.yi.max() - fit.yi.min()) == 0:
+            messages.append("all effect sizes are identical: there is no heterogeneity to model.")
+        if fit.k == 1:
+            messages.append("only one study: its own estimate is reported; nothing is pooled.")
+    outcome = AnalysisOutcome(analysis, es, fit)
+    if analysis.by:
+        groups = [row.get(analysis.by) for row in rows]
+        if rows and analysis.by not in rows[0]:
+            raise SynthesisError(f"{origin}no column {analysis.by!r} to group by.")
+        pooled = method if method in METHODS else "REML"
+        outcome.subgroups = subgroup(
+            es, groups, by=analysis.by, method=pooled, test=test, level=analysis.level
+        )
+        base = rma(es, method=pooled, test=test, level=analysis.level, tau2_ci=False)
+        outcome.subgroups.overall = base
+    if analysis.bias and isinstance(fit, RMAResult):
+        outcome.bias = _bias(fit, messages)
+    if analysis.forest or analysis.funnel:
+        outcome.files = draw(outcome, analysis.forest, analysis.funnel, outdir)
+    return outcome
+
+
+def _pooled_tables(
+    es: EffectSizes, method: str, analysis: Analysis, rows: Sequence[Row]
+) -> MHResult:
+    if es.measure not in (*TWO_BY_TWO, "IRR") or not es.tables:
+        raise SynthesisError(
+            f"method {method} pools 2x2 tables (OR, RR, RD) or rates (IRR); "
+            f"measure {es.measure} has none. Use an inverse-variance method (e.g. REML)."
+        )
+    t = es.tables
+    if method == "PETO":
+        if es.measure not in ("OR", "PETO"):
+            raise SynthesisError("Peto's method pools odds ratios; use --measure OR or PETO.")
+        fit = rma_peto(t["ai"], t["bi"], t["ci"], t["di"], slab=es.slab, level=analysis.level)
+    elif es.measure == "IRR":
+        fit = rma_mh(
+            x1i=t["x1i"],
+            x2i=t["x2i"],
+            t1i=t["t1i"],
+            t2i=t["t2i"],
+            measure="IRR",
+            slab=es.slab,
+            level=analysis.level,
+        )
+    else:
+        measure = "OR" if es.measure == "PETO" else es.measure
+        fit = rma_mh(
+            t["ai"], t["bi"], t["ci"], t["di"], measure=measure, slab=es.slab, level=analysis.level
+        )
+    if math.isnan(fit.b):
+        raise SynthesisError(
+            f"the Mantel-Haenszel {fit.measure} is undefined: one group has no events in any "
+            "study. Use the risk difference (--measure RD) or an inverse-variance method."
+        )
+    return fit
+
+
+def _bias(fit: RMAResult, messages: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not fit.int_only or fit.k < 3:
+        messages.append("bias tests need an intercept-only model with at least 3 studies.")
+        return out
+    try:
+        eg = regtest(fit)
+        out["regtest"] = {"zval": eg.zval, "pval": eg.pval, "est": eg.est}
+        rk = ranktest(fit.yi, fit.vi)
+        out["ranktest"] = {"tau": rk.tau, "pval": rk.pval}
+        tf = trimfill(fit)
+        out["trimfill"] = {
+            "k0": tf.k0,
+            "side": tf.side,
+            "estimate": float(tf.fit.b[0]),
+            "ci_lb": float(tf.fit.ci_lb[0]),
+            "ci_ub": float(tf.fit.ci_ub[0]),
+        }
+        fs = fsn(fit.yi, fit.vi)
+        out["fsn"] = {"type": fs.type, "fsnum": fs.fsnum, "pval": fs.pval}
+    except SynthesisError as exc:
+        messages.append(f"bias tests: {exc}")
+    return out
+
+
+def draw(
+    outcome: AnalysisOutcome,
+    forest_out: str | None,
+    funnel_out: str | None,
+    outdir: Path | None = None,
+) -> list[str]:
+    from metasift.synthesis import plots
+
+    files = []
+    base = outdir or Path(".")
+    title = outcome.analysis.name if outcome.analysis.name != "meta" else None
+    if forest_out:
+        path = base / forest_out
+        if outcome.subgroups is not None:
+            overall = outcome.fit if isinstance(outcome.fit, RMAResult) else None
+            plots.forest(
+                outcome.subgroups, path, overall=overall or outcome.subgroups.overall, title=title
+            )
+        elif isinstance(outcome.fit, RMAResult):
+            plots.forest(outcome.fit, path, title=title)
+        else:
+            # MH/Peto: rows and weights from the inverse-variance view of the same studies
+            plots.forest(rma(outcome.effects, method="EE", tau2_ci=False), path, title=title)
+        files.append(str(path))
+    if funnel_out:
+        path = base / funnel_out
+        fit = (
+            outcome.fit
+            if isinstance(outcome.fit, RMAResult)
+            else rma(outcome.effects, method="EE", tau2_ci=False)
+        )
+        if fit.k < 2:
+            raise SynthesisError("a funnel plot needs at least two studies.")
+        plots.funnel(
+            trimfill(fit) if fit.int_only and fit.k > 2 and outcome.analysis.bias else fit,
+            path,
+            contours=True,
+        )
+        files.append(str(path))
+    return files
+
+
+def run_plan(
+    plan: AnalysisPlan | Mapping[str, Any],
+    rows: Sequence[Row],
+    *,
+    outdir: Path | None = None,
+) -> list[AnalysisOutcome]:
+    """Run every analysis of the plan over the extracted data (one row per study arm-pair and
+    outcome; analyses pick their rows with ``where``)."""
+    if not isinstance(plan, AnalysisPlan):
+        plan = parse_plan(plan)
+    results = []
+    for analysis in plan.analyses:
+        try:
+            results.append(run_analysis(rows, analysis, outdir=outdir))
+        except SynthesisError as exc:
+            raise SynthesisError(f"analysis {analysis.name!r}: {exc}") from exc
+    return results

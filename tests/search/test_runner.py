@@ -238,3 +238,20 @@ def test_polite_rates_of_europepmc_and_openalex(services, engine, creds, kind, l
     times = _times(service)
     assert len(times) == 14  # the count, 12 pages of 1, and the empty page ending it
     assert max_in_window(times, 0.95) <= limit
+
+
+def test_flagship_protocol_sources_are_searchable(services, engine, creds, fast):
+    from metasift.protocol import load_protocol
+    from tests.conftest import ROOT
+
+    protocol = load_protocol(ROOT / "examples" / "admsc-skin" / "review.toml")
+    specs = project_specs(list(protocol.sources))
+    assert [(s.kind, s.date_range()[1].isoformat()) for s in specs] == [
+        ("pubmed", "2025-03-31"),
+        ("europepmc", "2025-03-31"),
+        ("openalex", "2025-03-31"),
+    ]
+    epmc_spec = SearchSpec(**{**specs[1].__dict__, "base_url": services.url("europepmc")})
+    sent = f"({epmc_spec.query}) AND (FIRST_PDATE:[1000-01-01 TO 2025-03-31])"
+    services.europepmc.corpora[sent] = [europepmc_result(i) for i in range(3)]
+    assert run_search(engine, epmc_spec, credentials=creds, settings=fast).imported == 3

@@ -704,6 +704,138 @@ def searchlog(
         err_console.print(f"Wrote {out}")
 
 
+def _stage_progress(progress: Progress):
+    """A core progress callback (step, done, total) drawn as one rich bar per step."""
+    tasks: dict[str, int] = {}
+
+    def update(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = progress.add_task(step.capitalize(), total=total or None)
+        progress.update(tasks[step], completed=done, total=total or None)
+
+    return update
+
+
+@app.command()
+def dedup(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Export files to de-duplicate without a project (see --out)."),
+    ] = None,
+    project: ProjectOpt = Path("."),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="With FILE...: write file,position,source_id,cluster CSV here."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+    undo: Annotated[
+        str | None, typer.Option(help="Undo the merge of cluster ID, or 'all'.")
+    ] = None,
+    review: Annotated[bool, typer.Option(help="List the pairs waiting for a decision.")] = False,
+    decide: Annotated[
+        tuple[str, str] | None,
+        typer.Option(help="Record a decision on a queued pair: PAIR same|different."),
+    ] = None,
+    reviewer: Annotated[
+        str | None, typer.Option(help="Who decides (default: the login name).")
+    ] = None,
+    clusters: Annotated[
+        bool, typer.Option(help="List the duplicate clusters with their evidence.")
+    ] = False,
+) -> None:
+    """Find duplicate records across all imports; keep one merged record per cluster."""
+    import getpass
+    import json
+
+    from metasift.dedup.settings import parse_settings
+
+    if files:
+        from metasift.dedup.standalone import dedup_files, write_clusters
+
+        with _progress() as progress:
+            rows, result = dedup_files(files, progress=_stage_progress(progress))
+        if out is None:
+            write_clusters(rows, sys.stdout)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                write_clusters(rows, fh)
+            err_console.print(
+                f"Wrote {out}: {len(rows)} records, "
+                f"{result.n_records - result.duplicates_removed} unique."
+            )
+        return
+
+    from metasift.dedup import store
+    from metasift.project import Project
+
+    who = reviewer if reviewer is not None else getpass.getuser()
+    with Project.open(project) as proj:
+        if undo is not None:
+            undone = store.undo(proj.engine, undo, who)
+            console.print(
+                f"Undid {len(undone)} cluster(s); their records are kept apart from now on."
+            )
+        elif decide is not None:
+            a, b = store.decide(proj.engine, decide[0], decide[1], who)
+            console.print(
+                f"Recorded: records {a} and {b} are {decide[1].lower()} ({who}). "
+                "Run 'metasift dedup' to apply it."
+            )
+        elif review:
+            items = store.review_queue(proj.engine)
+            if as_json:
+                console.print_json(json.dumps([item.__dict__ for item in items]))
+                return
+            table = Table("pair", "score", "why", "record", "year", "first author", "title")
+            for item in items:
+                for n, rec in enumerate(item.records):
+                    table.add_row(
+                        item.pair if n == 0 else "",
+                        f"{item.score:g}" if n == 0 else "",
+                        (item.reason if n == 0 else ", ".join(item.conflicts)) or "",
+                        str(rec["id"]),
+                        str(rec["year"] or ""),
+                        rec["authors"][0] if rec["authors"] else "",
+                        (rec["title"] or "")[:80],
+                    )
+            console.print(table)
+            console.print(
+                f"{len(items)} pair(s) to review. Decide with "
+                "'metasift dedup --decide PAIR same|different'."
+            )
+        elif clusters:
+            listing = store.list_clusters(proj.engine)
+            if as_json:
+                console.print_json(json.dumps(listing))
+                return
+            table = Table("cluster", "record", "role", "matched with", "score", "rule", "fields")
+            for c in listing:
+                for m in c["members"]:
+                    table.add_row(
+                        str(c["cluster"]),
+                        str(m["record_id"]),
+                        m["role"],
+                        str(m["matched_with"] or ""),
+                        f"{m['score']:g}" if m["score"] is not None else "",
+                        m["rule"] or "",
+                        ", ".join(m["fields"]),
+                    )
+            console.print(table)
+            console.print(f"{len(listing)} cluster(s). Undo one with 'metasift dedup --undo ID'.")
+        else:
+            settings = parse_settings(proj.protocol.dedup, str(proj.root / "review.toml"))
+            with _progress() as progress:
+                summary = store.run_dedup(proj.engine, settings, _stage_progress(progress))
+            if as_json:
+                console.print_json(json.dumps(summary.to_dict()))
+            else:
+                console.print(
+                    f"records in {summary.records_in}, clusters {summary.clusters}, "
+                    f"duplicates removed {summary.duplicates_removed}, "
+                    f"manual queue {summary.manual_queue}, linked {summary.linked}"
+                )
+
+
 def main() -> None:
     try:
         app()

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from metasift.records.model import RECORD_FIELDS, Record
-from metasift.store.schema import records
+from metasift.store.schema import dedup_clusters, dedup_members, records
 
 _STORED = [f for f in RECORD_FIELDS if f not in ("source_position",)]
 
@@ -57,6 +57,18 @@ def count_records(engine: Engine) -> int:
 def iter_screenable(engine: Engine) -> Iterator[tuple[int, Record]]:
     """The records screening works on: every stored record that is not a removed duplicate.
 
-    De-duplication narrows this to one primary record per cluster, with merged metadata.
+    For each duplicate cluster that is its primary record, with the metadata merged from the
+    other members filled in (abstract, DOI, PMID, ...); every unclustered record as stored.
     """
-    yield from iter_records(engine)
+    with engine.connect() as conn:
+        merged = {
+            row.primary_record_id: row.merged
+            for row in conn.execute(
+                sa.select(dedup_clusters.c.primary_record_id, dedup_clusters.c.merged)
+            )
+        }
+    removed = sa.select(dedup_members.c.record_id).where(dedup_members.c.role == "duplicate")
+    for record_id, record in iter_records(engine, records.c.id.not_in(removed)):
+        for name, value in (merged.get(record_id) or {}).items():
+            setattr(record, name, value)
+        yield record_id, record

@@ -123,6 +123,90 @@ search_records = sa.Table(
     sa.UniqueConstraint("search_id", "key", name="uq_search_records_search_key"),
 )
 
+# --- dedup: clusters of duplicate records, their evidence, the manual queue, decisions -------
+# A cluster's id is the smallest record id among its members, so that it stays the same when
+# de-duplication runs again after new imports. Records are never changed: the primary's merged
+# metadata lives in ``dedup_clusters.merged`` (only the filled fields), so undo is a delete.
+
+dedup_runs = sa.Table(
+    "dedup_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ran_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("records_in", sa.Integer, nullable=False),
+    sa.Column("clusters", sa.Integer, nullable=False),
+    sa.Column("duplicates_removed", sa.Integer, nullable=False),
+    sa.Column("manual_queue", sa.Integer, nullable=False),
+    sa.Column("linked", sa.Integer, nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+)
+
+dedup_clusters = sa.Table(
+    "dedup_clusters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("primary_record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("merged", sa.JSON, nullable=False),
+    sa.Column("filled_from", sa.JSON, nullable=False),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("dedup_runs.id"), nullable=False),
+)
+
+dedup_members = sa.Table(
+    "dedup_members",
+    metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column(
+        "cluster_id",
+        sa.Integer,
+        sa.ForeignKey("dedup_clusters.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("matched_with", sa.Integer),
+    sa.Column("score", sa.Float),
+    sa.Column("rule", sa.Text),
+    sa.Column("fields", sa.JSON, nullable=False),
+    sa.Column("conflicts", sa.JSON, nullable=False),
+)
+
+dedup_links = sa.Table(
+    "dedup_links",
+    metadata,
+    sa.Column("record_a", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("record_b", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("relation", sa.String(16), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("fields", sa.JSON, nullable=False),
+)
+
+dedup_queue = sa.Table(
+    "dedup_queue",
+    metadata,
+    sa.Column("record_a", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("record_b", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("fields", sa.JSON, nullable=False),
+    sa.Column("conflicts", sa.JSON, nullable=False),
+)
+
+dedup_decisions = sa.Table(
+    "dedup_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_a", sa.Integer, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("record_b", sa.Integer, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("cluster_id", sa.Integer),
+    sa.Index("ix_dedup_decisions_pair", "record_a", "record_b"),
+)
+
 # --- extraction and risk of bias (revision 0006_extraction) --------------------------------
 # ``study_id`` is the key of a study. Until studies group several reports it is the record id
 # of the study's report, hence no foreign key.

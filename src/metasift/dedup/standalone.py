@@ -1,0 +1,61 @@
+"""Stand-alone de-duplication of export files, without a project: for scripts and benchmarks.
+
+Every record read (and every record a reader rejected) gets one row: file, position (1-based
+order in its file), source_id (the record's own id field) and cluster (1-based, numbered in
+order of first appearance; rejected records have an empty cluster).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from metasift.dedup.core import DedupResult, Progress, deduplicate
+from metasift.dedup.settings import DedupSettings
+from metasift.records.formats import Rejection, read_file
+from metasift.records.model import Record
+
+COLUMNS = ("file", "position", "source_id", "cluster")
+
+
+def _noop(step: str, done: int, total: int) -> None:
+    return None
+
+
+def dedup_files(
+    paths: Sequence[Path],
+    settings: DedupSettings | None = None,
+    progress: Progress = _noop,
+) -> tuple[list[dict[str, object]], DedupResult]:
+    """One row per input record, in input order, and the clustering behind them."""
+    slots: list[tuple[str, int, str, int | None]] = []
+    records: list[Record] = []
+    for path in paths:
+        for item in read_file(path):
+            if isinstance(item, Rejection):
+                slots.append((str(path), item.position, "", None))
+                continue
+            slots.append((str(path), item.source_position or 0, item.source_id or "", len(records)))
+            records.append(item)
+            if len(records) % 20000 == 0:
+                progress("reading records", len(records), 0)
+    result = deduplicate(records, settings, progress=progress)
+    labels = result.labels()
+    rows = [
+        {
+            "file": file,
+            "position": position,
+            "source_id": source_id,
+            "cluster": labels[index] if index is not None else "",
+        }
+        for file, position, source_id, index in slots
+    ]
+    return rows, result
+
+
+def write_clusters(rows: Sequence[dict[str, object]], stream: TextIO) -> None:
+    writer = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)

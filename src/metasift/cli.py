@@ -148,13 +148,16 @@ def records(
                 write_records(stored, fh, fmt)
             err_console.print(f"Wrote {out}")
 
+
 @app.command()
 def meta(
     data: Annotated[Path, typer.Argument(help="CSV of study data (metafor column names).")],
     measure: Annotated[
         str | None,
-        typer.Option(help="MD, SMD, ROM, OR, RR, RD, PETO, COR, ZCOR, PR, PLO, PAS, IRR "
-                     "(omit when the data have yi and vi)."),
+        typer.Option(
+            help="MD, SMD, ROM, OR, RR, RD, PETO, COR, ZCOR, PR, PLO, PAS, IRR "
+            "(omit when the data have yi and vi)."
+        ),
     ] = None,
     method: Annotated[
         str, typer.Option(help="EE, FE, DL, REML, ML, PM, EB, HE, SJ, HS, MH or PETO.")
@@ -200,8 +203,16 @@ def meta(
         columns[arg.strip()] = col.strip()
     try:
         analysis = Analysis(
-            name="meta", measure=measure, method=method, knha=knha, mods=mod_list, by=by,
-            slab=slab, bias=bias, columns=columns, forest=str(forest) if forest else None,
+            name="meta",
+            measure=measure,
+            method=method,
+            knha=knha,
+            mods=mod_list,
+            by=by,
+            slab=slab,
+            bias=bias,
+            columns=columns,
+            forest=str(forest) if forest else None,
             funnel=str(funnel) if funnel else None,
         )
     except ValueError as exc:
@@ -213,8 +224,12 @@ def meta(
         sys.stdout.write(json.dumps(outcome.to_dict(), indent=2) + "\n")
     else:
         summary = outcome.to_dict()
-        table = Table("statistic", "value", title=f"{data.name}: {summary['measure']}, "
-                      f"{summary['method']}{' + KNHA' if knha else ''}, k = {summary['k']}")
+        table = Table(
+            "statistic",
+            "value",
+            title=f"{data.name}: {summary['measure']}, "
+            f"{summary['method']}{' + KNHA' if knha else ''}, k = {summary['k']}",
+        )
         for key, value in summary.items():
             if isinstance(value, float):
                 table.add_row(key, f"{value:.6g}")
@@ -224,18 +239,23 @@ def meta(
         console.print(table)
         for coef in summary.get("coefficients", []):
             console.print(
-                "  " + ", ".join(
+                "  "
+                + ", ".join(
                     f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in coef.items()
                 )
             )
         if outcome.subgroups is not None:
             sg = outcome.subgroups
             for name, fit in sg.fits.items():
-                console.print(f"  {sg.by} = {name}: k = {fit.k}, estimate = {fit.b[0]:.4g} "
-                              f"[{fit.ci_lb[0]:.4g}, {fit.ci_ub[0]:.4g}], I2 = {fit.I2:.1f}%")
+                console.print(
+                    f"  {sg.by} = {name}: k = {fit.k}, estimate = {fit.b[0]:.4g} "
+                    f"[{fit.ci_lb[0]:.4g}, {fit.ci_ub[0]:.4g}], I2 = {fit.I2:.1f}%"
+                )
             qm = "n/a" if math.isnan(sg.QM) else f"{sg.QM:.4g} (p = {sg.QMp:.4g})"
-            console.print(f"  subgroup differences: QM = {qm}; Qb = {sg.Qb:.4g} "
-                          f"(df = {sg.Qb_df}, p = {sg.Qbp:.4g})")
+            console.print(
+                f"  subgroup differences: QM = {qm}; Qb = {sg.Qb:.4g} "
+                f"(df = {sg.Qb_df}, p = {sg.Qbp:.4g})"
+            )
         for name, result in outcome.bias.items():
             console.print(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in result.items()))
     for path in outcome.files:
@@ -395,8 +415,13 @@ def extract_values(
         if "suggestion" in v.source_detail:
             detail = f"suggestion {v.source_detail['suggestion']['suggestion_id']}"
         table.add_row(
-            str(v.study_id), v.field, where, str(v.value), v.reviewer,
-            f"{v.source} {detail}".strip(), v.entered_at.strftime("%Y-%m-%d %H:%M"),
+            str(v.study_id),
+            v.field,
+            where,
+            str(v.value),
+            v.reviewer,
+            f"{v.source} {detail}".strip(),
+            v.entered_at.strftime("%Y-%m-%d %H:%M"),
         )
     console.print(table)
 
@@ -427,11 +452,17 @@ def extract_suggest(
         task = progress.add_task("Suggesting", total=len(ids))
         model = design_model(proj.engine, proj.protocol) if learn_design else None
         added = run_suggestions(
-            proj.engine, proj.protocol, ids, pasted=pasted, model=model,
+            proj.engine,
+            proj.protocol,
+            ids,
+            pasted=pasted,
+            model=model,
             on_study=lambda n: progress.update(task, completed=n),
         )
-    console.print(f"{added} new suggestions for {len(ids)} studies; review them with "
-                  f"'metasift extract review --reviewer NAME'.")
+    console.print(
+        f"{added} new suggestions for {len(ids)} studies; review them with "
+        f"'metasift extract review --reviewer NAME'."
+    )
 
 
 @extract_app.command("review")
@@ -460,16 +491,26 @@ def extract_review(
             if action is None:
                 raise MetasiftError("--id needs --action accept, edit or reject")
             done = review_suggestion(
-                proj.engine, proj.protocol, id, action, reviewer, value_text=value,
-                arm=arm, outcome=outcome, timepoint=timepoint, field_name=field,
+                proj.engine,
+                proj.protocol,
+                id,
+                action,
+                reviewer,
+                value_text=value,
+                arm=arm,
+                outcome=outcome,
+                timepoint=timepoint,
+                field_name=field,
             )
-            console.print(f"suggestion {done.id}: {done.status} ({done.field} = "
-                          f"{done.final_value!r})")
+            console.print(
+                f"suggestion {done.id}: {done.status} ({done.field} = {done.final_value!r})"
+            )
             return
         ids = _study_ids(proj.engine, studies) if studies else None
         pending = get_suggestions(proj.engine, ids, status="pending")
-        console.print(f"{len(pending)} pending suggestions. a=accept, e=edit, r=reject, "
-                      f"s=skip, q=quit")
+        console.print(
+            f"{len(pending)} pending suggestions. a=accept, e=edit, r=reject, s=skip, q=quit"
+        )
         for s in pending:
             before = s.sentence[: s.span_start - s.sentence_start]
             after = s.sentence[s.span_end - s.sentence_start :]
@@ -527,8 +568,13 @@ def extract_map(
             writer = csv.writer(fh)
             writer.writerow([*emap.fields, "studies", "study_ids"])
             for row in emap.records():
-                writer.writerow([*(row[f] for f in emap.fields), row["studies"],
-                                 " ".join(map(str, row["study_ids"]))])
+                writer.writerow(
+                    [
+                        *(row[f] for f in emap.fields),
+                        row["studies"],
+                        " ".join(map(str, row["study_ids"])),
+                    ]
+                )
     console.print(f"Wrote {out}" + (f" and {csv_out}" if csv_out else ""))
 
 
@@ -575,8 +621,15 @@ def rob_record(
         answers[question.strip()] = value.strip()
     with Project.open(project) as proj:
         proposed, final = record_rob(
-            proj.engine, study_id=study, tool=tool, domain=domain, reviewer=_reviewer(reviewer),
-            answers=answers, judgement=judgement, support=support, result=result,
+            proj.engine,
+            study_id=study,
+            tool=tool,
+            domain=domain,
+            reviewer=_reviewer(reviewer),
+            answers=answers,
+            judgement=judgement,
+            support=support,
+            result=result,
         )
     note = f" (algorithm: {proposed})" if proposed and proposed != final else ""
     console.print(f"study {study} {tool} {domain}: {final}{note}")
@@ -598,8 +651,9 @@ def rob_list(
     keys = [d.key for d in TOOLS[tool]]
     table = Table("study", "result", *keys, "overall")
     for r in rows:
-        table.add_row(str(r.study_id), r.result, *(r.domains.get(k, "") for k in keys),
-                      r.overall or "")
+        table.add_row(
+            str(r.study_id), r.result, *(r.domains.get(k, "") for k in keys), r.overall or ""
+        )
     console.print(table)
 
 

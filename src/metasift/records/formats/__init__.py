@@ -35,6 +35,8 @@ _MODULES = {
     "wos": "wos",
     "bibtex": "bibtex",
     "tabular": "csv",
+    "pubmed_xml": "pubmed-xml",
+    "endnote_xml": "endnote-xml",
 }
 ALIASES = {
     "nbib": "medline",

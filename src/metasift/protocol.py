@@ -171,6 +171,15 @@ exclude_terms = []
 # [project]
 # Leave unset for the default SQLite store in this folder; set to share it with a team:
 # database_url = "postgresql://user@host/dbname"
+
+# [screening]
+# model = "default"                 # 'metasift simulate --list-models' lists the models
+# seed = 0
+# stopping_rule = "hypergeometric"  # or "knee", "safe", "consecutive"
+# target_recall = 0.95              # the hypergeometric rule's target and confidence
+# confidence = 0.95
+# consecutive_irrelevant = 50
+# seed_studies = ["10.1000/xyz123"]  # DOIs or PMIDs of studies known to be relevant
 """
 
 

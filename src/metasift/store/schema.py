@@ -207,6 +207,47 @@ dedup_decisions = sa.Table(
     sa.Index("ix_dedup_decisions_pair", "record_a", "record_b"),
 )
 
+# -- screening ---------------------------------------------------------------------------------
+# A model run is one state of the screening model (the ranking that proposed records); a decision
+# is one reviewer's verdict on one record at one stage. Decisions are never deleted: an undo sets
+# ``retracted_at``, so the history of every verdict stays in the store for the audit log.
+SCREENING_STAGES = ("title_abstract", "full_text")
+SCREENING_DECISIONS = ("include", "exclude", "maybe")
+
+model_runs = sa.Table(
+    "model_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("n_records", sa.Integer, nullable=False),
+    sa.Column("n_labelled", sa.Integer, nullable=False),
+    sa.Column("n_included", sa.Integer, nullable=False),
+)
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("reviewer", sa.String(128), nullable=False),
+    sa.Column("decision", sa.String(10), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("model_run_id", sa.Integer, sa.ForeignKey("model_runs.id"), index=True),
+    sa.Column("rank", sa.Integer),
+    sa.Column("retracted_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("stage IN ('title_abstract', 'full_text')", name="ck_decisions_stage"),
+    sa.CheckConstraint("decision IN ('include', 'exclude', 'maybe')", name="ck_decisions_decision"),
+    sa.Index("ix_decisions_stage_reviewer", "stage", "reviewer"),
+)
+
 # --- extraction and risk of bias (revision 0006_extraction) --------------------------------
 # ``study_id`` is the key of a study. Until studies group several reports it is the record id
 # of the study's report, hence no foreign key.

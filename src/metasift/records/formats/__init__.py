@@ -37,6 +37,8 @@ _MODULES = {
     "tabular": "csv",
     "pubmed_xml": "pubmed-xml",
     "endnote_xml": "endnote-xml",
+    "openalex": "openalex",
+    "synergy": "synergy",
 }
 ALIASES = {
     "nbib": "medline",

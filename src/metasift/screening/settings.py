@@ -1,0 +1,59 @@
+"""The ``[screening]`` section of review.toml, validated here (the protocol keeps it a dict)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from metasift.errors import ProtocolError
+from metasift.protocol import Protocol
+
+
+class ScreeningSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = "default"
+    seed: int = 0
+    # Stopping: the rule whose verdict the screen loop shows, and the statistical target.
+    stopping_rule: Literal["hypergeometric", "knee", "safe", "consecutive"] = "hypergeometric"
+    target_recall: float = Field(0.95, gt=0.0, lt=1.0)
+    confidence: float = Field(0.95, gt=0.0, lt=1.0)
+    consecutive_irrelevant: int = Field(50, ge=1)
+    # Known relevant studies (DOIs or PMIDs) that rank similar records first before any label.
+    seed_studies: list[str] = []
+
+
+def screening_settings(protocol: Protocol, origin: str = "review.toml") -> ScreeningSettings:
+    try:
+        return ScreeningSettings.model_validate(protocol.screening)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            path = ".".join(["screening", *(str(p) for p in error["loc"])])
+            if error["type"] == "extra_forbidden":
+                problems.append(f"key '{path}' is not a known setting (check the spelling)")
+            else:
+                problems.append(f"key '{path}': {error['msg']} (got {error.get('input')!r})")
+        raise ProtocolError(f"{origin}: {'; '.join(problems)}") from exc
+
+
+def protocol_query(protocol: Protocol) -> str:
+    """The text records are compared with before any label: question, PICO, inclusion criteria.
+
+    Exclusion criteria are left out on purpose: their words describe records to push down, and a
+    similarity ranking cannot tell "mentions X" from "is about X".
+    """
+    pico = protocol.pico
+    parts = [
+        protocol.review.title,
+        protocol.review.question,
+        pico.population,
+        pico.intervention,
+        pico.comparator,
+        pico.outcomes,
+        pico.study_designs,
+        *protocol.criteria.include,
+        *protocol.criteria.include_terms,
+    ]
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,292 @@
+"""Stopping rules: when may screening stop, and what recall has it reached?
+
+Written here (on scipy.stats.hypergeom) because no maintained Python package implements them:
+the reference implementation of the hypergeometric rule is the authors' R package ``buscar``,
+and the knee and SAFE rules exist only as descriptions in their papers.
+
+Every rule reads the labels of the records screened so far, in screening order, and the size
+of the collection. Each reports an estimated recall and a lower bound on recall; the lower
+bound always comes from the hypergeometric test (the only one of these rules with a
+statistical guarantee), so the reviewer sees the same bound whichever rule is followed.
+
+* :class:`HypergeometricStop` - Callaghan & Mueller-Hansen (2020), "Statistical stopping
+  criteria for automated screening in systematic reviews", Syst Rev 9:273. H0: recall is below
+  the target. The last ``n`` screened records are treated as a random sample of the records not
+  screened before them; as prioritised screening shows records at least as likely to be
+  relevant as a random draw, this is conservative. As in the authors' ``buscar`` package, every
+  split point is tried and the smallest p-value is used; for a fixed number of relevant records
+  in the sample a larger sample gives a smaller p-value, so only the largest sample for each
+  count needs testing.
+* :class:`KneeStop` - Cormack & Grossman (2016), "Engineering quality and reliability in
+  technology-assisted review", SIGIR: stop when the slope ratio at the knee of the gain curve
+  is at least ``156 - min(relevant found, 150)`` and at least 150 records were screened.
+* :class:`SafeStop` - the stopping heuristics of the SAFE procedure (Boetje & van de Schoot
+  2024, Syst Rev 13:81): at least ``min_fraction`` of all records screened, at least twice the
+  number of relevant records found so far, and ``consecutive`` irrelevant records in a row.
+* :class:`ConsecutiveIrrelevantStop` - stop after ``n`` irrelevant records in a row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from scipy.stats import hypergeom
+
+
+@dataclass(frozen=True)
+class StopEstimate:
+    stop: bool
+    estimated_recall: float | None
+    recall_lower_bound: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class StoppingRule(Protocol):
+    name: str
+
+    def evaluate(self, labels: np.ndarray, n_total: int) -> StopEstimate: ...
+
+    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]: ...
+
+
+# -- the hypergeometric machinery ----------------------------------------------------------
+def _samples(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate samples (the last ``n`` screened) and their relevant counts ``k``."""
+    t = len(labels)
+    relevant_at = np.flatnonzero(labels == 1)
+    n = t - relevant_at - 1
+    k = labels.sum() - np.arange(1, len(relevant_at) + 1)
+    n = np.append(n, t)
+    k = np.append(k, labels.sum())
+    keep = n >= 1
+    return n[keep], k[keep]
+
+
+def _pvalues(n: np.ndarray, k: np.ndarray, t: int, n_total: int, missed: np.ndarray) -> np.ndarray:
+    """P(at most k relevant in a sample of n) if ``missed`` relevant records are unscreened."""
+    urn = n_total - t + n
+    p = hypergeom.cdf(k, urn, k + missed, n)
+    return np.where(missed > n_total - t, 0.0, np.nan_to_num(p, nan=0.0))
+
+
+def _missed_bound(
+    n: np.ndarray, k: np.ndarray, t: int, n_total: int, confidence: float
+) -> np.ndarray:
+    """For each candidate sample, the most unseen relevant records still plausible."""
+    remaining = n_total - t
+    alpha = 1.0 - confidence
+    lo = np.zeros(len(n), dtype=np.int64)  # plausible (p >= alpha)
+    hi = np.full(len(n), remaining + 1, dtype=np.int64)  # implausible
+    while ((hi - lo) > 1).any():
+        mid = (lo + hi) // 2
+        ok = _pvalues(n, k, t, n_total, mid) >= alpha
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid)
+    return lo
+
+
+def hypergeometric_bound(
+    labels: np.ndarray, n_total: int, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """``(estimated_recall, recall_lower_bound, missed_upper)`` after screening ``labels``.
+
+    ``missed_upper`` is the largest number of unseen relevant records that the test cannot
+    reject at ``confidence``; the lower bound is the recall if that many remained. The estimate
+    is the same bound at 50% confidence (a median estimate): unlike the sample proportion, it
+    does not claim 100% recall after a handful of irrelevant records.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    t, found = len(labels), int(labels.sum())
+    remaining = n_total - t
+    if remaining <= 0:
+        return 1.0, 1.0, 0.0
+    if t == 0:
+        return 0.0, 0.0, float(remaining)
+    n, k = _samples(labels)
+    missed_upper = float(_missed_bound(n, k, t, n_total, confidence).min())
+    missed_hat = float(_missed_bound(n, k, t, n_total, 0.5).min())
+    estimated = found / (found + missed_hat) if found + missed_hat > 0 else 0.0
+    lower = found / (found + missed_upper) if found + missed_upper > 0 else 0.0
+    return float(estimated), float(lower), missed_upper
+
+
+def _simulate(rule: Any, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
+    order_labels = np.asarray(order_labels, dtype=np.int64)
+    total = int(order_labels.sum())
+    at = rule.first_stop(order_labels, n_total)
+    if at is None:
+        return {"stop_at": None, "recall": 1.0, "records_saved": 0}
+    estimate = rule.evaluate(order_labels[:at], n_total)
+    return {
+        "stop_at": at,
+        "recall": float(order_labels[:at].sum() / total) if total else 1.0,
+        "records_saved": n_total - at,
+        "estimated_recall": estimate.estimated_recall,
+        "recall_lower_bound": estimate.recall_lower_bound,
+    }
+
+
+@dataclass
+class HypergeometricStop:
+    """Stop when H0 "recall < ``target``" is rejected at ``confidence``."""
+
+    target: float = 0.95
+    confidence: float = 0.95
+    name: str = "hypergeometric"
+
+    def p_value(self, labels: np.ndarray, n_total: int) -> float:
+        labels = np.asarray(labels, dtype=np.int64)
+        t, found = len(labels), int(labels.sum())
+        if t >= n_total:
+            return 0.0
+        if t == 0 or found == 0:
+            return 1.0
+        n, k = _samples(labels)
+        missed = np.full(len(n), math.floor(round(found / self.target - found, 9)) + 1)
+        return float(_pvalues(n, k, t, n_total, missed).min())
+
+    def evaluate(self, labels: np.ndarray, n_total: int) -> StopEstimate:
+        estimated, lower, _ = hypergeometric_bound(labels, n_total, self.confidence)
+        stop = self.p_value(labels, n_total) < 1.0 - self.confidence
+        return StopEstimate(stop, estimated, lower)
+
+    def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
+        for t in range(1, min(len(order_labels), n_total - 1) + 1):
+            if order_labels[:t].any() and self.p_value(order_labels[:t], n_total) < (
+                1.0 - self.confidence
+            ):
+                return t
+        return None
+
+    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
+        return _simulate(self, order_labels, n_total)
+
+
+@dataclass
+class KneeStop:
+    """Cormack & Grossman's knee method on the gain curve (relevant found vs screened)."""
+
+    min_screened: int = 150
+    name: str = "knee"
+
+    @staticmethod
+    def knee(labels: np.ndarray) -> tuple[int, float] | None:
+        """(knee position, slope ratio) of the gain curve, or None before any relevant record."""
+        labels = np.asarray(labels, dtype=np.int64)
+        t, found = len(labels), int(labels.sum())
+        if found == 0:
+            return None
+        gain = np.concatenate([[0], np.cumsum(labels)])
+        x = np.arange(t + 1)
+        # Farthest point above the line from the origin to the current point.
+        knee = int(np.argmax(t * gain - found * x))
+        if knee == 0 or knee == t:
+            return knee, 0.0
+        ratio = (gain[knee] / knee) / ((found - gain[knee] + 1) / (t - knee))
+        return knee, float(ratio)
+
+    def _stops(self, labels: np.ndarray) -> bool:
+        if len(labels) < self.min_screened:
+            return False
+        result = self.knee(labels)
+        if result is None:
+            return False
+        found = int(np.asarray(labels).sum())
+        return result[1] >= 156 - min(found, 150)
+
+    def evaluate(self, labels: np.ndarray, n_total: int) -> StopEstimate:
+        labels = np.asarray(labels, dtype=np.int64)
+        _, lower, _ = hypergeometric_bound(labels, n_total)
+        found = int(labels.sum())
+        result = self.knee(labels)
+        estimated = None
+        if result is not None and 0 < result[0] < len(labels):
+            knee = result[0]
+            gain = int(labels[:knee].sum())
+            rate = (found - gain) / (len(labels) - knee)
+            estimated = found / (found + rate * (n_total - len(labels)))
+        return StopEstimate(self._stops(labels) or len(labels) >= n_total, estimated, lower)
+
+    def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
+        for t in range(self.min_screened, len(order_labels) + 1):
+            if self._stops(order_labels[:t]):
+                return t
+        return None
+
+    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
+        return _simulate(self, order_labels, n_total)
+
+
+@dataclass
+class SafeStop:
+    """The SAFE procedure's heuristics (all three must hold)."""
+
+    min_fraction: float = 0.10
+    relevant_multiple: float = 2.0
+    consecutive: int = 50
+    name: str = "safe"
+
+    def _stops(self, labels: np.ndarray, n_total: int) -> bool:
+        t = len(labels)
+        return (
+            t >= math.ceil(self.min_fraction * n_total)
+            and t >= self.relevant_multiple * int(labels.sum())
+            and t >= self.consecutive
+            and not labels[t - self.consecutive :].any()
+        )
+
+    def evaluate(self, labels: np.ndarray, n_total: int) -> StopEstimate:
+        labels = np.asarray(labels, dtype=np.int64)
+        estimated, lower, _ = hypergeometric_bound(labels, n_total)
+        return StopEstimate(
+            self._stops(labels, n_total) or len(labels) >= n_total, estimated, lower
+        )
+
+    def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
+        for t in range(1, len(order_labels) + 1):
+            if self._stops(order_labels[:t], n_total):
+                return t
+        return None
+
+    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
+        return _simulate(self, order_labels, n_total)
+
+
+@dataclass
+class ConsecutiveIrrelevantStop:
+    """Stop after ``n`` irrelevant records in a row."""
+
+    n: int = 50
+    name: str = "consecutive"
+
+    def evaluate(self, labels: np.ndarray, n_total: int) -> StopEstimate:
+        labels = np.asarray(labels, dtype=np.int64)
+        estimated, lower, _ = hypergeometric_bound(labels, n_total)
+        stop = (len(labels) >= self.n and not labels[-self.n :].any()) or len(labels) >= n_total
+        return StopEstimate(stop, estimated, lower)
+
+    def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
+        labels = np.asarray(order_labels, dtype=np.int64)
+        run = 0
+        for t, label in enumerate(labels, start=1):
+            run = 0 if label else run + 1
+            if run >= self.n:
+                return t
+        return None
+
+    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
+        return _simulate(self, order_labels, n_total)
+
+
+def default_rules(target: float = 0.95, confidence: float = 0.95) -> list[Any]:
+    return [
+        HypergeometricStop(target, confidence),
+        KneeStop(),
+        SafeStop(),
+        ConsecutiveIrrelevantStop(),
+    ]

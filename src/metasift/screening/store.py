@@ -1,0 +1,150 @@
+"""Screening's side of the project store: model runs and decisions (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from metasift.errors import MetasiftError
+from metasift.store.schema import SCREENING_DECISIONS, SCREENING_STAGES, decisions, model_runs
+
+TITLE_ABSTRACT = "title_abstract"
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: int
+    record_id: int
+    stage: str
+    reviewer: str
+    decision: str
+    decided_at: datetime
+    model_run_id: int | None
+    rank: int | None
+    reason: str | None = None
+    note: str | None = None
+
+
+def _check(stage: str, decision: str | None = None) -> None:
+    if stage not in SCREENING_STAGES:
+        raise MetasiftError(f"unknown stage {stage!r}; use one of {', '.join(SCREENING_STAGES)}.")
+    if decision is not None and decision not in SCREENING_DECISIONS:
+        raise MetasiftError(
+            f"unknown decision {decision!r}; use one of {', '.join(SCREENING_DECISIONS)}."
+        )
+
+
+def add_model_run(
+    conn: Connection,
+    *,
+    model: str,
+    params: dict[str, Any],
+    seed: int,
+    kind: str,
+    n_records: int,
+    n_labelled: int,
+    n_included: int,
+    stage: str = TITLE_ABSTRACT,
+) -> int:
+    _check(stage)
+    return conn.execute(
+        model_runs.insert().values(
+            created_at=datetime.now(UTC),
+            stage=stage,
+            model=model,
+            params=params,
+            seed=seed,
+            kind=kind,
+            n_records=n_records,
+            n_labelled=n_labelled,
+            n_included=n_included,
+        )
+    ).inserted_primary_key[0]
+
+
+def add_decision(
+    conn: Connection,
+    *,
+    record_id: int,
+    decision: str,
+    reviewer: str,
+    stage: str = TITLE_ABSTRACT,
+    model_run_id: int | None = None,
+    rank: int | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+) -> int:
+    _check(stage, decision)
+    return conn.execute(
+        decisions.insert().values(
+            record_id=record_id,
+            stage=stage,
+            reviewer=reviewer,
+            decision=decision,
+            reason=reason,
+            note=note,
+            decided_at=datetime.now(UTC),
+            model_run_id=model_run_id,
+            rank=rank,
+        )
+    ).inserted_primary_key[0]
+
+
+def retract_last(conn: Connection, *, reviewer: str, stage: str = TITLE_ABSTRACT) -> int | None:
+    """Retract ``reviewer``'s latest standing decision; returns its record id (or None)."""
+    row = conn.execute(
+        sa.select(decisions.c.id, decisions.c.record_id)
+        .where(
+            decisions.c.reviewer == reviewer,
+            decisions.c.stage == stage,
+            decisions.c.retracted_at.is_(None),
+        )
+        .order_by(decisions.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    conn.execute(
+        decisions.update().where(decisions.c.id == row.id).values(retracted_at=datetime.now(UTC))
+    )
+    return row.record_id
+
+
+def standing_decisions(
+    engine: Engine | Connection, *, stage: str = TITLE_ABSTRACT, reviewer: str | None = None
+) -> list[Decision]:
+    """Decisions not retracted, oldest first; the latest one per record and reviewer wins."""
+    query = (
+        sa.select(decisions)
+        .where(decisions.c.stage == stage, decisions.c.retracted_at.is_(None))
+        .order_by(decisions.c.id)
+    )
+    if reviewer is not None:
+        query = query.where(decisions.c.reviewer == reviewer)
+
+    def run(conn: Connection) -> list[Decision]:
+        latest: dict[tuple[int, str], Decision] = {}
+        for row in conn.execute(query):
+            latest.pop((row.record_id, row.reviewer), None)
+            latest[(row.record_id, row.reviewer)] = Decision(
+                row.id,
+                row.record_id,
+                row.stage,
+                row.reviewer,
+                row.decision,
+                row.decided_at,
+                row.model_run_id,
+                row.rank,
+                row.reason,
+                row.note,
+            )
+        return sorted(latest.values(), key=lambda d: d.id)
+
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            return run(conn)
+    return run(engine)

@@ -1,0 +1,190 @@
+"""Features, BM25, queries, the learner and simulation, on real records (synergy_mini)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from metasift.records.formats import read_records
+from metasift.screening import metrics
+from metasift.screening.bm25 import bm25_scores
+from metasift.screening.features import record_texts
+from metasift.screening.learner import Learner, next_retrain
+from metasift.screening.models import MODELS, get_model
+from metasift.screening.query import MixedQuery, top_k
+from metasift.screening.simulate import Prior, choose_priors, simulate
+from tests.conftest import FIXTURES
+
+MINI = FIXTURES / "synergy_mini"
+
+
+@pytest.fixture(scope="module")
+def mini():
+    records = read_records(MINI)
+    return record_texts(records), np.array([r.label for r in records])
+
+
+def test_bm25_matches_the_formula():
+    texts = ["stem cells heal skin", "skin skin disease", "unrelated random tokens"]
+    scores = bm25_scores(texts, "skin cells", k1=1.2, b=0.75)
+
+    # Document lengths after stop-word removal: 4, 3, 3; average 10/3.
+    def term(tf, dl, df):
+        idf = math.log1p((3 - df + 0.5) / (df + 0.5))
+        return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * dl / (10 / 3)))
+
+    assert scores[0] == pytest.approx(term(1, 4, 2) + term(1, 4, 1))
+    assert scores[1] == pytest.approx(term(2, 3, 2))
+    assert scores[2] == 0.0
+
+
+def test_top_k_is_exact_and_breaks_ties_by_position():
+    keys = np.array([3.0, 1.0, 2.0, 1.0, 0.5, 1.0])
+    assert top_k(keys, 3).tolist() == [4, 1, 3]
+    assert top_k(keys, 6).tolist() == [4, 1, 3, 5, 2, 0]
+
+
+def test_mixed_query_explores_reproducibly():
+    scores = np.linspace(1, 0, 200)
+    query = MixedQuery(exploration=0.2)
+    a = query.order(scores, 50, np.random.default_rng(5))
+    b = query.order(scores, 50, np.random.default_rng(5))
+    assert a.tolist() == b.tolist() and len(set(a.tolist())) == 50
+    # Mostly the best records, with about one in five drawn at random from the rest.
+    assert a.tolist() != list(range(50))
+    assert 30 <= sum(int(i) < 50 for i in a) < 50
+
+
+def test_priors_are_drawn_by_seed(mini):
+    _, labels = mini
+    priors = choose_priors(labels, Prior(2, 3), seed=4)
+    assert len(priors) == 5 and labels[priors].tolist() == [1, 1, 0, 0, 0]
+    assert priors == choose_priors(labels, Prior(2, 3), seed=4)
+    assert priors != choose_priors(labels, Prior(2, 3), seed=5)
+
+
+def test_simulation_is_deterministic_and_complete(mini):
+    texts, labels = mini
+    a = simulate(texts, labels, model="default", seed=3)
+    b = simulate(texts, labels, model="default", seed=3)
+    assert a.order == b.order and a.labels == b.labels
+    assert sorted(a.order) == list(range(40))
+    assert a.order[:2] == choose_priors(labels, Prior(1, 1), 3)
+    assert a.labels == labels[a.order].tolist()
+    assert a.metrics == metrics.summary(a.labels, n_prior=2)
+    assert a.metrics["wss@95"] > 0  # better than random on this real sample
+    assert set(a.stopping) == {"hypergeometric", "knee", "safe", "consecutive"}
+    other = simulate(texts, labels, model="default", seed=4)
+    assert other.order != a.order
+
+
+def test_background_retraining_gives_the_same_order(mini):
+    texts, labels = mini
+    model = get_model("default")
+    X = model.make_features().fit_transform(texts)
+    orders = []
+    for background in (False, True):
+        learner = Learner(X, model, seed=1, background=background)
+        for index in (0, 1):
+            learner.teach(index, int(labels[index]))
+        while (p := learner.propose()) is not None:
+            learner.teach(p.index, int(labels[p.index]))
+        learner.close()
+        orders.append(learner.history)
+    assert orders[0] == orders[1]
+
+
+@pytest.mark.parametrize("lag", [0, 1])
+def test_rankings_follow_the_growing_batch_schedule(mini, lag):
+    texts, labels = mini
+    model = dataclasses.replace(get_model("default"), lag=lag)
+    X = model.make_features().fit_transform(texts)
+    learner = Learner(X, model, seed=0)
+    first, second = choose_priors(labels, Prior(1, 1), 0)
+    learner.teach(first, 1, retrain=False)
+    learner.teach(second, 0)
+    seen = []
+    while (p := learner.propose()) is not None:
+        seen.append((learner.n_labelled, p.ranking.index, p.ranking.n_labelled))
+        learner.teach(p.index, int(labels[p.index]))
+    # Below 1/growth (20) labels the model retrains after every label; a ranking trained on n
+    # labels proposes from decision n + lag on.
+    assert [r for _, r, _ in seen[:5]] == [1 - lag + i for i in range(5)]
+    assert all(n_labelled - trained == lag for n_labelled, _, trained in seen[lag:15])
+    # From 20 labels on, it retrains each time the labelled set grew by 5% (at least 1).
+    trained_at = sorted({trained for _, _, trained in seen[lag:]})
+    # 40 records: below 40 labels, 5% growth is less than one label, so every label retrains.
+    assert trained_at == list(range(2, trained_at[-1] + 1)) and trained_at[-1] >= 30
+
+
+def test_retrain_schedule_grows_by_five_percent():
+    assert [next_retrain(n, 0.05) for n in (1, 19, 20, 39, 40, 100, 1000)] == [
+        2,
+        20,
+        21,
+        40,
+        42,
+        105,
+        1050,
+    ]
+    assert next_retrain(500, 0.0) == 501
+
+
+def test_undo_restores_the_state_before_the_decision(mini):
+    texts, labels = mini
+    model = get_model("default")
+    X = model.make_features().fit_transform(texts)
+    learner = Learner(X, model, seed=2)
+    for _ in range(6):
+        p = learner.propose()
+        learner.teach(p.index, int(labels[p.index]))
+    before = learner.propose().index
+    learner.teach(before, int(labels[before]))
+    assert learner.undo() == before
+    assert learner.labels[before] == -1 and learner.n_labelled == 6
+    assert learner.propose() is not None
+
+
+def test_criteria_prior_ranks_by_bm25(mini):
+    texts, labels = mini
+    criteria = (MINI / "criteria.txt").read_text()
+    result = simulate(texts, labels, seed=0, prior=Prior(criteria=True), criteria_text=criteria)
+    assert result.n_prior == 0
+    assert result.order[0] == int(np.argmax(bm25_scores(texts, criteria)))
+
+
+def test_every_named_model_runs(mini):
+    texts, labels = mini
+    for name, model in MODELS.items():
+        if model.features == "embeddings":
+            continue
+        result = simulate(texts, labels, model=name, seed=0, rules=[])
+        assert sorted(result.order) == list(range(40)), name
+
+
+@pytest.mark.parametrize("max_df", [1.0, 0.3])
+def test_hashed_tfidf_equals_tfidf_vectorizer_up_to_column_order(mini, max_df):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from metasift.screening.features import HashedTfidf
+
+    texts, _ = mini
+    hashed = HashedTfidf(stop_words=None, max_df=max_df, chunk_size=7, n_jobs=1)
+    A = hashed.fit_transform(texts)
+    B = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_df=max_df).fit_transform(texts)
+    # 2**24 hash buckets for ~8,400 n-grams: about 2 collisions expected (birthday bound).
+    assert B.shape[1] - 10 <= A.shape[1] <= B.shape[1]
+    same = sum(
+        A[i].nnz == B[i].nnz and np.allclose(np.sort(A[i].data), np.sort(B[i].data), atol=1e-6)
+        for i in range(A.shape[0])
+    )
+    assert same >= 0.75 * A.shape[0]
+    df = np.bincount(A.indices, minlength=A.shape[1])
+    assert df.min() >= 1 and df.max() <= max_df * A.shape[0]
+    assert A.has_sorted_indices
+    # New texts map onto the same columns; n-grams never seen are dropped.
+    again = hashed.transform(texts[:3])
+    assert (again != A[:3]).nnz == 0

@@ -1,0 +1,118 @@
+"""Metrics and stopping rules on hand-computable screening orders."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from metasift.screening import metrics
+from metasift.screening.stopping import (
+    ConsecutiveIrrelevantStop,
+    HypergeometricStop,
+    KneeStop,
+    SafeStop,
+    hypergeometric_bound,
+)
+
+
+def test_metrics_on_a_short_order():
+    order = [1, 1, 0, 1, 0, 0, 0, 0, 0, 0]
+    s = metrics.summary(order)
+    assert s["screened_to_95"] == 4 and s["screened_to_100"] == 4
+    assert s["wss@95"] == pytest.approx(6 / 10 - 0.05)
+    assert s["wss@100"] == pytest.approx(0.6)
+    assert s["recall@10%"] == pytest.approx(1 / 3)
+    assert s["recall@20%"] == pytest.approx(2 / 3)
+    assert s["atd"] == pytest.approx((1 + 2 + 4) / 3 / 10)
+    # Prior records count as screened but are not discoveries.
+    assert metrics.atd(order, n_prior=1) == pytest.approx((2 + 4) / 2 / 10)
+
+
+def test_wss95_and_wss100_differ_when_the_last_record_is_late():
+    order = [1] * 19 + [0] * 80 + [1]
+    assert metrics.screened_to(order, 0.95) == 19  # ceil(0.95 * 20) = 19 relevant
+    assert metrics.wss(order, 0.95) == pytest.approx(81 / 100 - 0.05)
+    assert metrics.wss(order, 1.0) == pytest.approx(0.0)
+    assert metrics.recall_at(order, 0.10) == pytest.approx(10 / 20)
+    assert metrics.recall_curve(order)[18] == pytest.approx(0.95)
+
+
+def test_random_order_has_wss_near_zero():
+    rng = np.random.default_rng(0)
+    labels = np.zeros(20000, dtype=int)
+    labels[:1000] = 1
+    values = [metrics.wss(rng.permutation(labels), 0.95) for _ in range(5)]
+    assert abs(float(np.mean(values))) < 0.01
+
+
+def test_consecutive_irrelevant():
+    rule = ConsecutiveIrrelevantStop(n=3)
+    labels = np.array([1, 0, 0, 1, 0, 0, 0, 0])
+    assert rule.first_stop(labels, 100) == 7
+    assert not rule.evaluate(labels[:6], 100).stop
+    assert rule.evaluate(labels[:7], 100).stop
+    sim = rule.simulate(np.array([1, 0, 0, 1, 0, 0, 0, 1]), 8)
+    assert sim["stop_at"] == 7 and sim["recall"] == pytest.approx(2 / 3)
+    assert sim["records_saved"] == 1
+
+
+def test_safe_needs_all_three_heuristics():
+    rule = SafeStop(min_fraction=0.10, relevant_multiple=2, consecutive=3)
+    labels = np.array([1, 1, 1, 1] + [0] * 8)
+    # 3 irrelevant in a row at 7, twice the 4 relevant found at 8, 10% of 100 records at 10.
+    assert rule.first_stop(labels, 20) == 8
+    assert rule.first_stop(labels, 100) == 10
+    assert rule.first_stop(labels, 1000) is None
+
+
+def test_knee_stops_where_the_slope_ratio_reaches_the_threshold():
+    # 20 relevant among the first 39 records (every other one), then none.
+    labels = np.array(([1, 0] * 20)[:39] + [0] * 400)
+    knee, ratio = KneeStop.knee(labels[:150])
+    assert knee == 39
+    assert ratio == pytest.approx((20 / 39) / (1 / (150 - 39)))
+    # Stop when (20/39) * (t - 39) >= 156 - 20, i.e. t >= 304.2.
+    assert KneeStop().first_stop(labels, 1000) == 305
+    assert KneeStop(min_screened=400).first_stop(labels, 1000) == 400
+
+
+def _p_zero_of_three(z: int) -> float:
+    """P(no relevant among z draws) from an urn of 160 holding 3 relevant records."""
+    return math.comb(160 - 3, z) / math.comb(160, z)
+
+
+def test_hypergeometric_stop_matches_the_hand_computed_test():
+    # 40 relevant found first, then irrelevant ones, out of 200 records. H0 "recall < 95%"
+    # means at least floor(40 / 0.95 - 40) + 1 = 3 relevant are still unseen; the zeros after
+    # the last relevant are the sample, drawn from the 160 records left when it started.
+    labels = np.array([1] * 40 + [0] * 160)
+    rule = HypergeometricStop(target=0.95, confidence=0.95)
+    expected = next(z for z in range(1, 161) if _p_zero_of_three(z) < 0.05)
+    assert rule.first_stop(labels, 200) == 40 + expected
+    assert rule.p_value(labels[:90], 200) == pytest.approx(_p_zero_of_three(50))
+    at = rule.simulate(labels, 200)
+    assert at["stop_at"] == 40 + expected and at["recall"] == 1.0
+    assert at["recall_lower_bound"] >= 0.95
+    before = rule.evaluate(labels[: 40 + expected - 1], 200)
+    assert not before.stop and before.recall_lower_bound < 0.95
+
+
+def test_hypergeometric_bound_is_consistent_with_the_test():
+    rng = np.random.default_rng(3)
+    labels = (rng.random(400) < np.linspace(0.5, 0.0, 400)).astype(int)
+    rule = HypergeometricStop()
+    for t in (50, 150, 250, 350):
+        estimate = rule.evaluate(labels[:t], 1000)
+        assert estimate.stop == (estimate.recall_lower_bound >= 0.95)
+        assert 0 <= estimate.recall_lower_bound <= estimate.estimated_recall <= 1
+    assert hypergeometric_bound(labels, 400) == (1.0, 1.0, 0.0)
+
+
+def test_hypergeometric_target_and_confidence_are_configurable():
+    labels = np.array([1] * 40 + [0] * 160)
+    strict = HypergeometricStop(target=0.99, confidence=0.99).first_stop(labels, 200)
+    loose = HypergeometricStop(target=0.80, confidence=0.90).first_stop(labels, 200)
+    default = HypergeometricStop().first_stop(labels, 200)
+    assert loose < default < strict

@@ -128,7 +128,6 @@ def test_errors_and_retry_logs_never_show_credentials(cli_env, tmp_path, caplog)
 
 
 def test_openalex_urls_are_masked_in_httpx_logs_and_errors(cli_env, tmp_path, caplog):
-    pytest.importorskip("metasift.records.formats.openalex")
     services = cli_env
     services.openalex.fail(lambda p, q: True, *[Fault("status", 502)] * 8)
     project = tmp_path / "review"

@@ -15,8 +15,6 @@ from tests.conftest import FIXTURES, shared
 from tests.search.conftest import EMAIL, OPENALEX_KEY
 from tests.search.fakes import Fault
 
-pytest.importorskip("metasift.records.formats.openalex", reason="OpenAlex reader not merged")
-
 QUERY = 'estrogen "hormone replacement" coronary'
 
 

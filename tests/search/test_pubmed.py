@@ -16,13 +16,6 @@ from tests.conftest import FIXTURES
 from tests.search.conftest import EMAIL, KEY
 from tests.search.fakes import Fault, real_articles, synthetic_corpus
 
-
-@pytest.fixture
-def reader() -> None:
-    """Tests that fetch articles read them with the PubMed XML reader."""
-    pytest.importorskip("metasift.records.formats.pubmed_xml", reason="PubMed XML reader absent")
-
-
 QUERY = '("adipose-derived stem cell*"[tiab] OR ADSC[tiab]) AND psoriasis[mh]'
 
 
@@ -38,7 +31,6 @@ def efetches(services) -> list:
     return [r for r in services.pubmed.requests if r.path == "efetch.fcgi"]
 
 
-@pytest.mark.usefixtures("reader")
 def test_12000_records_batched_through_history_server_and_split_by_date(
     services, engine, creds, corpus_12k, monkeypatch
 ):
@@ -101,7 +93,6 @@ def test_12000_records_batched_through_history_server_and_split_by_date(
     assert row.query == QUERY and row.n_batches == len(fetches)
 
 
-@pytest.mark.usefixtures("reader")
 def test_bursts_of_429_and_5xx_are_retried_honouring_retry_after(services, engine, creds, fast):
     corpus = synthetic_corpus(240)
     services.pubmed.corpora[QUERY] = corpus
@@ -126,7 +117,6 @@ def test_bursts_of_429_and_5xx_are_retried_honouring_retry_after(services, engin
     assert third[1] - third[0] >= 1.0
 
 
-@pytest.mark.usefixtures("reader")
 def test_connection_dropped_mid_batch_and_timeout_are_retried(services, engine, creds):
     corpus = synthetic_corpus(200)
     services.pubmed.corpora[QUERY] = corpus
@@ -144,7 +134,6 @@ def test_connection_dropped_mid_batch_and_timeout_are_retried(services, engine, 
     assert [f.params["retstart"] for f in efetches(services)] == ["0", "100", "100", "100"]
 
 
-@pytest.mark.usefixtures("reader")
 def test_malformed_page_names_the_batch_and_imports_nothing_then_resumes(
     services, engine, creds, fast
 ):
@@ -189,7 +178,6 @@ def test_empty_result_is_a_complete_search_with_zero_records(services, engine, c
     assert row.status == "complete" and row.import_id == imp.id and imp.n_read == 0
 
 
-@pytest.mark.usefixtures("reader")
 def test_special_characters_and_quotes_are_sent_and_logged_exactly(services, engine, creds, fast):
     query = (
         '("Mesenchymal Stem Cells"[MeSH] OR "adipose-derived"[tiab] OR ASC\'s[tiab]) '
@@ -231,7 +219,6 @@ def test_more_than_10000_records_on_one_day_is_a_clear_error(services, engine, c
         )
 
 
-@pytest.mark.usefixtures("reader")
 def test_expired_history_is_renewed_and_the_batch_refetched(services, engine, creds, fast):
     corpus = synthetic_corpus(180)
     services.pubmed.corpora[QUERY] = corpus
@@ -257,7 +244,6 @@ def test_expired_history_is_renewed_and_the_batch_refetched(services, engine, cr
     ]
 
 
-@pytest.mark.usefixtures("reader")
 def test_killed_search_resumes_with_every_record_exactly_once(services, tmp_path: Path, creds):
     """A search process killed mid-batch (SIGKILL) resumes where it stopped."""
     import os

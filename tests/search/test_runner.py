@@ -69,7 +69,6 @@ def test_living_review_rerun_imports_only_unseen_records(services, db_url, creds
 
 
 def test_seen_before_is_judged_per_database(services, engine, creds, fast):
-    pytest.importorskip("metasift.records.formats.pubmed_xml")
     services.europepmc.corpora[QUERY] = [europepmc_result(i) for i in range(20)]
     run_search(engine, epmc(services), credentials=creds, settings=fast)
     # PubMed returns the same PMIDs: they are PubMed's records, imported for the PRISMA
@@ -204,7 +203,6 @@ def _times(service, path: str | None = None) -> list[float]:
 
 @pytest.mark.parametrize(("key", "limit", "n"), [(None, 3, 7), ("k", 10, 15)])
 def test_pubmed_rate_limit_measured_at_the_server(services, engine, creds, key, limit, n):
-    pytest.importorskip("metasift.records.formats.pubmed_xml")
     from metasift.search.config import Credentials
 
     services.pubmed.corpora[QUERY] = synthetic_corpus(20 * (n - 1))
@@ -223,7 +221,6 @@ def test_pubmed_rate_limit_measured_at_the_server(services, engine, creds, key, 
 @pytest.mark.parametrize(("kind", "limit"), [("europepmc", 5), ("openalex", 10)])
 def test_polite_rates_of_europepmc_and_openalex(services, engine, creds, kind, limit):
     if kind == "openalex":
-        pytest.importorskip("metasift.records.formats.openalex")
         from tests.search.test_openalex import fixture_works
 
         services.openalex.corpora[QUERY] = fixture_works()

@@ -888,6 +888,8 @@ def dedup(
                     f"duplicates removed {summary.duplicates_removed}, "
                     f"manual queue {summary.manual_queue}, linked {summary.linked}"
                 )
+
+
 @app.command()
 def simulate(
     dataset: Annotated[

@@ -61,6 +61,9 @@ class Source(Section):
 
     name: str
     kind: Literal["pubmed", "europepmc", "openalex", "file"] = "file"
+    # Where the PRISMA diagram counts it: bibliographic databases, trial registers, or other
+    # methods (citation searching, websites, organisations).
+    category: Literal["database", "register", "other"] = "database"
     query: str = ""
     platform: str = ""
     date_from: str = ""

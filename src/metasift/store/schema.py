@@ -352,3 +352,59 @@ audit_log = sa.Table(
     sa.Column("value", sa.JSON),
     sa.Column("note", sa.Text),
 )
+
+# --- review workflow: conflict resolutions, stage closures, full text (0007_fulltext) ---------
+# A resolution settles a conflict between reviewers' decisions on one record at one stage; a
+# closure ends a screening stage (with the stopping rule's verdict) so that records left
+# unscreened count as "marked ineligible by automation tools". Reports are the full texts of
+# records sought for retrieval; several reports of one study share a study id.
+
+resolutions = sa.Table(
+    "resolutions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("decision", sa.String(10), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("resolved_by", sa.String(128), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+stage_closures = sa.Table(
+    "stage_closures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("closed_by", sa.String(128), nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("estimated_recall", sa.Float),
+    sa.Column("recall_lower_bound", sa.Float),
+    sa.Column("n_screened", sa.Integer, nullable=False),
+    sa.Column("n_unscreened", sa.Integer, nullable=False),
+    sa.Column("reopened_at", sa.DateTime(timezone=True)),
+)
+
+studies = sa.Table(
+    "studies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("study_id", sa.Integer, sa.ForeignKey("studies.id"), index=True),
+    sa.Column("location", sa.Text),
+    sa.Column("retrieval", sa.String(16), nullable=False),
+    sa.Column("not_retrieved_reason", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(
+        "retrieval IN ('pending', 'retrieved', 'not_retrieved')", name="ck_reports_retrieval"
+    ),
+)

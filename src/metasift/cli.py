@@ -685,6 +685,79 @@ def rob_plot(
     console.print(f"Wrote {out}")
 
 
+@app.command()
+def search(
+    project: ProjectOpt = Path("."),
+    source: Annotated[
+        str | None, typer.Option(help="Search only this source of review.toml (or a kind).")
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option(help="Run this ad hoc query instead of the protocol's.")
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option(help="Start over instead of resuming an interrupted search.")
+    ] = False,
+) -> None:
+    """Search PubMed, Europe PMC and OpenAlex live; each run is imported and logged."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    from metasift.project import Project
+    from metasift.search import search_project
+
+    # Retry notices print above the progress bar; the count warning is printed at the end.
+    notices = RichHandler(console=err_console, show_time=False, show_path=False)
+    notices.addFilter(lambda record: record.name != "metasift.search.runner")
+    logging.getLogger("metasift.search").addHandler(notices)
+    tasks: dict[str, object] = {}
+    with Project.open(project) as proj, _progress() as progress:
+
+        def on_progress(spec, retrieved: int, reported: int | None) -> None:
+            if spec.source not in tasks:
+                tasks[spec.source] = progress.add_task(f"Searching {spec.source}", total=None)
+            progress.update(tasks[spec.source], completed=retrieved, total=reported or None)
+
+        try:
+            results = search_project(
+                proj, source=source, query=query, fresh=fresh, on_progress=on_progress
+            )
+        finally:
+            logging.getLogger("metasift.search").removeHandler(notices)
+    failed = False
+    for result in results:
+        if isinstance(result, MetasiftError):
+            failed = True
+            err_console.print(f"[red]error:[/red] {result}")
+            continue
+        console.print(result.line())
+        if result.warning:
+            err_console.print(
+                f"[bold red]WARNING:[/bold red] {result.spec.source}: {result.warning}"
+            )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def searchlog(
+    project: ProjectOpt = Path("."),
+    fmt: Annotated[str, typer.Option("--format", help="md, csv or json.")] = "md",
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Export the PRISMA-S search log: every run with its exact query and counts."""
+    from metasift.project import Project
+    from metasift.search.log import render_log
+
+    with Project.open(project) as proj:
+        text = render_log(proj.engine, fmt)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"Wrote {out}")
+
+
 def _stage_progress(progress: Progress):
     """A core progress callback (step, done, total) drawn as one rich bar per step."""
     tasks: dict[str, int] = {}

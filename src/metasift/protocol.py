@@ -187,6 +187,8 @@ exclude_terms = []
 # query = "(term1[tiab] OR term2[tiab]) AND term3[mh]"
 # date_from = "2000/01/01"
 # date_to = "2025/12/31"
+# Credentials never go here: set NCBI_API_KEY, OPENALEX_API_KEY and METASIFT_EMAIL in the
+# environment or in ~/.config/metasift/config.toml. 'metasift search' runs these queries.
 
 # [project]
 # Leave unset for the default SQLite store in this folder; set to share it with a team:

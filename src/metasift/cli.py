@@ -1096,6 +1096,8 @@ app.add_typer(reviewer_app, name="reviewer")
 app.add_typer(fulltext_app, name="fulltext")
 
 StageOpt = Annotated[str, typer.Option("--stage", help="title_abstract or full_text.")]
+
+
 @reviewer_app.command("add")
 def reviewer_add(
     name: str,
@@ -1119,7 +1121,7 @@ def reviewer_list(project: ProjectOpt = Path(".")) -> None:
 
     with Project.open(project) as proj:
         for reviewer in list_reviewers(proj.engine):
-            console.print(f"{reviewer.name}\t{reviewer.role}")
+            print(f"{reviewer.name}\t{reviewer.role}")
 
 
 @app.command("decide")

@@ -9,7 +9,7 @@ of a live search, inside the caller's transaction.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,6 +169,12 @@ def finish_import(conn: Connection, summary: ImportSummary) -> None:
     )
 
 
+def _renamed(items: Iterable[Record | Rejection], name: str) -> Iterator[Record | Rejection]:
+    for item in items:
+        item.source_file = name
+        yield item
+
+
 def import_file(
     engine: Engine,
     path: Path,
@@ -177,9 +183,16 @@ def import_file(
     options: ReadOptions | None = None,
     force: bool = False,
     on_record: Callable[[int], None] | None = None,
+    name: str | None = None,
 ) -> ImportSummary:
-    """Read ``path`` and store its records; returns the counts and the rejections."""
+    """Read ``path`` and store its records; returns the counts and the rejections.
+
+    ``name`` is how the file is recorded (the import's file and each record's source file);
+    by default the path as given. A project passes its own relative path, so that the store
+    does not depend on where the project folder lies.
+    """
     options = options or ReadOptions()
+    name = name or str(path)
     fmt = canonical_format(fmt) if fmt else detect_format(path)
     checksum = file_checksum(path)
     with engine.begin() as conn:
@@ -195,7 +208,7 @@ def import_file(
                 )
         summary = begin_import(
             conn,
-            file=str(path),
+            file=name,
             fmt=fmt,
             checksum=checksum,
             source=options.source_database,
@@ -204,8 +217,8 @@ def import_file(
         add_items(
             conn,
             summary,
-            read_file(path, fmt, options),
-            source_file=str(path),
+            _renamed(read_file(path, fmt, options), name),
+            source_file=name,
             on_record=on_record,
         )
         if summary.read == 0:

@@ -80,6 +80,43 @@ def _search_table(project: Project) -> Table:
     )
 
 
+def _searches(project: Project) -> Table | None:
+    from metasift.search.log import search_log
+
+    entries = search_log(project.engine)
+    if not entries:
+        return None
+    rows = [
+        [
+            e.database,
+            e.platform,
+            e.date[:10],
+            e.query,
+            e.filters,
+            "" if e.reported is None else str(e.reported),
+            str(e.retrieved),
+            "" if e.imported is None else str(e.imported),
+            e.status + (f": {e.warning}" if e.warning else ""),
+        ]
+        for e in entries
+    ]
+    return Table(
+        "Searches as run (PRISMA-S)",
+        [
+            "database",
+            "platform",
+            "date",
+            "query",
+            "filters",
+            "reported",
+            "retrieved",
+            "new",
+            "status",
+        ],
+        rows,
+    )
+
+
 def _screening(project: Project) -> tuple[Table, list[Figure]]:
     from metasift.screening.plot import progress_figure
 
@@ -149,22 +186,37 @@ def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> N
 
     if not study_ids:
         return
+    # Automatic suggestions stand in where no reviewer has entered or accepted a value yet;
+    # the report marks them as such.
+    suggested: dict[int, dict[str, list[Any]]] = {sid: {} for sid in study_ids}
+    for s in get_suggestions(project.engine, study_ids):
+        if s.status == "rejected" or s.field == "statistic":
+            continue
+        values = suggested[s.study_id].setdefault(s.field, [])
+        if s.value not in values:
+            values.append(s.value)
     table = xstage.characteristics(project.engine, project.protocol, study_ids)
-    ctx.characteristics = Table("Characteristics of included studies", table.columns, table.rows)
+    names = [f.name for f in xstage.context(project.protocol).form.fields]
+    rows, filled = [], 0
+    for sid, row in zip(study_ids, table.rows, strict=True):
+        row = list(row)
+        for i, name in enumerate(names, start=1):
+            if not row[i] and suggested[sid].get(name):
+                row[i] = "; ".join(map(str, suggested[sid][name])) + " *"
+                filled += 1
+        rows.append(row)
+    ctx.characteristics = Table(
+        "Characteristics of included studies",
+        table.columns,
+        rows,
+        "* automatic suggestion from the title and abstract, not yet verified by a reviewer"
+        if filled
+        else "",
+    )
     emap = xstage.evidence_map(project.engine, project.protocol, study_ids)
     caption = "Studies per disease and intervention, by study type, from extraction data."
-    verified = any(NOT_REPORTED not in cell[:2] for cell in emap.studies)
-    if not verified:
-        # Nothing verified yet: fall back to the automatic suggestions, and say so.
-        suggested: dict[int, dict[str, Any]] = {sid: {} for sid in study_ids}
-        for s in get_suggestions(project.engine, study_ids):
-            if s.status == "rejected" or s.field == "statistic":
-                continue
-            values = suggested[s.study_id].setdefault(s.field, [])
-            if s.value not in values:
-                values.append(s.value)
-        fields = emap.fields
-        emap = evidence_counts(suggested, fields)
+    if not any(NOT_REPORTED not in cell[:2] for cell in emap.studies):
+        emap = evidence_counts(suggested, emap.fields)
         caption = (
             "Studies per disease and intervention, by study type, from automatic suggestions "
             "that no reviewer has verified yet."
@@ -295,6 +347,7 @@ def build_report(
         prisma=counts,
         prisma_svg=prisma_svg(counts, draft=draft),
         search_log=_search_table(project),
+        searches=_searches(project),
         notices=all_notices,
     )
     ctx.screening, ctx.screening_figures = _screening(project)

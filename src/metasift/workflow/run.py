@@ -91,14 +91,19 @@ def identify(project: Project, offline: bool, progress: Progress, announce: Anno
                     fmt=source.format or None,
                     options=ReadOptions(source_database=source.name),
                     on_record=lambda n, name=name: progress(f"importing {name}", n, 0),
+                    name=name,
                 )
                 announce("import", "done", f"{source.name}: {name}: {summary.line()}")
         elif offline:
             announce("search", "skipped", f"{source.name}: live search skipped (offline run)")
         else:
-            announce(
-                "search", "pending", f"{source.name}: run 'metasift search --source {source.name}'"
-            )
+            from metasift.search import search_project
+
+            for outcome in search_project(project, source=source.name):
+                if isinstance(outcome, MetasiftError):
+                    announce("search", "pending", f"{source.name}: {outcome} (run again to resume)")
+                else:
+                    announce("search", "done", outcome.line())
 
 
 # --- simulated reviewers ----------------------------------------------------------------------

@@ -92,3 +92,19 @@ def test_make_run_command_prints_where_the_report_is(tmp_path):
         text=True,
     )
     assert json.loads(prisma.stdout)["included_studies"] == 20
+
+
+def test_second_example_protocol_and_data(tmp_path):
+    """examples/msc-knee-oa: valid protocol, and its SYNERGY folder imports in full."""
+    from metasift.workflow.run import RunResult, identify
+
+    root = tmp_path / "knee"
+    shutil.copytree(FLAGSHIP.parent / "msc-knee-oa", root)
+    result = RunResult()
+    with Project.open(root) as project:
+        identify(project, True, lambda *a: None, result.add)
+    assert [(s.stage, s.status) for s in result.stages] == [
+        ("search", "skipped"),
+        ("import", "done"),
+    ]
+    assert result.stages[1].detail.endswith("read 1175, imported 1173, rejected 2")

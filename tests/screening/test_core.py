@@ -76,7 +76,13 @@ def test_simulation_is_deterministic_and_complete(mini):
     assert a.labels == labels[a.order].tolist()
     assert a.metrics == metrics.summary(a.labels, n_prior=2)
     assert a.metrics["wss@95"] > 0  # better than random on this real sample
-    assert set(a.stopping) == {"hypergeometric", "knee", "safe", "consecutive"}
+    assert set(a.stopping) == {
+        "hypergeometric",
+        "hypergeometric-sampled",
+        "knee",
+        "safe",
+        "consecutive",
+    }
     other = simulate(texts, labels, model="default", seed=4)
     assert other.order != a.order
 

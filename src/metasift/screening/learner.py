@@ -133,6 +133,7 @@ def _fit_classifier(
 
 
 STATS_ROWS = 20_000
+LINEAR = ("logistic", "svm")
 
 
 def _linear_ensemble(
@@ -147,13 +148,13 @@ def _linear_ensemble(
     ``None`` when a member is not linear.
     """
     members = model.members
+    if not all(m.classifier in LINEAR for m in members):
+        return None
     if X.shape[0] >= PARALLEL_FROM and len(members) > 1:
         with ThreadPoolExecutor(max_workers=len(members)) as pool:
             fitted = list(pool.map(lambda m: _train(X, labelled, y, m, seed), members))
     else:
         fitted = [_train(X, labelled, y, m, seed) for m in members]
-    if not all(getattr(c, "coef_", np.empty((0, 0))).shape[0] == 1 for c in fitted):
-        return None
     n = X.shape[0]
     rows = np.linspace(0, n - 1, STATS_ROWS).astype(np.int64) if n > STATS_ROWS else None
     sample = X if rows is None else X[rows]

@@ -7,15 +7,14 @@ Counts come from :class:`metasift.workflow.prisma.PrismaCounts`, checked before 
 
 from __future__ import annotations
 
-import io
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from metasift.report.figures import svg_of
 from metasift.workflow.prisma import PrismaCounts
 
 FONT_SIZE = 8.5
@@ -119,9 +118,16 @@ def _reason_lines(title: str, reasons: dict[str, int]) -> list[str]:
     return [title, *(f"  {reason} {_n(n)}" for reason, n in reasons.items())]
 
 
-def draw_prisma(counts: PrismaCounts, *, other_methods: bool | None = None) -> Figure:
-    """The diagram as a matplotlib Figure (checked counts; other_methods None = automatic)."""
-    counts.check()
+def draw_prisma(
+    counts: PrismaCounts, *, other_methods: bool | None = None, draft: bool = False
+) -> Figure:
+    """The diagram as a matplotlib Figure (other_methods None = automatic).
+
+    The counts are checked first; a ``draft`` of a review in progress skips the check and says
+    so on the diagram.
+    """
+    if not draft:
+        counts.check()
     other = counts.with_other_methods if other_methods is None else other_methods
 
     x_main = PHASE_W + 0.25
@@ -298,21 +304,32 @@ def draw_prisma(counts: PrismaCounts, *, other_methods: bool | None = None) -> F
             fontsize=FONT_SIZE + 0.5,
             fontweight="bold",
         )
+    if draft:
+        todo = "; ".join(f"{n} {what}" for what, n in counts.pending.items())
+        ax.text(
+            right - 0.15,
+            0.08,
+            f"DRAFT, review in progress: {todo}",
+            ha="right",
+            va="bottom",
+            fontsize=FONT_SIZE,
+            color="#b00020",
+            wrap=True,
+        )
     return fig
 
 
-def save_prisma(counts: PrismaCounts, path: Path, *, other_methods: bool | None = None) -> Path:
+def save_prisma(
+    counts: PrismaCounts, path: Path, *, other_methods: bool | None = None, draft: bool = False
+) -> Path:
     """Write the diagram to ``path``; the format (svg, png, pdf) follows the extension."""
-    fig = draw_prisma(counts, other_methods=other_methods)
+    fig = draw_prisma(counts, other_methods=other_methods, draft=draft)
     fig.savefig(path, dpi=200 if path.suffix.lower() == ".png" else None)
     return path
 
 
-def prisma_svg(counts: PrismaCounts, *, other_methods: bool | None = None) -> str:
+def prisma_svg(
+    counts: PrismaCounts, *, other_methods: bool | None = None, draft: bool = False
+) -> str:
     """The diagram as an SVG string, for embedding in the HTML report."""
-    fig = draw_prisma(counts, other_methods=other_methods)
-    buffer = io.StringIO()
-    # Real <text> elements: the report's diagram stays searchable and selectable.
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg")
-    return buffer.getvalue()
+    return svg_of(draw_prisma(counts, other_methods=other_methods, draft=draft))

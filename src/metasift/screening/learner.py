@@ -201,6 +201,8 @@ class Learner:
         self.seed = seed
         self.cold_scores = None if cold_scores is None else np.asarray(cold_scores, float)
         self.labels = np.full(self.n, -1, dtype=np.int8)
+        # Records this learner must not propose (e.g. enough other reviewers decided them).
+        self.blocked = np.zeros(self.n, dtype=bool)
         self.history: list[int] = []
         self._query = make_query(model.query, model.exploration)
         self._executor = ThreadPoolExecutor(max_workers=1) if background else None
@@ -231,7 +233,7 @@ class Learner:
     # -- the loop --------------------------------------------------------------------------
     def propose(self) -> Proposal | None:
         """The next record to screen, or ``None`` when every record is labelled."""
-        if self.n_labelled >= self.n:
+        if not np.any((self.labels < 0) & ~self.blocked):
             return None
         if self._pending is not None and self.n_labelled >= self._pending[0]:
             self._install()
@@ -239,9 +241,13 @@ class Learner:
             if not self._queue:
                 self._refill()
             index, rank = self._queue[0]
-            if self.labels[index] < 0:
+            if self.labels[index] < 0 and not self.blocked[index]:
                 return Proposal(index, rank, self.ranking)
             self._queue.popleft()
+
+    def block(self, indices: list[int]) -> None:
+        """Never propose these records (they stay unlabelled and out of training)."""
+        self.blocked[np.asarray(indices, dtype=np.int64)] = True
 
     def teach(self, index: int, label: int, *, retrain: bool = True) -> None:
         """Record decision ``label`` (1 relevant, 0 irrelevant) for record ``index``."""
@@ -312,7 +318,7 @@ class Learner:
         self._served = 0
 
     def _refill(self) -> None:
-        candidates = np.flatnonzero(self.labels < 0)
+        candidates = np.flatnonzero((self.labels < 0) & ~self.blocked)
         size = max(64, int(self.n_labelled * self.model.retrain_growth) + self.lag + 16)
         rng = np.random.default_rng([self.seed, self.ranking.index, self._served])
         scores = self.ranking.scores[candidates]

@@ -119,7 +119,29 @@ class ScreeningSession:
         return scores if scores.any() else None
 
     def _replay(self) -> None:
+        """Teach the learner the decisions already stored.
+
+        With one reviewer per record the team shares one model: everyone's decisions train it
+        and a record decided by anyone is done. With several reviewers per record (dual
+        screening) each reviewer's model learns only from their own decisions, so that their
+        judgements stay independent, and records already decided by enough others are skipped.
+        """
         decided = standing_decisions(self.engine, stage=self.stage)
+        required = self.settings.reviewers_per_record
+        if required > 1:
+            others: dict[int, set[str]] = {}
+            for d in decided:
+                if d.reviewer != self.reviewer:
+                    others.setdefault(d.record_id, set()).add(d.reviewer)
+            mine = {d.record_id for d in decided if d.reviewer == self.reviewer}
+            self.learner.block(
+                [
+                    self._position[rid]
+                    for rid, names in others.items()
+                    if len(names) >= required and rid not in mine and rid in self._position
+                ]
+            )
+            decided = [d for d in decided if d.reviewer == self.reviewer]
         latest: dict[int, str] = {}
         for d in decided:
             latest.pop(d.record_id, None)

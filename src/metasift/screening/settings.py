@@ -22,6 +22,10 @@ class ScreeningSettings(BaseModel):
     consecutive_irrelevant: int = Field(50, ge=1)
     # Known relevant studies (DOIs or PMIDs) that rank similar records first before any label.
     seed_studies: list[str] = []
+    # Independent reviewers needed per record (2 = dual screening), and whether each reviewer
+    # sees only their own decisions until conflicts are reconciled.
+    reviewers_per_record: int = Field(1, ge=1, le=10)
+    blind: bool = True
 
 
 def screening_settings(protocol: Protocol, origin: str = "review.toml") -> ScreeningSettings:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from metasift.errors import MetasiftError
 from metasift.store.schema import SCREENING_DECISIONS, SCREENING_STAGES, decisions, model_runs
+from metasift.workflow.audit import record_event
 
 TITLE_ABSTRACT = "title_abstract"
 
@@ -79,6 +80,26 @@ def add_decision(
     note: str | None = None,
 ) -> int:
     _check(stage, decision)
+    previous = conn.execute(
+        sa.select(decisions.c.decision, decisions.c.reason)
+        .where(
+            decisions.c.record_id == record_id,
+            decisions.c.reviewer == reviewer,
+            decisions.c.stage == stage,
+            decisions.c.retracted_at.is_(None),
+        )
+        .order_by(decisions.c.id.desc())
+        .limit(1)
+    ).first()
+    record_event(
+        conn,
+        actor=reviewer,
+        action="decision.change" if previous else "decision.create",
+        entity="record",
+        entity_id=record_id,
+        previous=None if previous is None else {"decision": previous[0], "reason": previous[1]},
+        value={"stage": stage, "decision": decision, "reason": reason, "note": note},
+    )
     return conn.execute(
         decisions.insert().values(
             record_id=record_id,
@@ -97,7 +118,7 @@ def add_decision(
 def retract_last(conn: Connection, *, reviewer: str, stage: str = TITLE_ABSTRACT) -> int | None:
     """Retract ``reviewer``'s latest standing decision; returns its record id (or None)."""
     row = conn.execute(
-        sa.select(decisions.c.id, decisions.c.record_id)
+        sa.select(decisions.c.id, decisions.c.record_id, decisions.c.decision)
         .where(
             decisions.c.reviewer == reviewer,
             decisions.c.stage == stage,
@@ -110,6 +131,14 @@ def retract_last(conn: Connection, *, reviewer: str, stage: str = TITLE_ABSTRACT
         return None
     conn.execute(
         decisions.update().where(decisions.c.id == row.id).values(retracted_at=datetime.now(UTC))
+    )
+    record_event(
+        conn,
+        actor=reviewer,
+        action="decision.retract",
+        entity="record",
+        entity_id=row.record_id,
+        previous={"stage": stage, "decision": row.decision},
     )
     return row.record_id
 

@@ -77,6 +77,52 @@ rejections = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
 )
 
+# --- search: live database searches and their provenance (PRISMA-S) ---------------------------
+# One row per run of a search. `query` is the query parameter exactly as sent; `state` is where
+# paging stands (WebEnv/query_key/retstart, or a cursor) so that an interrupted run resumes;
+# `import_id` is the import holding the records the run added to the project.
+searches = sa.Table(
+    "searches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, index=True),
+    sa.Column("database", sa.Text, nullable=False),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("base_url", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("query_input", sa.Text, nullable=False),
+    sa.Column("filters", sa.JSON, nullable=False),
+    sa.Column("adhoc", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("n_reported", sa.Integer),
+    sa.Column("n_retrieved", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_imported", sa.Integer),
+    sa.Column("n_merged", sa.Integer),
+    sa.Column("n_rejected", sa.Integer),
+    sa.Column("n_batches", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_resumed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("state", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("warning", sa.Text),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), index=True),
+)
+
+# Records of a run not yet imported: each fetched batch lands here with the run's new state in
+# one transaction; the finished run moves them into `records` in one import, then clears them.
+search_records = sa.Table(
+    "search_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("search_id", sa.Integer, sa.ForeignKey("searches.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("item", sa.JSON, nullable=False),
+    sa.UniqueConstraint("search_id", "key", name="uq_search_records_search_key"),
+)
+
 # --- dedup: clusters of duplicate records, their evidence, the manual queue, decisions -------
 # A cluster's id is the smallest record id among its members, so that it stays the same when
 # de-duplication runs again after new imports. Records are never changed: the primary's merged
@@ -305,4 +351,60 @@ audit_log = sa.Table(
     sa.Column("previous", sa.JSON),
     sa.Column("value", sa.JSON),
     sa.Column("note", sa.Text),
+)
+
+# --- review workflow: conflict resolutions, stage closures, full text (0007_fulltext) ---------
+# A resolution settles a conflict between reviewers' decisions on one record at one stage; a
+# closure ends a screening stage (with the stopping rule's verdict) so that records left
+# unscreened count as "marked ineligible by automation tools". Reports are the full texts of
+# records sought for retrieval; several reports of one study share a study id.
+
+resolutions = sa.Table(
+    "resolutions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("decision", sa.String(10), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("note", sa.Text),
+    sa.Column("resolved_by", sa.String(128), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+stage_closures = sa.Table(
+    "stage_closures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("closed_by", sa.String(128), nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("estimated_recall", sa.Float),
+    sa.Column("recall_lower_bound", sa.Float),
+    sa.Column("n_screened", sa.Integer, nullable=False),
+    sa.Column("n_unscreened", sa.Integer, nullable=False),
+    sa.Column("reopened_at", sa.DateTime(timezone=True)),
+)
+
+studies = sa.Table(
+    "studies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("study_id", sa.Integer, sa.ForeignKey("studies.id"), index=True),
+    sa.Column("location", sa.Text),
+    sa.Column("retrieval", sa.String(16), nullable=False),
+    sa.Column("not_retrieved_reason", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(
+        "retrieval IN ('pending', 'retrieved', 'not_retrieved')", name="ck_reports_retrieval"
+    ),
 )

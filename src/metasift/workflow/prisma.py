@@ -47,6 +47,8 @@ class PrismaCounts:
     other_flow: OtherMethodsFlow = field(default_factory=OtherMethodsFlow)
     # Stopping rule that left records unscreened (e.g. "hypergeometric test, recall >= 95%").
     automation_note: str = ""
+    # Work not finished yet (what -> how many); a final diagram needs none.
+    pending: dict[str, int] = field(default_factory=dict)
 
     @property
     def identified(self) -> int:
@@ -61,7 +63,11 @@ class PrismaCounts:
         return bool(self.other_methods) or self.other_flow.sought > 0
 
     def check(self) -> None:
-        """Raise PrismaError naming the first box that is not the sum of its parts."""
+        """Raise PrismaError naming the first box that is not the sum of its parts, or the
+        work still pending when the review is not finished."""
+        if self.pending:
+            todo = "; ".join(f"{n} {what}" for what, n in self.pending.items())
+            raise PrismaError(f"the review is not finished: {todo}.")
         rules = [
             (
                 "Records screened",
@@ -139,4 +145,5 @@ class PrismaCounts:
             "included_reports": self.included_reports,
             "other_methods_flow": asdict(self.other_flow),
             "automation_note": self.automation_note,
+            "pending": dict(self.pending),
         }

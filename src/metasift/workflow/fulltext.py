@@ -1,0 +1,175 @@
+"""The full-text stage: reports sought, retrieved or not (with a reason), grouped into studies.
+
+A report is the full text of a record that passed title/abstract screening. Several reports
+of one study (a trial and its follow-up, a conference abstract and the paper) are grouped
+under one study id, so that PRISMA can count studies and reports apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from metasift.errors import MetasiftError
+from metasift.protocol import Protocol
+from metasift.store.records import iter_screenable
+from metasift.store.schema import reports, studies
+from metasift.workflow.audit import record_event
+from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, Verdict, verdicts
+
+
+class FullTextError(MetasiftError):
+    """A full-text step on a record that is not sought, or a bad grouping."""
+
+
+@dataclass(frozen=True)
+class Report:
+    record_id: int
+    # A study is named by the smallest record id among its reports (the record itself when
+    # ungrouped), which is also the key the extraction stage stores study data under.
+    study_id: int
+    retrieval: str  # pending, retrieved, not_retrieved
+    location: str | None
+    not_retrieved_reason: str | None
+    verdict: Verdict | None
+
+
+def sought_ids(engine: Engine, protocol: Protocol) -> list[int]:
+    """Records whose title/abstract verdict sends them to full text, in record order."""
+    screenable = {rid for rid, _ in iter_screenable(engine)}
+    return [
+        rid
+        for rid, v in verdicts(engine, protocol, TITLE_ABSTRACT).items()
+        if v.included and rid in screenable
+    ]
+
+
+def _ensure(conn: Connection, record_ids: Iterable[int]) -> None:
+    existing = {r for (r,) in conn.execute(sa.select(reports.c.record_id))}
+    now = datetime.now(UTC)
+    rows = [
+        {"record_id": rid, "retrieval": "pending", "updated_at": now}
+        for rid in record_ids
+        if rid not in existing
+    ]
+    if rows:
+        conn.execute(reports.insert(), rows)
+
+
+def list_reports(engine: Engine, protocol: Protocol) -> list[Report]:
+    """Every report sought, with its retrieval state, study and full-text verdict."""
+    sought = sought_ids(engine, protocol)
+    with engine.begin() as conn:
+        _ensure(conn, sought)
+        rows = {row.record_id: row for row in conn.execute(sa.select(reports))}
+    final = verdicts(engine, protocol, FULL_TEXT)
+    members: dict[int, list[int]] = {}
+    for rid in sought:
+        if rows[rid].study_id is not None:
+            members.setdefault(rows[rid].study_id, []).append(rid)
+    study_of = {rid: min(group) for group in members.values() for rid in group}
+    return [
+        Report(
+            record_id=rid,
+            study_id=study_of.get(rid, rid),
+            retrieval=rows[rid].retrieval,
+            location=rows[rid].location,
+            not_retrieved_reason=rows[rid].not_retrieved_reason,
+            verdict=final.get(rid),
+        )
+        for rid in sought
+    ]
+
+
+def _sought_check(engine: Engine, protocol: Protocol, record_id: int) -> None:
+    if record_id not in set(sought_ids(engine, protocol)):
+        raise FullTextError(
+            f"record {record_id} is not sought for full text: it has no including "
+            "title/abstract verdict (see 'metasift conflicts' and 'metasift decisions')."
+        )
+
+
+def _update(engine: Engine, record_id: int, actor: str, action: str, **values) -> None:
+    with engine.begin() as conn:
+        _ensure(conn, [record_id])
+        before = conn.execute(sa.select(reports).where(reports.c.record_id == record_id)).one()
+        conn.execute(
+            reports.update()
+            .where(reports.c.record_id == record_id)
+            .values(updated_at=datetime.now(UTC), **values)
+        )
+        record_event(
+            conn,
+            actor=actor,
+            action=action,
+            entity="report",
+            entity_id=record_id,
+            previous={k: getattr(before, k) for k in values},
+            value=values,
+        )
+
+
+def set_location(
+    engine: Engine, protocol: Protocol, record_id: int, location: str, actor: str
+) -> None:
+    """The PDF path or URL of a report; it counts as retrieved."""
+    _sought_check(engine, protocol, record_id)
+    _update(
+        engine,
+        record_id,
+        actor,
+        "report.locate",
+        location=location,
+        retrieval="retrieved",
+        not_retrieved_reason=None,
+    )
+
+
+def mark_not_retrieved(
+    engine: Engine, protocol: Protocol, record_id: int, reason: str, actor: str
+) -> None:
+    if not reason.strip():
+        raise FullTextError("say why the report could not be retrieved (e.g. 'no access').")
+    _sought_check(engine, protocol, record_id)
+    _update(
+        engine,
+        record_id,
+        actor,
+        "report.not_retrieved",
+        retrieval="not_retrieved",
+        not_retrieved_reason=reason.strip(),
+    )
+
+
+def group_reports(
+    engine: Engine, protocol: Protocol, record_ids: list[int], actor: str, label: str = ""
+) -> int:
+    """Put several reports under one study; returns the study id."""
+    if len(set(record_ids)) < 2:
+        raise FullTextError("name at least two reports to group into one study.")
+    for rid in record_ids:
+        _sought_check(engine, protocol, rid)
+    with engine.begin() as conn:
+        _ensure(conn, record_ids)
+        study_id = conn.execute(
+            studies.insert().values(
+                label=label or f"study of records {', '.join(map(str, sorted(record_ids)))}",
+                created_at=datetime.now(UTC),
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            reports.update().where(reports.c.record_id.in_(record_ids)).values(study_id=study_id)
+        )
+        record_event(
+            conn,
+            actor=actor,
+            action="report.group",
+            entity="study",
+            entity_id=study_id,
+            value={"records": sorted(record_ids), "label": label},
+        )
+    return study_id

@@ -130,25 +130,49 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         # Keep only the hashed columns that occur (and, like TfidfVectorizer's max_df, not in
         # more than that share of texts), renumbered in hash order: linear models then carry
         # weight vectors the size of the collection's vocabulary, not of the hash space.
-        df = np.bincount(counts.indices, minlength=self.n_features)
-        keep = (df > 0) & (df <= self.max_df * counts.shape[0])
-        self.columns_ = np.full(self.n_features, -1, dtype=np.int32)
-        self.columns_[keep] = np.arange(int(keep.sum()), dtype=np.int32)
-        del df, keep
+        hashes, df = self._document_frequency(counts.indices)
+        self.hashes_ = hashes[df <= self.max_df * counts.shape[0]]
         counts = self._compact(counts)
         self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
         return self._weigh(counts)
 
+    def _dense(self, n_entries: int) -> bool:
+        # Arrays over the whole hash space cost O(n_features) but make every lookup O(1):
+        # they pay off once the matrix has about as many entries; below that (any collection
+        # under some 100k records), sorting and binary search over the entries are cheaper.
+        return n_entries >= self.n_features // 4
+
+    def _document_frequency(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The hashed columns that occur (ascending) and in how many texts each does."""
+        if self._dense(len(indices)):
+            df = np.bincount(indices, minlength=self.n_features)
+            hashes = np.flatnonzero(df)
+            return hashes, df[hashes]
+        return np.unique(indices, return_counts=True)
+
     def _weigh(self, counts):
         # In place: at a million records every copy of the matrix costs gigabytes.
         return self.tfidf_.transform(counts, copy=False).astype(np.float32, copy=False)
+
+    def _columns(self, indices: np.ndarray) -> np.ndarray:
+        """Compact column of each hashed column in ``indices``, -1 for those not kept."""
+        if self._dense(len(indices)):
+            table = np.full(self.n_features, -1, dtype=np.int32)
+            table[self.hashes_] = np.arange(len(self.hashes_), dtype=np.int32)
+            return table[indices]
+        if not len(self.hashes_):
+            return np.full(len(indices), -1, dtype=np.int32)
+        position = np.searchsorted(self.hashes_, indices)
+        position[position == len(self.hashes_)] = 0
+        found = self.hashes_[position] == indices
+        return np.where(found, position, -1).astype(np.int32)
 
     def _compact(self, counts):
         import scipy.sparse as sp
 
         # The renumbering keeps column order, so each row's indices stay sorted: filter the
         # arrays instead of building a new matrix from coordinates (memory at 1M records).
-        mapped = self.columns_[counts.indices]
+        mapped = self._columns(counts.indices)
         dropped = np.flatnonzero(mapped < 0)  # few: n-grams in more than max_df of texts
         indptr = counts.indptr.astype(np.int64)
         if len(dropped):
@@ -160,8 +184,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             mapped, data = mapped[keep], counts.data[keep]
         else:
             data = counts.data
-        n_columns = int(self.columns_.max()) + 1
-        return sp.csr_matrix((data, mapped, indptr), shape=(counts.shape[0], n_columns))
+        return sp.csr_matrix((data, mapped, indptr), shape=(counts.shape[0], len(self.hashes_)))
 
     def fit(self, texts: Sequence[str], y: Any = None) -> HashedTfidf:
         self.fit_transform(texts)

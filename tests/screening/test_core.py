@@ -126,6 +126,32 @@ def test_rankings_follow_the_growing_batch_schedule(mini, lag):
     assert trained_at == list(range(2, trained_at[-1] + 1)) and trained_at[-1] >= 30
 
 
+def test_a_relevant_label_retrains_at_once_when_the_model_says_so(mini):
+    texts, labels = mini
+    # Growth 100%: the schedule alone retrains at 2, 4, 8, 16 and 32 labels.
+    model = dataclasses.replace(get_model("default"), retrain_growth=1.0, lag=0)
+    X = model.make_features().fit_transform(texts)
+    trained_at = {}
+    for on_relevant in (False, True):
+        learner = Learner(X, dataclasses.replace(model, retrain_on_relevant=on_relevant), seed=0)
+        first, second = choose_priors(labels, Prior(1, 1), 0)
+        learner.teach(first, 1, retrain=False)
+        learner.teach(second, 0)
+        counts = set()
+        while (p := learner.propose()) is not None:
+            counts.add(p.ranking.n_labelled)
+            learner.teach(p.index, int(labels[p.index]))
+        found = [i + 1 for i, r in enumerate(learner.history) if labels[r]]
+        trained_at[on_relevant] = (counts, found)
+    schedule, _ = trained_at[False]
+    assert schedule == {2, 4, 8, 16, 32}
+    counts, relevant_at = trained_at[True]
+    # A ranking trained right after each relevant label proposes the next record (after the
+    # priors; a ranking after the last label proposes nothing), besides the schedule's.
+    assert {n for n in relevant_at if 2 < n < len(labels)} <= counts
+    assert len(counts) > len(schedule)
+
+
 def test_retrain_schedule_grows_by_five_percent():
     assert [next_retrain(n, 0.05) for n in (1, 19, 20, 39, 40, 100, 1000)] == [
         2,

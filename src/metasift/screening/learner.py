@@ -158,17 +158,20 @@ def _linear_ensemble(
     n = X.shape[0]
     rows = np.linspace(0, n - 1, STATS_ROWS).astype(np.int64) if n > STATS_ROWS else None
     sample = X if rows is None else X[rows]
-    weights = np.zeros(X.shape[1], dtype=np.float64)
-    offset = 0.0
-    for classifier in fitted:
-        w = np.asarray(classifier.coef_, dtype=np.float64).ravel()
-        b = float(classifier.intercept_[0])
-        s = np.asarray(sample @ w.astype(X.dtype), dtype=np.float64).ravel() + b
-        sd = s.std() or 1.0
-        weights += w / sd
-        offset += (b - s.mean()) / sd
+    coefs = np.column_stack([np.asarray(c.coef_, dtype=np.float64).ravel() for c in fitted])
+    intercepts = np.array([float(c.intercept_[0]) for c in fitted])
+    # All members' scores on the sample in one sparse product (one pass over the matrix).
+    s = np.asarray(sample @ coefs.astype(X.dtype), dtype=np.float64) + intercepts
+    means = s.mean(axis=0)
+    sds = s.std(axis=0)
+    sds[sds == 0] = 1.0
     k = len(fitted)
-    return np.asarray(X @ (weights / k).astype(X.dtype), dtype=np.float64).ravel() + offset / k
+    if rows is None:
+        # The sample is the whole collection: its scores are at hand.
+        return ((s - means) / sds).sum(axis=1) / k
+    weights = (coefs / sds).sum(axis=1) / k
+    offset = float(((intercepts - means) / sds).sum()) / k
+    return np.asarray(X @ weights.astype(X.dtype), dtype=np.float64).ravel() + offset
 
 
 class Learner:
@@ -257,7 +260,8 @@ class Learner:
         self.history.append(index)
         if self._queue and self._queue[0][0] == index:
             self._queue.popleft()
-        if retrain and self.n_labelled >= self._next_retrain:
+        due = self.n_labelled >= self._next_retrain or (label and self.model.retrain_on_relevant)
+        if retrain and due:
             self._schedule()
 
     def teach_many(self, indices: list[int], labels: list[int]) -> None:

@@ -72,3 +72,13 @@ def iter_screenable(engine: Engine) -> Iterator[tuple[int, Record]]:
         for name, value in (merged.get(record_id) or {}).items():
             setattr(record, name, value)
         yield record_id, record
+
+
+def screenable_ids(engine: Engine | Connection) -> list[int]:
+    """The ids of the records :func:`iter_screenable` yields, without reading the records."""
+    removed = sa.select(dedup_members.c.record_id).where(dedup_members.c.role == "duplicate")
+    query = sa.select(records.c.id).where(records.c.id.not_in(removed)).order_by(records.c.id)
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+    return list(engine.execute(query).scalars())

@@ -1,0 +1,59 @@
+"""Running the app: open the projects, build their screening features, start uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from metasift.errors import MetasiftError
+from metasift.project import Project
+
+log = logging.getLogger("metasift.web")
+
+
+def open_projects(roots: list[Path]) -> list[Project]:
+    projects = [Project.open(root) for root in roots]
+    for project in projects:
+        from metasift.web.users import list_users
+
+        if not list_users(project.engine):
+            log.warning(
+                "%s has no users: add one with 'metasift user add NAME --role owner --project %s'",
+                project.root,
+                project.root,
+            )
+    return projects
+
+
+def warm_up(app) -> list[threading.Thread]:
+    """Build each project's screening features in the background, so that the first
+    reviewer does not wait for them."""
+
+    def build(served) -> None:
+        try:
+            served.screening().corpus()
+        except MetasiftError as exc:
+            log.info("%s: screening not ready: %s", served.slug, exc)
+        except Exception:
+            log.exception("%s: building the screening features failed", served.slug)
+
+    threads = []
+    for served in app.state.served.projects.values():
+        thread = threading.Thread(target=build, args=(served,), daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads
+
+
+def serve(roots: list[Path], host: str = "127.0.0.1", port: int = 8000) -> None:
+    import uvicorn
+
+    from metasift.web.app import create_app
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(open_projects(roots))
+    warm_up(app)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

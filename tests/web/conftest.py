@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,13 +91,13 @@ def csrf_of(html: str) -> str:
 
 
 @contextmanager
-def start_server(roots: list[Path]) -> Iterator[Server]:
+def start_server(roots: list[Path], **options) -> Iterator[Server]:
     import uvicorn
 
     from metasift.web.app import create_app
     from metasift.web.server import open_projects
 
-    app = create_app(open_projects(roots))
+    app = create_app(open_projects(roots), **options)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

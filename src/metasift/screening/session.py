@@ -103,7 +103,14 @@ def build_corpus(engine: Engine, protocol: Protocol) -> Corpus:
     record_ids = [rid for rid, _ in pairs]
     records = [r for _, r in pairs]
     texts = record_texts(records)
-    X = model.make_features().fit_transform(texts)
+    try:
+        X = model.make_features().fit_transform(texts)
+    except ValueError as exc:
+        # scikit-learn's words for "no term occurs often enough": too few records.
+        raise MetasiftError(
+            f"the {len(records)} record(s) to screen have too few words in common to rank "
+            f"them ({exc}); import more records first."
+        ) from exc
     cold = _cold_scores(protocol, settings, records, texts, X)
     return Corpus(record_ids, records, {rid: i for i, rid in enumerate(record_ids)}, X, cold)
 

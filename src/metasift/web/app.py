@@ -133,7 +133,8 @@ class Ctx:
 class Served:
     """The projects a server serves, and the checks every route makes."""
 
-    def __init__(self, projects: list[Project]) -> None:
+    def __init__(self, projects: list[Project], max_upload: int = MAX_UPLOAD) -> None:
+        self.max_upload = max_upload
         self.projects: dict[str, ServedProject] = {}
         for project in projects:
             base = re.sub(r"[^A-Za-z0-9_-]+", "-", project.root.resolve().name).strip("-")
@@ -187,13 +188,13 @@ class Served:
         return found
 
     # -- rendering -------------------------------------------------------------------------
-    def page(self, name: str, ctx: Ctx | None = None, status: int = 200, **values: Any):
+    def page(self, template: str, ctx: Ctx | None = None, status: int = 200, **values: Any):
         if ctx is not None:
             values.setdefault("served", ctx.served)
             values.setdefault("user", ctx.user)
             values.setdefault("csrf", ctx.user.csrf_token)
             values.setdefault("protocol", ctx.protocol)
-        html = self.env.get_template(name).render(**values)
+        html = self.env.get_template(template).render(**values)
         return HTMLResponse(html, status_code=status)
 
 
@@ -201,22 +202,29 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def too_large(limit: int) -> HTTPException:
+    size = f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit:,} bytes"
+    return HTTPException(413, f"The upload is larger than the limit of {size}.")
+
+
 async def form_data(request: Request) -> FormData:
     """The posted form (an empty one for other bodies); uploads above the limit refused."""
+    limit = request.app.state.served.max_upload
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_UPLOAD:
-        raise HTTPException(413, f"The upload is larger than {MAX_UPLOAD // 2**20} MB.")
+    if length and length.isdigit() and int(length) > limit + 64 * 1024:
+        raise too_large(limit)
     kind = request.headers.get("content-type", "")
     if kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         return await request.form(max_files=5, max_fields=200)
     return FormData()
 
 
-def create_app(projects: list[Project]) -> FastAPI:
-    """The app serving ``projects`` (opened; closed when the app shuts down)."""
+def create_app(projects: list[Project], *, max_upload: int = MAX_UPLOAD) -> FastAPI:
+    """The app serving ``projects`` (opened; closed when the app shuts down); uploads of
+    more than ``max_upload`` bytes are refused."""
     from contextlib import asynccontextmanager
 
-    served = Served(projects)
+    served = Served(projects, max_upload)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -238,7 +246,7 @@ def create_app(projects: list[Project]) -> FastAPI:
                 status_code=status,
                 headers={"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"},
             )
-        return served.page("error.html", None, status, message=message, status=status)
+        return served.page("error.html", None, status, message=message, code=status)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -252,17 +260,20 @@ def create_app(projects: list[Project]) -> FastAPI:
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         return error_page(request, 400, "The request was not understood (a field is missing?).")
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        ref = uuid.uuid4().hex[:8]
-        log.error("error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
-        return error_page(
-            request, 500, f"Something went wrong on the server (reference {ref}); it was logged."
-        )
-
     @app.middleware("http")
-    async def headers(request: Request, call_next):
-        response = await call_next(request)
+    async def guard(request: Request, call_next):
+        # Unexpected errors are answered here rather than by Starlette's last-resort handler,
+        # which would re-raise and drop the connection after its plain-text answer.
+        try:
+            response = await call_next(request)
+        except Exception as exc:
+            ref = uuid.uuid4().hex[:8]
+            log.error("error %s on %s %s", ref, request.method, request.url.path, exc_info=exc)
+            response = error_page(
+                request,
+                500,
+                f"Something went wrong on the server (reference {ref}); it was logged.",
+            )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -18,11 +18,11 @@ from metasift.web import users
 from metasift.web.app import (
     COOKIE,
     LOGIN_COOKIE,
-    MAX_UPLOAD,
     Ctx,
     Served,
     form_data,
     is_htmx,
+    too_large,
 )
 from metasift.workflow.decisions import FULL_TEXT, STAGES, TITLE_ABSTRACT
 
@@ -173,10 +173,8 @@ def add_routes(app: FastAPI, served: Served) -> None:
             with path.open("wb") as out:
                 while chunk := upload.file.read(1 << 20):
                     size += len(chunk)
-                    if size > MAX_UPLOAD:
-                        raise HTTPException(
-                            413, f"The upload is larger than {MAX_UPLOAD // 2**20} MB."
-                        )
+                    if size > served.max_upload:
+                        raise too_large(served.max_upload)
                     out.write(chunk)
             options = ReadOptions(source_database=_text(form, "source") or None)
             try:

@@ -55,8 +55,8 @@ def _insert_slot(conn: Connection, values: dict) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = conn.execute(insert(assignments).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    statement = insert(assignments).values(**values).on_conflict_do_nothing()
+    return conn.execute(statement.returning(assignments.c.id)).first() is not None
 
 
 def take(

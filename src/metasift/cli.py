@@ -1544,11 +1544,15 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    lease_minutes: Annotated[
+        float,
+        typer.Option(help="A record shown but not decided goes back to the pool after this."),
+    ] = 30,
 ) -> None:
     """Serve the projects in the browser; each user sees the projects they are a member of."""
     from metasift.web.server import serve as run_server
 
-    run_server(project or [Path(".")], host=host, port=port)
+    run_server(project or [Path(".")], host=host, port=port, lease_seconds=lease_minutes * 60)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -47,7 +48,14 @@ name = "TestDB"
 
 
 def make_project(
-    root: Path, title: str, db_url: str | None, *, reviewers: int = 2, records: bool = True
+    root: Path,
+    title: str,
+    db_url: str | None,
+    *,
+    reviewers: int = 2,
+    records: bool = True,
+    source: Path = FIXTURES / "workflow" / "records.jsonl",
+    extra_users: tuple[str, ...] = (),
 ) -> Path:
     from metasift.web.users import add_user
 
@@ -55,14 +63,14 @@ def make_project(
     url = db_url if db_url and not db_url.startswith("sqlite") else None
     (root / "review.toml").write_text(protocol_text(title, url, reviewers), encoding="utf-8")
     with Project.open(root) as project:
-        for name, role in USERS.items():
+        for name, role in [*USERS.items(), *((n, "reviewer") for n in extra_users)]:
             add_user(project.engine, name, PASSWORD, role)
         if records:
             import_file(
                 project.engine,
-                FIXTURES / "workflow" / "records.jsonl",
+                source,
                 options=ReadOptions(source_database="TestDB"),
-                name="records.jsonl",
+                name=source.name,
             )
     return root
 
@@ -91,7 +99,7 @@ def csrf_of(html: str) -> str:
 
 
 @contextmanager
-def start_server(roots: list[Path], **options) -> Iterator[Server]:
+def start_server(roots: list[Path], **options: Any) -> Iterator[Server]:
     import uvicorn
 
     from metasift.web.app import create_app

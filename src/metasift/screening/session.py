@@ -213,6 +213,13 @@ class ScreeningSession:
                 proposal = Proposal(again, 0, proposal.ranking)
             return self.record_ids[proposal.index], self.records[proposal.index], proposal
 
+    def block(self, record_id: int) -> None:
+        """Never propose ``record_id`` again in this session (e.g. enough others decided it)."""
+        with self.lock:
+            index = self._position.get(record_id)
+            if index is not None and self.learner.labels[index] < 0:
+                self.learner.block([index])
+
     def position(self, record_id: int) -> int | None:
         return self._position.get(record_id)
 

@@ -33,6 +33,7 @@ from metasift.errors import MetasiftError
 from metasift.project import Project
 from metasift.web import users
 from metasift.web.screening import TeamScreening
+from metasift.workflow.assignments import LEASE_SECONDS
 
 log = logging.getLogger("metasift.web")
 
@@ -84,6 +85,7 @@ def highlight(text: str | None, include: list[str], exclude: list[str]) -> Marku
 class ServedProject:
     slug: str
     project: Project
+    lease_seconds: float = LEASE_SECONDS
     _screening: TeamScreening | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,7 +104,7 @@ class ServedProject:
     def screening(self) -> TeamScreening:
         with self._lock:
             if self._screening is None:
-                self._screening = TeamScreening(self.engine, self.protocol)
+                self._screening = TeamScreening(self.engine, self.protocol, ttl=self.lease_seconds)
             return self._screening
 
     def records_changed(self) -> None:
@@ -133,7 +135,12 @@ class Ctx:
 class Served:
     """The projects a server serves, and the checks every route makes."""
 
-    def __init__(self, projects: list[Project], max_upload: int = MAX_UPLOAD) -> None:
+    def __init__(
+        self,
+        projects: list[Project],
+        max_upload: int = MAX_UPLOAD,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
         self.max_upload = max_upload
         self.projects: dict[str, ServedProject] = {}
         for project in projects:
@@ -142,7 +149,7 @@ class Served:
             while slug in self.projects:
                 n += 1
                 slug = f"{base}-{n}"
-            self.projects[slug] = ServedProject(slug, project)
+            self.projects[slug] = ServedProject(slug, project, lease_seconds)
         self.env = _environment()
 
     def close(self) -> None:
@@ -219,12 +226,18 @@ async def form_data(request: Request) -> FormData:
     return FormData()
 
 
-def create_app(projects: list[Project], *, max_upload: int = MAX_UPLOAD) -> FastAPI:
+def create_app(
+    projects: list[Project],
+    *,
+    max_upload: int = MAX_UPLOAD,
+    lease_seconds: float = LEASE_SECONDS,
+) -> FastAPI:
     """The app serving ``projects`` (opened; closed when the app shuts down); uploads of
-    more than ``max_upload`` bytes are refused."""
+    more than ``max_upload`` bytes are refused; a record shown to a reviewer who does not
+    decide it goes back to the others after ``lease_seconds``."""
     from contextlib import asynccontextmanager
 
-    served = Served(projects, max_upload)
+    served = Served(projects, max_upload, lease_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -42,8 +42,11 @@ class Shown:
 
 
 class TeamScreening:
-    def __init__(self, engine: Engine, protocol: Protocol) -> None:
+    def __init__(
+        self, engine: Engine, protocol: Protocol, *, ttl: float = assignments.LEASE_SECONDS
+    ) -> None:
         self.engine = engine
+        self.ttl = ttl
         self.protocol = protocol
         self.settings = screening_settings(protocol)
         self.slots = self.settings.reviewers_per_record
@@ -112,9 +115,15 @@ class TeamScreening:
                 self.slots,
                 rank=proposal.rank,
                 model_run_id=run_id,
+                ttl=self.ttl,
             ):
                 return Shown(record_id, record, proposal.rank)
             exclude.add(record_id)
+            if not self.shared and (
+                assignments.decided_count(self.engine, record_id, TITLE_ABSTRACT) >= self.slots
+            ):
+                # Enough others decided it: this reviewer's learner need not propose it again.
+                session.block(record_id)
         raise MetasiftError(
             "other reviewers hold every record proposed to you right now; reload in a moment."
         )
@@ -156,7 +165,7 @@ class TeamScreening:
         record_id = session.undo(reviewer)
         if record_id is not None:
             with self.engine.begin() as conn:
-                assignments.reopen(conn, record_id, TITLE_ABSTRACT, reviewer)
+                assignments.reopen(conn, record_id, TITLE_ABSTRACT, reviewer, self.ttl)
         return record_id
 
     def status(self) -> StopState:

@@ -46,7 +46,12 @@ def warm_up(app) -> list[threading.Thread]:
     return threads
 
 
-def serve(roots: list[Path], host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    roots: list[Path],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    lease_seconds: float | None = None,
+) -> None:
     import uvicorn
 
     from metasift.web.app import create_app
@@ -54,6 +59,7 @@ def serve(roots: list[Path], host: str = "127.0.0.1", port: int = 8000) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(open_projects(roots))
+    options = {} if lease_seconds is None else {"lease_seconds": lease_seconds}
+    app = create_app(open_projects(roots), **options)
     warm_up(app)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -200,9 +200,20 @@ def complete(conn: Connection, record_id: int, stage: str, reviewer: str, slots:
     )
 
 
-def reopen(conn: Connection, record_id: int, stage: str, reviewer: str) -> None:
-    """After an undo the reviewer holds the record again, as a lease."""
+def reopen(
+    conn: Connection, record_id: int, stage: str, reviewer: str, ttl: float = LEASE_SECONDS
+) -> None:
+    """After an undo the reviewer holds the record again, as a lease; the record they were
+    shown next goes back to the pool."""
     now = _now()
+    conn.execute(
+        assignments.delete().where(
+            assignments.c.stage == stage,
+            assignments.c.reviewer == reviewer,
+            assignments.c.state == "leased",
+            assignments.c.record_id != record_id,
+        )
+    )
     conn.execute(
         assignments.update()
         .where(
@@ -210,8 +221,20 @@ def reopen(conn: Connection, record_id: int, stage: str, reviewer: str) -> None:
             assignments.c.stage == stage,
             assignments.c.reviewer == reviewer,
         )
-        .values(state="leased", leased_at=now, expires_at=now + timedelta(seconds=LEASE_SECONDS))
+        .values(state="leased", leased_at=now, expires_at=now + timedelta(seconds=ttl))
     )
+
+
+def decided_count(engine: Engine, record_id: int, stage: str) -> int:
+    """How many reviewers decided ``record_id`` at ``stage``."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count()).where(
+                assignments.c.record_id == record_id,
+                assignments.c.stage == stage,
+                assignments.c.state == "decided",
+            )
+        ).scalar_one()
 
 
 def release(engine: Engine, stage: str, reviewer: str) -> None:

@@ -472,4 +472,6 @@ assignments = sa.Table(
     sa.UniqueConstraint("record_id", "stage", "reviewer", name="uq_assignments_reviewer"),
     sa.CheckConstraint("state IN ('leased', 'decided')", name="ck_assignments_state"),
     sa.Index("ix_assignments_reviewer", "stage", "reviewer", "state"),
+    # The leases being read now, without scanning every decided slot.
+    sa.Index("ix_assignments_state", "stage", "state", "expires_at"),
 )

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from metasift.errors import ImportFileError
+from metasift.errors import ImportFileError, MetasiftError
 from metasift.web import users
 from metasift.web.app import (
     COOKIE,
@@ -254,8 +254,15 @@ def add_routes(app: FastAPI, served: Served) -> None:
         from metasift.workflow.decisions import stage_closed
 
         team = ctx.served.screening()
+        shown = None
+        if ctx.user.can_decide:
+            try:
+                shown = team.next(ctx.user.name)
+            except MetasiftError as exc:
+                # The decision before this (if any) is stored; say why no record follows.
+                message = f"{message} {exc}".strip()
         return {
-            "shown": team.next(ctx.user.name) if ctx.user.can_decide else None,
+            "shown": shown,
             "closed": stage_closed(ctx.engine, TITLE_ABSTRACT),
             "message": message,
             "criteria": ctx.protocol.criteria,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
@@ -52,6 +53,13 @@ class TeamScreening:
         self.slots = self.settings.reviewers_per_record
         self.shared = self.slots == 1
         self._lock = threading.Lock()
+        # Records are handed out one reviewer at a time within this server: threads racing
+        # for the same best record would otherwise each lose the race to the store in turn.
+        # The store's constraints still settle races with other servers.
+        self._hand_out = threading.Lock()
+        # SQLite has one writer at a time, and a writer that finds the database locked
+        # sleeps in steps of up to 100 ms; queueing the writes here hands over at once.
+        self._writes = threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
         self._corpus: Corpus | None = None
         self._sessions: dict[str, ScreeningSession] = {}
         self._status: tuple[float, StopState] | None = None
@@ -99,6 +107,10 @@ class TeamScreening:
                 return Shown(held.record_id, session.records[index], held.rank)
         if stage_closed(self.engine, TITLE_ABSTRACT):
             return None
+        with self._hand_out, self._writes:
+            return self._hand_out_next(session, reviewer)
+
+    def _hand_out_next(self, session: ScreeningSession, reviewer: str) -> Shown | None:
         others = assignments.held_by_others(self.engine, TITLE_ABSTRACT, reviewer)
         exclude = {rid for rid, n in others.items() if n >= self.slots}
         for _ in range(MAX_TRIES):
@@ -148,16 +160,17 @@ class TeamScreening:
         def guard(conn: Connection) -> bool:
             return assignments.complete(conn, record_id, TITLE_ABSTRACT, reviewer, self.slots)
 
-        stored = session.decide(
-            decision,
-            reason=reason,
-            note=note,
-            record_id=record_id,
-            reviewer=reviewer,
-            rank=rank,
-            model_run_id=run,
-            guard=guard,
-        )
+        with self._writes:
+            stored = session.decide(
+                decision,
+                reason=reason,
+                note=note,
+                record_id=record_id,
+                reviewer=reviewer,
+                rank=rank,
+                model_run_id=run,
+                guard=guard,
+            )
         return stored is not None
 
     def undo(self, reviewer: str) -> int | None:

@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.CheckConstraint("state IN ('leased', 'decided')", name="ck_assignments_state"),
     )
     op.create_index("ix_assignments_reviewer", "assignments", ["stage", "reviewer", "state"])
+    op.create_index("ix_assignments_state", "assignments", ["stage", "state", "expires_at"])
 
 
 def downgrade() -> None:

@@ -242,7 +242,8 @@ class Reviewer:
         )
         if answer.status_code != 303:
             raise SystemExit(f"{self.name} could not log in: {answer.status_code}")
-        self.page = self.client.get(f"/p/{self.slug}/screen").text
+        # The first screening page waits for the features of every record to be built.
+        self.page = self.client.get(f"/p/{self.slug}/screen", timeout=1800).text
         self.headers = {"X-CSRF-Token": CSRF.search(self.page).group(1), "HX-Request": "true"}
 
     def work(self, stop_at: float, think: float, rng: np.random.Generator) -> None:

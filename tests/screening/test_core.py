@@ -244,6 +244,26 @@ def test_shared_matrix_ensemble_scores_as_the_mean_of_standardised_member_scores
     np.testing.assert_allclose(scores, expected / 2, rtol=1e-4, atol=1e-4)
 
 
+def test_large_collections_standardise_member_scores_on_evenly_spaced_rows(mini, monkeypatch):
+    from metasift.screening import learner as learner_module
+    from metasift.screening.classifiers import relevance_scores
+    from metasift.screening.learner import _train, fit_scores
+
+    texts, labels = mini
+    model = get_model("default")
+    X = Learner(model.make_features().fit_transform(texts), model, seed=0).X
+    labelled = np.arange(12)
+    y = labels[labelled]
+    monkeypatch.setattr(learner_module, "STATS_ROWS", 10)
+    _, scores = fit_scores(X, labelled, y, model, 0, None)
+    rows = np.linspace(0, len(labels) - 1, 10).astype(np.int64)
+    expected = np.zeros(len(labels))
+    for member in model.members:
+        s = relevance_scores(_train(X[0], labelled, y, member, 0), X[0])
+        expected += (s - s[rows].mean()) / s[rows].std()
+    np.testing.assert_allclose(scores, expected / 2, rtol=1e-4, atol=1e-4)
+
+
 def test_bmi_pseudo_negatives_are_drawn_by_seed_and_label_count(mini):
     from metasift.screening.learner import fit_scores
 

@@ -104,7 +104,14 @@ class _Window:
         self._unread = [
             (f"<{tag}".encode(), f"</{tag}>".encode()) for tag in (layout.unread if layout else ())
         ]
-        self._record_ends = [f"</{tag}>".encode() for tag in (layout.records if layout else ())]
+        # Where a record ends: the common start of the record end tags (one scan, not one per
+        # record kind; it may also match an element that is no record end, which only leaves
+        # a span unblanked).
+        ends = [f"</{tag}>".encode() for tag in (layout.records if layout else ())]
+        self._record_end = ends[0] if ends else b"</"
+        for end in ends[1:]:
+            while not end.startswith(self._record_end):
+                self._record_end = self._record_end[:-1]
         self._decoder = codecs.getincrementaldecoder(codec)("replace") if codec else None
         self._pending_head = head
         self._chunks: deque[tuple[int, bytes]] = deque()  # (offset, data)
@@ -163,26 +170,32 @@ class _Window:
         Blanking them in place, line breaks kept, leaves every offset and line number as it
         was. Only plain, complete spans inside one chunk are blanked: an element that is
         nested, cut by the chunk end, or whose end tag is missing before the record's end
-        (a damaged file) is left to the parser.
+        (a damaged file) is left to the parser. The record's end is looked for as the common
+        start of the record end tags (``</Pubmed``), which a PubmedData end also matches:
+        such a span, in a damaged file too, goes to the parser as well.
         """
         spans: list[tuple[int, int]] = []
+        record_end = self._record_end
         for open_prefix, end_tag in self._unread:
-            at = 0
-            while (begin := data.find(open_prefix, at)) >= 0:
+            begin = data.find(open_prefix)
+            while begin >= 0:
                 inner = begin + len(open_prefix)
-                at = inner
                 if data[inner : inner + 1] not in (b">", b" "):
-                    continue  # a longer name that starts the same, or cut by the chunk end
+                    # A longer name that starts the same, or cut by the chunk end.
+                    begin = data.find(open_prefix, inner)
+                    continue
                 end = data.find(end_tag, inner)
                 if end < 0:
                     break
                 end += len(end_tag)
-                at = end
-                if data.find(open_prefix, inner, end) >= 0 or any(
-                    data.find(record_end, inner, end) >= 0 for record_end in self._record_ends
-                ):
+                # The next start of the same element: inside the span, it is nested.
+                following = data.find(open_prefix, inner)
+                if 0 <= following < end:
+                    begin = data.find(open_prefix, end)
                     continue
-                spans.append((begin, end))
+                if data.find(record_end, inner, end) < 0:
+                    spans.append((begin, end))
+                begin = following
         if not spans:
             return data
         out = bytearray(data)

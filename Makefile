@@ -18,10 +18,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	rm -rf build/sample
-	$(BIN)/metasift init build/sample --title "ADMSC sample import"
-	$(BIN)/metasift import --project build/sample examples/admsc-skin/records.jsonl --source "ADMSC corpus"
-	$(BIN)/metasift records --project build/sample
+	rm -rf build/admsc-skin
+	mkdir -p build
+	cp -r examples/admsc-skin build/admsc-skin
+	$(BIN)/metasift run --project build/admsc-skin --offline
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

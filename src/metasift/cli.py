@@ -279,7 +279,7 @@ StudiesOpt = Annotated[
 ReviewerOpt = Annotated[
     str | None,
     typer.Option(
-        "--reviewer", "-r", help="Who is entering values (default: $METASIFT_REVIEWER or login)."
+        "--reviewer", "-r", help="Who you are (default: $METASIFT_REVIEWER or login name)."
     ),
 ]
 
@@ -685,6 +685,79 @@ def rob_plot(
     console.print(f"Wrote {out}")
 
 
+@app.command()
+def search(
+    project: ProjectOpt = Path("."),
+    source: Annotated[
+        str | None, typer.Option(help="Search only this source of review.toml (or a kind).")
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option(help="Run this ad hoc query instead of the protocol's.")
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option(help="Start over instead of resuming an interrupted search.")
+    ] = False,
+) -> None:
+    """Search PubMed, Europe PMC and OpenAlex live; each run is imported and logged."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    from metasift.project import Project
+    from metasift.search import search_project
+
+    # Retry notices print above the progress bar; the count warning is printed at the end.
+    notices = RichHandler(console=err_console, show_time=False, show_path=False)
+    notices.addFilter(lambda record: record.name != "metasift.search.runner")
+    logging.getLogger("metasift.search").addHandler(notices)
+    tasks: dict[str, object] = {}
+    with Project.open(project) as proj, _progress() as progress:
+
+        def on_progress(spec, retrieved: int, reported: int | None) -> None:
+            if spec.source not in tasks:
+                tasks[spec.source] = progress.add_task(f"Searching {spec.source}", total=None)
+            progress.update(tasks[spec.source], completed=retrieved, total=reported or None)
+
+        try:
+            results = search_project(
+                proj, source=source, query=query, fresh=fresh, on_progress=on_progress
+            )
+        finally:
+            logging.getLogger("metasift.search").removeHandler(notices)
+    failed = False
+    for result in results:
+        if isinstance(result, MetasiftError):
+            failed = True
+            err_console.print(f"[red]error:[/red] {result}")
+            continue
+        console.print(result.line())
+        if result.warning:
+            err_console.print(
+                f"[bold red]WARNING:[/bold red] {result.spec.source}: {result.warning}"
+            )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def searchlog(
+    project: ProjectOpt = Path("."),
+    fmt: Annotated[str, typer.Option("--format", help="md, csv or json.")] = "md",
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Export the PRISMA-S search log: every run with its exact query and counts."""
+    from metasift.project import Project
+    from metasift.search.log import render_log
+
+    with Project.open(project) as proj:
+        text = render_log(proj.engine, fmt)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"Wrote {out}")
+
+
 def _stage_progress(progress: Progress):
     """A core progress callback (step, done, total) drawn as one rich bar per step."""
     tasks: dict[str, int] = {}
@@ -1010,6 +1083,406 @@ def screen(
             console.print(_screen_status(session.status()), markup=False)
         finally:
             session.close()
+
+
+# --- review workflow: reviewers, decisions, conflicts, full text, PRISMA, report, run ---------
+
+reviewer_app = typer.Typer(help="Reviewers of the project and their roles.", no_args_is_help=True)
+fulltext_app = typer.Typer(
+    help="Full-text stage: reports sought, retrieved or not, grouped into studies, assessed.",
+    no_args_is_help=True,
+)
+app.add_typer(reviewer_app, name="reviewer")
+app.add_typer(fulltext_app, name="fulltext")
+
+StageOpt = Annotated[str, typer.Option("--stage", help="title_abstract or full_text.")]
+
+
+@reviewer_app.command("add")
+def reviewer_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="lead, reviewer or arbiter.")] = "reviewer",
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Add a reviewer."""
+    from metasift.project import Project
+    from metasift.workflow.reviewers import add_reviewer
+
+    with Project.open(project) as proj:
+        add_reviewer(proj.engine, name, role)
+    console.print(f"Added {name} ({role}).")
+
+
+@reviewer_app.command("list")
+def reviewer_list(project: ProjectOpt = Path(".")) -> None:
+    """List the reviewers."""
+    from metasift.project import Project
+    from metasift.workflow.reviewers import list_reviewers
+
+    with Project.open(project) as proj:
+        for reviewer in list_reviewers(proj.engine):
+            print(f"{reviewer.name}\t{reviewer.role}")
+
+
+@app.command("decide")
+def decide_cmd(
+    record: Annotated[int, typer.Argument(help="Record id (see 'metasift records').")],
+    decision: Annotated[str, typer.Argument(help="include, exclude or maybe.")],
+    project: ProjectOpt = Path("."),
+    stage: StageOpt = "title_abstract",
+    reason: Annotated[str | None, typer.Option(help="Exclusion reason from the protocol.")] = None,
+    note: Annotated[str | None, typer.Option(help="Free-text note.")] = None,
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Record one decision on one record."""
+    from metasift.project import Project
+    from metasift.workflow.decisions import decide
+
+    with Project.open(project) as proj:
+        decide(
+            proj.engine,
+            proj.protocol,
+            record_id=record,
+            reviewer=_reviewer(reviewer),
+            decision=decision,
+            stage=stage,
+            reason=reason,
+            note=note,
+        )
+    console.print(f"record {record}: {decision} ({stage}) by {_reviewer(reviewer)}")
+
+
+@app.command("decisions")
+def decisions_cmd(
+    project: ProjectOpt = Path("."),
+    stage: StageOpt = "title_abstract",
+    reviewer: ReviewerOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """The decisions you may see (under blind dual screening, only your own)."""
+    import json
+
+    from metasift.project import Project
+    from metasift.workflow.decisions import visible_decisions
+    from metasift.workflow.reviewers import ReviewerError, get_reviewer
+
+    me = _reviewer(reviewer)
+    with Project.open(project) as proj:
+        try:
+            role = get_reviewer(proj.engine, me).role
+        except ReviewerError:
+            role = ""
+        seen = visible_decisions(proj.engine, proj.protocol, me, stage, role=role)
+    if fmt == "json":
+        console.print_json(
+            json.dumps(
+                [
+                    {
+                        "record_id": v.record_id,
+                        "status": v.status,
+                        "decision": v.decision,
+                        "reason": v.reason,
+                        "votes": v.votes,
+                    }
+                    for v in seen.values()
+                ]
+            )
+        )
+        return
+    table = Table("record", "status", "decision", "reason", "votes")
+    for v in seen.values():
+        votes = ", ".join(f"{k}: {d}" for k, d in v.votes.items())
+        table.add_row(str(v.record_id), v.status, v.decision or "", v.reason or "", votes)
+    console.print(table)
+
+
+@app.command("conflicts")
+def conflicts_cmd(project: ProjectOpt = Path("."), stage: StageOpt = "title_abstract") -> None:
+    """Records on which reviewers disagree; resolve with 'metasift resolve'."""
+    from metasift.project import Project
+    from metasift.workflow.decisions import conflicts
+
+    with Project.open(project) as proj:
+        found = conflicts(proj.engine, proj.protocol, stage)
+    if not found:
+        console.print(f"No conflicts at {stage}.")
+        return
+    table = Table("record", "votes")
+    for v in found:
+        votes = "; ".join(
+            f"{name}: {d}" + (f" ({v.reasons.get(name)})" if v.reasons.get(name) else "")
+            for name, d in v.votes.items()
+        )
+        table.add_row(str(v.record_id), votes)
+    console.print(table)
+    console.print(f"{len(found)} conflict(s).")
+
+
+@app.command("resolve")
+def resolve_cmd(
+    record: int,
+    decision: str,
+    project: ProjectOpt = Path("."),
+    stage: StageOpt = "title_abstract",
+    reason: Annotated[str | None, typer.Option(help="Exclusion reason from the protocol.")] = None,
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Resolve a conflict as a third reviewer."""
+    from metasift.project import Project
+    from metasift.workflow.decisions import resolve
+
+    with Project.open(project) as proj:
+        resolve(
+            proj.engine,
+            proj.protocol,
+            record_id=record,
+            resolver=_reviewer(reviewer),
+            decision=decision,
+            stage=stage,
+            reason=reason,
+            note=note,
+        )
+    console.print(f"record {record}: conflict resolved as {decision} by {_reviewer(reviewer)}")
+
+
+@app.command("agreement")
+def agreement_cmd(project: ProjectOpt = Path("."), stage: StageOpt = "title_abstract") -> None:
+    """Agreement between reviewers: percent agreement and kappa with its 95% CI."""
+    from metasift.project import Project
+    from metasift.workflow.decisions import agreement
+
+    with Project.open(project) as proj:
+        result = agreement(proj.engine, proj.protocol, stage)
+    if result is None:
+        console.print(f"No record has decisions from two reviewers at {stage}.")
+        return
+    name = "Cohen's" if result.method == "cohen" else "Fleiss'"
+    console.print(
+        f"{result.n_subjects} records, {result.n_raters} reviewers per record: "
+        f"{result.percent_agreement:.1%} agreement, {name} kappa {result.kappa:.3f} "
+        f"(95% CI {result.ci_lb:.3f} to {result.ci_ub:.3f})"
+    )
+
+
+@app.command("log")
+def log_cmd(
+    project: ProjectOpt = Path("."),
+    actor: Annotated[str | None, typer.Option(help="Only this person's entries.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only actions starting with this.")] = None,
+    record: Annotated[str | None, typer.Option(help="Only entries about this id.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the most recent N entries.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or jsonl.")] = "table",
+) -> None:
+    """The audit log: who did what, when, and the value before."""
+    import json
+
+    from metasift.project import Project
+    from metasift.workflow.audit import iter_log
+
+    with Project.open(project) as proj:
+        entries = list(
+            iter_log(proj.engine, actor=actor, action=action, entity_id=record, limit=limit)
+        )
+    if fmt == "jsonl":
+        for e in entries:
+            print(
+                json.dumps(
+                    {
+                        "id": e.id,
+                        "at": e.at.isoformat(),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "entity": e.entity,
+                        "entity_id": e.entity_id,
+                        "previous": e.previous,
+                        "value": e.value,
+                        "note": e.note,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    table = Table("when", "who", "action", "what", "before", "after")
+    for e in entries:
+        table.add_row(
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            e.actor,
+            e.action,
+            f"{e.entity} {e.entity_id or ''}",
+            json.dumps(e.previous, ensure_ascii=False) if e.previous is not None else "",
+            json.dumps(e.value, ensure_ascii=False) if e.value is not None else "",
+        )
+    console.print(table)
+
+
+@fulltext_app.command("list")
+def fulltext_list(project: ProjectOpt = Path(".")) -> None:
+    """Reports sought for retrieval, with their state and verdict."""
+    from metasift.project import Project
+    from metasift.workflow.fulltext import list_reports
+
+    with Project.open(project) as proj:
+        reports = list_reports(proj.engine, proj.protocol)
+    table = Table("record", "study", "retrieval", "location", "verdict")
+    for r in reports:
+        verdict = "" if r.verdict is None else f"{r.verdict.status}: {r.verdict.decision or ''}"
+        if r.verdict and r.verdict.reason:
+            verdict += f" ({r.verdict.reason})"
+        where = r.location or r.not_retrieved_reason or ""
+        table.add_row(str(r.record_id), str(r.study_id), r.retrieval, where, verdict)
+    console.print(table)
+
+
+@fulltext_app.command("locate")
+def fulltext_locate(
+    record: int, location: str, project: ProjectOpt = Path("."), reviewer: ReviewerOpt = None
+) -> None:
+    """Record the PDF path or URL of a report (it counts as retrieved)."""
+    from metasift.project import Project
+    from metasift.workflow.fulltext import set_location
+
+    with Project.open(project) as proj:
+        set_location(proj.engine, proj.protocol, record, location, _reviewer(reviewer))
+    console.print(f"record {record}: {location}")
+
+
+@fulltext_app.command("not-retrieved")
+def fulltext_not_retrieved(
+    record: int, reason: str, project: ProjectOpt = Path("."), reviewer: ReviewerOpt = None
+) -> None:
+    """Mark a report as not retrieved, with the reason."""
+    from metasift.project import Project
+    from metasift.workflow.fulltext import mark_not_retrieved
+
+    with Project.open(project) as proj:
+        mark_not_retrieved(proj.engine, proj.protocol, record, reason, _reviewer(reviewer))
+    console.print(f"record {record}: not retrieved ({reason})")
+
+
+@fulltext_app.command("group")
+def fulltext_group(
+    records_: Annotated[
+        list[int], typer.Argument(metavar="RECORD...", help="Reports of one study.")
+    ],
+    label: Annotated[str, typer.Option(help="Name of the study.")] = "",
+    project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Group several reports of one study."""
+    from metasift.project import Project
+    from metasift.workflow.fulltext import group_reports
+
+    with Project.open(project) as proj:
+        study = group_reports(proj.engine, proj.protocol, records_, _reviewer(reviewer), label)
+    console.print(f"records {', '.join(map(str, records_))} grouped as study {study}")
+
+
+@app.command("close-screening")
+def close_screening_cmd(
+    project: ProjectOpt = Path("."),
+    force: Annotated[
+        bool, typer.Option(help="Close even if the rule says keep screening.")
+    ] = False,
+    reopen: Annotated[bool, typer.Option(help="Reopen a closed stage instead.")] = False,
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """End title/abstract screening when the stopping rule recommends it."""
+    from metasift.project import Project
+    from metasift.workflow.closure import close_screening, reopen_screening
+
+    with Project.open(project) as proj:
+        if reopen:
+            reopen_screening(proj.engine, _reviewer(reviewer))
+            console.print("Title/abstract screening reopened.")
+            return
+        state = close_screening(proj.engine, proj.protocol, _reviewer(reviewer), force=force)
+    console.print(
+        f"Title/abstract screening closed: {state.n_screened} of {state.n_records} screened; "
+        f"{state.describe()}. {state.n_records - state.n_screened} records left unscreened "
+        "are reported as marked ineligible by the stopping rule."
+    )
+
+
+@app.command("prisma")
+def prisma_cmd(
+    project: ProjectOpt = Path("."),
+    json_out: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    svg: Annotated[Path | None, typer.Option(help="Write the diagram as SVG.")] = None,
+    png: Annotated[Path | None, typer.Option(help="Write the diagram as PNG.")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Write the diagram as PDF.")] = None,
+    other_methods: Annotated[
+        bool | None,
+        typer.Option(
+            "--other-methods/--databases-only",
+            help="Template variant (default: with other methods when the review has any).",
+        ),
+    ] = None,
+    draft: Annotated[bool, typer.Option(help="Draw a review still in progress.")] = False,
+) -> None:
+    """PRISMA 2020 counts and flow diagram, computed from the store."""
+    import json
+
+    from metasift.project import Project
+    from metasift.report.prisma_diagram import save_prisma
+    from metasift.workflow.counts import prisma_counts
+
+    with Project.open(project) as proj:
+        counts = prisma_counts(proj.engine, proj.protocol)
+    if not draft:
+        counts.check()
+    for path in (svg, png, pdf):
+        if path is not None:
+            save_prisma(counts, path, other_methods=other_methods, draft=draft)
+            err_console.print(f"Wrote {path}")
+    if json_out or not any((svg, png, pdf)):
+        print(json.dumps(counts.as_json(), indent=2, ensure_ascii=False))
+
+
+@app.command("report")
+def report_cmd(
+    project: ProjectOpt = Path("."),
+    out: Annotated[Path | None, typer.Option(help="Folder (default: PROJECT/report).")] = None,
+) -> None:
+    """Write the HTML report (self-contained) and its Markdown twin."""
+    from metasift.project import Project
+    from metasift.report.build import build_report
+    from metasift.report.render import write_report
+    from metasift.workflow.run import simulation_notice
+
+    with Project.open(project) as proj:
+        sim = proj.protocol.simulation
+        notices = [simulation_notice(sim)] if sim.enabled else []
+        path = write_report(build_report(proj, notices=notices), out or proj.root / "report")
+    console.print(f"Report: {path}")
+
+
+@app.command("run")
+def run_cmd(
+    project: ProjectOpt = Path("."),
+    offline: Annotated[bool, typer.Option(help="Skip live searches; use bundled files.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: PROJECT/report).")
+    ] = None,
+) -> None:
+    """Run the protocol end to end (import or search, dedup, screening, full text,
+    extraction suggestions, report), resuming where it stopped."""
+    from metasift.project import Project
+    from metasift.workflow.run import run_review
+
+    colours = {"done": "green", "skipped": "dim", "pending": "yellow"}
+    with Project.open(project) as proj, _progress() as bar:
+        progress = _stage_progress(bar)
+
+        def on_stage(item) -> None:
+            colour = colours.get(item.status, "white")
+            bar.console.print(f"[{colour}]{item.stage:<11}[/{colour}] {item.detail}")
+
+        result = run_review(proj, offline=offline, out=out, progress=progress, on_stage=on_stage)
+    pending = [s for s in result.stages if s.status == "pending"]
+    if pending:
+        console.print("Waiting for reviewers: " + "; ".join(s.detail for s in pending))
+    console.print(f"Report written to {result.report}")
 
 
 def main() -> None:

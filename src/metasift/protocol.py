@@ -79,12 +79,31 @@ class ProjectSettings(Section):
     database_url: str = ""
 
 
+class Simulation(Section):
+    """Demonstration mode for `metasift run`: reviewers' decisions are simulated.
+
+    Title/abstract decisions follow the include label each record carries (SYNERGY labels, a
+    label column, a JSONL 'eligible' key); full-text decisions follow the `full_text` CSV (doi,
+    pmid or title -> decision, reason, note) and are "include" for records it does not list.
+    Reports say plainly that decisions were simulated.
+    """
+
+    enabled: bool = False
+    reviewer: str = "simulated reviewer"
+    # Raw field of a record that holds its exclusion reason, if the data has one.
+    reason_field: str = ""
+    full_text: str = ""
+    # Close title/abstract screening as soon as the stopping rule recommends it.
+    stop_with_rule: bool = True
+
+
 class Protocol(Section):
     review: Review
     pico: Pico = Pico()
     criteria: Criteria = Criteria()
     sources: list[Source] = Field(default_factory=list)
     project: ProjectSettings = ProjectSettings()
+    simulation: Simulation = Simulation()
     # Stage settings read by later stages; each stage validates its own section.
     dedup: dict[str, Any] = {}
     screening: dict[str, Any] = {}
@@ -168,6 +187,8 @@ exclude_terms = []
 # query = "(term1[tiab] OR term2[tiab]) AND term3[mh]"
 # date_from = "2000/01/01"
 # date_to = "2025/12/31"
+# Credentials never go here: set NCBI_API_KEY, OPENALEX_API_KEY and METASIFT_EMAIL in the
+# environment or in ~/.config/metasift/config.toml. 'metasift search' runs these queries.
 
 # [project]
 # Leave unset for the default SQLite store in this folder; set to share it with a team:

@@ -18,6 +18,7 @@ from metasift.store.schema import (
     dedup_members,
     dedup_queue,
 )
+from metasift.workflow.audit import iter_log
 
 HARD_CASES = Path(__file__).resolve().parents[1] / "fixtures" / "dedup" / "hard_cases.jsonl"
 
@@ -134,6 +135,9 @@ def test_undo_is_kept_by_later_runs_and_new_imports(engine, tmp_path):
         ("different", "undo", "ann")
     ] * 3
     assert all(d.decided_at is not None for d in decisions)
+    (entry,) = iter_log(engine, action="dedup.undo")
+    assert (entry.actor, entry.entity_id) == ("ann", str(ids["cho-pubmed"]))
+    assert len(entry.previous["members"]) == 3
     # A new import of another copy: the undone records stay apart, the copy joins one of them.
     extra = tmp_path / "more.jsonl"
     first = json.loads(HARD_CASES.read_text(encoding="utf-8").splitlines()[1])

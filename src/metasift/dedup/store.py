@@ -29,6 +29,7 @@ from metasift.store.schema import (
     dedup_runs,
     records,
 )
+from metasift.workflow.audit import record_event
 
 VERDICTS = ("same", "different")
 BATCH = 5000
@@ -227,6 +228,15 @@ def undo(engine: Engine, cluster: str | int, reviewer: str = "") -> list[int]:
                         }
                     )
         _insert(conn, dedup_decisions, rows)
+        for cluster_id, ids in members.items():
+            record_event(
+                conn,
+                actor=reviewer or "unknown",
+                action="dedup.undo",
+                entity="cluster",
+                entity_id=cluster_id,
+                previous={"members": ids},
+            )
         for start in range(0, len(undone), BATCH):
             chunk = undone[start : start + BATCH]
             conn.execute(dedup_members.delete().where(dedup_members.c.cluster_id.in_(chunk)))
@@ -275,6 +285,14 @@ def decide(engine: Engine, pair: str, verdict: str, reviewer: str = "") -> tuple
             dedup_queue.delete().where(
                 (dedup_queue.c.record_a == a) & (dedup_queue.c.record_b == b)
             )
+        )
+        record_event(
+            conn,
+            actor=reviewer or "unknown",
+            action="dedup.decide",
+            entity="pair",
+            entity_id=f"{a}-{b}",
+            value={"decision": verdict},
         )
     return a, b
 

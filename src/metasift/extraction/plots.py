@@ -4,8 +4,10 @@ format comes from the suffix: .svg, .png, .pdf)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import ParamSpec
 from typing import Protocol as TypingProtocol
 
 import matplotlib
@@ -20,6 +22,8 @@ from matplotlib.patches import Patch
 
 from metasift.extraction import rob as rob_tools
 from metasift.extraction.evidence import EvidenceMap
+
+P = ParamSpec("P")
 
 # robvis colours and symbols.
 GREEN, YELLOW, RED, DARK_RED, BLUE, GREY = (
@@ -54,14 +58,25 @@ class RobRowLike(TypingProtocol):
     overall: str | None
 
 
-def _style() -> None:
-    plt.rcParams.update({"font.family": FONT, "svg.fonttype": "none", "font.size": 10})
+HOUSE_STYLE = {"font.family": FONT, "svg.fonttype": "none", "font.size": 10}
 
 
+def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
+    """Draw inside the house style without changing matplotlib's global settings, so that
+    other figures (and a second report from the same process) look the same."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure:
+        with plt.rc_context(HOUSE_STYLE):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+@_styled
 def traffic_light(rows: Sequence[RobRowLike], tool: str, title: str | None = None) -> Figure:
     """Studies down, domains across (plus Overall where the tool has one), a coloured circle
     with a symbol per judgement; domain names and the legend below."""
-    _style()
     domains = list(rob_tools.TOOLS[tool])
     keys = [d.key if tool != "syrcle" else f"{d.key}" for d in domains]
     has_overall = tool != "syrcle"
@@ -165,9 +180,9 @@ def traffic_light(rows: Sequence[RobRowLike], tool: str, title: str | None = Non
     return fig
 
 
+@_styled
 def summary_plot(rows: Sequence[RobRowLike], tool: str, title: str | None = None) -> Figure:
     """Per domain (and Overall) a 100% bar split by the share of studies in each judgement."""
-    _style()
     domains = list(rob_tools.TOOLS[tool])
     styles = STYLE[tool]
     bars = [(f"D{d.key}" if tool == "syrcle" else d.key, d.name) for d in domains]
@@ -235,12 +250,12 @@ def summary_plot(rows: Sequence[RobRowLike], tool: str, title: str | None = None
     return fig
 
 
+@_styled
 def evidence_heatmap(
     emap: EvidenceMap, layer: str | None = None, title: str | None = None
 ) -> Figure:
     """Rows x columns of the map, each cell the number of studies; with ``layer`` None the
     studies of every study type, and a stacked breakdown by type in each cell's annotation."""
-    _style()
     data = np.array(emap.matrix(layer), dtype=float) if emap.rows else np.zeros((1, 1))
     n_rows, n_cols = data.shape
     width = max(6.0, 1.9 + 1.05 * n_cols + 1.2)
@@ -319,11 +334,12 @@ def save(fig: Figure, path: Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in (".svg", ".png", ".pdf"):
         raise ValueError(f"{path}: figures are written as .svg, .png or .pdf")
-    fig.savefig(
-        path,
-        bbox_inches="tight",
-        dpi=200 if suffix == ".png" else None,
-        metadata={"Date": None} if suffix == ".svg" else None,
-    )
+    with plt.rc_context(HOUSE_STYLE):
+        fig.savefig(
+            path,
+            bbox_inches="tight",
+            dpi=200 if suffix == ".png" else None,
+            metadata={"Date": None} if suffix == ".svg" else None,
+        )
     plt.close(fig)
     return path

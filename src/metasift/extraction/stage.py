@@ -642,3 +642,38 @@ def characteristics(
             arms[study_id][arm][field_name] = v.value
     studies = [(sid, citation(recs[sid])) for sid in study_ids]
     return characteristics_table(studies, values, ctx.form, {k: dict(v) for k, v in arms.items()})
+
+
+def analysis_rows(
+    engine: Engine, protocol: Protocol, study_ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Extracted outcome data as the rows the analysis plan reads.
+
+    One row per study, outcome and time point; each arm's statistics are columns named
+    "<arm>.<statistic>" (e.g. "ADSC.mean", "control.sd"), beside the study's label, id and
+    study-level fields, so that an analysis maps metafor's inputs to them with ``columns``
+    and picks its rows with ``where``.
+    """
+    ctx = context(protocol)
+    recs = study_records(engine, study_ids)
+    studies = study_values(engine, study_ids, ctx.settings.reviewers)
+    rows: dict[tuple[int, str, str], dict[str, Any]] = {}
+    for key, value in final_values(engine, study_ids, ctx.settings.reviewers).items():
+        study_id, statistic, arm, outcome, timepoint = key
+        if not outcome:
+            continue
+        row = rows.get((study_id, outcome, timepoint))
+        if row is None:
+            level = {
+                name: "; ".join(map(str, v)) if isinstance(v, list) else v
+                for name, v in studies.get(study_id, {}).items()
+            }
+            row = rows[(study_id, outcome, timepoint)] = {
+                **level,
+                "study": citation(recs[study_id]),
+                "study_id": study_id,
+                "outcome": outcome,
+                "timepoint": timepoint,
+            }
+        row[f"{arm}.{statistic}" if arm else statistic] = value.value
+    return [rows[k] for k in sorted(rows)]

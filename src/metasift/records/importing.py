@@ -1,19 +1,21 @@
 """The import stage: files -> records in the project store, every record accounted for.
 
 Each file is imported in one transaction: a crash or a kill leaves either the whole file in
-the store or none of it.
+the store or none of it. The steps of an import (:func:`begin_import`, :func:`add_items`,
+:func:`finish_import`) also serve imports that do not come from a file, such as the records
+of a live search, inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from metasift.errors import ImportFileError
 from metasift.records.formats import (
@@ -66,6 +68,113 @@ def check_record(record: Record) -> str | None:
     return None
 
 
+def record_keys(record: Record) -> list[str]:
+    """The identifiers by which a record is recognised as seen before: PMID, DOI, source id."""
+    keys = []
+    if record.pmid:
+        keys.append(f"pmid:{record.pmid}")
+    if record.doi:
+        keys.append(f"doi:{record.doi}")
+    if record.source_id:
+        keys.append(f"id:{record.source_id}")
+    return keys
+
+
+def begin_import(
+    conn: Connection,
+    *,
+    file: str,
+    fmt: str,
+    checksum: str,
+    source: str | None,
+    options: dict,
+) -> ImportSummary:
+    """Create the ``imports`` row of a new import inside the caller's transaction."""
+    import_id = conn.execute(
+        imports.insert().values(
+            file=file,
+            format=fmt,
+            checksum=checksum,
+            source=source,
+            imported_at=datetime.now(UTC),
+            n_read=0,
+            n_imported=0,
+            n_rejected=0,
+            n_merged=0,
+            options=options,
+        )
+    ).inserted_primary_key[0]
+    return ImportSummary(file=file, format=fmt, import_id=import_id)
+
+
+def add_items(
+    conn: Connection,
+    summary: ImportSummary,
+    items: Iterable[Record | Rejection],
+    *,
+    source_file: str | None = None,
+    seen: set[str] | frozenset[str] = frozenset(),
+    on_record: Callable[[int], None] | None = None,
+) -> None:
+    """Store ``items`` under ``summary``'s import, counting every one of them.
+
+    With ``seen`` (identity keys of records stored before, see :func:`record_keys`), a record
+    matching one of them is counted as merged instead of stored. Records of this import are
+    not compared with each other: telling duplicates apart is the de-duplication stage's job.
+    """
+    batch: list[Record] = []
+    for item in items:
+        summary.read += 1
+        if isinstance(item, Record) and (reason := check_record(item)):
+            item = Rejection(item.source_position or summary.read, reason, source_file=source_file)
+        if isinstance(item, Rejection):
+            summary.rejections.append(item)
+        elif seen and any(key in seen for key in record_keys(item)):
+            summary.merged += 1
+        else:
+            batch.append(item)
+            if len(batch) >= BATCH:
+                summary.imported += insert_records(conn, summary.import_id, batch)
+                batch.clear()
+        if on_record:
+            on_record(summary.read)
+    summary.imported += insert_records(conn, summary.import_id, batch)
+
+
+def finish_import(conn: Connection, summary: ImportSummary) -> None:
+    """Write the rejections and the final counts of ``summary``'s import."""
+    summary.rejected = len(summary.rejections)
+    if summary.rejections:
+        conn.execute(
+            rejections.insert(),
+            [
+                {
+                    "import_id": summary.import_id,
+                    "position": r.position,
+                    "line": r.line,
+                    "reason": r.reason,
+                }
+                for r in summary.rejections
+            ],
+        )
+    conn.execute(
+        imports.update()
+        .where(imports.c.id == summary.import_id)
+        .values(
+            n_read=summary.read,
+            n_imported=summary.imported,
+            n_rejected=summary.rejected,
+            n_merged=summary.merged,
+        )
+    )
+
+
+def _renamed(items: Iterable[Record | Rejection], name: str) -> Iterator[Record | Rejection]:
+    for item in items:
+        item.source_file = name
+        yield item
+
+
 def import_file(
     engine: Engine,
     path: Path,
@@ -74,9 +183,16 @@ def import_file(
     options: ReadOptions | None = None,
     force: bool = False,
     on_record: Callable[[int], None] | None = None,
+    name: str | None = None,
 ) -> ImportSummary:
-    """Read ``path`` and store its records; returns the counts and the rejections."""
+    """Read ``path`` and store its records; returns the counts and the rejections.
+
+    ``name`` is how the file is recorded (the import's file and each record's source file);
+    by default the path as given. A project passes its own relative path, so that the store
+    does not depend on where the project folder lies.
+    """
     options = options or ReadOptions()
+    name = name or str(path)
     fmt = canonical_format(fmt) if fmt else detect_format(path)
     checksum = file_checksum(path)
     with engine.begin() as conn:
@@ -90,59 +206,24 @@ def import_file(
                     f"this file was already imported (import {earlier.id}); "
                     "pass --force to import it again.",
                 )
-        import_id = conn.execute(
-            imports.insert().values(
-                file=str(path),
-                format=fmt,
-                checksum=checksum,
-                source=options.source_database,
-                imported_at=datetime.now(UTC),
-                n_read=0,
-                n_imported=0,
-                n_rejected=0,
-                n_merged=0,
-                options={"column_map": options.column_map, "label_column": options.label_column},
-            )
-        ).inserted_primary_key[0]
-        summary = ImportSummary(file=str(path), format=fmt, import_id=import_id)
-        batch: list[Record] = []
-        for item in read_file(path, fmt, options):
-            summary.read += 1
-            if isinstance(item, Record) and (reason := check_record(item)):
-                item = Rejection(
-                    item.source_position or summary.read, reason, source_file=str(path)
-                )
-            if isinstance(item, Rejection):
-                summary.rejections.append(item)
-            else:
-                batch.append(item)
-                if len(batch) >= BATCH:
-                    summary.imported += insert_records(conn, import_id, batch)
-                    batch.clear()
-            if on_record:
-                on_record(summary.read)
-        summary.imported += insert_records(conn, import_id, batch)
-        summary.rejected = len(summary.rejections)
-        if summary.rejections:
-            conn.execute(
-                rejections.insert(),
-                [
-                    {
-                        "import_id": import_id,
-                        "position": r.position,
-                        "line": r.line,
-                        "reason": r.reason,
-                    }
-                    for r in summary.rejections
-                ],
-            )
+        summary = begin_import(
+            conn,
+            file=name,
+            fmt=fmt,
+            checksum=checksum,
+            source=options.source_database,
+            options={"column_map": options.column_map, "label_column": options.label_column},
+        )
+        add_items(
+            conn,
+            summary,
+            _renamed(read_file(path, fmt, options), name),
+            source_file=name,
+            on_record=on_record,
+        )
         if summary.read == 0:
             raise ImportFileError(str(path), f"no {fmt} records found in the file.")
-        conn.execute(
-            imports.update()
-            .where(imports.c.id == import_id)
-            .values(n_read=summary.read, n_imported=summary.imported, n_rejected=summary.rejected)
-        )
+        finish_import(conn, summary)
     return summary
 
 

@@ -54,6 +54,8 @@ class ReportContext:
     prisma: PrismaCounts
     prisma_svg: str
     search_log: Table | None = None
+    # PRISMA-S: each live search exactly as run.
+    searches: Table | None = None
     screening: Table | None = None
     screening_figures: list[Figure] = field(default_factory=list)
     characteristics: Table | None = None

@@ -7,15 +7,14 @@ Counts come from :class:`metasift.workflow.prisma.PrismaCounts`, checked before 
 
 from __future__ import annotations
 
-import io
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from metasift.report.figures import svg_of
 from metasift.workflow.prisma import PrismaCounts
 
 FONT_SIZE = 8.5
@@ -333,9 +332,4 @@ def prisma_svg(
     counts: PrismaCounts, *, other_methods: bool | None = None, draft: bool = False
 ) -> str:
     """The diagram as an SVG string, for embedding in the HTML report."""
-    fig = draw_prisma(counts, other_methods=other_methods, draft=draft)
-    buffer = io.StringIO()
-    # Real <text> elements: the report's diagram stays searchable and selectable.
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(buffer, format="svg")
-    return buffer.getvalue()
+    return svg_of(draw_prisma(counts, other_methods=other_methods, draft=draft))

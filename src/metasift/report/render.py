@@ -55,7 +55,10 @@ def render_markdown(ctx: ReportContext, figures_dir: str = "figures") -> str:
     lines += [f"> {notice}" for notice in ctx.notices]
     lines += ["", "## Protocol", "", *_md_table(ctx.protocol)]
     if ctx.search_log:
-        lines += ["## Search", "", *_md_table(ctx.search_log)]
+        lines += ["## Search", ""]
+        if ctx.searches:
+            lines += _md_table(ctx.searches)
+        lines += _md_table(ctx.search_log)
     lines += [
         "## PRISMA 2020 flow",
         "",

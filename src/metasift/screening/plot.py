@@ -80,3 +80,42 @@ def plot_recall(result: SimulationResult, path: Path, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def progress_figure(
+    labels: np.ndarray, n_total: int, estimated_recall: float | None, title: str = ""
+):
+    """Relevant records found against records screened in a real review, beside the line
+    random screening would follow towards the total the stopping rule estimates."""
+    from matplotlib.figure import Figure
+
+    labels = np.asarray(labels)
+    found = np.concatenate([[0], np.cumsum(labels)])
+    n = len(labels)
+    fig = Figure(figsize=(7.5, 4.6), dpi=150)
+    ax = fig.add_subplot()
+    ax.step(np.arange(n + 1), found, where="post", color="#1f77b4", lw=2, label="relevant found")
+    if estimated_recall and found[-1]:
+        total = found[-1] / estimated_recall
+        ax.plot(
+            [0, n_total],
+            [0, total],
+            color="#7f7f7f",
+            lw=1.3,
+            ls="--",
+            label="random screening (expected)",
+        )
+        ax.axhline(
+            total, color="#d62728", lw=0.9, ls=":", label=f"estimated relevant ({total:.0f})"
+        )
+    ax.axvline(n, color="#444444", lw=0.8, ls="-.", label=f"screened so far ({n} of {n_total})")
+    ax.set_xlim(0, max(n_total, 1))
+    ax.set_ylim(0, max(1.0, float(found[-1]) * 1.25))
+    ax.set_xlabel("records screened")
+    ax.set_ylabel("relevant records found")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.25)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -7,12 +7,17 @@ them on the next open.
 
 from __future__ import annotations
 
+import ast
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+import sqlalchemy as sa
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from metasift.errors import ProjectError
 
@@ -54,6 +59,8 @@ def create_db_engine(url: str) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -66,6 +73,10 @@ def migrate(engine: Engine) -> None:
     Each stage's migrations form their own branch off the base revision, so "heads" (plural)
     applies them all.
     """
+    if _stored_revisions(engine) == script_heads():
+        return
+    from alembic import command
+
     try:
         command.upgrade(alembic_config(engine), "heads")
     except Exception as exc:
@@ -73,3 +84,33 @@ def migrate(engine: Engine) -> None:
             raise
         where = engine.url.render_as_string(hide_password=True)
         raise ProjectError(f"cannot prepare the project database ({where}): {exc}") from exc
+
+
+@cache
+def script_heads() -> frozenset[str]:
+    """The newest revision of every migration branch, read from the migration files.
+
+    Parsing the files is much cheaper than starting Alembic, which every command would
+    otherwise pay for just to find out that the store is up to date.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                name = getattr(node.targets[0], "id", None)
+                if name == "revision":
+                    revisions.add(ast.literal_eval(node.value))
+                elif name == "down_revision":
+                    value = ast.literal_eval(node.value)
+                    parents.update(value if isinstance(value, tuple) else [value] if value else [])
+    return frozenset(revisions - parents)
+
+
+def _stored_revisions(engine: Engine) -> frozenset[str] | None:
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+            return frozenset(rows)
+    except sa.exc.DBAPIError:
+        return None

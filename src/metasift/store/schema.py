@@ -77,6 +77,52 @@ rejections = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
 )
 
+# --- search: live database searches and their provenance (PRISMA-S) ---------------------------
+# One row per run of a search. `query` is the query parameter exactly as sent; `state` is where
+# paging stands (WebEnv/query_key/retstart, or a cursor) so that an interrupted run resumes;
+# `import_id` is the import holding the records the run added to the project.
+searches = sa.Table(
+    "searches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, index=True),
+    sa.Column("database", sa.Text, nullable=False),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("base_url", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("query_input", sa.Text, nullable=False),
+    sa.Column("filters", sa.JSON, nullable=False),
+    sa.Column("adhoc", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("n_reported", sa.Integer),
+    sa.Column("n_retrieved", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_imported", sa.Integer),
+    sa.Column("n_merged", sa.Integer),
+    sa.Column("n_rejected", sa.Integer),
+    sa.Column("n_batches", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_resumed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("state", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("warning", sa.Text),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), index=True),
+)
+
+# Records of a run not yet imported: each fetched batch lands here with the run's new state in
+# one transaction; the finished run moves them into `records` in one import, then clears them.
+search_records = sa.Table(
+    "search_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("search_id", sa.Integer, sa.ForeignKey("searches.id"), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("item", sa.JSON, nullable=False),
+    sa.UniqueConstraint("search_id", "key", name="uq_search_records_search_key"),
+)
+
 # --- dedup: clusters of duplicate records, their evidence, the manual queue, decisions -------
 # A cluster's id is the smallest record id among its members, so that it stays the same when
 # de-duplication runs again after new imports. Records are never changed: the primary's merged

@@ -6,7 +6,7 @@ Records still unscreened when the stage is closed are reported in the PRISMA dia
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -32,6 +32,10 @@ class StopState:
     estimated_recall: float | None
     recall_lower_bound: float | None
     stop: bool
+    # Relevance (1/0) of the screened records in the order they were first decided.
+    labels: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False
+    )
 
     def describe(self) -> str:
         if self.estimated_recall is None:
@@ -72,6 +76,7 @@ def stop_state(engine: Engine, protocol: Protocol) -> StopState:
         estimated_recall=estimate.estimated_recall,
         recall_lower_bound=estimate.recall_lower_bound,
         stop=estimate.stop,
+        labels=labels,
     )
 
 

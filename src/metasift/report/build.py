@@ -1,0 +1,359 @@
+"""Gather a :class:`ReportContext` from the project store: the report's only data source.
+
+Every number shown is computed here from imports, clusters, decisions, reports, extraction
+values and the protocol; nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from metasift.project import Project
+from metasift.records.formats import write_records
+from metasift.report.context import Analysis, Download, Figure, ReportContext, Table
+from metasift.report.figures import svg_of
+from metasift.report.prisma_diagram import prisma_svg
+from metasift.screening.settings import screening_settings
+from metasift.store.records import iter_records
+from metasift.store.schema import imports, records
+from metasift.workflow.closure import stop_state
+from metasift.workflow.counts import import_source, prisma_counts
+from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, agreement, stage_closed
+from metasift.workflow.fulltext import list_reports
+from metasift.workflow.prisma import PrismaCounts
+
+
+def _protocol_table(project: Project) -> Table:
+    p = project.protocol
+    settings = screening_settings(p)
+    blind = ", blind" if settings.reviewers_per_record > 1 and settings.blind else ""
+    rows = [
+        ["Title", p.review.title],
+        ["Question", p.review.question],
+        ["Registration", p.review.registration],
+        ["Population", p.pico.population],
+        ["Intervention", p.pico.intervention],
+        ["Comparator", p.pico.comparator],
+        ["Outcomes", p.pico.outcomes],
+        ["Study designs", p.pico.study_designs],
+        ["Inclusion criteria", "; ".join(p.criteria.include)],
+        ["Exclusion criteria", "; ".join(p.criteria.exclude)],
+        ["Exclusion reasons", ", ".join(p.criteria.exclusion_reasons)],
+        ["Sources", "; ".join(f"{s.name} ({s.kind}, {s.category})" for s in p.sources)],
+        [
+            "Screening",
+            f"model {settings.model}, seed {settings.seed}, stopping rule "
+            f"{settings.stopping_rule} (target recall {settings.target_recall:.0%}, "
+            f"confidence {settings.confidence:.0%}), {settings.reviewers_per_record} "
+            f"reviewer(s) per record{blind}",
+        ],
+    ]
+    return Table("Protocol", ["item", "value"], [r for r in rows if r[1]])
+
+
+def _search_table(project: Project) -> Table:
+    """One row per import or search run; searches add their exact query (PRISMA-S)."""
+    rows = []
+    with project.engine.connect() as conn:
+        for row in conn.execute(sa.select(imports).order_by(imports.c.id)):
+            rows.append(
+                [
+                    import_source(row),
+                    row.file.replace("\\", "/").rsplit("/", 1)[-1],
+                    row.format,
+                    row.imported_at.strftime("%Y-%m-%d"),
+                    str(row.n_read),
+                    str(row.n_imported),
+                    str(row.n_rejected),
+                    str(row.n_merged),
+                ]
+            )
+    return Table(
+        "Records identified per source",
+        ["source", "file or search", "format", "date", "read", "imported", "rejected", "merged"],
+        rows,
+    )
+
+
+def _searches(project: Project) -> Table | None:
+    from metasift.search.log import search_log
+
+    entries = search_log(project.engine)
+    if not entries:
+        return None
+    rows = [
+        [
+            e.database,
+            e.platform,
+            e.date[:10],
+            e.query,
+            e.filters,
+            "" if e.reported is None else str(e.reported),
+            str(e.retrieved),
+            "" if e.imported is None else str(e.imported),
+            e.status + (f": {e.warning}" if e.warning else ""),
+        ]
+        for e in entries
+    ]
+    return Table(
+        "Searches as run (PRISMA-S)",
+        [
+            "database",
+            "platform",
+            "date",
+            "query",
+            "filters",
+            "reported",
+            "retrieved",
+            "new",
+            "status",
+        ],
+        rows,
+    )
+
+
+def _screening(project: Project) -> tuple[Table, list[Figure]]:
+    from metasift.screening.plot import progress_figure
+
+    state = stop_state(project.engine, project.protocol)
+    closure = stage_closed(project.engine, TITLE_ABSTRACT)
+    rows = [
+        ["Records to screen (after de-duplication)", str(state.n_records)],
+        ["Records screened", str(state.n_screened)],
+        ["Records sent to full text", str(state.n_included)],
+        ["Stopping rule", state.describe()],
+    ]
+    if closure:
+        rows.append(
+            [
+                "Screening closed",
+                f"{closure['closed_at']:%Y-%m-%d} by {closure['closed_by']}: {closure['rule']}; "
+                f"{closure['n_unscreened']} records left unscreened",
+            ]
+        )
+    for stage, label in ((TITLE_ABSTRACT, "title/abstract"), (FULL_TEXT, "full text")):
+        result = agreement(project.engine, project.protocol, stage)
+        if result is not None:
+            kappa = "undefined" if result.kappa != result.kappa else f"{result.kappa:.2f}"
+            rows.append(
+                [
+                    f"Agreement, {label}",
+                    f"{result.percent_agreement:.0%} agreement, "
+                    f"{'Cohen' if result.method == 'cohen' else 'Fleiss'} kappa {kappa} "
+                    f"(95% CI {result.ci_lb:.2f} to {result.ci_ub:.2f}), "
+                    f"{result.n_subjects} records",
+                ]
+            )
+    figures = []
+    if state.n_screened:
+        fig = progress_figure(
+            state.labels, state.n_records, state.estimated_recall, "Screening progress"
+        )
+        figures.append(
+            Figure(
+                "Relevant records found against records screened, in the order they were "
+                "screened; the dashed line is what random screening would be expected to find.",
+                svg_of(fig),
+            )
+        )
+    return Table("Title/abstract screening", ["", ""], rows), figures
+
+
+def _included(project: Project) -> list[int]:
+    return [
+        r.record_id
+        for r in list_reports(project.engine, project.protocol)
+        if r.verdict is not None and r.verdict.included and r.retrieval != "not_retrieved"
+    ]
+
+
+def _study_ids(project: Project, included: Sequence[int]) -> list[int]:
+    reports = {r.record_id: r for r in list_reports(project.engine, project.protocol)}
+    return sorted({reports[rid].study_id for rid in included})
+
+
+def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
+    from metasift.extraction import plots as xplots
+    from metasift.extraction import stage as xstage
+    from metasift.extraction.evidence import NOT_REPORTED, evidence_counts
+    from metasift.extraction.rob import TOOL_NAMES, TOOLS
+    from metasift.extraction.store import get_suggestions
+
+    if not study_ids:
+        return
+    # Automatic suggestions stand in where no reviewer has entered or accepted a value yet;
+    # the report marks them as such.
+    suggested: dict[int, dict[str, list[Any]]] = {sid: {} for sid in study_ids}
+    for s in get_suggestions(project.engine, study_ids):
+        if s.status == "rejected" or s.field == "statistic":
+            continue
+        values = suggested[s.study_id].setdefault(s.field, [])
+        if s.value not in values:
+            values.append(s.value)
+    table = xstage.characteristics(project.engine, project.protocol, study_ids)
+    names = [f.name for f in xstage.context(project.protocol).form.fields]
+    rows, filled = [], 0
+    for sid, row in zip(study_ids, table.rows, strict=True):
+        row = list(row)
+        for i, name in enumerate(names, start=1):
+            if not row[i] and suggested[sid].get(name):
+                row[i] = "; ".join(map(str, suggested[sid][name])) + " *"
+                filled += 1
+        rows.append(row)
+    ctx.characteristics = Table(
+        "Characteristics of included studies",
+        table.columns,
+        rows,
+        "* automatic suggestion from the title and abstract, not yet verified by a reviewer"
+        if filled
+        else "",
+    )
+    emap = xstage.evidence_map(project.engine, project.protocol, study_ids)
+    caption = "Studies per disease and intervention, by study type, from extraction data."
+    if not any(NOT_REPORTED not in cell[:2] for cell in emap.studies):
+        emap = evidence_counts(suggested, emap.fields)
+        caption = (
+            "Studies per disease and intervention, by study type, from automatic suggestions "
+            "that no reviewer has verified yet."
+        )
+    if emap.studies:
+        ctx.evidence_map = Figure(caption, svg_of(xplots.evidence_heatmap(emap)))
+        ctx.evidence_table = Table(
+            "Evidence map (studies per cell)",
+            [*emap.fields, "studies"],
+            [[*cell, str(len(ids))] for cell, ids in sorted(emap.studies.items())],
+        )
+    labels = {sid: row[0] for sid, row in zip(study_ids, table.rows, strict=True)}
+    for tool in TOOLS:
+        rows = xstage.rob_table(project.engine, study_ids, tool, labels)
+        if rows:
+            name = TOOL_NAMES[tool]
+            ctx.risk_of_bias.append(
+                Figure(f"{name}: traffic-light plot", svg_of(xplots.traffic_light(rows, tool)))
+            )
+            ctx.risk_of_bias.append(
+                Figure(f"{name}: summary plot", svg_of(xplots.summary_plot(rows, tool)))
+            )
+
+
+def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
+    from metasift.extraction.stage import analysis_rows
+    from metasift.synthesis import plots as splots
+    from metasift.synthesis.bias import trimfill
+    from metasift.synthesis.models import RMAResult, rma
+    from metasift.synthesis.plan import parse_plan, run_analysis
+
+    plan = parse_plan(project.protocol.analysis)
+    if not plan.analyses:
+        return
+    rows = analysis_rows(project.engine, project.protocol, study_ids)
+    for analysis in plan.analyses:
+        outcome = run_analysis(rows, analysis)
+        fit = outcome.fit
+        summary = outcome.to_dict()
+        keys = (
+            "k",
+            "estimate",
+            "se",
+            "ci_lb",
+            "ci_ub",
+            "pval",
+            "tau2",
+            "I2",
+            "QE",
+            "QEp",
+            "pi_lb",
+            "pi_ub",
+        )
+        cells = [[key, _fmt(summary.get(key))] for key in keys if key in summary]
+        if "exp" in summary:
+            cells += [[f"exp({k})", _fmt(v)] for k, v in summary["exp"].items()]
+        figures = []
+        view = (
+            fit if isinstance(fit, RMAResult) else rma(outcome.effects, method="EE", tau2_ci=False)
+        )
+        forest = splots.forest(
+            outcome.subgroups or view, overall=view if outcome.subgroups else None
+        )
+        figures.append(Figure(f"{analysis.name}: forest plot", svg_of(forest)))
+        if view.k >= 3:
+            shown = trimfill(view) if analysis.bias and view.int_only else view
+            figures.append(
+                Figure(f"{analysis.name}: funnel plot", svg_of(splots.funnel(shown, contours=True)))
+            )
+        ctx.analyses.append(
+            Analysis(
+                analysis.name,
+                Table(f"{analysis.name} ({analysis.method})", ["statistic", "value"], cells),
+                figures,
+            )
+        )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _downloads(project: Project, included: list[int], counts: PrismaCounts) -> list[Download]:
+    import json
+
+    chosen = (
+        [r for _, r in iter_records(project.engine, records.c.id.in_(included))] if included else []
+    )
+    out = []
+    for fmt, mime, ext in (
+        ("csv", "text/csv", "csv"),
+        ("ris", "application/x-research-info-systems", "ris"),
+    ):
+        buffer = io.StringIO()
+        write_records(chosen, buffer, fmt)
+        out.append(
+            Download(
+                f"Included records ({fmt.upper()})", f"included.{ext}", mime, buffer.getvalue()
+            )
+        )
+    out.append(
+        Download(
+            "PRISMA counts (JSON)",
+            "prisma.json",
+            "application/json",
+            json.dumps(counts.as_json(), indent=2, ensure_ascii=False) + "\n",
+        )
+    )
+    return out
+
+
+def build_report(
+    project: Project, *, notices: Sequence[str] = (), generated_at: str | None = None
+) -> ReportContext:
+    """The whole report of ``project`` as data; a review in progress gives a draft."""
+    counts = prisma_counts(project.engine, project.protocol)
+    draft = bool(counts.pending)
+    all_notices = list(notices)
+    if draft:
+        todo = "; ".join(f"{n} {what}" for what, n in counts.pending.items())
+        all_notices.append(f"Draft: the review is not finished ({todo}).")
+    ctx = ReportContext(
+        title=project.protocol.review.title,
+        generated_at=generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        protocol=_protocol_table(project),
+        prisma=counts,
+        prisma_svg=prisma_svg(counts, draft=draft),
+        search_log=_search_table(project),
+        searches=_searches(project),
+        notices=all_notices,
+    )
+    ctx.screening, ctx.screening_figures = _screening(project)
+    included = _included(project)
+    study_ids = _study_ids(project, included)
+    _extraction(project, study_ids, ctx)
+    _analyses(project, study_ids, ctx)
+    ctx.downloads = _downloads(project, included, counts)
+    return ctx

@@ -1,0 +1,291 @@
+"""The one HTTP layer every live source uses: httpx with timeouts, retries and a rate limit.
+
+httpx has timeouts and connection pooling but no retry policy for responses (its transport
+``retries`` only re-attempts failed connects) and no rate limiter, so both are written here,
+small and shared:
+
+* retries with exponential backoff and jitter on 429 (honouring ``Retry-After``), 5xx,
+  timeouts and dropped connections, up to a bounded number of attempts;
+* a token bucket (:class:`TokenBucket`) so that every request, retries included, stays within
+  the source's published rate (PubMed: 3 requests/s, 10 with an API key).
+
+Secrets (API keys, e-mail addresses) travel as request parameters. Nothing this module says
+(errors, log lines) carries them: URLs are shown with those parameters masked, response
+excerpts are scrubbed of the secret values, and httpx's own request log is filtered the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from metasift.errors import MetasiftError
+
+log = logging.getLogger(__name__)
+
+# Request parameters whose values are credentials or personal data; never shown anywhere.
+SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "email", "mailto", "token"})
+MASK = "***"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "metasift (systematic review tool; +https://pypi.org/project/metasift/)"
+
+
+class SearchError(MetasiftError):
+    """A live search failed; the message names the source, the batch and what to do."""
+
+
+class SearchHTTPError(SearchError):
+    """A request failed for good (after retries, or with a status that retrying cannot fix)."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """``url`` with the values of credential parameters replaced by ``***``."""
+    parts = urlsplit(str(url))
+    if not parts.query:
+        return str(url)
+    query = [
+        (k, MASK if k.lower() in SECRET_PARAMS else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*:/,")))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value (and its URL-encoded form) replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            for form in {secret, urlencode({"": secret})[1:]}:
+                text = text.replace(form, MASK)
+    return text
+
+
+class _RedactHttpxLog(logging.Filter):
+    """Masks credential parameters in the URLs httpx logs at INFO level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(a) if isinstance(a, httpx.URL | str) and "?" in str(a) else a
+                for a in record.args
+            )
+        return True
+
+
+def _install_log_filter() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactHttpxLog) for f in logger.filters):
+        logger.addFilter(_RedactHttpxLog())
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait before giving up on a request.
+
+    The wait before attempt ``n + 1`` is ``backoff_base * 2**(n - 1)`` seconds (capped at
+    ``backoff_max``), scaled by a random factor in [0.5, 1] so that clients do not retry in step;
+    a 429's ``Retry-After`` replaces it (capped at ``retry_after_max``).
+    """
+
+    attempts: int = 8
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    retry_after_max: float = 300.0
+
+    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
+        wait = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        return wait * (0.5 + 0.5 * (rng or random).random())
+
+
+class TokenBucket:
+    """At most ``rate`` requests per second on average and ``burst`` at once; thread-safe."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._tokens = self.burst
+        self._clock = clock
+        self._sleep = sleep
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            while True:
+                now = self._clock()
+                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                self._sleep((1.0 - self._tokens) / self.rate)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class HttpClient:
+    """A rate-limited, retrying HTTP client for one service.
+
+    ``secrets`` are the credential values this client sends; they are scrubbed from every
+    message it produces. ``sleep`` waits between retries (the rate limiter keeps real time).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        service: str,
+        rate: float,
+        burst: float = 1.0,
+        retry: RetryPolicy | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        secrets: Iterable[str] = (),
+        headers: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        _install_log_filter()
+        self.service = service
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.retry = retry or RetryPolicy()
+        self.bucket = TokenBucket(rate, burst)
+        self._secrets = tuple(s for s in secrets if s)
+        self._sleep = sleep
+        self._rng = rng
+        timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def scrub(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def shown_url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """The URL of a request as it may be shown to people: credentials masked."""
+        url = httpx.URL(self.base_url).join(path)
+        if params:
+            url = url.copy_merge_params({k: v for k, v in params.items() if v is not None})
+        return self.scrub(redact_url(url))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        what: str,
+    ) -> httpx.Response:
+        """Send a request, retrying what can be retried; raises :class:`SearchHTTPError`.
+
+        ``what`` names the request for people ("PubMed efetch, batch 3"). GET requests carry
+        ``params``; POST requests send ``data`` as a form body (credentials stay out of URLs).
+        """
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        form = {k: v for k, v in (data or {}).items() if v is not None} if data else None
+        shown = self.shown_url(path, params)
+        problem = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            self.bucket.acquire()
+            wait: float | None = None
+            try:
+                response = self._client.request(method, path, params=params, data=form)
+            except httpx.TimeoutException as exc:
+                problem = f"no answer in time ({type(exc).__name__})"
+            except httpx.TransportError as exc:
+                problem = f"the connection failed ({type(exc).__name__}: {self.scrub(str(exc))})"
+            else:
+                status = response.status_code
+                if status < 400:
+                    return response
+                body = self.scrub(response.text[:2000])
+                if status not in RETRY_STATUSES:
+                    raise SearchHTTPError(
+                        f"{what}: {self.service} answered HTTP {status} "
+                        f"{response.reason_phrase} for {shown}: {_excerpt(body)}",
+                        status=status,
+                        body=body,
+                    )
+                problem = f"HTTP {status} {response.reason_phrase}"
+                if status == 429:
+                    after = retry_after_seconds(response.headers.get("Retry-After"))
+                    if after is not None:
+                        wait = min(after, self.retry.retry_after_max)
+            if attempt == self.retry.attempts:
+                break
+            if wait is None:
+                wait = self.retry.backoff(attempt, self._rng)
+            log.warning(
+                "%s: %s; retrying in %.2f s (attempt %d of %d)",
+                what,
+                problem,
+                wait,
+                attempt + 1,
+                self.retry.attempts,
+            )
+            self._sleep(wait)
+        raise SearchHTTPError(
+            f"{what}: gave up after {self.retry.attempts} attempts at {shown}; last problem: "
+            f"{problem}. Run the search again later: it resumes where it stopped."
+        )
+
+    def get(self, path: str, params: Mapping[str, Any], *, what: str) -> httpx.Response:
+        return self.request("GET", path, params=params, what=what)
+
+    def post(self, path: str, data: Mapping[str, Any], *, what: str) -> httpx.Response:
+        return self.request("POST", path, data=data, what=what)
+
+
+def _excerpt(text: str, limit: int = 300) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[:limit] + "..."

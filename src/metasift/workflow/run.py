@@ -1,0 +1,300 @@
+"""`metasift run`: a protocol end to end, resuming where it stopped.
+
+Each stage looks at the store, does what is left, and says what it did: files already
+imported are not imported again, a closed screening stage is not reopened, decisions already
+made are kept. Stages that need people (screening, full text) are simulated only when the
+protocol's ``[simulation]`` says so; otherwise the run stops there and says what is pending.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from metasift.errors import MetasiftError
+from metasift.project import Project
+from metasift.protocol import Simulation
+from metasift.records.formats import ReadOptions
+from metasift.records.importing import file_checksum, import_file
+from metasift.records.model import Record
+from metasift.records.normalize import clean_text, normalize_doi, normalize_pmid
+from metasift.store.schema import imports
+from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, decide, stage_closed, verdicts
+from metasift.workflow.fulltext import list_reports, set_location
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class StageResult:
+    stage: str
+    status: str  # "done", "skipped" or "pending"
+    detail: str
+
+
+@dataclass
+class RunResult:
+    stages: list[StageResult] = field(default_factory=list)
+    report: Path | None = None
+
+    def add(self, stage: str, status: str, detail: str) -> StageResult:
+        result = StageResult(stage, status, detail)
+        self.stages.append(result)
+        return result
+
+
+def _noop(step: str, done: int, total: int) -> None:
+    return None
+
+
+def simulation_notice(simulation: Simulation) -> str:
+    full_text = (
+        f"full-text decisions from {simulation.full_text}"
+        if simulation.full_text
+        else "every report sought is included at full text"
+    )
+    return (
+        "Reviewers' decisions in this review were simulated to demonstrate metasift offline: "
+        "title/abstract decisions follow the include labels carried by the bundled records, "
+        f"{full_text}. They are not a review team's judgements."
+    )
+
+
+# --- identification ---------------------------------------------------------------------------
+
+
+Announce = Callable[[str, str, str], None]
+
+
+def identify(project: Project, offline: bool, progress: Progress, announce: Announce) -> None:
+    with project.engine.connect() as conn:
+        done = set(conn.execute(sa.select(imports.c.checksum)).scalars())
+    for source in project.protocol.sources:
+        if source.kind == "file":
+            for name in source.files:
+                path = project.root / name
+                if not path.exists():
+                    raise MetasiftError(
+                        f"review.toml: source {source.name!r} lists {name}, which is not in "
+                        f"{project.root}; fix the path in 'files'."
+                    )
+                if file_checksum(path) in done:
+                    announce("import", "skipped", f"{source.name}: {name} already imported")
+                    continue
+                summary = import_file(
+                    project.engine,
+                    path,
+                    fmt=source.format or None,
+                    options=ReadOptions(source_database=source.name),
+                    on_record=lambda n, name=name: progress(f"importing {name}", n, 0),
+                    name=name,
+                )
+                announce("import", "done", f"{source.name}: {name}: {summary.line()}")
+        elif offline:
+            announce("search", "skipped", f"{source.name}: live search skipped (offline run)")
+        else:
+            from metasift.search import search_project
+
+            for outcome in search_project(project, source=source.name):
+                if isinstance(outcome, MetasiftError):
+                    announce("search", "pending", f"{source.name}: {outcome} (run again to resume)")
+                else:
+                    announce("search", "done", outcome.line())
+
+
+# --- simulated reviewers ----------------------------------------------------------------------
+
+
+def _reason(record: Record, simulation: Simulation, allowed: list[str]) -> str | None:
+    if not simulation.reason_field:
+        return None
+    reason = clean_text(str(record.raw.get(simulation.reason_field) or ""))
+    return reason if reason in allowed else None
+
+
+def simulate_screening(project: Project, progress: Progress) -> str:
+    """Screen in the learner's order, deciding from each record's label, until the stopping
+    rule recommends stopping (then close the stage) or every record is screened."""
+    from metasift.screening.session import ScreeningSession
+    from metasift.workflow.closure import close_screening
+
+    simulation = project.protocol.simulation
+    allowed = project.protocol.criteria.exclusion_reasons
+    session = ScreeningSession(
+        project.engine, project.protocol, simulation.reviewer, background=False
+    )
+    try:
+        while True:
+            shown = session.current()
+            status = session.status()
+            if shown is None:
+                return f"all {status.n_records} records screened, {status.n_included} included"
+            if simulation.stop_with_rule and status.stop:
+                state = close_screening(project.engine, project.protocol, simulation.reviewer)
+                return (
+                    f"{state.n_screened} of {state.n_records} records screened, "
+                    f"{state.n_included} included; screening closed: {state.describe()}"
+                )
+            _, record, _ = shown
+            if record.label is None:
+                raise MetasiftError(
+                    f"simulated screening needs an include label on every record; record "
+                    f"{record.source_file}:{record.source_position} has none."
+                )
+            if record.label:
+                session.decide("include")
+            else:
+                session.decide("exclude", reason=_reason(record, simulation, allowed))
+            progress("screening (simulated)", status.n_screened + 1, status.n_records)
+    finally:
+        session.close()
+
+
+def _full_text_plan(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for i, row in enumerate(rows, start=2):
+        if row.get("decision") not in ("include", "exclude"):
+            raise MetasiftError(f"{path}, line {i}: decision must be include or exclude.")
+    return rows
+
+
+def _matches(row: dict[str, str], record: Record) -> bool:
+    doi, pmid = normalize_doi(row.get("doi")), normalize_pmid(row.get("pmid"))
+    title = clean_text(row.get("title"))
+    return bool(
+        (doi and doi == record.doi)
+        or (pmid and pmid == record.pmid)
+        or (title and record.title and title.lower() == record.title.lower())
+    )
+
+
+def simulate_full_text(project: Project, progress: Progress) -> str:
+    from metasift.store.records import iter_records
+    from metasift.store.schema import records as records_table
+
+    simulation = project.protocol.simulation
+    plan = _full_text_plan(project.root / simulation.full_text) if simulation.full_text else []
+    reports = list_reports(project.engine, project.protocol)
+    wanted = [r.record_id for r in reports if r.verdict is None]
+    by_id = dict(iter_records(project.engine, records_table.c.id.in_(wanted))) if wanted else {}
+    for i, record_id in enumerate(wanted, start=1):
+        record = by_id[record_id]
+        row = next((r for r in plan if _matches(r, record)), None)
+        location = record.url or (f"https://doi.org/{record.doi}" if record.doi else None)
+        set_location(
+            project.engine,
+            project.protocol,
+            record_id,
+            location or "retrieved (simulated)",
+            simulation.reviewer,
+        )
+        decide(
+            project.engine,
+            project.protocol,
+            record_id=record_id,
+            reviewer=simulation.reviewer,
+            decision=row["decision"] if row else "include",
+            reason=(row.get("reason") or None) if row and row["decision"] == "exclude" else None,
+            note=(row.get("note") or None) if row else None,
+            stage=FULL_TEXT,
+        )
+        progress("full text (simulated)", i, len(wanted))
+    final = verdicts(project.engine, project.protocol, FULL_TEXT)
+    included = sum(1 for v in final.values() if v.included)
+    return f"{len(final)} reports assessed, {included} included"
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def run_review(
+    project: Project,
+    *,
+    offline: bool = False,
+    out: Path | None = None,
+    progress: Progress = _noop,
+    on_stage: Callable[[StageResult], None] | None = None,
+) -> RunResult:
+    from metasift.dedup.settings import parse_settings
+    from metasift.dedup.store import run_dedup
+    from metasift.report.build import build_report
+    from metasift.report.render import write_report
+    from metasift.workflow.closure import unscreened_ids
+
+    result = RunResult()
+
+    def announce(stage: str, status: str, detail: str) -> None:
+        item = result.add(stage, status, detail)
+        if on_stage:
+            on_stage(item)
+
+    identify(project, offline, progress, announce)
+
+    summary = run_dedup(
+        project.engine,
+        parse_settings(project.protocol.dedup),
+        lambda step, done, total: progress(f"de-duplication: {step}", done, total),
+    )
+    announce(
+        "dedup",
+        "done",
+        f"{summary.records_in} records, {summary.duplicates_removed} duplicates removed, "
+        f"{summary.manual_queue} pairs for manual review",
+    )
+
+    simulation = project.protocol.simulation
+    if stage_closed(project.engine, TITLE_ABSTRACT):
+        announce("screening", "skipped", "title/abstract screening already closed")
+    elif simulation.enabled:
+        announce("screening", "done", simulate_screening(project, progress))
+    else:
+        left = len(unscreened_ids(project.engine))
+        status = "pending" if left else "done"
+        announce("screening", status, f"{left} records await screening ('metasift screen')")
+
+    reports = list_reports(project.engine, project.protocol)
+    waiting = [r for r in reports if r.verdict is None and r.retrieval != "not_retrieved"]
+    if waiting and simulation.enabled:
+        announce("full text", "done", simulate_full_text(project, progress))
+    elif waiting:
+        announce("full text", "pending", f"{len(waiting)} reports await full-text assessment")
+    else:
+        announce("full text", "skipped", f"{len(reports)} reports already assessed")
+
+    suggested = suggest_for_included(project, progress)
+    announce("extraction", "done", f"{suggested} automatic suggestions for reviewers to verify")
+
+    notices = [simulation_notice(simulation)] if simulation.enabled else []
+    ctx = build_report(project, notices=notices)
+    result.report = write_report(ctx, out or project.root / "report")
+    announce("report", "done", str(result.report))
+    return result
+
+
+def suggest_for_included(project: Project, progress: Progress) -> int:
+    """Automatic extraction suggestions for included studies that have none yet."""
+    from metasift.extraction.stage import run_suggestions
+    from metasift.extraction.store import get_suggestions
+
+    studies = sorted(
+        {
+            r.study_id
+            for r in list_reports(project.engine, project.protocol)
+            if r.verdict is not None and r.verdict.included
+        }
+    )
+    have = {s.study_id for s in get_suggestions(project.engine, studies)} if studies else set()
+    todo = [sid for sid in studies if sid not in have]
+    if not todo:
+        return 0
+    return run_suggestions(
+        project.engine,
+        project.protocol,
+        todo,
+        on_study=lambda i: progress("extraction suggestions", i, len(todo)),
+    )

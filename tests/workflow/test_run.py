@@ -1,0 +1,110 @@
+"""The flagship review end to end, offline, and its reproducibility."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metasift.project import Project
+from metasift.workflow.counts import prisma_counts
+from metasift.workflow.run import run_review
+
+FLAGSHIP = Path(__file__).resolve().parents[2] / "examples" / "admsc-skin"
+# Timestamps are the only thing allowed to differ between two runs of the same review.
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}( UTC)?)?")
+
+
+def copy_flagship(tmp_path: Path, name: str) -> Path:
+    target = tmp_path / name
+    shutil.copytree(FLAGSHIP, target, ignore=shutil.ignore_patterns("report", "*.sqlite*"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def flagship_run(tmp_path_factory):
+    root = copy_flagship(tmp_path_factory.mktemp("run"), "admsc-skin")
+    with Project.open(root) as project:
+        result = run_review(project, offline=True)
+        counts = prisma_counts(project.engine, project.protocol)
+    return root, result, counts
+
+
+def test_flagship_prisma_counts(flagship_run):
+    _, result, counts = flagship_run
+    counts.check()
+    data = counts.as_json()
+    assert data["identification"]["databases"] == {"Bundled corpus": 143}
+    assert data["removed_before_screening"] == {
+        "duplicates": 0,
+        "automation_ineligible": 18,
+        "other": 0,
+    }
+    assert (data["screened"], data["excluded_screening"], data["sought"]) == (125, 102, 23)
+    assert (data["not_retrieved"], data["assessed"]) == (0, 23)
+    assert data["excluded_full_text"] == {"wrong condition": 1, "wrong intervention": 2}
+    assert (data["included_studies"], data["included_reports"]) == (20, 20)
+    assert data["automation_note"].startswith("stopping rule: hypergeometric")
+    stages = [(s.stage, s.status) for s in result.stages]
+    assert ("import", "done") in stages and ("report", "done") in stages
+    assert stages.count(("search", "skipped")) == 3
+
+
+def test_report_says_decisions_were_simulated(flagship_run):
+    root, result, _ = flagship_run
+    html = result.report.read_text(encoding="utf-8")
+    assert "were simulated to demonstrate metasift offline" in html
+    assert "Records screened (n = 125)" in html
+    assert (root / "report" / "report.md").exists()
+    assert (root / "report" / "included.ris").read_text(encoding="utf-8").count("ER  -") == 20
+
+
+def test_rerun_resumes_and_reproduces_the_report(flagship_run, tmp_path):
+    root, first, _ = flagship_run
+    before = TIMESTAMP.sub("T", first.report.read_text(encoding="utf-8"))
+    with Project.open(root) as project:
+        again = run_review(project, offline=True)
+    assert ("import", "skipped") in [(s.stage, s.status) for s in again.stages]
+    assert ("screening", "skipped") in [(s.stage, s.status) for s in again.stages]
+    assert TIMESTAMP.sub("T", again.report.read_text(encoding="utf-8")) == before
+    # A second project from the same protocol and data gives the same report.
+    other = copy_flagship(tmp_path, "again")
+    with Project.open(other) as project:
+        fresh = run_review(project, offline=True)
+    assert TIMESTAMP.sub("T", fresh.report.read_text(encoding="utf-8")) == before
+
+
+def test_make_run_command_prints_where_the_report_is(tmp_path):
+    root = copy_flagship(tmp_path, "cli")
+    result = subprocess.run(
+        [sys.executable, "-m", "metasift.cli", "run", "--project", str(root), "--offline"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Report written to {root / 'report' / 'report.html'}" in result.stdout
+    prisma = subprocess.run(
+        [sys.executable, "-m", "metasift.cli", "prisma", "--project", str(root), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(prisma.stdout)["included_studies"] == 20
+
+
+def test_second_example_protocol_and_data(tmp_path):
+    """examples/msc-knee-oa: valid protocol, and its SYNERGY folder imports in full."""
+    from metasift.workflow.run import RunResult, identify
+
+    root = tmp_path / "knee"
+    shutil.copytree(FLAGSHIP.parent / "msc-knee-oa", root)
+    result = RunResult()
+    with Project.open(root) as project:
+        identify(project, True, lambda *a: None, result.add)
+    assert [(s.stage, s.status) for s in result.stages] == [
+        ("search", "skipped"),
+        ("import", "done"),
+    ]
+    assert result.stages[1].detail.endswith("read 1175, imported 1173, rejected 2")

@@ -101,9 +101,13 @@ class _Window:
         self, raw: BinaryIO, codec: str | None, head: bytes, layout: XmlLayout | None = None
     ) -> None:
         self._raw = raw
-        self._unread = [
-            (f"<{tag}".encode(), f"</{tag}>".encode()) for tag in (layout.unread if layout else ())
-        ]
+        unread = [tag.encode() for tag in (layout.unread if layout else ())]
+        # One scan finds the start tags of every unread element: a chunk is read once, not once
+        # an element name.
+        self._unread = (
+            re.compile(rb"<(" + b"|".join(map(re.escape, unread)) + rb")[ >]") if unread else None
+        )
+        self._unread_tags = {tag: (b"<" + tag, b"</" + tag + b">") for tag in unread}
         # Where a record ends: the common start of the record end tags (one scan, not one per
         # record kind; it may also match an element that is no record end, which only leaves
         # a span unblanked).
@@ -176,26 +180,25 @@ class _Window:
         """
         spans: list[tuple[int, int]] = []
         record_end = self._record_end
-        for open_prefix, end_tag in self._unread:
-            begin = data.find(open_prefix)
-            while begin >= 0:
-                inner = begin + len(open_prefix)
-                if data[inner : inner + 1] not in (b">", b" "):
-                    # A longer name that starts the same, or cut by the chunk end.
-                    begin = data.find(open_prefix, inner)
-                    continue
-                end = data.find(end_tag, inner)
-                if end < 0:
-                    break
-                end += len(end_tag)
-                # The next start of the same element: inside the span, it is nested.
-                following = data.find(open_prefix, inner)
-                if 0 <= following < end:
-                    begin = data.find(open_prefix, end)
-                    continue
-                if data.find(record_end, inner, end) < 0:
-                    spans.append((begin, end))
-                begin = following
+        search = self._unread.search  # type: ignore[union-attr]
+        unclosed: set[bytes] = set()  # elements whose end tag this chunk lacks
+        at = 0
+        while (found := search(data, at)) is not None:
+            name = found.group(1)
+            begin, inner = found.start(), found.end() - 1
+            at = inner
+            if name in unclosed:
+                continue
+            open_prefix, end_tag = self._unread_tags[name]
+            end = data.find(end_tag, inner)
+            if end < 0:
+                unclosed.add(name)  # cut by the chunk end (or a damaged file)
+                continue
+            end += len(end_tag)
+            at = end
+            # The same element starting again inside the span is nested in it.
+            if data.find(open_prefix, inner, end) < 0 and data.find(record_end, inner, end) < 0:
+                spans.append((begin, end))
         if not spans:
             return data
         out = bytearray(data)

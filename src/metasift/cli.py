@@ -893,8 +893,9 @@ def dedup(
 @app.command()
 def simulate(
     dataset: Annotated[
-        Path, typer.Argument(help="SYNERGY folder or any importable file with a label column.")
-    ],
+        Path | None,
+        typer.Argument(help="SYNERGY folder or any importable file with a label column."),
+    ] = None,
     model: Annotated[str, typer.Option(help="Screening model (see --list-models).")] = "default",
     seed: Annotated[int, typer.Option(help="Seed for priors and models.")] = 0,
     prior_included: Annotated[
@@ -923,10 +924,14 @@ def simulate(
     from metasift.screening.models import DEFAULT_MODEL, MODELS, get_model
 
     if list_models:
+        from rich.markup import escape
+
         for name, spec in MODELS.items():
             mark = " (default)" if name == DEFAULT_MODEL else ""
-            console.print(f"[bold]{name}[/bold]{mark}: {spec.description}")
+            console.print(f"[bold]{name}[/bold]{mark}: {escape(spec.description)}")
         return
+    if dataset is None:
+        raise MetasiftError("give a DATASET to simulate (or --list-models to list the models).")
     from metasift.screening.datasets import load_dataset
     from metasift.screening.features import record_texts
     from metasift.screening.plot import plot_recall
@@ -1051,6 +1056,7 @@ def screen(
     with Project.open(project) as proj:
         err_console.print("Preparing the ranking ...")
         session = ScreeningSession(proj.engine, proj.protocol, name)
+        err_console.print(f"Stopping rule: {session.rule.describe()}.", markup=False)
         decided = 0
         try:
             while True:

@@ -7,8 +7,9 @@ a setting silently ignored.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -118,14 +119,31 @@ class Protocol(Section):
         raise ProtocolError(f"review.toml has no source named {name!r} (sources: {known}).")
 
 
-def _describe(error: dict[str, Any]) -> str:
-    path = ".".join(str(p) for p in error["loc"])
+def describe_error(error: Mapping[str, Any], section: str = "") -> str:
+    """One pydantic error as a sentence naming the key path in review.toml."""
+    path = ".".join([*([section] if section else []), *(str(p) for p in error["loc"])])
     kind = error["type"]
     if kind == "missing":
         return f"key '{path}' is required"
     if kind == "extra_forbidden":
         return f"key '{path}' is not a known setting (check the spelling)"
-    return f"key '{path}': {error['msg']} (got {error.get('input')!r})"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"key '{path}': {message} (got {error.get('input')!r})"
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_section(
+    model: type[M], data: Mapping[str, Any] | None, section: str, origin: str = PROTOCOL_FILE
+) -> M:
+    """Validate one stage's section of the protocol (kept as a plain table by
+    :class:`Protocol`, so that each stage owns its settings); errors name the key path."""
+    try:
+        return model.model_validate(dict(data or {}))
+    except ValidationError as exc:
+        problems = "; ".join(describe_error(e, section) for e in exc.errors())
+        raise ProtocolError(f"{origin}: {problems}") from exc
 
 
 def parse_protocol(text: str, origin: str = PROTOCOL_FILE) -> Protocol:
@@ -137,7 +155,7 @@ def parse_protocol(text: str, origin: str = PROTOCOL_FILE) -> Protocol:
     try:
         return Protocol.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
+        problems = "; ".join(describe_error(e) for e in exc.errors())
         raise ProtocolError(f"{origin}: {problems}") from exc
 
 

@@ -76,7 +76,13 @@ def test_simulation_is_deterministic_and_complete(mini):
     assert a.labels == labels[a.order].tolist()
     assert a.metrics == metrics.summary(a.labels, n_prior=2)
     assert a.metrics["wss@95"] > 0  # better than random on this real sample
-    assert set(a.stopping) == {"hypergeometric", "knee", "safe", "consecutive"}
+    assert set(a.stopping) == {
+        "hypergeometric",
+        "hypergeometric-sampled",
+        "knee",
+        "safe",
+        "consecutive",
+    }
     other = simulate(texts, labels, model="default", seed=4)
     assert other.order != a.order
 
@@ -188,3 +194,46 @@ def test_hashed_tfidf_equals_tfidf_vectorizer_up_to_column_order(mini, max_df):
     # New texts map onto the same columns; n-grams never seen are dropped.
     again = hashed.transform(texts[:3])
     assert (again != A[:3]).nnz == 0
+
+
+def test_shared_matrix_ensemble_scores_as_the_mean_of_standardised_member_scores(mini):
+    from metasift.screening.classifiers import relevance_scores
+    from metasift.screening.learner import _train, fit_scores
+
+    texts, labels = mini
+    model = get_model("default")
+    X = model.make_features().fit_transform(texts)
+    assert X[0] is X[1]  # one matrix for both members
+    learner = Learner(X, model, seed=0)
+    assert learner.X[0] is learner.X[1]
+    labelled = np.arange(12)
+    y = labels[labelled]
+    assert 0 < y.sum() < 12
+    kind, scores = fit_scores(learner.X, labelled, y, model, 0, None)
+    expected = np.zeros(len(labels))
+    for member in model.members:
+        s = relevance_scores(_train(learner.X[0], labelled, y, member, 0), learner.X[0])
+        expected += (s - s.mean()) / s.std()
+    assert kind == "classifier"
+    np.testing.assert_allclose(scores, expected / 2, rtol=1e-4, atol=1e-4)
+
+
+def test_bmi_pseudo_negatives_are_drawn_by_seed_and_label_count(mini):
+    from metasift.screening.learner import fit_scores
+
+    texts, labels = mini
+    bmi = dataclasses.replace(get_model("logistic-bmi"), pseudo_negatives=10)
+    plain = dataclasses.replace(bmi, pseudo_negatives=0)
+    X = bmi.make_features().fit_transform(texts)
+    labelled = np.arange(6)
+    y = labels[labelled]
+    a = fit_scores(X, labelled, y, bmi, 1, None)[1]
+    assert np.array_equal(a, fit_scores(X, labelled, y, bmi, 1, None)[1])
+    assert not np.array_equal(a, fit_scores(X, labelled, y, bmi, 2, None)[1])
+    assert not np.array_equal(a, fit_scores(X, labelled, y, plain, 1, None)[1])
+    # Fewer unlabelled records (34) than asked for: all of them join as irrelevant, whatever the
+    # seed (which then only moves liblinear's coordinate order: scores agree to the tolerance).
+    b = dataclasses.replace(bmi, pseudo_negatives=1000)
+    everything = fit_scores(X, labelled, y, b, 1, None)[1]
+    np.testing.assert_allclose(everything, fit_scores(X, labelled, y, b, 7, None)[1], atol=1e-3)
+    assert np.abs(everything - a).max() > 1e-2

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import hypergeom
 
 from metasift.screening import metrics
 from metasift.screening.stopping import (
@@ -13,6 +14,7 @@ from metasift.screening.stopping import (
     HypergeometricStop,
     KneeStop,
     SafeStop,
+    SampledHypergeometricStop,
     hypergeometric_bound,
 )
 
@@ -116,3 +118,44 @@ def test_hypergeometric_target_and_confidence_are_configurable():
     loose = HypergeometricStop(target=0.80, confidence=0.90).first_stop(labels, 200)
     default = HypergeometricStop().first_stop(labels, 200)
     assert loose < default < strict
+
+
+def _p_zero_of(k: int, urn: int, n: int) -> float:
+    """P(no relevant among n draws) from an urn of ``urn`` records holding k relevant ones."""
+    return math.comb(urn - k, n) / math.comb(urn, n)
+
+
+def test_sampled_hypergeometric_stop_tests_the_random_sample_only():
+    # Ranked screening finds all 40 relevant records first; the ranked test rejects at 141
+    # (see above), random sampling starts there: the urn holds the 59 records left, and H0
+    # "recall < 95%" means it holds at least floor(40 / 0.95 - 40 + 1) = 3 relevant records.
+    labels = np.array([1] * 40 + [0] * 160)
+    rule = SampledHypergeometricStop(target=0.95, confidence=0.95, seed=0)
+    switch = HypergeometricStop().first_stop(labels, 200)
+    assert switch == 141
+    expected = next(n for n in range(1, 60) if _p_zero_of(3, 59, n) < 0.05)
+    result = rule.simulate(labels, 200)
+    assert result == {
+        "stop_at": switch + expected,
+        "recall": 1.0,
+        "records_saved": 59 - expected,
+        "switch_at": switch,
+    }
+
+
+def test_sampled_hypergeometric_p_values_follow_the_paper():
+    rule = SampledHypergeometricStop(target=0.9)
+    sample = np.array([0, 1, 0, 0, 1, 0, 0, 0])
+    p = rule.p_values(r_before=30, sample=sample, urn=120)
+    for n in range(1, len(sample) + 1):
+        k = int(sample[:n].sum())
+        big_k = math.floor((30 + k) / 0.9 - 30 + 1)
+        assert p[n - 1] == pytest.approx(hypergeom.cdf(k, 120, big_k, n))
+    # A relevant record in the sample raises the p-value: the urn holds more than assumed.
+    assert p[1] > p[0] and p[4] > p[3]
+
+
+def test_every_rule_states_its_guarantee():
+    assert "ranks relevant records no lower than a random draw" in HypergeometricStop().describe()
+    for rule in (KneeStop(), SafeStop(), ConsecutiveIrrelevantStop()):
+        assert "without a statistical guarantee" in rule.describe()

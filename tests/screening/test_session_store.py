@@ -106,6 +106,11 @@ def test_screen_cli_driven_through_stdin(tmp_path):
     assert "unknown key 'x'" in out
     assert "undid the decision on record" in out
     assert "estimated recall" in out and "lower bound" in out and "keep screening" in out
+    # The guarantee is stated with the assumption it rests on.
+    assert "Stopping rule: stop is recommended when recall < 95% is rejected at 95%" in (
+        " ".join(result.stderr.split())
+    )
+    assert "no lower than a random draw" in " ".join(result.stderr.split())
     assert "4 decision(s) stored for cli-tester" in out
     engine = create_db_engine(f"sqlite:///{project / 'metasift.sqlite'}")
     with engine.connect() as conn:

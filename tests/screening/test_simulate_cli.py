@@ -40,10 +40,16 @@ def test_simulate_writes_json_and_plot(tmp_path):
     assert sorted(o["record_id"] for o in order) == list(range(1, 41))
     labels = [o["label"] for o in order]
     assert doc["metrics"] == json.loads(json.dumps(metrics.summary(labels, 2)))
-    assert set(doc["stopping"]) == {"hypergeometric", "knee", "safe", "consecutive"}
+    assert set(doc["stopping"]) == {
+        "hypergeometric",
+        "hypergeometric-sampled",
+        "knee",
+        "safe",
+        "consecutive",
+    }
     for stop in doc["stopping"].values():
         assert {"stop_at", "recall", "records_saved"} <= set(stop)
-    assert doc["wall_time"] > 0 and doc["model"] == "svm+logistic" and doc["seed"] == 3
+    assert doc["wall_time"] > 0 and doc["model"] == "svm+logistic-bmi" and doc["seed"] == 3
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

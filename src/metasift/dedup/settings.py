@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from metasift.errors import ProtocolError
+from metasift.protocol import validate_section
 
 
 class Thresholds(BaseModel):
@@ -45,17 +45,6 @@ class DedupSettings(BaseModel):
     thresholds: Thresholds = Thresholds()
 
 
-def _describe(error: dict[str, Any]) -> str:
-    path = ".".join(["dedup", *(str(p) for p in error["loc"])])
-    if error["type"] == "extra_forbidden":
-        return f"key '{path}' is not a known setting (check the spelling)"
-    return f"key '{path}': {error['msg']} (got {error.get('input')!r})"
-
-
 def parse_settings(section: dict[str, Any], origin: str = "review.toml") -> DedupSettings:
     """Validate the protocol's ``[dedup]`` dict; errors name the key path."""
-    try:
-        return DedupSettings.model_validate(section or {})
-    except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
-        raise ProtocolError(f"{origin}: {problems}") from exc
+    return validate_section(DedupSettings, section, "dedup", origin)

@@ -38,9 +38,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from metasift.errors import ProtocolError
+from metasift.protocol import validate_section
 
 FieldType = Literal["text", "number", "integer", "choice", "multi_choice", "date"]
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -223,20 +223,6 @@ class Form(BaseModel):
         return None
 
 
-def _describe(error: dict[str, Any]) -> str:
-    path = ".".join(["extraction", *(str(p) for p in error["loc"])])
-    if error["type"] == "missing":
-        return f"key '{path}' is required"
-    if error["type"] == "extra_forbidden":
-        return f"key '{path}' is not a known setting (check the spelling)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"key '{path}': {message}"
-
-
 def extraction_settings(section: dict[str, Any], origin: str = "review.toml") -> ExtractionSettings:
     """Validate ``Protocol.extraction``; errors name the file and the key path."""
-    try:
-        return ExtractionSettings.model_validate(section or {})
-    except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
-        raise ProtocolError(f"{origin}: {problems}") from exc
+    return validate_section(ExtractionSettings, section, "extraction", origin)

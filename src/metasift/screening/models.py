@@ -34,6 +34,9 @@ class ScreeningModel:
     exploration: float = 0.0
     retrain_growth: float = 0.05
     lag: int | None = None
+    # Cormack & Grossman's BMI: at each retrain, this many unlabelled records drawn at random
+    # (seeded by the label count) join the training set as irrelevant.
+    pseudo_negatives: int = 0
     description: str = ""
     # An ensemble of whole models, each on its own features; their standardised scores are
     # averaged. The members' own query/schedule settings are ignored (the ensemble's apply).
@@ -158,12 +161,32 @@ register(
     ScreeningModel(
         name="svm+logistic",
         members=(_SVM_U4, _LOGISTIC),
-        description="mean of the standardised scores of svm-u4 and logistic-balanced, "
-        "retrained in growing batches (every label up to 20, then each 5% growth)",
+        description="mean of the standardised scores of svm-u4 and logistic-balanced (two "
+        "feature matrices), retrained in growing batches (every label up to 20, then each 5% "
+        "growth)",
+    )
+)
+_LOGISTIC_BMI = ScreeningModel(
+    name="logistic-bmi",
+    features="hashed-words",
+    feature_params=_SVM_U4.feature_params,
+    classifier="logistic",
+    pseudo_negatives=100,
+    description="Cormack & Grossman's BMI: logistic regression (C=1, balanced) on the svm-u4 "
+    "features, with 100 random unscreened records as irrelevant at each retrain",
+)
+register(_LOGISTIC_BMI)
+register(
+    ScreeningModel(
+        name="svm+logistic-bmi",
+        members=(_SVM_U4, _LOGISTIC_BMI),
+        description="mean of the standardised scores of svm-u4 and logistic-bmi on one shared "
+        "TF-IDF matrix (1-2-grams, sublinear tf, max_df 0.95), retrained in growing batches "
+        "(every label up to 20, then each 5% growth); chosen by benchmarks/screening_selection.py",
     )
 )
 
-DEFAULT_MODEL = "svm+logistic"
+DEFAULT_MODEL = "svm+logistic-bmi"
 
 
 def get_model(name: str | None = None) -> ScreeningModel:

@@ -13,6 +13,7 @@ _RULE_STYLE = {
     "knee": ("#9467bd", "s"),
     "safe": ("#2ca02c", "D"),
     "consecutive": ("#8c564b", "^"),
+    "hypergeometric-sampled": ("#ff7f0e", "v"),
 }
 
 
@@ -57,9 +58,10 @@ def plot_recall(result: SimulationResult, path: Path, title: str = "") -> None:
         if not at:
             continue
         color, marker = _RULE_STYLE.get(name, ("#17becf", "x"))
+        # The recall the rule reached (a sampling rule's order departs from the ranked curve).
         ax.plot(
             [at],
-            [found[at] / total],
+            [stop["recall"]],
             marker=marker,
             color=color,
             ms=8,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from metasift.errors import ProtocolError
-from metasift.protocol import Protocol
+from metasift.protocol import Protocol, validate_section
 
 
 class ScreeningSettings(BaseModel):
@@ -29,17 +28,7 @@ class ScreeningSettings(BaseModel):
 
 
 def screening_settings(protocol: Protocol, origin: str = "review.toml") -> ScreeningSettings:
-    try:
-        return ScreeningSettings.model_validate(protocol.screening)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            path = ".".join(["screening", *(str(p) for p in error["loc"])])
-            if error["type"] == "extra_forbidden":
-                problems.append(f"key '{path}' is not a known setting (check the spelling)")
-            else:
-                problems.append(f"key '{path}': {error['msg']} (got {error.get('input')!r})")
-        raise ProtocolError(f"{origin}: {'; '.join(problems)}") from exc
+    return validate_section(ScreeningSettings, protocol.screening, "screening", origin)
 
 
 def protocol_query(protocol: Protocol) -> str:

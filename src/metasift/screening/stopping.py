@@ -9,14 +9,21 @@ of the collection. Each reports an estimated recall and a lower bound on recall;
 bound always comes from the hypergeometric test (the only one of these rules with a
 statistical guarantee), so the reviewer sees the same bound whichever rule is followed.
 
-* :class:`HypergeometricStop` - Callaghan & Mueller-Hansen (2020), "Statistical stopping
-  criteria for automated screening in systematic reviews", Syst Rev 9:273. H0: recall is below
-  the target. The last ``n`` screened records are treated as a random sample of the records not
-  screened before them; as prioritised screening shows records at least as likely to be
-  relevant as a random draw, this is conservative. As in the authors' ``buscar`` package, every
-  split point is tried and the smallest p-value is used; for a fixed number of relevant records
-  in the sample a larger sample gives a smaller p-value, so only the largest sample for each
-  count needs testing.
+* :class:`HypergeometricStop` - the test of Callaghan & Mueller-Hansen (2020), "Statistical
+  stopping criteria for automated screening in systematic reviews", Syst Rev 9:273, applied to
+  ranked screening as in the authors' ``buscar`` package (``calculate_h0``): H0 is "recall is
+  below the target"; the last ``n`` screened records are treated as if they were a random sample
+  of the records not screened before them, every split point is tried and the smallest p-value
+  is used. Its guarantee rests on an assumption, not on sampling: that records the model ranked
+  higher are at least as likely to be relevant as a random draw from the rest. When that holds
+  the test is conservative; nothing checks it. (For a fixed number of relevant records in the
+  sample a larger sample gives a smaller p-value, so only the largest sample for each count
+  needs testing; the minimum equals buscar's.)
+* :class:`SampledHypergeometricStop` - the procedure as published in that paper: after ranked
+  screening, records are drawn at random from the unscreened ones, and screening stops when the
+  test on that random sample rejects H0. The sample is random by construction, so the error
+  rate is the test's own, whatever the model did; the price is that the sample must cover a
+  large share of the unscreened records when few relevant ones have been found.
 * :class:`KneeStop` - Cormack & Grossman (2016), "Engineering quality and reliability in
   technology-assisted review", SIGIR: stop when the slope ratio at the knee of the gain curve
   is at least ``156 - min(relevant found, 150)`` and at least 150 records were screened.
@@ -155,6 +162,14 @@ class HypergeometricStop:
         stop = self.p_value(labels, n_total) < 1.0 - self.confidence
         return StopEstimate(stop, estimated, lower)
 
+    def describe(self) -> str:
+        return (
+            f"stop is recommended when recall < {100 * self.target:g}% is rejected at "
+            f"{100 * self.confidence:g}% confidence, treating the records screened last as a "
+            "random sample of those left (Callaghan & Mueller-Hansen 2020, ranked as in buscar); "
+            "this holds if the model ranks relevant records no lower than a random draw would"
+        )
+
     def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
         for t in range(1, min(len(order_labels), n_total - 1) + 1):
             if order_labels[:t].any() and self.p_value(order_labels[:t], n_total) < (
@@ -165,6 +180,61 @@ class HypergeometricStop:
 
     def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
         return _simulate(self, order_labels, n_total)
+
+
+@dataclass
+class SampledHypergeometricStop:
+    """Ranked screening until the ranked test (:class:`HypergeometricStop`) first rejects, then
+    records drawn at random (with ``seed``) from the unscreened ones until the test on that
+    random sample rejects H0 "recall < ``target``" at ``confidence``.
+
+    Simulation only: the screen loop has no random-sampling phase yet.
+    """
+
+    target: float = 0.95
+    confidence: float = 0.95
+    seed: int = 0
+    name: str = "hypergeometric-sampled"
+
+    def p_values(self, r_before: int, sample: np.ndarray, urn: int) -> np.ndarray:
+        """p-value after each draw of ``sample`` (labels in drawn order) from ``urn`` unscreened
+        records, ``r_before`` relevant having been found before sampling began."""
+        sample = np.asarray(sample, dtype=np.int64)
+        n = np.arange(1, len(sample) + 1)
+        k = np.cumsum(sample)
+        # The fewest relevant records the urn holds if recall is below the target (the paper's
+        # K_tar = floor(r_seen / target - r_before + 1)).
+        big_k = np.floor(np.round((r_before + k) / self.target - r_before + 1, 9)).astype(np.int64)
+        p = hypergeom.cdf(k, urn, np.minimum(big_k, urn), n)
+        return np.where(big_k > urn, 0.0, np.nan_to_num(p, nan=0.0))
+
+    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
+        order_labels = np.asarray(order_labels, dtype=np.int64)
+        total = int(order_labels.sum())
+        switch = HypergeometricStop(self.target, self.confidence).first_stop(order_labels, n_total)
+        if switch is None:
+            return {"stop_at": None, "recall": 1.0, "records_saved": 0, "switch_at": None}
+        rest = order_labels[switch:]
+        sample = rest[np.random.default_rng(self.seed).permutation(len(rest))]
+        r_before = int(order_labels[:switch].sum())
+        p = self.p_values(r_before, sample, n_total - switch)
+        hit = np.flatnonzero(p < 1.0 - self.confidence)
+        if not len(hit):
+            return {"stop_at": None, "recall": 1.0, "records_saved": 0, "switch_at": switch}
+        n = int(hit[0]) + 1
+        found = r_before + int(sample[:n].sum())
+        return {
+            "stop_at": switch + n,
+            "recall": found / total if total else 1.0,
+            "records_saved": n_total - switch - n,
+            "switch_at": switch,
+        }
+
+
+_NO_GUARANTEE = (
+    "a heuristic without a statistical guarantee; the lower bound shown is the ranked "
+    "hypergeometric bound at 95% confidence"
+)
 
 
 @dataclass
@@ -212,6 +282,9 @@ class KneeStop:
             estimated = found / (found + rate * (n_total - len(labels)))
         return StopEstimate(self._stops(labels) or len(labels) >= n_total, estimated, lower)
 
+    def describe(self) -> str:
+        return f"Cormack & Grossman's knee method: {_NO_GUARANTEE}"
+
     def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
         for t in range(self.min_screened, len(order_labels) + 1):
             if self._stops(order_labels[:t]):
@@ -247,6 +320,9 @@ class SafeStop:
             self._stops(labels, n_total) or len(labels) >= n_total, estimated, lower
         )
 
+    def describe(self) -> str:
+        return f"the SAFE procedure's stopping heuristics: {_NO_GUARANTEE}"
+
     def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
         for t in range(1, len(order_labels) + 1):
             if self._stops(order_labels[:t], n_total):
@@ -270,6 +346,9 @@ class ConsecutiveIrrelevantStop:
         stop = (len(labels) >= self.n and not labels[-self.n :].any()) or len(labels) >= n_total
         return StopEstimate(stop, estimated, lower)
 
+    def describe(self) -> str:
+        return f"stop after N irrelevant records in a row: {_NO_GUARANTEE}"
+
     def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
         labels = np.asarray(order_labels, dtype=np.int64)
         run = 0
@@ -286,6 +365,7 @@ class ConsecutiveIrrelevantStop:
 def default_rules(target: float = 0.95, confidence: float = 0.95) -> list[Any]:
     return [
         HypergeometricStop(target, confidence),
+        SampledHypergeometricStop(target, confidence),
         KneeStop(),
         SafeStop(),
         ConsecutiveIrrelevantStop(),

@@ -54,6 +54,20 @@ def count_records(engine: Engine) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one()
 
 
+def _not_removed() -> sa.ColumnElement[bool]:
+    removed = sa.select(dedup_members.c.record_id).where(dedup_members.c.role == "duplicate")
+    return records.c.id.not_in(removed)
+
+
+def screenable_ids(engine: Engine | Connection) -> list[int]:
+    """Ids of the records :func:`iter_screenable` yields, without loading the records."""
+    query = sa.select(records.c.id).where(_not_removed()).order_by(records.c.id)
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+    return list(engine.execute(query).scalars())
+
+
 def iter_screenable(engine: Engine) -> Iterator[tuple[int, Record]]:
     """The records screening works on: every stored record that is not a removed duplicate.
 
@@ -67,8 +81,7 @@ def iter_screenable(engine: Engine) -> Iterator[tuple[int, Record]]:
                 sa.select(dedup_clusters.c.primary_record_id, dedup_clusters.c.merged)
             )
         }
-    removed = sa.select(dedup_members.c.record_id).where(dedup_members.c.role == "duplicate")
-    for record_id, record in iter_records(engine, records.c.id.not_in(removed)):
+    for record_id, record in iter_records(engine, _not_removed()):
         for name, value in (merged.get(record_id) or {}).items():
             setattr(record, name, value)
         yield record_id, record

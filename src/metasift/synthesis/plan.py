@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from metasift.errors import ProtocolError
+from metasift.protocol import validate_section
 from metasift.synthesis.bias import fsn, ranktest, regtest, trimfill
 from metasift.synthesis.effects import INPUT_NAMES, MEASURES, TWO_BY_TWO, EffectSizes
 from metasift.synthesis.errors import SynthesisError, describe_rows
@@ -104,19 +104,7 @@ class AnalysisPlan(BaseModel):
 
 def parse_plan(section: Mapping[str, Any], origin: str = "review.toml") -> AnalysisPlan:
     """Validate the protocol's ``[analysis]`` table; errors name the key path."""
-    try:
-        return AnalysisPlan.model_validate(dict(section))
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            path = ".".join(str(p) for p in ("analysis", *error["loc"]))
-            if error["type"] == "extra_forbidden":
-                problems.append(f"key '{path}' is not a known setting (check the spelling)")
-            elif error["type"] == "missing":
-                problems.append(f"key '{path}' is required")
-            else:
-                problems.append(f"key '{path}': {error['msg']}")
-        raise ProtocolError(f"{origin}: {'; '.join(problems)}") from exc
+    return validate_section(AnalysisPlan, section, "analysis", origin)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from metasift.protocol import Protocol
 from metasift.screening.session import make_rule
 from metasift.screening.settings import screening_settings
 from metasift.screening.store import standing_decisions
-from metasift.store.records import iter_screenable
+from metasift.store.records import screenable_ids
 from metasift.store.schema import stage_closures
 from metasift.workflow.audit import record_event
 from metasift.workflow.decisions import TITLE_ABSTRACT, stage_closed
@@ -57,7 +57,7 @@ def stop_state(engine: Engine, protocol: Protocol) -> StopState:
     """
     settings = screening_settings(protocol)
     rule = make_rule(settings)
-    screenable = {record_id for record_id, _ in iter_screenable(engine)}
+    screenable = set(screenable_ids(engine))
     first: dict[int, int] = {}
     relevant: dict[int, bool] = {}
     for d in standing_decisions(engine, stage=TITLE_ABSTRACT):
@@ -158,4 +158,4 @@ def closure_note(engine: Engine) -> str:
 def unscreened_ids(engine: Engine) -> list[int]:
     """Screenable records without any title/abstract decision."""
     decided = {d.record_id for d in standing_decisions(engine, stage=TITLE_ABSTRACT)}
-    return [rid for rid, _ in iter_screenable(engine) if rid not in decided]
+    return [rid for rid in screenable_ids(engine) if rid not in decided]

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from metasift.protocol import Protocol
-from metasift.store.records import iter_screenable
+from metasift.store.records import screenable_ids
 from metasift.store.schema import dedup_members, imports, records
 from metasift.workflow.closure import closure_note
 from metasift.workflow.decisions import TITLE_ABSTRACT, stage_closed, verdicts
@@ -65,7 +65,7 @@ def prisma_counts(engine: Engine, protocol: Protocol) -> PrismaCounts:
         group = members.get(cluster_of[record_id], []) if record_id in cluster_of else [record_id]
         return all(import_of[r] in other_import_ids for r in group)
 
-    screenable = [rid for rid, _ in iter_screenable(engine)]
+    screenable = screenable_ids(engine)
     db_items = [rid for rid in screenable if not is_other(rid)]
     other_items = [rid for rid in screenable if is_other(rid)]
     db_records = sum(1 for rid, imp in import_of.items() if imp not in other_import_ids)

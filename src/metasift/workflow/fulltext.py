@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from metasift.errors import MetasiftError
 from metasift.protocol import Protocol
-from metasift.store.records import iter_screenable
+from metasift.store.records import screenable_ids
 from metasift.store.schema import reports, studies
 from metasift.workflow.audit import record_event
 from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, Verdict, verdicts
@@ -40,7 +40,7 @@ class Report:
 
 def sought_ids(engine: Engine, protocol: Protocol) -> list[int]:
     """Records whose title/abstract verdict sends them to full text, in record order."""
-    screenable = {rid for rid, _ in iter_screenable(engine)}
+    screenable = set(screenable_ids(engine))
     return [
         rid
         for rid, v in verdicts(engine, protocol, TITLE_ABSTRACT).items()

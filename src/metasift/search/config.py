@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metasift.search.http import SearchError
+from metasift.search.http import HttpClient, RetryPolicy, SearchError
 
 CONFIG_ENV = "METASIFT_CONFIG"
 BACKOFF_ENV = "METASIFT_HTTP_BACKOFF"
@@ -133,3 +133,24 @@ class SearchSettings:
                     raise SearchError(f"${env} must be a number of seconds.") from exc
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def service_client(
+    base_url: str,
+    service: str,
+    rate: float,
+    credentials: Credentials,
+    settings: SearchSettings,
+    sleep: Callable[[float], None] | None = None,
+) -> HttpClient:
+    """The HTTP client of one source: its polite rate unless the settings override it."""
+    extra = {"sleep": sleep} if sleep else {}
+    return HttpClient(
+        base_url,
+        service=service,
+        rate=settings.rate or rate,
+        retry=RetryPolicy(attempts=settings.attempts, backoff_base=settings.backoff_base),
+        timeout=settings.timeout,
+        secrets=credentials.secrets(),
+        **extra,
+    )

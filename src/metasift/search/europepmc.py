@@ -10,7 +10,6 @@ in ``raw``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -26,8 +25,8 @@ from metasift.records.normalize import (
     parse_year,
 )
 from metasift.search.base import Page, Plan, SearchSpec, identity_key
-from metasift.search.config import Credentials, SearchSettings
-from metasift.search.http import HttpClient, RetryPolicy, SearchError
+from metasift.search.config import Credentials, SearchSettings, service_client
+from metasift.search.http import SearchError
 
 SOURCE_DATABASE = "Europe PMC"
 # Europe PMC publishes no hard limit; stay well below what would look like a crawl.
@@ -152,16 +151,7 @@ class EuropePmcClient:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.page_size = min(settings.europepmc_page, 1000)
-        extra = {"sleep": sleep} if sleep else {}
-        self.http = HttpClient(
-            base_url,
-            service="Europe PMC",
-            rate=settings.rate or RATE,
-            retry=RetryPolicy(attempts=settings.attempts, backoff_base=settings.backoff_base),
-            timeout=settings.timeout,
-            secrets=credentials.secrets(),
-            **extra,
-        )
+        self.http = service_client(base_url, "Europe PMC", RATE, credentials, settings, sleep)
 
     def close(self) -> None:
         self.http.close()
@@ -178,16 +168,7 @@ class EuropePmcClient:
         return params
 
     def _get(self, params: dict[str, Any], what: str) -> dict[str, Any]:
-        response = self.http.get("search", params, what=what)
-        try:
-            data = json.loads(response.content)
-        except ValueError as exc:
-            raise SearchError(
-                f"{what}: Europe PMC sent malformed JSON ({exc}); nothing from this page was "
-                "stored. Run the search again to retry from this page."
-            ) from exc
-        if not isinstance(data, dict):
-            raise SearchError(f"{what}: expected a JSON object from Europe PMC.")
+        data = self.http.get_json("search", params, what=what)
         if "errMsg" in data or "errCode" in data:
             raise SearchError(
                 f"{what}: Europe PMC refused the search: "

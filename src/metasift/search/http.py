@@ -16,6 +16,7 @@ excerpts are scrubbed of the secret values, and httpx's own request log is filte
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -284,6 +285,20 @@ class HttpClient:
 
     def post(self, path: str, data: Mapping[str, Any], *, what: str) -> httpx.Response:
         return self.request("POST", path, data=data, what=what)
+
+    def get_json(self, path: str, params: Mapping[str, Any], *, what: str) -> dict[str, Any]:
+        """A GET whose answer must be a JSON object; anything else is a :class:`SearchError`."""
+        response = self.get(path, params, what=what)
+        try:
+            data = json.loads(response.content)
+        except ValueError as exc:
+            raise SearchError(
+                f"{what}: {self.service} sent malformed JSON ({exc}); nothing from this page "
+                "was stored. Run the search again to retry from this page."
+            ) from exc
+        if not isinstance(data, dict):
+            raise SearchError(f"{what}: expected a JSON object from {self.service}.")
+        return data
 
 
 def _excerpt(text: str, limit: int = 300) -> str:

@@ -9,15 +9,14 @@ The protocol's ``filters`` are OpenAlex filters (``{"type": "article"}`` becomes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from metasift.records.formats.base import Rejection
 from metasift.records.model import Record
 from metasift.search.base import Page, Plan, SearchSpec, identity_key
-from metasift.search.config import Credentials, SearchSettings
-from metasift.search.http import HttpClient, RetryPolicy, SearchError
+from metasift.search.config import Credentials, SearchSettings, service_client
+from metasift.search.http import SearchError
 
 # OpenAlex allows 10 requests/s; stay at that ceiling, never above.
 RATE = 10.0
@@ -54,16 +53,7 @@ class OpenAlexClient:
     ) -> None:
         self.credentials = credentials
         self.per_page = min(settings.openalex_page, 200)
-        extra = {"sleep": sleep} if sleep else {}
-        self.http = HttpClient(
-            base_url,
-            service="OpenAlex",
-            rate=settings.rate or RATE,
-            retry=RetryPolicy(attempts=settings.attempts, backoff_base=settings.backoff_base),
-            timeout=settings.timeout,
-            secrets=credentials.secrets(),
-            **extra,
-        )
+        self.http = service_client(base_url, "OpenAlex", RATE, credentials, settings, sleep)
 
     def close(self) -> None:
         self.http.close()
@@ -77,15 +67,8 @@ class OpenAlexClient:
             "mailto": self.credentials.email,
             "api_key": self.credentials.openalex_api_key,
         }
-        response = self.http.get("works", identified, what=what)
-        try:
-            data = json.loads(response.content)
-        except ValueError as exc:
-            raise SearchError(
-                f"{what}: OpenAlex sent malformed JSON ({exc}); nothing from this page was "
-                "stored. Run the search again to retry from this page."
-            ) from exc
-        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        data = self.http.get_json("works", identified, what=what)
+        if not isinstance(data.get("results"), list):
             raise SearchError(f"{what}: expected an OpenAlex works page with 'results'.")
         return data
 

@@ -22,8 +22,8 @@ from lxml import etree
 
 from metasift.records.formats.base import ReadItem
 from metasift.search.base import Page, Plan, SearchSpec, identity_key
-from metasift.search.config import Credentials, SearchSettings
-from metasift.search.http import HttpClient, RetryPolicy, SearchError, SearchHTTPError
+from metasift.search.config import Credentials, SearchSettings, service_client
+from metasift.search.http import SearchError, SearchHTTPError
 
 RATE = 3.0  # requests/s without an API key (NCBI's policy)
 RATE_WITH_KEY = 10.0
@@ -76,16 +76,9 @@ class PubMedClient:
         self.credentials = credentials
         self.batch = settings.pubmed_batch
         self.limit = settings.pubmed_fetch_limit
-        rate = settings.rate or (RATE_WITH_KEY if credentials.ncbi_api_key else RATE)
-        extra = {"sleep": sleep} if sleep else {}
-        self.http = HttpClient(
-            base_url,
-            service="PubMed E-utilities",
-            rate=rate,
-            retry=RetryPolicy(attempts=settings.attempts, backoff_base=settings.backoff_base),
-            timeout=settings.timeout,
-            secrets=credentials.secrets(),
-            **extra,
+        rate = RATE_WITH_KEY if credentials.ncbi_api_key else RATE
+        self.http = service_client(
+            base_url, "PubMed E-utilities", rate, credentials, settings, sleep
         )
         self._parse = parse
 

@@ -33,21 +33,21 @@ class MHResult:
 
     measure: str
     method: str
-    b: float
-    se: float
-    zval: float
-    pval: float
-    ci_lb: float
-    ci_ub: float
-    QE: float
-    QEp: float
-    I2: float
-    H2: float
     k: int
     k_yi: int
     yi: np.ndarray
     vi: np.ndarray
     level: float = 95
+    b: float = math.nan
+    se: float = math.nan
+    zval: float = math.nan
+    pval: float = math.nan
+    ci_lb: float = math.nan
+    ci_ub: float = math.nan
+    QE: float = math.nan
+    QEp: float = math.nan
+    I2: float = math.nan
+    H2: float = math.nan
     CO: float = math.nan
     COp: float = math.nan
     MH: float = math.nan
@@ -189,27 +189,7 @@ def rma_mh(
         ti = t1 + t2
         R = float(np.sum(x1 * (t2 / ti)))
         S = float(np.sum(x2 * (t1 / ti)))
-        res = MHResult(
-            measure,
-            "MH",
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            k,
-            len(yi),
-            yi,
-            vi,
-            level,
-            slab=labels,
-            warnings=messages,
-        )
+        res = MHResult(measure, "MH", k, len(yi), yi, vi, level, slab=labels, warnings=messages)
         if x1.sum() > 0 and x2.sum() > 0:
             res.b = math.log(R / S)
             res.se = math.sqrt(float(np.sum((t1 / ti) * (t2 / ti) * (x1 + x2))) / (R * S))
@@ -236,27 +216,7 @@ def rma_mh(
     yi, vi = es.yi[ok], es.vi[ok]
     n1, n2 = a + b, c + d
     N = n1 + n2
-    res = MHResult(
-        measure,
-        "MH",
-        math.nan,
-        math.nan,
-        math.nan,
-        math.nan,
-        math.nan,
-        math.nan,
-        math.nan,
-        math.nan,
-        math.nan,
-        math.nan,
-        k,
-        len(yi),
-        yi,
-        vi,
-        level,
-        slab=labels,
-        warnings=messages,
-    )
+    res = MHResult(measure, "MH", k, len(yi), yi, vi, level, slab=labels, warnings=messages)
     if measure == "OR":
         Pi, Qi = a / N + d / N, b / N + c / N
         Ri, Si = (a / N) * d, (b / N) * c
@@ -390,21 +350,21 @@ def rma_peto(
     return MHResult(
         "PETO",
         "PETO",
-        beta,
-        se,
-        z,
-        p,
-        lb,
-        ub,
-        qe,
-        qep,
-        i2,
-        h2,
         len(a),
         k_yi,
         yi,
         vi,
         level,
+        b=beta,
+        se=se,
+        zval=z,
+        pval=p,
+        ci_lb=lb,
+        ci_ub=ub,
+        QE=qe,
+        QEp=qep,
+        I2=i2,
+        H2=h2,
         k_pos=k_pos,
         slab=labels,
         warnings=messages,

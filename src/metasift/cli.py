@@ -1490,6 +1490,70 @@ def run_cmd(
         console.print("Waiting for reviewers: " + "; ".join(s.detail for s in pending))
     console.print(f"Report written to {result.report}")
 
+# --- web app: users and the server -------------------------------------------------------------
+
+user_app = typer.Typer(
+    help="Users of the web app and their role in a project.", no_args_is_help=True
+)
+app.add_typer(user_app, name="user")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat it: ") != first:
+            raise MetasiftError("the two passwords differ; nothing changed.")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="owner, reviewer or viewer.")] = "reviewer",
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Add a user to the project (or change their role); the password is read from stdin."""
+    from metasift.project import Project
+    from metasift.web.users import add_user
+
+    password = _read_password()
+    with Project.open(project) as proj:
+        add_user(proj.engine, name, password, role)
+    console.print(f"{name} is {role} of {project}.")
+
+
+@user_app.command("list")
+def user_list(project: ProjectOpt = Path(".")) -> None:
+    """List the users of the project and their roles."""
+    from metasift.project import Project
+    from metasift.web.users import list_users
+
+    with Project.open(project) as proj:
+        for name, role in list_users(proj.engine):
+            print(f"{name}\t{role}")
+
+
+@app.command()
+def serve(
+    project: Annotated[
+        list[Path] | None,
+        typer.Option("--project", "-p", help="Project folder to serve (repeatable)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    lease_minutes: Annotated[
+        float,
+        typer.Option(help="A record shown but not decided goes back to the pool after this."),
+    ] = 30,
+) -> None:
+    """Serve the projects in the browser; each user sees the projects they are a member of."""
+    from metasift.web.server import serve as run_server
+
+    run_server(project or [Path(".")], host=host, port=port, lease_seconds=lease_minutes * 60)
+
 
 def main() -> None:
     try:

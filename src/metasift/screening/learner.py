@@ -9,6 +9,7 @@ computed synchronously or in the background thread. Only the waiting time depend
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Container
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -177,6 +178,9 @@ class Learner:
     ``cold_scores`` rank records before the first relevant label (e.g. BM25 similarity to the
     protocol); without them the cold order is a random permutation drawn from ``seed``.
     With ``background=True`` retraining runs in a worker thread while the reviewer reads.
+    ``wait=False`` (for a team sharing one learner, where the order depends on who decides
+    first anyway) never waits for a retrain: a new ranking is put in use once it is ready,
+    and decisions that come meanwhile are taken into the next retrain.
     """
 
     def __init__(
@@ -187,7 +191,10 @@ class Learner:
         seed: int = 0,
         cold_scores: np.ndarray | None = None,
         background: bool = False,
+        wait: bool = True,
     ) -> None:
+        self.wait = wait
+        self._stale = False
         if isinstance(X, list):
             # Members on the same features share one matrix: keep it one object (memory, and
             # the ensemble then scores with a single product).
@@ -231,19 +238,28 @@ class Learner:
             self._executor = None
 
     # -- the loop --------------------------------------------------------------------------
-    def propose(self) -> Proposal | None:
-        """The next record to screen, or ``None`` when every record is labelled."""
-        if not np.any((self.labels < 0) & ~self.blocked):
-            return None
-        if self._pending is not None and self.n_labelled >= self._pending[0]:
+    def propose(self, exclude: Container[int] = ()) -> Proposal | None:
+        """The next record to screen, or ``None`` when every record is labelled.
+
+        ``exclude``: records to pass over this time only (e.g. another reviewer is reading
+        them); they keep their place in the queue.
+        """
+        if not self.wait:
+            self._install_ready()
+        elif self._pending is not None and self.n_labelled >= self._pending[0]:
             self._install()
+        skipped = 0
         while True:
-            if not self._queue:
-                self._refill()
-            index, rank = self._queue[0]
-            if self.labels[index] < 0 and not self.blocked[index]:
+            if len(self._queue) <= skipped:
+                if not self._refill(skipped):
+                    return None
+            index, rank = self._queue[skipped]
+            if self.labels[index] >= 0 or self.blocked[index]:
+                del self._queue[skipped]
+            elif index in exclude:
+                skipped += 1
+            else:
                 return Proposal(index, rank, self.ranking)
-            self._queue.popleft()
 
     def block(self, indices: list[int]) -> None:
         """Never propose these records (they stay unlabelled and out of training)."""
@@ -270,20 +286,45 @@ class Learner:
             self._pending = None
             self._schedule(lag=0)
 
-    def undo(self) -> int | None:
-        """Forget the last decision; the ranking is recomputed from the remaining labels."""
+    def undo(self, index: int | None = None) -> int | None:
+        """Forget the last decision (or the one on record ``index``); the ranking is
+        recomputed from the remaining labels."""
         if not self.history:
             return None
-        index = self.history.pop()
+        if index is None:
+            index = self.history.pop()
+        elif self.labels[index] < 0:
+            return None
+        else:
+            self.history.remove(index)
         self.labels[index] = -1
-        self._wait_pending()
-        self._pending = None
+        if self.wait:
+            self._wait_pending()
+            self._pending = None
         self._next_retrain = self.n_labelled
         self._schedule(lag=0)
         return index
 
     # -- retraining ------------------------------------------------------------------------
+    def _install_ready(self) -> None:
+        """Without waiting: put a finished retrain in use, and start the one that was due
+        while it ran."""
+        if self._pending is not None:
+            job = self._pending[1]
+            if isinstance(job, Future) and not job.done():
+                return
+            self._install()
+        if self._stale:
+            self._stale = False
+            self._schedule(lag=0)
+
     def _schedule(self, lag: int | None = None) -> None:
+        if not self.wait and self._pending is not None:
+            job = self._pending[1]
+            if isinstance(job, Future) and not job.done():
+                self._stale = True
+                return
+            self._install()
         n = self.n_labelled
         labelled = np.asarray(self.history, dtype=np.int64)
         y = self.labels[labelled].astype(np.int64)
@@ -317,8 +358,15 @@ class Learner:
         self._queue.clear()
         self._served = 0
 
-    def _refill(self) -> None:
+    def _refill(self, skipped: int = 0) -> bool:
+        """Queue the next best records after those queued; False when none is left."""
         candidates = np.flatnonzero((self.labels < 0) & ~self.blocked)
+        if skipped and self._queue:
+            candidates = np.setdiff1d(
+                candidates, np.fromiter((i for i, _ in self._queue), dtype=np.int64)
+            )
+        if not len(candidates):
+            return False
         size = max(64, int(self.n_labelled * self.model.retrain_growth) + self.lag + 16)
         rng = np.random.default_rng([self.seed, self.ranking.index, self._served])
         scores = self.ranking.scores[candidates]
@@ -329,3 +377,4 @@ class Learner:
         start = self._served
         self._queue.extend((int(candidates[i]), start + r + 1) for r, i in enumerate(order))
         self._served += len(order)
+        return True

@@ -8,16 +8,25 @@ they were made) are replayed into the learner on start, so a session can be resu
 
 A record whose decision was undone is shown again at once (stored with rank 0).
 
+A team screening in a browser shares the work differently: :func:`build_corpus` makes the
+features once per project, and several sessions use them. With one reviewer per record the
+team shares one session (``reviewer=""``; each decision names its reviewer, ``exclude`` keeps
+records another reviewer is reading out of the proposals); with dual screening each reviewer
+has their own session over the same corpus. ``lock`` serialises the learner between threads.
+
 At title/abstract stage a "maybe" counts as relevant for the learner and the stopping rules:
 such records go on to full-text screening, like includes.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from metasift.errors import MetasiftError
 from metasift.protocol import Protocol
@@ -73,6 +82,54 @@ def seed_positions(records: list[Record], seeds: list[str]) -> list[int]:
     ]
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """The records to screen and their features: built once, shared by sessions."""
+
+    record_ids: list[int]
+    records: list[Record]
+    position: dict[int, int]
+    X: Any
+    cold_scores: np.ndarray | None
+
+
+def build_corpus(engine: Engine, protocol: Protocol) -> Corpus:
+    """Read the screenable records and compute the screening model's features for them."""
+    settings = screening_settings(protocol)
+    model = get_model(settings.model)
+    pairs = list(iter_screenable(engine))
+    if not pairs:
+        raise MetasiftError("the project has no records to screen; run 'metasift import'.")
+    record_ids = [rid for rid, _ in pairs]
+    records = [r for _, r in pairs]
+    texts = record_texts(records)
+    try:
+        X = model.make_features().fit_transform(texts)
+    except ValueError as exc:
+        # scikit-learn's words for "no term occurs often enough": too few records.
+        raise MetasiftError(
+            f"the {len(records)} record(s) to screen have too few words in common to rank "
+            f"them ({exc}); import more records first."
+        ) from exc
+    cold = _cold_scores(protocol, settings, records, texts, X)
+    return Corpus(record_ids, records, {rid: i for i, rid in enumerate(record_ids)}, X, cold)
+
+
+def _cold_scores(
+    protocol: Protocol, settings: ScreeningSettings, records: list[Record], texts: list[str], X
+) -> np.ndarray | None:
+    query = protocol_query(protocol)
+    scores = bm25_scores(texts, query) if query.strip() else np.zeros(len(texts))
+    seeds = seed_positions(records, settings.seed_studies)
+    if seeds:
+        view = X[0] if isinstance(X, list) else X
+        centroid = np.asarray(view[seeds].mean(axis=0)).ravel()
+        similarity = np.asarray(view @ centroid).ravel()
+        top = scores.max() or 1.0
+        scores = scores / top + similarity / (similarity.max() or 1.0)
+    return scores if scores.any() else None
+
+
 class ScreeningSession:
     def __init__(
         self,
@@ -82,6 +139,8 @@ class ScreeningSession:
         *,
         stage: str = TITLE_ABSTRACT,
         background: bool = True,
+        corpus: Corpus | None = None,
+        wait: bool = True,
     ) -> None:
         self.engine = engine
         self.protocol = protocol
@@ -90,33 +149,23 @@ class ScreeningSession:
         self.settings = screening_settings(protocol)
         self.model = get_model(self.settings.model)
         self.rule = make_rule(self.settings)
-        pairs = list(iter_screenable(engine))
-        if not pairs:
-            raise MetasiftError("the project has no records to screen; run 'metasift import'.")
-        self.record_ids = [rid for rid, _ in pairs]
-        self.records = [r for _, r in pairs]
-        self._position = {rid: i for i, rid in enumerate(self.record_ids)}
-        texts = record_texts(self.records)
-        X = self.model.make_features().fit_transform(texts)
-        cold = self._cold_scores(texts, X)
+        corpus = corpus or build_corpus(engine, protocol)
+        self.corpus = corpus
+        self.record_ids = corpus.record_ids
+        self.records = corpus.records
+        self._position = corpus.position
         self.learner = Learner(
-            X, self.model, seed=self.settings.seed, cold_scores=cold, background=background
+            corpus.X,
+            self.model,
+            seed=self.settings.seed,
+            cold_scores=corpus.cold_scores,
+            background=background,
+            wait=wait,
         )
+        self.lock = threading.RLock()
         self._runs: dict[int, int] = {}  # learner ranking index -> model_runs.id
         self._again: int | None = None  # a record whose decision was undone is shown again
         self._replay()
-
-    def _cold_scores(self, texts: list[str], X) -> np.ndarray | None:
-        query = protocol_query(self.protocol)
-        scores = bm25_scores(texts, query) if query.strip() else np.zeros(len(texts))
-        seeds = seed_positions(self.records, self.settings.seed_studies)
-        if seeds:
-            view = X[0] if isinstance(X, list) else X
-            centroid = np.asarray(view[seeds].mean(axis=0)).ravel()
-            similarity = np.asarray(view @ centroid).ravel()
-            top = scores.max() or 1.0
-            scores = scores / top + similarity / (similarity.max() or 1.0)
-        return scores if scores.any() else None
 
     def _replay(self) -> None:
         """Teach the learner the decisions already stored.
@@ -152,13 +201,32 @@ class ScreeningSession:
         )
 
     # -- the loop --------------------------------------------------------------------------
-    def current(self) -> tuple[int, Record, Proposal] | None:
-        proposal = self.learner.propose()
-        if proposal is None:
-            return None
-        if self._again is not None and self.learner.labels[self._again] < 0:
-            proposal = Proposal(self._again, 0, proposal.ranking)
-        return self.record_ids[proposal.index], self.records[proposal.index], proposal
+    def current(self, exclude: Iterable[int] = ()) -> tuple[int, Record, Proposal] | None:
+        """The record to show: the best unscreened one, passing over the ``exclude`` ids."""
+        with self.lock:
+            skip = {self._position[r] for r in exclude if r in self._position}
+            proposal = self.learner.propose(skip)
+            if proposal is None:
+                return None
+            again = self._again
+            if again is not None and self.learner.labels[again] < 0 and again not in skip:
+                proposal = Proposal(again, 0, proposal.ranking)
+            return self.record_ids[proposal.index], self.records[proposal.index], proposal
+
+    def block(self, record_id: int) -> None:
+        """Never propose ``record_id`` again in this session (e.g. enough others decided it)."""
+        with self.lock:
+            index = self._position.get(record_id)
+            if index is not None and self.learner.labels[index] < 0:
+                self.learner.block([index])
+
+    def position(self, record_id: int) -> int | None:
+        return self._position.get(record_id)
+
+    def model_run(self, proposal: Proposal) -> int:
+        """The stored model run of the ranking that made ``proposal``."""
+        with self.lock:
+            return self._model_run(proposal)
 
     def _model_run(self, proposal: Proposal) -> int:
         ranking = proposal.ranking
@@ -177,45 +245,90 @@ class ScreeningSession:
                 )
         return self._runs[ranking.index]
 
-    def decide(self, decision: str, *, reason: str | None = None, note: str | None = None) -> int:
-        """Store ``decision`` on the current record; returns the decision's id."""
-        shown = self.current()
-        if shown is None:
-            raise MetasiftError("every record is screened.")
-        record_id, _, proposal = shown
-        run_id = self._model_run(proposal)
+    def decide(
+        self,
+        decision: str,
+        *,
+        reason: str | None = None,
+        note: str | None = None,
+        record_id: int | None = None,
+        reviewer: str | None = None,
+        rank: int | None = None,
+        model_run_id: int | None = None,
+        guard: Callable[[Connection], bool] | None = None,
+    ) -> int | None:
+        """Store ``decision`` on the current record, or on ``record_id`` (the record a reviewer
+        of a shared session was shown, with the ``rank`` and ``model_run_id`` it was shown
+        with); returns the decision's id.
+
+        ``guard`` runs first in the decision's transaction; when it returns False nothing is
+        stored and None is returned (e.g. the same decision was already submitted).
+        """
+        reviewer = reviewer or self.reviewer
+        if record_id is None:
+            shown = self.current()
+            if shown is None:
+                raise MetasiftError("every record is screened.")
+            record_id, _, proposal = shown
+            rank, model_run_id = proposal.rank, self.model_run(proposal)
+        index = self._position.get(record_id)
+        if index is None:
+            raise MetasiftError(f"record {record_id} is not among the records to screen.")
         with self.engine.begin() as conn:
+            if guard is not None and not guard(conn):
+                return None
             decision_id = add_decision(
                 conn,
                 record_id=record_id,
                 decision=decision,
-                reviewer=self.reviewer,
+                reviewer=reviewer,
                 stage=self.stage,
-                model_run_id=run_id,
-                rank=proposal.rank,
+                model_run_id=model_run_id,
+                rank=rank,
                 reason=reason,
                 note=note,
             )
-        self.learner.teach(proposal.index, decision != "exclude")
-        self._again = None
+        with self.lock:
+            if self.learner.labels[index] < 0:
+                self.learner.teach(index, decision != "exclude")
+            if self._again == index:
+                self._again = None
         return decision_id
 
-    def undo(self) -> int | None:
-        """Retract this reviewer's last decision; the record is proposed again."""
-        if not self.learner.history:
+    def undo(self, reviewer: str | None = None) -> int | None:
+        """Retract the reviewer's last decision; the record is proposed again."""
+        if reviewer is None and not self.learner.history:
             return None
         with self.engine.begin() as conn:
-            record_id = retract_last(conn, reviewer=self.reviewer, stage=self.stage)
+            record_id = retract_last(conn, reviewer=reviewer or self.reviewer, stage=self.stage)
         if record_id is None:
             return None
-        last = self.record_ids[self.learner.history[-1]]
-        if last != record_id:
-            raise MetasiftError(
-                f"the last decision in the store (record {record_id}) is not this session's "
-                "last one; another reviewer is screening the same records - restart the session."
-            )
-        self._again = self.learner.undo()
+        with self.lock:
+            if reviewer is not None:
+                # A shared session: the reviewer's last decision need not be the learner's.
+                index = self._position.get(record_id)
+                if index is not None and self._still_decided(record_id, reviewer):
+                    return record_id
+                if index is not None:
+                    self._again = self.learner.undo(index)
+                return record_id
+            last = self.record_ids[self.learner.history[-1]]
+            if last != record_id:
+                raise MetasiftError(
+                    f"the last decision in the store (record {record_id}) is not this "
+                    "session's last one; another reviewer is screening the same records - "
+                    "restart the session."
+                )
+            self._again = self.learner.undo()
         return record_id
+
+    def _still_decided(self, record_id: int, reviewer: str) -> bool:
+        """Whether a standing decision still labels the record for this session's learner:
+        anyone's when the team shares it, the reviewer's own under dual screening."""
+        own = reviewer if self.settings.reviewers_per_record > 1 else None
+        return bool(
+            standing_decisions(self.engine, stage=self.stage, record_id=record_id, reviewer=own)
+        )
 
     def status(self) -> Status:
         labels = self.learner.labels[np.asarray(self.learner.history, dtype=np.int64)]

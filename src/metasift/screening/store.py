@@ -144,7 +144,11 @@ def retract_last(conn: Connection, *, reviewer: str, stage: str = TITLE_ABSTRACT
 
 
 def standing_decisions(
-    engine: Engine | Connection, *, stage: str = TITLE_ABSTRACT, reviewer: str | None = None
+    engine: Engine | Connection,
+    *,
+    stage: str = TITLE_ABSTRACT,
+    reviewer: str | None = None,
+    record_id: int | None = None,
 ) -> list[Decision]:
     """Decisions not retracted, oldest first; the latest one per record and reviewer wins."""
     query = (
@@ -154,6 +158,8 @@ def standing_decisions(
     )
     if reviewer is not None:
         query = query.where(decisions.c.reviewer == reviewer)
+    if record_id is not None:
+        query = query.where(decisions.c.record_id == record_id)
 
     def run(conn: Connection) -> list[Decision]:
         latest: dict[tuple[int, str], Decision] = {}

@@ -408,3 +408,70 @@ reports = sa.Table(
         "retrieval IN ('pending', 'retrieved', 'not_retrieved')", name="ck_reports_retrieval"
     ),
 )
+
+# --- web app: users, roles, sessions, screening assignments (revision 0008_web) ---------------
+# Each project store holds its own users and their role in it, so that a server with several
+# projects lets a user into exactly the projects whose store knows them. A session is stored
+# under the SHA-256 of its cookie value, never the value itself.
+WEB_ROLES = ("owner", "reviewer", "viewer")
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("role IN ('owner', 'reviewer', 'viewer')", name="ck_memberships_role"),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Who is screening which record: a slot per reviewer a record needs (one, or two and more under
+# dual screening). A slot is leased while its reviewer reads the record and kept once they
+# decided; the unique constraints make a record go to no more reviewers than it needs, and to
+# no reviewer twice, however many servers or threads hand records out at once.
+assignments = sa.Table(
+    "assignments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("slot", sa.Integer, nullable=False),
+    sa.Column("reviewer", sa.String(128), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("leased_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
+    sa.Column("rank", sa.Integer),
+    sa.Column("model_run_id", sa.Integer),
+    sa.UniqueConstraint("record_id", "stage", "slot", name="uq_assignments_slot"),
+    sa.UniqueConstraint("record_id", "stage", "reviewer", name="uq_assignments_reviewer"),
+    sa.CheckConstraint("state IN ('leased', 'decided')", name="ck_assignments_state"),
+    sa.Index("ix_assignments_reviewer", "stage", "reviewer", "state"),
+    # The leases being read now, without scanning every decided slot.
+    sa.Index("ix_assignments_state", "stage", "state", "expires_at"),
+)

@@ -1,0 +1,650 @@
+"""The pages of a project. Each route checks who asks (:meth:`Served.member` or
+:meth:`Served.writer`), calls the stage function the CLI calls, and renders the result."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+
+from metasift.errors import ImportFileError, MetasiftError
+from metasift.web import users
+from metasift.web.app import (
+    COOKIE,
+    LOGIN_COOKIE,
+    Ctx,
+    Served,
+    form_data,
+    is_htmx,
+    too_large,
+)
+from metasift.workflow.decisions import FULL_TEXT, STAGES, TITLE_ABSTRACT
+
+DECISIONS = ("include", "exclude", "maybe")
+Posted = Annotated[FormData, Depends(form_data)]
+
+
+def _text(form: FormData, name: str, default: str = "") -> str:
+    value = form.get(name, default)
+    return value.strip() if isinstance(value, str) else default
+
+
+def _int(form: FormData, name: str) -> int:
+    try:
+        return int(_text(form, name))
+    except ValueError:
+        raise HTTPException(400, f"{name} must be a whole number.") from None
+
+
+def _stage(value: str | None) -> str:
+    stage = value or TITLE_ABSTRACT
+    if stage not in STAGES:
+        raise HTTPException(400, f"unknown stage; use one of: {', '.join(STAGES)}.")
+    return stage
+
+
+def _back(request: Request, path: str) -> Response:
+    """After a plain form post, show the page again; htmx swaps the page in place."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": path})
+    return RedirectResponse(path, status_code=303)
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def add_routes(app: FastAPI, served: Served) -> None:
+    # -- logging in and out ------------------------------------------------------------------
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, message: str = "") -> Response:
+        token = secrets.token_urlsafe(24)
+        response = served.page("login.html", None, message=message, csrf=token)
+        _cookie(response, request, LOGIN_COOKIE, token, 3600)
+        return response
+
+    @app.post("/login")
+    def login(request: Request, form: Posted) -> Response:
+        # The login form carries a token that must match its cookie: no other site can make
+        # a browser log in to an account of the attacker's choosing.
+        sent, expected = _text(form, "csrf_token"), request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+            raise HTTPException(403, "The login form expired; reload the page and try again.")
+        name, password = _text(form, "name"), form.get("password", "")
+        if not isinstance(password, str):
+            raise HTTPException(400, "no password given.")
+        token, csrf = users.new_token(), users.new_token()
+        opened = 0
+        for project in served.projects.values():
+            user_id = users.authenticate(project.engine, name, password)
+            if user_id is not None:
+                users.open_session(project.engine, user_id, token, csrf)
+                opened += 1
+        if not opened:
+            return served.page(
+                "login.html",
+                None,
+                401,
+                message="Unknown name or wrong password.",
+                csrf=expected,
+                name=name,
+            )
+        response = RedirectResponse("/", status_code=303)
+        _cookie(response, request, COOKIE, token, users.SESSION_DAYS * 86400)
+        response.delete_cookie(LOGIN_COOKIE, path="/")
+        return response
+
+    @app.post("/logout")
+    def logout(request: Request, form: Posted) -> Response:
+        token = request.cookies.get(COOKIE)
+        for project, user in served.user_projects(token):
+            sent = request.headers.get("x-csrf-token") or _text(form, "csrf_token")
+            if not secrets.compare_digest(sent.encode(), user.csrf_token.encode()):
+                raise HTTPException(403, "The form expired; reload the page.")
+            if project._screening is not None:
+                from metasift.workflow.assignments import release
+
+                release(project.engine, TITLE_ABSTRACT, user.name)
+            users.close_session(project.engine, token)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @app.get("/", response_class=HTMLResponse)
+    def projects(request: Request) -> Response:
+        mine = served.user_projects(request.cookies.get(COOKIE))
+        if not mine:
+            return RedirectResponse("/login", status_code=303)
+        user = mine[0][1]
+        return served.page("projects.html", None, projects=mine, user=user, csrf=user.csrf_token)
+
+    # -- overview ------------------------------------------------------------------------------
+    @app.get("/p/{slug}/", response_class=HTMLResponse)
+    def overview(request: Request, slug: str) -> Response:
+        from metasift.store.records import count_records
+        from metasift.workflow.closure import stop_state
+        from metasift.workflow.counts import prisma_counts
+
+        ctx = served.member(request, slug)
+        counts = prisma_counts(ctx.engine, ctx.protocol)
+        return served.page(
+            "overview.html",
+            ctx,
+            n_records=count_records(ctx.engine),
+            counts=counts,
+            state=stop_state(ctx.engine, ctx.protocol),
+        )
+
+    # -- import ----------------------------------------------------------------------------------
+    @app.get("/p/{slug}/import", response_class=HTMLResponse)
+    def import_page(request: Request, slug: str) -> Response:
+        ctx = served.member(request, slug)
+        return served.page("import.html", ctx, formats=_formats(), imports=_imports(ctx))
+
+    @app.post("/p/{slug}/import", response_class=HTMLResponse)
+    def import_upload(request: Request, slug: str, form: Posted):
+        from metasift.records.formats import ReadOptions, canonical_format
+        from metasift.records.importing import import_file
+
+        ctx = served.writer(request, slug, form, owner=True)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise HTTPException(400, "Choose a file to import.")
+        name = Path(upload.filename).name
+        fmt = canonical_format(_text(form, "format")) if _text(form, "format") else None
+        suffix = "".join(Path(name).suffixes[-2:])[:20]
+        with tempfile.TemporaryDirectory(prefix="metasift-upload-") as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            size = 0
+            with path.open("wb") as out:
+                while chunk := upload.file.read(1 << 20):
+                    size += len(chunk)
+                    if size > served.max_upload:
+                        raise too_large(served.max_upload)
+                    out.write(chunk)
+            options = ReadOptions(source_database=_text(form, "source") or None)
+            try:
+                summary = import_file(
+                    ctx.engine,
+                    path,
+                    fmt=fmt,
+                    options=options,
+                    name=name,
+                    force=bool(form.get("force")),
+                )
+            except ImportFileError as exc:
+                # Name the file as the user knows it, not the temporary copy.
+                message = str(exc).replace(str(path), name).replace("--force", "'import again'")
+                raise ImportFileError(name, message.removeprefix(f"{name}: ")) from None
+        ctx.served.records_changed()
+        return served.page(
+            "import.html", ctx, formats=_formats(), imports=_imports(ctx), summary=summary
+        )
+
+    def _formats() -> list[str]:
+        from metasift.records.formats import FORMAT_NAMES
+
+        return list(FORMAT_NAMES)
+
+    def _imports(ctx: Ctx) -> list:
+        import sqlalchemy as sa
+
+        from metasift.store.schema import imports
+
+        with ctx.engine.connect() as conn:
+            return conn.execute(sa.select(imports).order_by(imports.c.id)).all()
+
+    # -- de-duplication ------------------------------------------------------------------------
+    @app.get("/p/{slug}/dedup", response_class=HTMLResponse)
+    def dedup_page(request: Request, slug: str) -> Response:
+        from metasift.dedup import store
+
+        ctx = served.member(request, slug)
+        return served.page(
+            "dedup.html",
+            ctx,
+            queue=store.review_queue(ctx.engine),
+            clusters=store.list_clusters(ctx.engine),
+        )
+
+    @app.post("/p/{slug}/dedup/run")
+    def dedup_run(request: Request, slug: str, form: Posted) -> Response:
+        from metasift.dedup import store
+        from metasift.dedup.settings import parse_settings
+
+        ctx = served.writer(request, slug, form, owner=True)
+        settings = parse_settings(ctx.protocol.dedup, "review.toml")
+        store.run_dedup(ctx.engine, settings)
+        ctx.served.records_changed()
+        return _back(request, f"/p/{slug}/dedup")
+
+    @app.post("/p/{slug}/dedup/decide")
+    def dedup_decide(request: Request, slug: str, form: Posted):
+        from metasift.dedup import store
+
+        ctx = served.writer(request, slug, form)
+        store.decide(ctx.engine, _text(form, "pair"), _text(form, "verdict"), ctx.user.name)
+        return _back(request, f"/p/{slug}/dedup")
+
+    @app.post("/p/{slug}/dedup/undo")
+    def dedup_undo(request: Request, slug: str, form: Posted):
+        from metasift.dedup import store
+
+        ctx = served.writer(request, slug, form, owner=True)
+        store.undo(ctx.engine, _text(form, "cluster"), ctx.user.name)
+        ctx.served.records_changed()
+        return _back(request, f"/p/{slug}/dedup")
+
+    # -- title/abstract screening --------------------------------------------------------------
+    def _record_values(ctx: Ctx, message: str = "") -> dict:
+        from metasift.workflow.decisions import stage_closed
+
+        team = ctx.served.screening()
+        shown = None
+        if ctx.user.can_decide:
+            try:
+                shown = team.next(ctx.user.name)
+            except MetasiftError as exc:
+                # The decision before this (if any) is stored; say why no record follows.
+                message = f"{message} {exc}".strip()
+        return {
+            "shown": shown,
+            "closed": stage_closed(ctx.engine, TITLE_ABSTRACT),
+            "message": message,
+            "criteria": ctx.protocol.criteria,
+            "team": team,
+        }
+
+    def _record_view(ctx: Ctx, message: str = "") -> Response:
+        return served.page("_record.html", ctx, **_record_values(ctx, message))
+
+    @app.get("/p/{slug}/screen", response_class=HTMLResponse)
+    def screen_page(request: Request, slug: str) -> Response:
+        ctx = served.member(request, slug)
+        values = _record_values(ctx)
+        values["state"] = values["team"].status()
+        return served.page("screen.html", ctx, **values)
+
+    @app.post("/p/{slug}/screen/decide", response_class=HTMLResponse)
+    def screen_decide(request: Request, slug: str, form: Posted):
+        ctx = served.writer(request, slug, form)
+        decision = _text(form, "decision")
+        if decision not in DECISIONS:
+            raise HTTPException(400, "decide include, exclude or maybe.")
+        team = ctx.served.screening()
+        stored = team.decide(
+            ctx.user.name,
+            _int(form, "record_id"),
+            decision,
+            reason=_text(form, "reason") or None,
+            note=_text(form, "note") or None,
+        )
+        if not is_htmx(request):
+            return RedirectResponse(f"/p/{slug}/screen", status_code=303)
+        response = _record_view(ctx, "" if stored else "That decision was already stored.")
+        response.headers["HX-Trigger"] = "screened"
+        return response
+
+    @app.post("/p/{slug}/screen/undo", response_class=HTMLResponse)
+    def screen_undo(request: Request, slug: str, form: Posted):
+        ctx = served.writer(request, slug, form)
+        undone = ctx.served.screening().undo(ctx.user.name)
+        if not is_htmx(request):
+            return RedirectResponse(f"/p/{slug}/screen", status_code=303)
+        message = f"Undid your decision on record {undone}." if undone else "Nothing to undo."
+        response = _record_view(ctx, message)
+        response.headers["HX-Trigger"] = "screened"
+        return response
+
+    @app.get("/p/{slug}/screen/status", response_class=HTMLResponse)
+    def screen_status(request: Request, slug: str) -> Response:
+        from metasift.workflow.decisions import stage_closed
+
+        ctx = served.member(request, slug)
+        state = ctx.served.screening().status()
+        return served.page(
+            "_status.html",
+            ctx,
+            state=state,
+            closed=stage_closed(ctx.engine, TITLE_ABSTRACT),
+        )
+
+    @app.post("/p/{slug}/screen/close")
+    def screen_close(request: Request, slug: str, form: Posted):
+        from metasift.workflow.closure import close_screening, reopen_screening
+
+        ctx = served.writer(request, slug, form, owner=True)
+        if form.get("reopen"):
+            reopen_screening(ctx.engine, ctx.user.name)
+        else:
+            close_screening(ctx.engine, ctx.protocol, ctx.user.name, force=bool(form.get("force")))
+        ctx.served.screening().forget_status()
+        return _back(request, f"/p/{slug}/screen")
+
+    # -- decisions, conflicts, agreement -----------------------------------------------------
+    @app.get("/p/{slug}/decisions", response_class=HTMLResponse)
+    def decisions_page(request: Request, slug: str, stage: str | None = None) -> Response:
+        from metasift.workflow.decisions import visible_decisions
+
+        ctx = served.member(request, slug)
+        stage = _stage(stage)
+        role = "lead" if ctx.user.is_owner else ""
+        seen = visible_decisions(ctx.engine, ctx.protocol, ctx.user.name, stage, role=role)
+        return served.page("decisions.html", ctx, stage=stage, verdicts=list(seen.values()))
+
+    @app.get("/p/{slug}/conflicts", response_class=HTMLResponse)
+    def conflicts_page(request: Request, slug: str, stage: str | None = None) -> Response:
+        from metasift.extraction.stage import study_records
+        from metasift.screening.settings import screening_settings
+        from metasift.workflow.decisions import agreement, conflicts
+
+        ctx = served.member(request, slug)
+        stage = _stage(stage)
+        found = conflicts(ctx.engine, ctx.protocol, stage)
+        recs = study_records(ctx.engine, [v.record_id for v in found]) if found else {}
+        blind = screening_settings(ctx.protocol).blind
+        return served.page(
+            "conflicts.html",
+            ctx,
+            stage=stage,
+            conflicts=found,
+            records=recs,
+            blind=blind,
+            agreement=agreement(ctx.engine, ctx.protocol, stage),
+            reasons=ctx.protocol.criteria.exclusion_reasons,
+        )
+
+    @app.post("/p/{slug}/conflicts/resolve")
+    def conflicts_resolve(request: Request, slug: str, form: Posted):
+        from metasift.workflow.decisions import resolve
+
+        ctx = served.writer(request, slug, form)
+        stage = _stage(_text(form, "stage"))
+        resolve(
+            ctx.engine,
+            ctx.protocol,
+            record_id=_int(form, "record_id"),
+            resolver=ctx.user.name,
+            decision=_text(form, "decision"),
+            stage=stage,
+            reason=_text(form, "reason") or None,
+            note=_text(form, "note") or None,
+        )
+        return _back(request, f"/p/{slug}/conflicts?stage={stage}")
+
+    # -- full text -------------------------------------------------------------------------------
+    @app.get("/p/{slug}/fulltext", response_class=HTMLResponse)
+    def fulltext_page(request: Request, slug: str) -> Response:
+        from metasift.extraction.stage import study_records
+        from metasift.workflow.fulltext import list_reports
+
+        ctx = served.member(request, slug)
+        reports = list_reports(ctx.engine, ctx.protocol)
+        recs = study_records(ctx.engine, [r.record_id for r in reports]) if reports else {}
+        return served.page(
+            "fulltext.html",
+            ctx,
+            reports=reports,
+            records=recs,
+            reasons=ctx.protocol.criteria.exclusion_reasons,
+        )
+
+    @app.post("/p/{slug}/fulltext/{action}")
+    def fulltext_action(request: Request, slug: str, action: str, form: Posted) -> Response:
+        from metasift.workflow import fulltext
+        from metasift.workflow.decisions import decide
+
+        ctx = served.writer(request, slug, form)
+        if action == "locate":
+            fulltext.set_location(
+                ctx.engine,
+                ctx.protocol,
+                _int(form, "record_id"),
+                _text(form, "location"),
+                ctx.user.name,
+            )
+        elif action == "not-retrieved":
+            fulltext.mark_not_retrieved(
+                ctx.engine,
+                ctx.protocol,
+                _int(form, "record_id"),
+                _text(form, "reason"),
+                ctx.user.name,
+            )
+        elif action == "group":
+            try:
+                ids = [int(x) for x in _text(form, "records").replace(",", " ").split()]
+            except ValueError:
+                raise HTTPException(400, "records: give record ids like 3 7 12.") from None
+            fulltext.group_reports(
+                ctx.engine, ctx.protocol, ids, ctx.user.name, _text(form, "label")
+            )
+        elif action == "decide":
+            decide(
+                ctx.engine,
+                ctx.protocol,
+                record_id=_int(form, "record_id"),
+                reviewer=ctx.user.name,
+                decision=_text(form, "decision"),
+                stage=FULL_TEXT,
+                reason=_text(form, "reason") or None,
+                note=_text(form, "note") or None,
+            )
+        else:
+            raise HTTPException(404, "No such page.")
+        return _back(request, f"/p/{slug}/fulltext")
+
+    # -- extraction and risk of bias ----------------------------------------------------------
+    def _included_studies(ctx: Ctx) -> list[int]:
+        from metasift.workflow.fulltext import list_reports
+
+        return sorted(
+            {
+                r.study_id
+                for r in list_reports(ctx.engine, ctx.protocol)
+                if r.verdict is not None and r.verdict.included
+            }
+        )
+
+    @app.get("/p/{slug}/extract", response_class=HTMLResponse)
+    def extract_page(request: Request, slug: str) -> Response:
+        from metasift.extraction.rob import TOOL_NAMES
+        from metasift.extraction.stage import (
+            characteristics,
+            citation,
+            evidence_map,
+            rob_table,
+            study_records,
+        )
+
+        ctx = served.member(request, slug)
+        studies = _included_studies(ctx)
+        recs = study_records(ctx.engine, studies) if studies else {}
+        labels = {sid: citation(rec) for sid, rec in recs.items()}
+        table = characteristics(ctx.engine, ctx.protocol, studies) if studies else None
+        emap = evidence_map(ctx.engine, ctx.protocol, studies) if studies else None
+        rob = {tool: rob_table(ctx.engine, studies, tool, labels) for tool in TOOL_NAMES}
+        return served.page(
+            "extract.html",
+            ctx,
+            studies=studies,
+            labels=labels,
+            table=table,
+            emap=emap,
+            rob=rob,
+            tool_names=TOOL_NAMES,
+        )
+
+    @app.get("/p/{slug}/extract/{study_id}", response_class=HTMLResponse)
+    def study_page(request: Request, slug: str, study_id: int) -> Response:
+        from metasift.extraction import store
+        from metasift.extraction.rob import JUDGEMENTS, TOOL_NAMES, TOOLS
+        from metasift.extraction.stage import citation, context, study_records
+
+        ctx = served.member(request, slug)
+        if study_id not in _included_studies(ctx):
+            raise HTTPException(404, "No such study among the included ones.")
+        record = study_records(ctx.engine, [study_id])[study_id]
+        form_ctx = context(ctx.protocol)
+        values = {
+            (v.field, v.arm, v.outcome, v.timepoint): v.value
+            for v in store.get_values(ctx.engine, [study_id], ctx.user.name)
+        }
+        judged = [
+            j for j in store.get_judgements(ctx.engine, [study_id]) if j.reviewer == ctx.user.name
+        ]
+        return served.page(
+            "study.html",
+            ctx,
+            study_id=study_id,
+            record=record,
+            label=citation(record),
+            form=form_ctx.form,
+            choices=form_ctx.choices,
+            values=values,
+            suggestions=store.get_suggestions(ctx.engine, [study_id]),
+            tools=TOOLS,
+            tool_names=TOOL_NAMES,
+            judgements=JUDGEMENTS,
+            judged=judged,
+        )
+
+    @app.post("/p/{slug}/extract/{study_id}/{action}")
+    def study_action(
+        request: Request,
+        slug: str,
+        study_id: int,
+        action: str,
+        form: Posted,
+    ) -> Response:
+        from metasift.extraction.stage import (
+            enter_value,
+            record_rob,
+            review_suggestion,
+            run_suggestions,
+        )
+
+        ctx = served.writer(request, slug, form)
+        if study_id not in _included_studies(ctx):
+            raise HTTPException(404, "No such study among the included ones.")
+        if action == "value":
+            key = (
+                study_id,
+                _text(form, "field"),
+                _text(form, "arm"),
+                _text(form, "outcome"),
+                _text(form, "timepoint"),
+            )
+            enter_value(ctx.engine, ctx.protocol, key, _text(form, "value"), ctx.user.name)
+        elif action == "suggest":
+            run_suggestions(ctx.engine, ctx.protocol, [study_id])
+        elif action == "suggestion":
+            review_suggestion(
+                ctx.engine,
+                ctx.protocol,
+                _int(form, "suggestion_id"),
+                _text(form, "review"),
+                ctx.user.name,
+                value_text=_text(form, "value") or None,
+            )
+        elif action == "rob":
+            answers = {
+                key[len("answer:") :]: value
+                for key, value in form.multi_items()
+                if key.startswith("answer:") and isinstance(value, str) and value.strip()
+            }
+            record_rob(
+                ctx.engine,
+                study_id=study_id,
+                tool=_text(form, "tool"),
+                domain=_text(form, "domain"),
+                reviewer=ctx.user.name,
+                answers=answers or None,
+                judgement=_text(form, "judgement") or None,
+                support=_text(form, "support"),
+                result=_text(form, "result"),
+            )
+        else:
+            raise HTTPException(404, "No such page.")
+        return _back(request, f"/p/{slug}/extract/{study_id}")
+
+    # -- PRISMA, report, audit log ------------------------------------------------------------
+    @app.get("/p/{slug}/prisma", response_class=HTMLResponse)
+    def prisma_page(request: Request, slug: str) -> Response:
+        from markupsafe import Markup
+
+        from metasift.report.prisma_diagram import prisma_svg
+        from metasift.workflow.counts import prisma_counts
+
+        ctx = served.member(request, slug)
+        counts = prisma_counts(ctx.engine, ctx.protocol)
+        draft = bool(counts.pending)
+        svg = Markup(prisma_svg(counts, draft=draft))
+        return served.page("prisma.html", ctx, counts=counts, draft=draft, svg=svg)
+
+    @app.get("/p/{slug}/report", response_class=HTMLResponse)
+    def report_page(request: Request, slug: str) -> Response:
+        from metasift.report.build import build_report
+        from metasift.report.render import render_html
+
+        ctx = served.member(request, slug)
+        html = render_html(build_report(ctx.served.project))
+        # The report is a standalone document with its own styles and no scripts.
+        return HTMLResponse(
+            html,
+            headers={
+                "Content-Security-Policy": "default-src 'none'; img-src data:; "
+                "style-src 'unsafe-inline'; frame-ancestors 'none'"
+            },
+        )
+
+    @app.get("/p/{slug}/log", response_class=HTMLResponse)
+    def log_page(
+        request: Request,
+        slug: str,
+        actor: str | None = None,
+        action: str | None = None,
+        record: str | None = None,
+        limit: int = 200,
+    ) -> Response:
+        from metasift.workflow.audit import iter_log
+
+        ctx = served.member(request, slug)
+        limit = max(1, min(limit, 5000))
+        entries = list(
+            iter_log(
+                ctx.engine,
+                actor=actor or None,
+                action=action or None,
+                entity_id=record or None,
+                limit=limit,
+            )
+        )
+        entries.reverse()
+        return served.page(
+            "log.html",
+            ctx,
+            entries=entries,
+            actor=actor or "",
+            action=action or "",
+            record=record or "",
+            limit=limit,
+        )
+
+    @app.get("/p/{slug}", include_in_schema=False)
+    def project_root(slug: str) -> Response:
+        return RedirectResponse(f"/p/{slug}/", status_code=307)

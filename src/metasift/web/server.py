@@ -1,0 +1,70 @@
+"""Running the app: open the projects, build their screening features, start uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+
+from metasift.errors import MetasiftError
+from metasift.project import Project
+
+log = logging.getLogger("metasift.web")
+
+
+def open_projects(roots: list[Path]) -> list[Project]:
+    projects = [Project.open(root) for root in roots]
+    for project in projects:
+        from metasift.web.users import list_users
+
+        if not list_users(project.engine):
+            log.warning(
+                "%s has no users: add one with 'metasift user add NAME --role owner --project %s'",
+                project.root,
+                project.root,
+            )
+    return projects
+
+
+def warm_up(app) -> list[threading.Thread]:
+    """Build each project's screening features in the background, so that the first
+    reviewer does not wait for them."""
+
+    def build(served) -> None:
+        try:
+            served.screening().corpus()
+        except MetasiftError as exc:
+            log.info("%s: screening not ready: %s", served.slug, exc)
+        except Exception:
+            log.exception("%s: building the screening features failed", served.slug)
+
+    threads = []
+    for served in app.state.served.projects.values():
+        thread = threading.Thread(target=build, args=(served,), daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads
+
+
+def serve(
+    roots: list[Path],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    lease_seconds: float | None = None,
+) -> None:
+    import uvicorn
+
+    from metasift.web.app import create_app
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Retraining the screening model keeps one thread busy; with the default 5 ms switch
+    # interval every database call of a request thread then waits up to 5 ms to get the
+    # interpreter back, ten calls a request. A shorter interval keeps requests fast.
+    sys.setswitchinterval(0.0005)
+    options = {} if lease_seconds is None else {"lease_seconds": lease_seconds}
+    app = create_app(open_projects(roots), **options)
+    warm_up(app)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -1,0 +1,273 @@
+"""Who screens which record when a team screens at once: leases on reviewer slots.
+
+A record needs as many reviewers as the protocol asks for (``[screening]
+reviewers_per_record``). Each needed reviewer is a slot of the record; a reviewer who is shown
+the record holds a slot (leased, for ``ttl`` seconds), and keeps it once they decided. The
+store's unique constraints on (record, stage, slot) and (record, stage, reviewer) decide every
+race: two reviewers never hold the same slot, a reviewer never holds two slots of one record,
+so a record never goes to more reviewers than it needs, whatever number of threads or servers
+hand records out. Turning a lease into a decision happens in the decision's transaction
+(:func:`complete`), so a decision sent twice is stored once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from metasift.errors import MetasiftError
+from metasift.screening.store import standing_decisions
+from metasift.store.schema import assignments
+
+LEASE_SECONDS = 30 * 60
+
+
+class AssignmentError(MetasiftError):
+    """A decision on a record the reviewer no longer holds, and that others took meanwhile."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    record_id: int
+    stage: str
+    reviewer: str
+    rank: int | None
+    model_run_id: int | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back without their time zone; they were stored in UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _insert_slot(conn: Connection, values: dict) -> bool:
+    """Insert unless a unique constraint says the slot or the reviewer is taken."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(assignments).values(**values).on_conflict_do_nothing()
+    return conn.execute(statement.returning(assignments.c.id)).first() is not None
+
+
+def take(
+    conn: Connection,
+    record_id: int,
+    stage: str,
+    reviewer: str,
+    slots: int,
+    *,
+    rank: int | None = None,
+    model_run_id: int | None = None,
+    ttl: float = LEASE_SECONDS,
+) -> bool:
+    """Lease a free slot of ``record_id`` to ``reviewer``; False when every slot is held by
+    others or the reviewer already decided the record."""
+    now = _now()
+    rows = conn.execute(
+        sa.select(assignments.c.id, assignments.c.slot, assignments.c.reviewer)
+        .add_columns(assignments.c.state, assignments.c.expires_at)
+        .where(assignments.c.record_id == record_id, assignments.c.stage == stage)
+    ).all()
+    expired = [r.id for r in rows if r.state == "leased" and _aware(r.expires_at) <= now]
+    if expired:
+        conn.execute(assignments.delete().where(assignments.c.id.in_(expired)))
+    held = {r.slot for r in rows if r.id not in expired}
+    for row in rows:
+        if row.reviewer == reviewer and row.id not in expired:
+            if row.state == "decided":
+                return False
+            conn.execute(
+                assignments.update()
+                .where(assignments.c.id == row.id)
+                .values(expires_at=now + timedelta(seconds=ttl))
+            )
+            return True
+    for slot in range(slots):
+        if slot in held:
+            continue
+        values = {
+            "record_id": record_id,
+            "stage": stage,
+            "slot": slot,
+            "reviewer": reviewer,
+            "state": "leased",
+            "leased_at": now,
+            "expires_at": now + timedelta(seconds=ttl),
+            "rank": rank,
+            "model_run_id": model_run_id,
+        }
+        if _insert_slot(conn, values):
+            return True
+    return False
+
+
+def lease(
+    engine: Engine,
+    record_id: int,
+    stage: str,
+    reviewer: str,
+    slots: int,
+    *,
+    rank: int | None = None,
+    model_run_id: int | None = None,
+    ttl: float = LEASE_SECONDS,
+) -> bool:
+    """:func:`take` in a transaction of its own."""
+    with engine.begin() as conn:
+        return take(
+            conn, record_id, stage, reviewer, slots, rank=rank, model_run_id=model_run_id, ttl=ttl
+        )
+
+
+def current_lease(engine: Engine, stage: str, reviewer: str) -> Lease | None:
+    """The record ``reviewer`` holds and has not decided yet (their latest, if several)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(assignments)
+            .where(
+                assignments.c.stage == stage,
+                assignments.c.reviewer == reviewer,
+                assignments.c.state == "leased",
+                assignments.c.expires_at > _now(),
+            )
+            .order_by(assignments.c.id.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    return Lease(row.record_id, row.stage, row.reviewer, row.rank, row.model_run_id)
+
+
+def held_by_others(engine: Engine, stage: str, reviewer: str) -> dict[int, int]:
+    """Records that other reviewers are reading now, with the number of them."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(assignments.c.record_id, sa.func.count())
+            .where(
+                assignments.c.stage == stage,
+                assignments.c.state == "leased",
+                assignments.c.reviewer != reviewer,
+                assignments.c.expires_at > _now(),
+            )
+            .group_by(assignments.c.record_id)
+        ).all()
+    return {record_id: n for record_id, n in rows}
+
+
+def complete(conn: Connection, record_id: int, stage: str, reviewer: str, slots: int) -> bool:
+    """Turn the reviewer's lease into a decided slot, inside the decision's transaction.
+
+    False when the reviewer's slot is already decided: the same decision was sent twice and
+    must not be stored again. A lease that expired is taken again if a slot is free; if the
+    record went to others meanwhile, :class:`AssignmentError`.
+    """
+    done = conn.execute(
+        assignments.update()
+        .where(
+            assignments.c.record_id == record_id,
+            assignments.c.stage == stage,
+            assignments.c.reviewer == reviewer,
+            assignments.c.state == "leased",
+        )
+        .values(state="decided", expires_at=None)
+    )
+    if done.rowcount == 1:
+        return True
+    state = conn.execute(
+        sa.select(assignments.c.state).where(
+            assignments.c.record_id == record_id,
+            assignments.c.stage == stage,
+            assignments.c.reviewer == reviewer,
+        )
+    ).scalar()
+    if state == "decided":
+        return False
+    if take(conn, record_id, stage, reviewer, slots):
+        return complete(conn, record_id, stage, reviewer, slots)
+    raise AssignmentError(
+        f"record {record_id} was handed to other reviewers while it waited for your decision; "
+        "your decision was not stored. Go on with the next record."
+    )
+
+
+def reopen(
+    conn: Connection, record_id: int, stage: str, reviewer: str, ttl: float = LEASE_SECONDS
+) -> None:
+    """After an undo the reviewer holds the record again, as a lease; the record they were
+    shown next goes back to the pool."""
+    now = _now()
+    conn.execute(
+        assignments.delete().where(
+            assignments.c.stage == stage,
+            assignments.c.reviewer == reviewer,
+            assignments.c.state == "leased",
+            assignments.c.record_id != record_id,
+        )
+    )
+    conn.execute(
+        assignments.update()
+        .where(
+            assignments.c.record_id == record_id,
+            assignments.c.stage == stage,
+            assignments.c.reviewer == reviewer,
+        )
+        .values(state="leased", leased_at=now, expires_at=now + timedelta(seconds=ttl))
+    )
+
+
+def decided_count(engine: Engine, record_id: int, stage: str) -> int:
+    """How many reviewers decided ``record_id`` at ``stage``."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count()).where(
+                assignments.c.record_id == record_id,
+                assignments.c.stage == stage,
+                assignments.c.state == "decided",
+            )
+        ).scalar_one()
+
+
+def release(engine: Engine, stage: str, reviewer: str) -> None:
+    """Give back the records ``reviewer`` holds without a decision (on logging out)."""
+    with engine.begin() as conn:
+        conn.execute(
+            assignments.delete().where(
+                assignments.c.stage == stage,
+                assignments.c.reviewer == reviewer,
+                assignments.c.state == "leased",
+            )
+        )
+
+
+def sync_decided(engine: Engine, stage: str, slots: int) -> int:
+    """Give decided slots to standing decisions made outside leases (the CLI, imports of
+    earlier work); returns how many were added."""
+    with engine.begin() as conn:
+        have = {
+            (r.record_id, r.reviewer)
+            for r in conn.execute(
+                sa.select(assignments.c.record_id, assignments.c.reviewer).where(
+                    assignments.c.stage == stage
+                )
+            )
+        }
+        added = 0
+        for d in standing_decisions(conn, stage=stage):
+            if (d.record_id, d.reviewer) in have:
+                continue
+            if take(conn, d.record_id, stage, d.reviewer, max(slots, 1), ttl=0) and complete(
+                conn, d.record_id, stage, d.reviewer, slots
+            ):
+                added += 1
+            have.add((d.record_id, d.reviewer))
+    return added

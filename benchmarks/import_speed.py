@@ -6,7 +6,10 @@ and reads each with
 
 * metasift's PubMed XML reader (records.formats.read_file) vs Bio.Entrez.parse (streaming);
 * metasift's MEDLINE reader vs Bio.Medline.parse, on MEDLINE files built the same way from
-  tests/fixtures/formats/medline, when metasift has a MEDLINE reader.
+  tests/fixtures/formats/medline;
+* and, on the largest file of each format, ``metasift import FILE`` end to end (start-up,
+  detection, checksum, reading and the SQLite store of a fresh project): the import rate a
+  user sees. Its ratio is against the same Biopython parser, which stores nothing.
 
 Every reader runs in its own subprocess, so that its peak resident memory (ru_maxrss) is its
 own. Prints records per CPU second (the machine is shared: CPU time is steadier than wall time;
@@ -16,6 +19,7 @@ Biopython's throughput, memory flat as the file grows.
     python benchmarks/import_speed.py                 # 10k and 100k articles
     python benchmarks/import_speed.py --big           # and a 2 GB file
     python benchmarks/import_speed.py --sizes 2000    # quick look
+    python benchmarks/import_speed.py --no-import     # readers only
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import json
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,7 +119,52 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _metasift_command() -> list[str]:
+    script = Path(sys.executable).with_name("metasift")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from metasift.cli import main; main()"]
+
+
+def run_import(path: Path) -> dict:
+    """``metasift import`` of ``path`` into a fresh project, timed as the child process it is.
+
+    The project is made first (``metasift init``, not timed); the import is the whole command
+    as a user runs it: start-up, format detection, checksum, reading, the SQLite store.
+    """
+    project = Path(tempfile.mkdtemp(prefix="metasift-bench-project-"))
+    command = _metasift_command()
+    subprocess.run([*command, "init", str(project)], check=True, capture_output=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = subprocess.run(
+        [*command, "import", str(path), "--project", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode != 0:
+        raise SystemExit(f"metasift import failed:\n{out.stdout}\n{out.stderr}")
+    counts = re.search(r"read (\d+), imported (\d+), rejected (\d+)", out.stdout)
+    if counts is None:
+        raise SystemExit(f"unexpected output of metasift import:\n{out.stdout}")
+    shutil.rmtree(project)
+    return {
+        "records": int(counts.group(2)),
+        "rejected": int(counts.group(3)),
+        "seconds": seconds,
+        "cpu_seconds": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "rss_start_mb": 0.0,
+        # RUSAGE_CHILDREN's ru_maxrss is that of the largest child: the import.
+        "rss_peak_mb": after.ru_maxrss / 1024,
+    }
+
+
 def run_one(reader: str, path: Path) -> dict:
+    if reader == "metasift-import":
+        return run_import(path)
     if reader == "metasift-xml" or reader == "metasift-medline":
         from metasift.records.formats import Rejection, read_file
 
@@ -170,18 +220,15 @@ def measure(reader: str, path: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def _has_medline() -> bool:
-    from metasift.records.formats import FORMAT_NAMES
-
-    return "medline" in FORMAT_NAMES
-
-
 # -- the table -----------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--big", action="store_true", help="also a 2 GB PubMed XML file")
     parser.add_argument("--workdir", type=Path, help="where to write the files (default: tmp)")
+    parser.add_argument(
+        "--no-import", action="store_true", help="skip the end-to-end 'metasift import' rows"
+    )
     parser.add_argument("--run", nargs=2, metavar=("READER", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
@@ -195,21 +242,24 @@ def main() -> None:
     console = Console(width=140)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="metasift-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    jobs: list[tuple[str, Path, int, str, str]] = []
+    jobs: list[tuple[str, Path, int, tuple[str, ...], str]] = []
     with console.status("building files"):
         for n in args.sizes:
             path = workdir / f"pubmed_{n}.xml"
             build_xml(path, count=n)
-            jobs.append(("PubMed XML", path, n, "metasift-xml", "biopython-xml"))
+            jobs.append(("PubMed XML", path, n, ("metasift-xml",), "biopython-xml"))
         if args.big:
             path = workdir / "pubmed_2gb.xml"
             n = build_xml(path, size=BIG_BYTES)
-            jobs.append(("PubMed XML", path, n, "metasift-xml", "biopython-xml"))
-        if _has_medline():
-            for n in args.sizes:
-                path = workdir / f"medline_{n}.txt"
-                build_medline(path, n)
-                jobs.append(("MEDLINE", path, n, "metasift-medline", "biopython-medline"))
+            jobs.append(("PubMed XML", path, n, ("metasift-xml",), "biopython-xml"))
+        for n in args.sizes:
+            path = workdir / f"medline_{n}.txt"
+            build_medline(path, n)
+            jobs.append(("MEDLINE", path, n, ("metasift-medline",), "biopython-medline"))
+    if not args.no_import:
+        for fmt in ("PubMed XML", "MEDLINE"):
+            largest = max((job for job in jobs if job[0] == fmt), key=lambda job: job[2])
+            jobs[jobs.index(largest)] = (*largest[:3], (*largest[3], "metasift-import"), largest[4])
 
     table = Table(title="Import speed: metasift vs Biopython (each reader in its own process)")
     columns = (
@@ -224,11 +274,12 @@ def main() -> None:
     )
     for column in columns:
         table.add_column(column, justify="left" if column in ("format", "reader") else "right")
+    labels = {"metasift-import": "metasift import (store)"}
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("measuring", total=len(jobs) * 2)
+        task = progress.add_task("measuring", total=sum(len(job[3]) + 1 for job in jobs))
         for fmt, path, n, ours, theirs in jobs:
             results = {}
-            for reader in (ours, theirs):
+            for reader in (*ours, theirs):
                 progress.update(task, description=f"{reader} on {path.name}")
                 results[reader] = measure(reader, path)
                 progress.advance(task)
@@ -238,13 +289,15 @@ def main() -> None:
             rate = {r: results[r]["records"] / results[r]["cpu_seconds"] for r in results}
             wall = {r: results[r]["records"] / results[r]["seconds"] for r in results}
             mb = path.stat().st_size / 1024**2
-            for reader in (ours, theirs):
-                ratio = f"{rate[ours] / rate[theirs]:.1f}x" if reader == ours else ""
+            for reader in (*ours, theirs):
+                times = rate[reader] / rate[theirs]
+                ratio = f"{times:.1f}x" if times >= 1 else f"{times:.2f}x"
+                ratio = "" if reader == theirs else ratio
                 table.add_row(
                     fmt,
                     f"{n:,}",
                     f"{mb:,.0f}",
-                    reader.split("-")[0],
+                    labels.get(reader, reader.split("-")[0]),
                     f"{rate[reader]:,.0f}",
                     f"{wall[reader]:,.0f}",
                     f"{results[reader]['rss_peak_mb']:,.0f}",

@@ -76,18 +76,15 @@ def split_issns(values: str | list[str] | None) -> list[str]:
     """
     if not values:
         return []
-    texts = [values] if isinstance(values, str) else values
-    found: list[str] = []
-    for text in texts:
-        for match in _ISSN.finditer(str(text)):
-            issn = f"{match.group(1)}-{match.group(2).upper()}"
-            if issn not in found:
-                found.append(issn)
-    return found
+    # One scan of the values joined by a newline, which no ISSN match can contain or cross.
+    text = values if isinstance(values, str) else "\n".join(map(str, values))
+    found = {f"{a}-{b.upper()}": None for a, b in _ISSN.findall(text)}
+    return list(found)
 
 
 _PAGE_DASH = re.compile(r"\s*(?:--?|[\u2010-\u2015\u2212])\s*")
 _NO_PAGES = {"no pagination specified", "no pagination", "n/a", "na", "-"}
+_NO_PAGES_AT_ALL = frozenset(_NO_PAGES | {"no specified"})
 
 
 def normalize_pages(start: str | None, end: str | None = None) -> str | None:
@@ -100,11 +97,14 @@ def normalize_pages(start: str | None, end: str | None = None) -> str | None:
     """
     first = clean_text(start) or ""
     last = clean_text(end) or ""
-    if f"{first} {last}".strip().lower() in _NO_PAGES | {"no specified"}:
+    if f"{first} {last}".strip().lower() in _NO_PAGES_AT_ALL:
         return None
     joinable = first and last and first != last and not _PAGE_DASH.search(first)
     text = f"{first}-{last}" if joinable else first or last
-    text = _PAGE_DASH.sub("-", text).strip("-")
+    if not text.isascii() or " " in text or "--" in text:
+        # Only a space, a double hyphen or a Unicode dash gives the regex work to do.
+        text = _PAGE_DASH.sub("-", text)
+    text = text.strip("-")
     if not text or text.lower() in _NO_PAGES:
         return None
     parts = text.split("-")
@@ -136,27 +136,49 @@ def clean_text(value: str | None, *, strip_tags: bool = False) -> str | None:
     if strip_tags and "<" in text:
         text = _TAG.sub("", text)
     if text.isascii():
-        # Most values are clean already (single spaces, nothing to trim): memchr-speed scans
-        # for each ASCII whitespace character str.split() knows tell, and the split/join
-        # (or a regex, ten times slower still) is skipped.
-        clean = not (
-            "  " in text
-            or "\n" in text
-            or "\t" in text
-            or "\r" in text
-            or "\x0b" in text
-            or "\x0c" in text
-            or "\x1c" in text
-            or "\x1d" in text
-            or "\x1e" in text
-            or "\x1f" in text
-        )
+        # Most values are clean already (single spaces, nothing to trim) and the split/join
+        # can be skipped. A short value is checked in one C call: every ASCII whitespace
+        # character but the space is unprintable, and an unprintable one that is not
+        # whitespace (NUL) merely sends the value through a split/join that keeps it as it
+        # is. A long one (an abstract) is scanned at memchr speed for each whitespace
+        # character str.split() knows, which beats isprintable's per-character table lookups.
+        if len(text) < 256:
+            clean = text.isprintable() and "  " not in text
+        else:
+            clean = not (
+                "\n" in text
+                or "\t" in text
+                or "\r" in text
+                or "\x0b" in text
+                or "\x0c" in text
+                or "\x1c" in text
+                or "\x1d" in text
+                or "\x1e" in text
+                or "\x1f" in text
+                or "  " in text
+            )
     else:
         text = unicodedata.normalize("NFC", text)
         clean = text.isprintable() and "  " not in text
     if not clean or text[:1] == " " or text[-1:] == " ":
         text = " ".join(text.split())
     return text or None
+
+
+def clean_list(values: list[str] | tuple[str, ...]) -> list[str]:
+    """``values`` cleaned by :func:`clean_text`, the empty ones dropped (a new list).
+
+    Lists of headings or keywords are nearly always clean: they are checked as one joined
+    string, which is clean exactly when every value is clean and none is empty (an empty or
+    space-padded value puts two spaces in the join; entities and markup cannot reach across
+    the separator), and cleaned one by one only if not.
+    """
+    if not values:
+        return []
+    joined = " | ".join(values)
+    if clean_text(joined) == joined:
+        return list(values)
+    return [t for t in map(clean_text, values) if t]
 
 
 def split_list(value: str | None, separators: str = ";") -> list[str]:
@@ -203,12 +225,16 @@ def _is_suffix(token: str, *, alone: bool = False) -> bool:
     return True
 
 
+_INITIAL_SPLIT = re.compile(r"[\s.]+")
+
+
 def _initials(given: str) -> str:
     """``John Andrew`` -> ``J. A.``; ``J.-P.`` -> ``J.-P.``; ``JA`` (MEDLINE) -> ``J. A.``."""
     given = given.strip().strip(",")
     if not given:
         return ""
-    tokens = [t for t in re.split(r"[\s.]+", given) if t]
+    # Without a dot the regex split is str.split (both split on Unicode whitespace runs).
+    tokens = given.split() if "." not in given else [t for t in _INITIAL_SPLIT.split(given) if t]
     out: list[str] = []
     for token in tokens:
         if "-" in token:
@@ -268,8 +294,13 @@ def normalize_author(name: str | None) -> str | None:
     if "," in text:
         last, _, given = text.partition(",")
         given = given.strip()
-        parts = [p.strip() for p in given.split(",")]
-        given = " ".join(p for p in parts if not _is_suffix(p, alone=len(parts) == 1))
+        if "," not in given:
+            # One given-name part ("Smith, John A"): a suffix only if it is not upper case.
+            if given.lower().strip(".,") in _SUFFIXES and not given.isupper():
+                given = ""
+        else:
+            parts = [p.strip() for p in given.split(",")]
+            given = " ".join(p for p in parts if not _is_suffix(p, alone=len(parts) == 1))
         last = last.strip()
         if not given:
             return last or None
@@ -320,6 +351,9 @@ def split_author_run(name: str | None) -> list[str]:
     text = clean_text(name)
     if not text:
         return []
+    if "." not in text and text.count(",") < 2:
+        # Fewer than three comma-separated pieces, and no initials for a run to be made of.
+        return [text]
     pieces = [p.strip() for p in text.split(",")]
     if len(pieces) >= 3 and all(_LISTED_NAME.match(p) for p in pieces):
         return pieces

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import codecs
 import random
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from metasift.errors import ImportFileError
-from metasift.records.formats import detect_format, read_file, read_records
+from metasift.records.formats import base, detect_format, read_file, read_records
 from metasift.records.formats.base import Rejection
 from metasift.records.model import Record
 from tests.records.formats.tagged_cases import (
@@ -395,3 +396,26 @@ def test_mutated_samples_raise_nothing_but_import_file_error(data, tmp_path):
     path.write_bytes(data)
     read_damaged(path, None)
     read_damaged(path, "medline")
+
+
+def peak_memory_reading(path) -> tuple[int, int]:
+    tracemalloc.start()
+    try:
+        count = sum(1 for item in read_file(path) if isinstance(item, Record))
+        return count, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_stays_flat_as_the_file_grows(tmp_path, monkeypatch):
+    monkeypatch.setattr(base, "CHUNK_BYTES", 32 * 1024)
+    one = (FORMATS / "medline/biopython/pubmed_result2.txt").read_bytes().strip() + b"\n\n"
+    small, big = tmp_path / "small.nbib", tmp_path / "big.nbib"
+    small.write_bytes(one * 30)  # 280 KB
+    big.write_bytes(one * 240)  # 2.2 MB
+    assert peak_memory_reading(small)[0] == 120
+    count, peak = peak_memory_reading(big)
+    assert count == 960
+    # A chunk of text, its lines and a record at a time: the peak does not follow the size.
+    assert peak < 1.5 * peak_memory_reading(small)[1]
+    assert peak < 1024**2

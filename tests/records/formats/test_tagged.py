@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from metasift.records.formats._tagged import joined, split_lines, tagged_blocks
+import pytest
+
+from metasift.records.formats import base
+from metasift.records.formats._tagged import LineReader, joined, split_lines, tagged_blocks
+from metasift.records.formats.base import iter_text
 from metasift.records.formats.ris import ris_tag
 
 
@@ -48,3 +52,37 @@ def test_blocks_with_missing_start_or_end_lines_carry_a_problem():
     assert "no 'TY' start line" in found[3].problem
     (cut,) = blocks("TY  - JOUR\nTI  - a")
     assert cut.start == 1 and "truncated" in cut.problem
+
+
+# --- streaming ---------------------------------------------------------------------------
+
+
+def stream_lines(path, monkeypatch, chunk):
+    monkeypatch.setattr(base, "CHUNK_BYTES", chunk)
+    reader = LineReader(path)
+    return list(reader), reader.ends_mid_line
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
+def test_streamed_lines_are_the_lines_of_the_whole_text(chunk, tmp_path, monkeypatch):
+    text = "\ufeffTY  - JOUR\r\nTI  - a\u2028b\rAU  - X\n\ufeffER  - \r\n\r\n\rTY  - B\r"
+    path = tmp_path / "lines.ris"
+    path.write_bytes(text.encode())
+    # CRLF pairs cut between chunks stay one line end; a BOM at any line start is dropped.
+    assert stream_lines(path, monkeypatch, chunk) == (split_lines(text), False)
+    path.write_bytes(text.encode() + b"TI  - cut")
+    assert stream_lines(path, monkeypatch, chunk) == ([*split_lines(text), "TI  - cut"], True)
+
+
+def test_a_non_utf8_byte_after_the_first_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(base, "CHUNK_BYTES", 8)
+    path = tmp_path / "late.txt"
+    # ASCII first: the whole file is cp1252, as a whole-file read would decode it.
+    path.write_bytes(b"TI  - plain ascii start\nAB  - caf\xe9 \x93q\x94\n")
+    assert "".join(iter_text(path)) == "TI  - plain ascii start\nAB  - café “q”\n"
+    # UTF-8 shown before the bad byte: UTF-8 stays, the bad byte is replaced.
+    path.write_bytes("TI  - café ".encode() + b"then \xe9 here\n")
+    assert "".join(iter_text(path)) == "TI  - café then \ufffd here\n"
+    # A file cut inside its last character is UTF-8 all the same.
+    path.write_bytes("TI  - ascii then é".encode()[:-1])
+    assert "".join(iter_text(path)) == "TI  - ascii then \ufffd"

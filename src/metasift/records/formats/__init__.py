@@ -124,12 +124,14 @@ def read_file(
     options = options or ReadOptions()
     fmt = canonical_format(fmt) if fmt else detect_format(path)
     module = get_format(fmt)
+    name = str(path)
+    folder = path.is_dir()
     for position, item in enumerate(module.read(path, options), start=1):
         if isinstance(item, Rejection):
             item.position = position
-            item.source_file = str(path)
+            item.source_file = name
         else:
-            item.source_file = str(path) if not path.is_dir() else item.source_file or str(path)
+            item.source_file = item.source_file or name if folder else name
             item.source_position = position
             if options.source_database:
                 item.source_database = options.source_database

@@ -1,9 +1,10 @@
 """Line handling shared by the tagged-text readers (RIS, MEDLINE, Web of Science plain text).
 
-These formats are line-oriented, so a reader first splits the text into physical lines and
-then cuts it into one block of lines per record, remembering where each block starts so that
-a rejection can name the line. The per-line grammar (tags, continuation lines) is left to
-rispy (RIS, Web of Science) or to :mod:`metasift.records.formats.medline`.
+These formats are line-oriented, so a reader streams the file as physical lines
+(:class:`LineReader`, constant memory whatever the file size) and cuts them into one block of
+lines per record, remembering where each block starts so that a rejection can name the line.
+The per-line grammar (tags, continuation lines) is left to rispy (RIS, Web of Science) or to
+:mod:`metasift.records.formats.medline`.
 
 Real exports end their lines with CRLF, LF or bare CR, sometimes mixed in one file (Zotero
 writes bare LF inside CRLF files, Web of Science RIS separates repeated tags with bare CR), so
@@ -14,11 +15,12 @@ text, not line ends, which is why :meth:`str.splitlines` is not used.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from metasift.records.formats.base import ReadItem, Rejection
+from metasift.records.formats.base import ReadItem, Rejection, iter_text
 from metasift.records.model import Record
 from metasift.records.normalize import clean_text, parse_year
 
@@ -31,6 +33,49 @@ def split_lines(text: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line.lstrip("\ufeff") for line in lines]
+
+
+class LineReader:
+    """The physical lines of a file, streamed: :meth:`batches` yields them a chunk at a time.
+
+    The lines are those :func:`split_lines` gives for the whole text. ``ends_mid_line`` tells,
+    once the lines are all read, whether the text stopped without a final line end (a file cut
+    short, or written without a trailing newline).
+    """
+
+    def __init__(self, path: Path, encoding: str | None = None) -> None:
+        self.path = path
+        self.encoding = encoding
+        self.ends_mid_line = False
+
+    def batches(self) -> Iterator[list[str]]:
+        carry = ""
+        for chunk in iter_text(self.path, self.encoding):
+            text = carry + chunk if carry else chunk
+            # A final CR may be the first half of a CRLF split between two chunks.
+            end = len(text) - 1 if text.endswith("\r") else len(text)
+            cut = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+            if not cut:
+                carry = text
+                continue
+            carry = text[cut:]
+            yield _lines(text[:cut])
+        if carry:
+            self.ends_mid_line = not carry.endswith("\r")
+            yield _lines(carry)
+
+    def __iter__(self) -> Iterator[str]:
+        for batch in self.batches():
+            yield from batch
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n") if "\r" not in text else _EOL.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    if "\ufeff" in text:
+        return [line.lstrip("\ufeff") for line in lines]
+    return lines
 
 
 @dataclass(slots=True)
@@ -47,7 +92,7 @@ class Block:
 
 
 def tagged_blocks(
-    lines: list[str],
+    lines: Iterable[str],
     *,
     tag_of: Callable[[str], str | None],
     start_tag: str,

@@ -18,6 +18,7 @@ be read; anything wrong with one record is a rejection.
 from __future__ import annotations
 
 import codecs
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,9 @@ from metasift.errors import ImportFileError
 from metasift.records.model import Record
 
 HEAD_BYTES = 64 * 1024
+# Bytes read at a time by the streaming readers: big enough that per-chunk work vanishes,
+# small enough that memory stays flat whatever the file size.
+CHUNK_BYTES = 1 << 20
 
 
 @dataclass(slots=True)
@@ -113,6 +117,96 @@ def read_text(path: Path, encoding: str | None = None) -> str:
     if looks_binary(data, enc):
         raise ImportFileError(str(path), "this is a binary file, not a bibliographic export.")
     return decode(data, enc)
+
+
+def iter_text(path: Path, encoding: str | None = None) -> Iterator[str]:
+    """The file as decoded text, a chunk at a time, in constant memory.
+
+    Decodes exactly as :func:`read_text` does the whole file: the encoding is ``encoding`` or
+    detected from a BOM, UTF-16 without one, strict UTF-8, else cp1252, and a binary file
+    raises ImportFileError. Whether a file is UTF-8 is known only at its end, so the text is
+    decoded as strict UTF-8 until a byte is not; from that byte on it is cp1252 when all the
+    text before was ASCII (the same text as reading the whole file as cp1252), and UTF-8 with
+    the bad bytes replaced when the file has already shown UTF-8 characters (a whole-file read
+    would have turned those into cp1252 mojibake).
+    """
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise ImportFileError(str(path), f"cannot read the file ({exc.strerror}).") from exc
+    with stream:
+
+        def chunks() -> Iterator[bytes]:
+            while True:
+                try:
+                    data = stream.read(CHUNK_BYTES)
+                except OSError as exc:
+                    raise ImportFileError(
+                        str(path), f"cannot read the file ({exc.strerror})."
+                    ) from exc
+                if not data:
+                    return
+                yield data
+
+        raw = chunks()
+        head = next(raw, b"")
+        enc = encoding or detect_encoding(head)
+        if looks_binary(head, enc):
+            raise ImportFileError(str(path), "this is a binary file, not a bibliographic export.")
+        if encoding is None and enc == "utf-8":
+            size = os.fstat(stream.fileno()).st_size
+            yield from _utf8_until_not(head, raw, size)
+            return
+        yield from _decode_rest(head, raw, enc)
+
+
+def _prepend(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if head:
+        yield head
+    yield from rest
+
+
+def _utf8_until_not(head: bytes, rest: Iterator[bytes], size: int) -> Iterator[str]:
+    """Strict UTF-8 text of the chunks; see :func:`iter_text` for what follows a bad byte."""
+    pending = b""
+    offset = 0  # file offset of pending[0]
+    ascii_so_far = True
+    chunks = _prepend(head, rest)
+    for data in chunks:
+        data = pending + data if pending else data
+        try:
+            text, used = codecs.utf_8_decode(data, "strict", False)
+        except UnicodeDecodeError as exc:
+            text = data[: exc.start].decode("utf-8")
+            if text:
+                yield text
+            bad_at = offset + exc.start
+            ascii_so_far = ascii_so_far and text.isascii()
+            # As detect_encoding: a bad byte among the last four is a file cut mid-character.
+            fallback = "cp1252" if ascii_so_far and bad_at < size - 4 else "utf-8"
+            yield from _decode_rest(data[exc.start :], chunks, fallback)
+            return
+        if text:
+            ascii_so_far = ascii_so_far and text.isascii()
+            yield text
+        pending = data[used:]
+        offset += used
+    if pending:
+        # An incomplete character at the very end: the file was cut mid-character.
+        yield pending.decode("utf-8", errors="replace")
+
+
+def _decode_rest(first: bytes, chunks: Iterator[bytes], encoding: str) -> Iterator[str]:
+    if encoding == "cp1252":
+        for data in _prepend(first, chunks):
+            yield decode(data, "cp1252")
+        return
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    for data in _prepend(first, chunks):
+        if text := decoder.decode(data):
+            yield text
+    if text := decoder.decode(b"", final=True):
+        yield text
 
 
 def read_head(path: Path) -> tuple[str, bytes]:

@@ -148,6 +148,9 @@ def _abstract(abstract: etree._Element, raw: dict[str, Any]) -> str | None:
     return " ".join(sections) or None
 
 
+_AUTHOR_PARTS = frozenset({"AffiliationInfo", "Identifier", "CollectiveName"})
+
+
 def _people(
     author_list: etree._Element | None,
 ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
@@ -165,7 +168,11 @@ def _people(
         info: dict[str, Any] = {}
         for child in author:
             tag = child.tag
-            if tag == "AffiliationInfo":
+            if tag not in _AUTHOR_PARTS:
+                # LastName, ForeName, Initials, Suffix: kept as written.
+                if isinstance(tag, str) and (text := child.text):
+                    info[tag] = text
+            elif tag == "AffiliationInfo":
                 for part in child:
                     if part.tag == "Affiliation":
                         text = _text(part) if len(part) else part.text
@@ -173,10 +180,8 @@ def _people(
                             info.setdefault("Affiliation", []).append(text)
             elif tag == "Identifier":
                 info.setdefault("Identifier", []).append(f"{child.get('Source')}: {child.text}")
-            elif tag == "CollectiveName":
+            else:
                 info[tag] = _text(child)
-            elif isinstance(tag, str) and child.text:
-                info[tag] = child.text
         details.append(info)
         if author.get("ValidYN") == "N":
             # NLM marks names printed in error; PubMed does not list them either.

@@ -43,6 +43,7 @@ import rispy
 from metasift.errors import ImportFileError
 from metasift.records.formats._tagged import (
     EveryTag,
+    LineReader,
     SameName,
     first,
     records_from_blocks,
@@ -53,7 +54,7 @@ from metasift.records.formats._tagged import (
     text_of,
     year_of,
 )
-from metasift.records.formats.base import ReadItem, ReadOptions, read_text
+from metasift.records.formats.base import ReadItem, ReadOptions
 from metasift.records.model import Record
 from metasift.records.normalize import (
     clean_text,
@@ -110,7 +111,7 @@ def sniff(head: str, path: Path) -> int:
 
 
 def read(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
-    lines = split_lines(read_text(path, options.encoding))
+    lines = LineReader(path, options.encoding)
     blocks = tagged_blocks(lines, tag_of=ris_tag, start_tag="TY", end_tag="ER")
     found = False
     for item in records_from_blocks(

@@ -21,6 +21,7 @@ import rispy
 from metasift.errors import ImportFileError
 from metasift.records.formats._tagged import (
     EveryTag,
+    LineReader,
     SameName,
     records_from_blocks,
     rispy_parse,
@@ -30,7 +31,7 @@ from metasift.records.formats._tagged import (
     text_of,
     year_of,
 )
-from metasift.records.formats.base import ReadItem, ReadOptions, read_text
+from metasift.records.formats.base import ReadItem, ReadOptions
 from metasift.records.model import Record
 from metasift.records.normalize import (
     normalize_doi,
@@ -73,7 +74,7 @@ def read(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
         delimiter_tags_mapping={},
         enforce_list_tags=True,
     )
-    lines = split_lines(read_text(path, options.encoding))
+    lines = LineReader(path, options.encoding)
     blocks = tagged_blocks(
         lines, tag_of=wos_tag, start_tag="PT", end_tag="ER", ignore_outside=_HEADER_TAGS
     )

@@ -101,10 +101,21 @@ class _Window:
         self, raw: BinaryIO, codec: str | None, head: bytes, layout: XmlLayout | None = None
     ) -> None:
         self._raw = raw
-        self._unread = [
-            (f"<{tag}".encode(), f"</{tag}>".encode()) for tag in (layout.unread if layout else ())
-        ]
-        self._record_ends = [f"</{tag}>".encode() for tag in (layout.records if layout else ())]
+        unread = [tag.encode() for tag in (layout.unread if layout else ())]
+        # One scan finds the start tags of every unread element: a chunk is read once, not once
+        # an element name.
+        self._unread = (
+            re.compile(rb"<(" + b"|".join(map(re.escape, unread)) + rb")[ >]") if unread else None
+        )
+        self._unread_tags = {tag: (b"<" + tag, b"</" + tag + b">") for tag in unread}
+        # Where a record ends: the common start of the record end tags (one scan, not one per
+        # record kind; it may also match an element that is no record end, which only leaves
+        # a span unblanked).
+        ends = [f"</{tag}>".encode() for tag in (layout.records if layout else ())]
+        self._record_end = ends[0] if ends else b"</"
+        for end in ends[1:]:
+            while not end.startswith(self._record_end):
+                self._record_end = self._record_end[:-1]
         self._decoder = codecs.getincrementaldecoder(codec)("replace") if codec else None
         self._pending_head = head
         self._chunks: deque[tuple[int, bytes]] = deque()  # (offset, data)
@@ -163,25 +174,30 @@ class _Window:
         Blanking them in place, line breaks kept, leaves every offset and line number as it
         was. Only plain, complete spans inside one chunk are blanked: an element that is
         nested, cut by the chunk end, or whose end tag is missing before the record's end
-        (a damaged file) is left to the parser.
+        (a damaged file) is left to the parser. The record's end is looked for as the common
+        start of the record end tags (``</Pubmed``), which a PubmedData end also matches:
+        such a span, in a damaged file too, goes to the parser as well.
         """
         spans: list[tuple[int, int]] = []
-        for open_prefix, end_tag in self._unread:
-            at = 0
-            while (begin := data.find(open_prefix, at)) >= 0:
-                inner = begin + len(open_prefix)
-                at = inner
-                if data[inner : inner + 1] not in (b">", b" "):
-                    continue  # a longer name that starts the same, or cut by the chunk end
-                end = data.find(end_tag, inner)
-                if end < 0:
-                    break
-                end += len(end_tag)
-                at = end
-                if data.find(open_prefix, inner, end) >= 0 or any(
-                    data.find(record_end, inner, end) >= 0 for record_end in self._record_ends
-                ):
-                    continue
+        record_end = self._record_end
+        search = self._unread.search  # type: ignore[union-attr]
+        unclosed: set[bytes] = set()  # elements whose end tag this chunk lacks
+        at = 0
+        while (found := search(data, at)) is not None:
+            name = found.group(1)
+            begin, inner = found.start(), found.end() - 1
+            at = inner
+            if name in unclosed:
+                continue
+            open_prefix, end_tag = self._unread_tags[name]
+            end = data.find(end_tag, inner)
+            if end < 0:
+                unclosed.add(name)  # cut by the chunk end (or a damaged file)
+                continue
+            end += len(end_tag)
+            at = end
+            # The same element starting again inside the span is nested in it.
+            if data.find(open_prefix, inner, end) < 0 and data.find(record_end, inner, end) < 0:
                 spans.append((begin, end))
         if not spans:
             return data

@@ -12,7 +12,7 @@ from metasift.records.formats import read_records
 from metasift.screening import metrics
 from metasift.screening.bm25 import bm25_scores
 from metasift.screening.features import record_texts
-from metasift.screening.learner import Learner, next_retrain
+from metasift.screening.learner import Learner, RetrainProcess, next_retrain
 from metasift.screening.models import MODELS, get_model
 from metasift.screening.query import MixedQuery, top_k
 from metasift.screening.simulate import Prior, choose_priors, simulate
@@ -91,16 +91,21 @@ def test_background_retraining_gives_the_same_order(mini):
     texts, labels = mini
     model = get_model("default")
     X = model.make_features().fit_transform(texts)
+    process = RetrainProcess(X)
     orders = []
-    for background in (False, True):
-        learner = Learner(X, model, seed=1, background=background)
+    for background, where in ((False, None), (True, None), (True, process)):
+        learner = Learner(X, model, seed=1, background=background, process=where)
         for index in (0, 1):
             learner.teach(index, int(labels[index]))
         while (p := learner.propose()) is not None:
             learner.teach(p.index, int(labels[p.index]))
         learner.close()
         orders.append(learner.history)
-    assert orders[0] == orders[1]
+    process.close()
+    assert orders[0] == orders[1] == orders[2]
+    assert len(orders[0]) == 40
+    with pytest.raises(ValueError, match="other features"):
+        Learner(X.copy(), model, process=process)
 
 
 @pytest.mark.parametrize("lag", [0, 1])

@@ -89,3 +89,31 @@ def test_failed_import_leaves_nothing(db_url, tmp_path, monkeypatch):
 def test_record_model_round_trips_through_dict():
     record = Record(title="T", authors=["Smith, J."], raw={"TI": "T"})
     assert Record.from_dict(record.to_dict()) == record
+
+
+def test_an_idle_connection_the_server_closed_is_replaced(postgres_url, monkeypatch):
+    from metasift.store import engine as store_engine
+
+    engine = create_db_engine(postgres_url)
+    backend = sa.text("SELECT pg_backend_pid()")
+    with engine.connect() as conn:
+        first = conn.execute(backend).scalar_one()
+    other = create_db_engine(postgres_url)
+    with other.begin() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    other.dispose()
+    # Used a moment ago: no ping, and the closed connection fails.
+    with pytest.raises(sa.exc.OperationalError), engine.connect() as conn:
+        conn.execute(backend)
+    with engine.connect() as conn:
+        second = conn.execute(backend).scalar_one()
+    other = create_db_engine(postgres_url)
+    with other.begin() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": second})
+    other.dispose()
+    # Idle for longer than the limit: pinged, replaced, and the query runs on a fresh one.
+    monkeypatch.setattr(store_engine, "IDLE_PING_SECONDS", 0.0)
+    with engine.connect() as conn:
+        third = conn.execute(backend).scalar_one()
+    assert len({first, second, third}) == 3
+    engine.dispose()

@@ -3,14 +3,16 @@
 The order in which records are proposed is a pure function of the features, the labels given
 (in order), the model and the seed: retraining happens at label counts fixed by the schedule
 and a new ranking is put in use at a fixed count too (``lag`` decisions later), whether it was
-computed synchronously or in the background thread. Only the waiting time depends on timing.
+computed synchronously, in the background thread or in a :class:`RetrainProcess`. Only the
+waiting time depends on timing.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import deque
 from collections.abc import Container
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,15 @@ def _prepare(X: Any) -> Any:
         X.sort_indices()
         return X
     return np.ascontiguousarray(X)
+
+
+def _prepare_all(X: Any) -> Any:
+    if isinstance(X, list):
+        # Members on the same features share one matrix: keep it one object (memory, and
+        # the ensemble then scores with a single product).
+        prepared = {id(m): _prepare(m) for m in X}
+        return [prepared[id(m)] for m in X]
+    return _prepare(X)
 
 
 @dataclass(frozen=True)
@@ -175,12 +186,68 @@ def _linear_ensemble(
     return np.asarray(X @ weights.astype(X.dtype), dtype=np.float64).ravel() + offset
 
 
+# The features, in a retraining process only: sent once by its initializer, so that each
+# retrain sends the labels alone.
+_PROCESS_FEATURES: Any = None
+
+
+def _load_features(X: Any) -> None:
+    global _PROCESS_FEATURES
+    _PROCESS_FEATURES = _prepare_all(X)
+
+
+def _fit_loaded(
+    labelled: np.ndarray,
+    y: np.ndarray,
+    model: ScreeningModel,
+    seed: int,
+    cold_scores: np.ndarray | None,
+) -> tuple[str, np.ndarray] | None:
+    return fit_scores(_PROCESS_FEATURES, labelled, y, model, seed, cold_scores)
+
+
+class RetrainProcess:
+    """Retraining in a process of its own, for learners that share features ``X``.
+
+    A retrain in a thread holds the interpreter lock for much of its time, and a server
+    answering requests from the same process then answers slowly; in a process of its own it
+    runs on another core. The features go to the process once, when it starts; each retrain
+    sends the labels and gets the scores back. Retrains run one at a time, in the order given.
+    """
+
+    def __init__(self, X: Any) -> None:
+        self.X = X
+        self._executor = ProcessPoolExecutor(
+            max_workers=1,
+            # Not forked: the serving process runs threads, which a fork would copy mid-step.
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_load_features,
+            initargs=(X,),
+        )
+        # Start the process now rather than at the first retrain, which a reviewer waits for.
+        self._executor.submit(int)
+
+    def submit(
+        self,
+        labelled: np.ndarray,
+        y: np.ndarray,
+        model: ScreeningModel,
+        seed: int,
+        cold_scores: np.ndarray | None,
+    ) -> Future:
+        return self._executor.submit(_fit_loaded, labelled, y, model, seed, cold_scores)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
 class Learner:
     """Proposes the next record and learns from each decision.
 
     ``cold_scores`` rank records before the first relevant label (e.g. BM25 similarity to the
     protocol); without them the cold order is a random permutation drawn from ``seed``.
-    With ``background=True`` retraining runs in a worker thread while the reviewer reads.
+    With ``background=True`` retraining runs in a worker thread while the reviewer reads, or
+    in ``process`` (a :class:`RetrainProcess` over the same ``X``) when one is given.
     ``wait=False`` (for a team sharing one learner, where the order depends on who decides
     first anyway) never waits for a retrain: a new ranking is put in use once it is ready,
     and decisions that come meanwhile are taken into the next retrain.
@@ -195,16 +262,14 @@ class Learner:
         cold_scores: np.ndarray | None = None,
         background: bool = False,
         wait: bool = True,
+        process: RetrainProcess | None = None,
     ) -> None:
+        if process is not None and process.X is not X:
+            raise ValueError("the retraining process holds other features than the learner's")
         self.wait = wait
+        self._process = process
         self._stale = False
-        if isinstance(X, list):
-            # Members on the same features share one matrix: keep it one object (memory, and
-            # the ensemble then scores with a single product).
-            prepared = {id(m): _prepare(m) for m in X}
-            self.X = [prepared[id(m)] for m in X]
-        else:
-            self.X = _prepare(X)
+        self.X = _prepare_all(X)
         self.n = (self.X[0] if isinstance(self.X, list) else self.X).shape[0]
         self.lag = model.lag_for(self.n)
         self.model = model
@@ -215,6 +280,7 @@ class Learner:
         self.blocked = np.zeros(self.n, dtype=bool)
         self.history: list[int] = []
         self._query = make_query(model.query, model.exploration)
+        background = background and process is None
         self._executor = ThreadPoolExecutor(max_workers=1) if background else None
         self._pending: tuple[int, Future | tuple | None, int, int] | None = None
         self._next_retrain = 1
@@ -334,8 +400,10 @@ class Learner:
         y = self.labels[labelled].astype(np.int64)
         self._wait_pending(install_ready=True)
         args = (self.X, labelled, y, self.model, self.seed, self.cold_scores)
-        if self._executor is not None:
-            job: Future | tuple | None = self._executor.submit(fit_scores, *args)
+        if self._process is not None:
+            job: Future | tuple | None = self._process.submit(*args[1:])
+        elif self._executor is not None:
+            job = self._executor.submit(fit_scores, *args)
         else:
             job = fit_scores(*args)
         self._pending = (n + (self.lag if lag is None else lag), job, n, int(y.sum()))

@@ -12,7 +12,9 @@ A team screening in a browser shares the work differently: :func:`build_corpus` 
 features once per project, and several sessions use them. With one reviewer per record the
 team shares one session (``reviewer=""``; each decision names its reviewer, ``exclude`` keeps
 records another reviewer is reading out of the proposals); with dual screening each reviewer
-has their own session over the same corpus. ``lock`` serialises the learner between threads.
+has their own session over the same corpus, and the sessions retrain in one
+:class:`RetrainProcess` over the corpus's features. ``lock`` serialises the learner between
+threads.
 
 At title/abstract stage a "maybe" counts as relevant for the learner and the stopping rules:
 such records go on to full-text screening, like includes.
@@ -35,7 +37,7 @@ from metasift.records.normalize import normalize_doi, normalize_pmid
 from metasift.screening import stopping
 from metasift.screening.bm25 import bm25_scores
 from metasift.screening.features import record_texts
-from metasift.screening.learner import Learner, Proposal
+from metasift.screening.learner import Learner, Proposal, RetrainProcess
 from metasift.screening.models import get_model
 from metasift.screening.settings import ScreeningSettings, protocol_query, screening_settings
 from metasift.screening.store import (
@@ -141,6 +143,7 @@ class ScreeningSession:
         background: bool = True,
         corpus: Corpus | None = None,
         wait: bool = True,
+        process: RetrainProcess | None = None,
     ) -> None:
         self.engine = engine
         self.protocol = protocol
@@ -161,6 +164,7 @@ class ScreeningSession:
             cold_scores=corpus.cold_scores,
             background=background,
             wait=wait,
+            process=process,
         )
         self.lock = threading.RLock()
         self._runs: dict[int, int] = {}  # learner ranking index -> model_runs.id
@@ -255,14 +259,15 @@ class ScreeningSession:
         reviewer: str | None = None,
         rank: int | None = None,
         model_run_id: int | None = None,
-        guard: Callable[[Connection], bool] | None = None,
+        guard: Callable[[Connection], tuple[int | None, int | None] | None] | None = None,
     ) -> int | None:
         """Store ``decision`` on the current record, or on ``record_id`` (the record a reviewer
         of a shared session was shown, with the ``rank`` and ``model_run_id`` it was shown
         with); returns the decision's id.
 
-        ``guard`` runs first in the decision's transaction; when it returns False nothing is
-        stored and None is returned (e.g. the same decision was already submitted).
+        ``guard`` runs first in the decision's transaction and gives the ``(rank,
+        model_run_id)`` the record was shown with; when it returns None nothing is stored and
+        None is returned (e.g. the same decision was already submitted).
         """
         reviewer = reviewer or self.reviewer
         if record_id is None:
@@ -275,8 +280,11 @@ class ScreeningSession:
         if index is None:
             raise MetasiftError(f"record {record_id} is not among the records to screen.")
         with self.engine.begin() as conn:
-            if guard is not None and not guard(conn):
-                return None
+            if guard is not None:
+                shown_with = guard(conn)
+                if shown_with is None:
+                    return None
+                rank, model_run_id = shown_with
             decision_id = add_decision(
                 conn,
                 record_id=record_id,

@@ -8,6 +8,7 @@ them on the next open.
 from __future__ import annotations
 
 import ast
+import time
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,8 +55,36 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_size=10, max_overflow=20)
+        event.listen(engine.pool, "checkout", _ping_if_idle(engine.dialect))
+        event.listen(engine.pool, "checkin", _returned)
     return engine
+
+
+# A pooled connection that was in use a moment ago is alive; one idle for longer may have
+# been closed by a server restart, and is pinged before use. (SQLAlchemy's pool_pre_ping
+# pings at every checkout: on a busy server a round trip more per query.)
+IDLE_PING_SECONDS = 10.0
+
+
+def _returned(_dbapi_connection, record) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(dialect):
+    def checkout(dbapi_connection, record, _proxy) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                # The pool replaces the connection and checks out a fresh one.
+                raise sa.exc.DisconnectionError("the database closed an idle connection") from exc
+            raise
+
+    return checkout
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -263,7 +263,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
                 message = f"{message} {exc}".strip()
         return {
             "shown": shown,
-            "closed": stage_closed(ctx.engine, TITLE_ABSTRACT),
+            "closed": None if shown else stage_closed(ctx.engine, TITLE_ABSTRACT),
             "message": message,
             "criteria": ctx.protocol.criteria,
             "team": team,

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine
 from metasift.errors import MetasiftError
 from metasift.protocol import Protocol
 from metasift.records.model import Record
+from metasift.screening.learner import RetrainProcess
 from metasift.screening.session import Corpus, ScreeningSession, build_corpus
 from metasift.screening.settings import screening_settings
 from metasift.workflow import assignments
@@ -61,6 +62,9 @@ class TeamScreening:
         # sleeps in steps of up to 100 ms; queueing the writes here hands over at once.
         self._writes = threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
         self._corpus: Corpus | None = None
+        # Retraining runs in a process of its own: in a thread it would hold the interpreter
+        # lock for much of its time, and slow every request.
+        self._retrain: RetrainProcess | None = None
         self._sessions: dict[str, ScreeningSession] = {}
         self._status: tuple[float, StopState] | None = None
 
@@ -70,6 +74,7 @@ class TeamScreening:
             if self._corpus is None:
                 started = time.perf_counter()
                 self._corpus = build_corpus(self.engine, self.protocol)
+                self._retrain = RetrainProcess(self._corpus.X)
                 assignments.sync_decided(self.engine, TITLE_ABSTRACT, self.slots)
                 log.info(
                     "screening features for %d records built in %.1f s",
@@ -85,7 +90,13 @@ class TeamScreening:
             session = self._sessions.get(key)
             if session is None:
                 session = ScreeningSession(
-                    self.engine, self.protocol, key, corpus=corpus, background=True, wait=False
+                    self.engine,
+                    self.protocol,
+                    key,
+                    corpus=corpus,
+                    background=True,
+                    wait=False,
+                    process=self._retrain,
                 )
                 self._sessions[key] = session
             return session
@@ -95,23 +106,30 @@ class TeamScreening:
             for session in self._sessions.values():
                 session.close()
             self._sessions.clear()
+            if self._retrain is not None:
+                self._retrain.close()
+                self._retrain = None
 
     # -- the loop --------------------------------------------------------------------------
     def next(self, reviewer: str) -> Shown | None:
         """The record ``reviewer`` holds, or the best free one, leased to them."""
         session = self.session(reviewer)
-        held = assignments.current_lease(self.engine, TITLE_ABSTRACT, reviewer)
-        if held is not None:
-            index = session.position(held.record_id)
-            if index is not None and session.learner.labels[index] < 0:
-                return Shown(held.record_id, session.records[index], held.rank)
-        if stage_closed(self.engine, TITLE_ABSTRACT):
-            return None
+        # Who reads what is read under the lock, so that it includes what the threads before
+        # this one handed out.
         with self._hand_out, self._writes:
-            return self._hand_out_next(session, reviewer)
+            with self.engine.connect() as conn:
+                held, others = assignments.open_leases(conn, TITLE_ABSTRACT, reviewer)
+                if held is not None:
+                    index = session.position(held.record_id)
+                    if index is not None and session.learner.labels[index] < 0:
+                        return Shown(held.record_id, session.records[index], held.rank)
+                if stage_closed(conn, TITLE_ABSTRACT):
+                    return None
+            return self._hand_out_next(session, reviewer, others)
 
-    def _hand_out_next(self, session: ScreeningSession, reviewer: str) -> Shown | None:
-        others = assignments.held_by_others(self.engine, TITLE_ABSTRACT, reviewer)
+    def _hand_out_next(
+        self, session: ScreeningSession, reviewer: str, others: dict[int, int]
+    ) -> Shown | None:
         exclude = {rid for rid, n in others.items() if n >= self.slots}
         for _ in range(MAX_TRIES):
             shown = session.current(exclude)
@@ -119,22 +137,25 @@ class TeamScreening:
                 return None
             record_id, record, proposal = shown
             run_id = session.model_run(proposal)
-            if assignments.lease(
-                self.engine,
-                record_id,
-                TITLE_ABSTRACT,
-                reviewer,
-                self.slots,
-                rank=proposal.rank,
-                model_run_id=run_id,
-                ttl=self.ttl,
-            ):
+            with self.engine.begin() as conn:
+                taken = assignments.take(
+                    conn,
+                    record_id,
+                    TITLE_ABSTRACT,
+                    reviewer,
+                    self.slots,
+                    rank=proposal.rank,
+                    model_run_id=run_id,
+                    ttl=self.ttl,
+                )
+                # Enough others decided it: this reviewer's learner need not propose it again.
+                done = not taken and not self.shared and (
+                    assignments.decided_count(conn, record_id, TITLE_ABSTRACT) >= self.slots
+                )
+            if taken:
                 return Shown(record_id, record, proposal.rank)
             exclude.add(record_id)
-            if not self.shared and (
-                assignments.decided_count(self.engine, record_id, TITLE_ABSTRACT) >= self.slots
-            ):
-                # Enough others decided it: this reviewer's learner need not propose it again.
+            if done:
                 session.block(record_id)
         raise MetasiftError(
             "other reviewers hold every record proposed to you right now; reload in a moment."
@@ -152,13 +173,10 @@ class TeamScreening:
         """Store the reviewer's decision on the record they were shown; False when the same
         decision had already been stored (a request sent twice)."""
         session = self.session(reviewer)
-        held = assignments.current_lease(self.engine, TITLE_ABSTRACT, reviewer)
-        rank = run = None
-        if held is not None and held.record_id == record_id:
-            rank, run = held.rank, held.model_run_id
 
-        def guard(conn: Connection) -> bool:
-            return assignments.complete(conn, record_id, TITLE_ABSTRACT, reviewer, self.slots)
+        def guard(conn: Connection) -> tuple[int | None, int | None] | None:
+            lease = assignments.complete(conn, record_id, TITLE_ABSTRACT, reviewer, self.slots)
+            return None if lease is None else (lease.rank, lease.model_run_id)
 
         with self._writes:
             stored = session.decide(
@@ -167,8 +185,6 @@ class TeamScreening:
                 note=note,
                 record_id=record_id,
                 reviewer=reviewer,
-                rank=rank,
-                model_run_id=run,
                 guard=guard,
             )
         return stored is not None

@@ -111,63 +111,37 @@ def take(
     return False
 
 
-def lease(
-    engine: Engine,
-    record_id: int,
-    stage: str,
-    reviewer: str,
-    slots: int,
-    *,
-    rank: int | None = None,
-    model_run_id: int | None = None,
-    ttl: float = LEASE_SECONDS,
-) -> bool:
-    """:func:`take` in a transaction of its own."""
-    with engine.begin() as conn:
-        return take(
-            conn, record_id, stage, reviewer, slots, rank=rank, model_run_id=model_run_id, ttl=ttl
+def open_leases(
+    conn: Connection, stage: str, reviewer: str
+) -> tuple[Lease | None, dict[int, int]]:
+    """The record ``reviewer`` holds and has not decided yet (their latest, if several), and
+    the records other reviewers are reading now, with the number of them."""
+    rows = conn.execute(
+        sa.select(assignments)
+        .where(
+            assignments.c.stage == stage,
+            assignments.c.state == "leased",
+            assignments.c.expires_at > _now(),
         )
+        .order_by(assignments.c.id)
+    ).all()
+    mine = None
+    others: dict[int, int] = {}
+    for row in rows:
+        if row.reviewer == reviewer:
+            mine = Lease(row.record_id, row.stage, row.reviewer, row.rank, row.model_run_id)
+        else:
+            others[row.record_id] = others.get(row.record_id, 0) + 1
+    return mine, others
 
 
-def current_lease(engine: Engine, stage: str, reviewer: str) -> Lease | None:
-    """The record ``reviewer`` holds and has not decided yet (their latest, if several)."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(assignments)
-            .where(
-                assignments.c.stage == stage,
-                assignments.c.reviewer == reviewer,
-                assignments.c.state == "leased",
-                assignments.c.expires_at > _now(),
-            )
-            .order_by(assignments.c.id.desc())
-            .limit(1)
-        ).first()
-    if row is None:
-        return None
-    return Lease(row.record_id, row.stage, row.reviewer, row.rank, row.model_run_id)
+def complete(
+    conn: Connection, record_id: int, stage: str, reviewer: str, slots: int
+) -> Lease | None:
+    """Turn the reviewer's lease into a decided slot, inside the decision's transaction;
+    returns the lease (with the rank and model run the record was shown with).
 
-
-def held_by_others(engine: Engine, stage: str, reviewer: str) -> dict[int, int]:
-    """Records that other reviewers are reading now, with the number of them."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(assignments.c.record_id, sa.func.count())
-            .where(
-                assignments.c.stage == stage,
-                assignments.c.state == "leased",
-                assignments.c.reviewer != reviewer,
-                assignments.c.expires_at > _now(),
-            )
-            .group_by(assignments.c.record_id)
-        ).all()
-    return {record_id: n for record_id, n in rows}
-
-
-def complete(conn: Connection, record_id: int, stage: str, reviewer: str, slots: int) -> bool:
-    """Turn the reviewer's lease into a decided slot, inside the decision's transaction.
-
-    False when the reviewer's slot is already decided: the same decision was sent twice and
+    None when the reviewer's slot is already decided: the same decision was sent twice and
     must not be stored again. A lease that expired is taken again if a slot is free; if the
     record went to others meanwhile, :class:`AssignmentError`.
     """
@@ -180,9 +154,10 @@ def complete(conn: Connection, record_id: int, stage: str, reviewer: str, slots:
             assignments.c.state == "leased",
         )
         .values(state="decided", expires_at=None)
-    )
-    if done.rowcount == 1:
-        return True
+        .returning(assignments.c.rank, assignments.c.model_run_id)
+    ).first()
+    if done is not None:
+        return Lease(record_id, stage, reviewer, done.rank, done.model_run_id)
     state = conn.execute(
         sa.select(assignments.c.state).where(
             assignments.c.record_id == record_id,
@@ -191,7 +166,7 @@ def complete(conn: Connection, record_id: int, stage: str, reviewer: str, slots:
         )
     ).scalar()
     if state == "decided":
-        return False
+        return None
     if take(conn, record_id, stage, reviewer, slots):
         return complete(conn, record_id, stage, reviewer, slots)
     raise AssignmentError(
@@ -225,16 +200,15 @@ def reopen(
     )
 
 
-def decided_count(engine: Engine, record_id: int, stage: str) -> int:
+def decided_count(conn: Connection, record_id: int, stage: str) -> int:
     """How many reviewers decided ``record_id`` at ``stage``."""
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.select(sa.func.count()).where(
-                assignments.c.record_id == record_id,
-                assignments.c.stage == stage,
-                assignments.c.state == "decided",
-            )
-        ).scalar_one()
+    return conn.execute(
+        sa.select(sa.func.count()).where(
+            assignments.c.record_id == record_id,
+            assignments.c.stage == stage,
+            assignments.c.state == "decided",
+        )
+    ).scalar_one()
 
 
 def release(engine: Engine, stage: str, reviewer: str) -> None:

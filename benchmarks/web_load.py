@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ from rich.table import Table
 from metasift.project import Project
 from metasift.records.formats import ReadOptions, read_records
 from metasift.records.importing import import_file
+from metasift.store.pgserver import create_database, free_port, throwaway_server
 from metasift.store.schema import decisions
 from metasift.web.users import add_user
 
@@ -130,60 +130,14 @@ def build_project(
 
 
 # -- servers -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _pg_bindir() -> Path | None:
-    found = shutil.which("pg_config")
-    if found:
-        out = subprocess.run([found, "--bindir"], capture_output=True, text=True)
-        if (Path(out.stdout.strip()) / "initdb").exists():
-            return Path(out.stdout.strip())
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (candidate / "initdb").exists():
-            return candidate
-    return None
-
-
 @contextmanager
 def postgres() -> Iterator[str]:
-    """A throw-away PostgreSQL server on 127.0.0.1; yields the URL of an empty database."""
-    bindir = _pg_bindir()
-    if bindir is None:
-        raise SystemExit("PostgreSQL server binaries not found (apt-get install postgresql)")
-    base = Path(tempfile.mkdtemp(prefix="metasift-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        # initdb refuses to run as root: the server runs as the postgres system user.
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        base.chmod(0o755)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-    subprocess.run([*prefix, *initdb, "-E", "UTF8"], check=True, capture_output=True)
-    pg_ctl = [*prefix, str(bindir / "pg_ctl"), "-D", str(data)]
-    options = f"-p {port} -k {sock} -h 127.0.0.1 -c max_connections=200"
-    subprocess.run(
-        [*pg_ctl, "-w", "-l", str(base / "log"), "-o", options, "start"],
-        check=True,
-        capture_output=True,
-    )
+    """A throw-away PostgreSQL server on 127.0.0.1 (fsync on); yields an empty database's URL."""
     try:
-        import psycopg
-
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres") as conn:
-            conn.autocommit = True
-            conn.execute('CREATE DATABASE "load"')
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/load"
-    finally:
-        subprocess.run([*pg_ctl, "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        with throwaway_server(durable=True, max_connections=200) as server:
+            yield create_database(server, "load")
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 @contextmanager

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,98 +23,25 @@ def shared(*parts: str) -> Path:
     return path
 
 
-def _pg_bindir() -> Path | None:
-    found = shutil.which("pg_config")
-    if found:
-        out = subprocess.run([found, "--bindir"], capture_output=True, text=True)
-        candidate = Path(out.stdout.strip())
-        if (candidate / "initdb").exists():
-            return candidate
-    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (candidate / "initdb").exists():
-            return candidate
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """Start a throw-away PostgreSQL on 127.0.0.1; yields a server URL without database."""
-    bindir = _pg_bindir()
-    if bindir is None:
+    from metasift.store.pgserver import pg_bindir, throwaway_server
+
+    if pg_bindir() is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL server binaries are missing; .ci/run must install postgresql")
         pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    # Not under pytest's tmp dir: that is private to root, and the server runs as postgres.
-    base = Path(tempfile.mkdtemp(prefix="metasift-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        # initdb refuses to run as root: run the server as the postgres system user.
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        base.chmod(0o755)
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    subprocess.run(
-        [
-            *prefix,
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *prefix,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(base / "log"),
-            "-o",
-            f"-p {port} -k {sock} -h 127.0.0.1 -F",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    try:
+    with throwaway_server() as url:
         yield url
-    finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
 def postgres_url(postgres_server: str) -> str:
     """A fresh, empty database on the test server for one test."""
-    import psycopg
+    from metasift.store.pgserver import create_database
 
-    name = f"t{int(time.time() * 1e6) % 10**12}"
-    plain = postgres_server.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{postgres_server}/{name}"
+    return create_database(postgres_server, f"t{int(time.time() * 1e6) % 10**12}")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

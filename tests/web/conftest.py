@@ -18,7 +18,8 @@ import pytest
 from metasift.project import Project
 from metasift.records.formats import ReadOptions
 from metasift.records.importing import import_file
-from tests.conftest import FIXTURES, _free_port
+from metasift.store.pgserver import free_port
+from tests.conftest import FIXTURES
 
 PASSWORD = "correct horse battery"
 USERS = {"ana": "owner", "ben": "reviewer", "cy": "reviewer", "vic": "viewer"}
@@ -106,7 +107,7 @@ def start_server(roots: list[Path], **options: Any) -> Iterator[Server]:
     from metasift.web.server import open_projects
 
     app = create_app(open_projects(roots), **options)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from metasift.errors import ImportFileError
 from metasift.records.model import Record
@@ -107,12 +108,25 @@ def looks_binary(data: bytes, encoding: str) -> bool:
     return controls > len(sample) // 20
 
 
+def unreadable(path: Path | str, exc: OSError) -> ImportFileError:
+    """The error for a file the operating system would not let us read."""
+    return ImportFileError(str(path), f"cannot read the file ({exc.strerror or exc}).")
+
+
+def open_binary(path: Path) -> BinaryIO:
+    """``path`` opened for reading bytes; raises ImportFileError if it cannot be."""
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+
+
 def read_text(path: Path, encoding: str | None = None) -> str:
     """The whole file as text, with the encoding detected; raises ImportFileError if unreadable."""
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImportFileError(str(path), f"cannot read the file ({exc.strerror}).") from exc
+        raise unreadable(path, exc) from exc
     enc = encoding or detect_encoding(data)
     if looks_binary(data, enc):
         raise ImportFileError(str(path), "this is a binary file, not a bibliographic export.")
@@ -130,20 +144,14 @@ def iter_text(path: Path, encoding: str | None = None) -> Iterator[str]:
     the bad bytes replaced when the file has already shown UTF-8 characters (a whole-file read
     would have turned those into cp1252 mojibake).
     """
-    try:
-        stream = path.open("rb")
-    except OSError as exc:
-        raise ImportFileError(str(path), f"cannot read the file ({exc.strerror}).") from exc
-    with stream:
+    with open_binary(path) as stream:
 
         def chunks() -> Iterator[bytes]:
             while True:
                 try:
                     data = stream.read(CHUNK_BYTES)
                 except OSError as exc:
-                    raise ImportFileError(
-                        str(path), f"cannot read the file ({exc.strerror})."
-                    ) from exc
+                    raise unreadable(path, exc) from exc
                 if not data:
                     return
                 yield data
@@ -215,7 +223,7 @@ def read_head(path: Path) -> tuple[str, bytes]:
         with path.open("rb") as fh:
             data = fh.read(HEAD_BYTES)
     except OSError as exc:
-        raise ImportFileError(str(path), f"cannot read the file ({exc.strerror}).") from exc
+        raise unreadable(path, exc) from exc
     enc = detect_encoding(data)
     return decode(data, enc), data
 

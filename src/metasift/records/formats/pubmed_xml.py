@@ -27,8 +27,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from metasift.errors import ImportFileError
-from metasift.records.formats.base import ReadItem, ReadOptions, Rejection
+from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, open_binary
 from metasift.records.formats.xmlstream import Broken, XmlLayout, iter_record_elements
 from metasift.records.model import Record
 from metasift.records.normalize import (
@@ -493,9 +492,5 @@ def parse_efetch(data: bytes) -> list[ReadItem]:
 
 
 def read(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
-    try:
-        stream = path.open("rb")
-    except OSError as exc:
-        raise ImportFileError(str(path), f"cannot read the file ({exc.strerror}).") from exc
-    with stream:
+    with open_binary(path) as stream:
         yield from iter_pubmed_xml(stream, str(path), encoding=options.encoding)

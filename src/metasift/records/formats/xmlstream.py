@@ -28,7 +28,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from metasift.errors import ImportFileError
-from metasift.records.formats.base import detect_encoding, looks_binary
+from metasift.records.formats.base import detect_encoding, looks_binary, unreadable
 
 _READ = 1 << 20
 # Bytes kept behind the parser's read position: libxml2 parses what it was handed before
@@ -308,7 +308,7 @@ def iter_record_elements(
     try:
         head = stream.read(4096)
     except OSError as exc:
-        raise ImportFileError(name, f"cannot read the file ({exc.strerror or exc}).") from exc
+        raise unreadable(name, exc) from exc
     if not head.strip():
         raise ImportFileError(name, "the file is empty; export the records again.")
     if looks_binary(head, detect_encoding(head)):

@@ -1454,12 +1454,9 @@ def report_cmd(
     from metasift.project import Project
     from metasift.report.build import build_report
     from metasift.report.render import write_report
-    from metasift.workflow.run import simulation_notice
 
     with Project.open(project) as proj:
-        sim = proj.protocol.simulation
-        notices = [simulation_notice(sim)] if sim.enabled else []
-        path = write_report(build_report(proj, notices=notices), out or proj.root / "report")
+        path = write_report(build_report(proj), out or proj.root / "report")
     console.print(f"Report: {path}")
 
 
@@ -1489,6 +1486,7 @@ def run_cmd(
     if pending:
         console.print("Waiting for reviewers: " + "; ".join(s.detail for s in pending))
     console.print(f"Report written to {result.report}")
+
 
 # --- web app: users and the server -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from metasift.project import Project
+from metasift.protocol import Simulation
 from metasift.records.formats import write_records
 from metasift.report.context import Analysis, Download, Figure, ReportContext, Table
 from metasift.report.figures import svg_of
@@ -330,13 +331,31 @@ def _downloads(project: Project, included: list[int], counts: PrismaCounts) -> l
     return out
 
 
+def simulation_notice(simulation: Simulation) -> str:
+    full_text = (
+        f"full-text decisions from {simulation.full_text}"
+        if simulation.full_text
+        else "every report sought is included at full text"
+    )
+    return (
+        "Reviewers' decisions in this review were simulated to demonstrate metasift offline: "
+        "title/abstract decisions follow the include labels carried by the bundled records, "
+        f"{full_text}. They are not a review team's judgements."
+    )
+
+
 def build_report(
     project: Project, *, notices: Sequence[str] = (), generated_at: str | None = None
 ) -> ReportContext:
-    """The whole report of ``project`` as data; a review in progress gives a draft."""
+    """The whole report of ``project`` as data; a review in progress gives a draft.
+
+    A review whose decisions were simulated says so at the top, whoever builds the report.
+    """
     counts = prisma_counts(project.engine, project.protocol)
     draft = bool(counts.pending)
-    all_notices = list(notices)
+    simulation = project.protocol.simulation
+    all_notices = [simulation_notice(simulation)] if simulation.enabled else []
+    all_notices += notices
     if draft:
         todo = "; ".join(f"{n} {what}" for what, n in counts.pending.items())
         all_notices.append(f"Draft: the review is not finished ({todo}).")

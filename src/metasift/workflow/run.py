@@ -51,19 +51,6 @@ def _noop(step: str, done: int, total: int) -> None:
     return None
 
 
-def simulation_notice(simulation: Simulation) -> str:
-    full_text = (
-        f"full-text decisions from {simulation.full_text}"
-        if simulation.full_text
-        else "every report sought is included at full text"
-    )
-    return (
-        "Reviewers' decisions in this review were simulated to demonstrate metasift offline: "
-        "title/abstract decisions follow the include labels carried by the bundled records, "
-        f"{full_text}. They are not a review team's judgements."
-    )
-
-
 # --- identification ---------------------------------------------------------------------------
 
 
@@ -269,8 +256,7 @@ def run_review(
     suggested = suggest_for_included(project, progress)
     announce("extraction", "done", f"{suggested} automatic suggestions for reviewers to verify")
 
-    notices = [simulation_notice(simulation)] if simulation.enabled else []
-    ctx = build_report(project, notices=notices)
+    ctx = build_report(project)
     result.report = write_report(ctx, out or project.root / "report")
     announce("report", "done", str(result.report))
     return result

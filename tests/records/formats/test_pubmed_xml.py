@@ -443,6 +443,65 @@ def test_truncation_keeps_exactly_the_complete_articles_before_the_cut(cut):
     assert sum(isinstance(i, Rejection) for i in items) <= 1
 
 
+class _OneWay(io.RawIOBase):
+    """A stream that cannot be read twice (a pipe): read the general way, never the fast one."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _summary(items: list[Record | Rejection]) -> list:
+    return [
+        (i.position, i.line, i.reason) if isinstance(i, Rejection) else i.to_dict() for i in items
+    ]
+
+
+def _both_ways(data: bytes) -> tuple[list | str, list | str]:
+    """What a file (read the fast way when it is clean) and a pipe (always general) give."""
+    out = []
+    for stream in (io.BytesIO(data), io.BufferedReader(_OneWay(data))):
+        try:
+            out.append(_summary(list(iter_pubmed_xml(stream))))
+        except ImportFileError as exc:
+            out.append(str(exc))
+    return out[0], out[1]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutations())
+def test_fast_and_general_reading_agree_on_damaged_input(data):
+    from_file, from_pipe = _both_ways(data)
+    assert from_file == from_pipe
+
+
+def test_fast_reading_of_a_long_file_with_deletions_at_the_end(monkeypatch):
+    from metasift.records.formats import xmlstream
+
+    monkeypatch.setattr(xmlstream, "_READ", 8 * 1024)
+    monkeypatch.setattr(xmlstream, "_BLOCK", 4 * 1024)
+    articles = re.findall(rb"<PubmedArticle>.*?</PubmedArticle>", ASREVIEW.read_bytes(), re.DOTALL)
+    untitled = ARTICLE.format(pmid="", title="").encode()
+    # Past line 65535, where libxml2 stops counting lines in a parse of its own.
+    body = b"\n".join([*articles * 110, untitled, articles[0]])
+    deletion = b"<DeleteCitation><PMID Version='1'>123</PMID></DeleteCitation>"
+    data = b'<?xml version="1.0"?>\n<PubmedArticleSet>\n' + body + b"\n" + deletion
+    data += b"\n</PubmedArticleSet>\n"
+    from_file, from_pipe = _both_ways(data)
+    *records, rejection, last = from_file
+    assert [r["pmid"] for r in [*records, last]] == [*ALL_PMIDS * 110, ALL_PMIDS[0]]
+    assert rejection[1] == data.count(b"\n", 0, data.index(untitled)) + 1 > 70_000
+    # The general reading takes its lines from libxml2, which stops counting at 65535.
+    assert [r for r in from_pipe if isinstance(r, dict)] == [*records, last]
+
+
 # -- constant memory ---------------------------------------------------------------------------
 def _write_articles(path: Path, n: int) -> None:
     with path.open("w", encoding="utf-8") as out:

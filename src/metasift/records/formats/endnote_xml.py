@@ -216,14 +216,14 @@ def iter_endnote_xml(
         if isinstance(item, Broken):
             yield Rejection(position, item.message, line=item.line)
             continue
-        element, line = item
+        element = item.element
         record = record_from_element(element)
         if not record_has_content(record):
             number = f" (rec-number {record.source_id})" if record.source_id else ""
             yield Rejection(
                 position,
                 f"record{number} has no title, DOI or PMID; nothing identifies it",
-                line=line,
+                line=item.line,
             )
             continue
         yield record

@@ -471,7 +471,7 @@ def iter_pubmed_xml(
         if isinstance(item, Broken):
             yield Rejection(position, item.message, line=item.line)
             continue
-        element, line = item
+        element = item.element
         if element.tag == "PubmedBookArticle":
             record = book_record(element)
         else:
@@ -480,7 +480,7 @@ def iter_pubmed_xml(
             yield Rejection(
                 position,
                 "the article has no title, PMID or DOI; nothing identifies it",
-                line=line,
+                line=item.line,
             )
             continue
         yield record

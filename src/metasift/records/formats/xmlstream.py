@@ -13,7 +13,7 @@ finds the next record start tag after the error position and starts a fresh pars
 keeping line numbers absolute. That recovery loop is the hand-written part; parsing itself is
 lxml's. The same window turns elements that no field reads (a PubMed article's reference
 list, say) into whitespace before libxml2 sees them, which saves a fifth of the parse time
-and moves no byte (see :meth:`_Window.blank_unread`).
+and moves no byte (see :class:`_Blanker`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from metasift.errors import ImportFileError
 from metasift.records.formats.base import detect_encoding, looks_binary, unreadable
 
 _READ = 1 << 20
+# Bytes of records parsed in one go by the fast reading: small enough to stay in the CPU's
+# cache until their fields are read.
+_BLOCK = 128 << 10
 # Bytes kept behind the parser's read position: libxml2 parses what it was handed before
 # asking for more, so the position of any error it reports lies well inside this window.
 _KEEP = 4 << 20
@@ -60,7 +63,7 @@ class XmlLayout:
     ignore: frozenset[str] = frozenset()  # container children that are not records, by design
     # Start-tag prefixes searched for when resuming; each must be followed by '>' or a space.
     record_starts: tuple[bytes, ...] = ()
-    # Elements inside a record that no field reads (see _Window.blank_unread).
+    # Elements inside a record that no field reads (see _Blanker).
     unread: tuple[str, ...] = ()
 
 
@@ -88,6 +91,65 @@ def _transcoding(head: bytes, encoding: str | None) -> str | None:
     return "cp1252" if guessed == "cp1252" else None
 
 
+class _Blanker:
+    """Turns the elements no field reads into whitespace (see :meth:`__call__`)."""
+
+    def __init__(self, layout: XmlLayout) -> None:
+        unread = [tag.encode() for tag in layout.unread]
+        # One scan finds the start tags of every unread element: a chunk is read once, not once
+        # an element name.
+        self._unread = re.compile(rb"<(" + b"|".join(map(re.escape, unread)) + rb")[ >]")
+        self._unread_tags = {tag: (b"<" + tag, b"</" + tag + b">") for tag in unread}
+        # Where a record ends: the common start of the record end tags (one scan, not one per
+        # record kind; it may also match an element that is no record end, which only leaves
+        # a span unblanked).
+        ends = [f"</{tag}>".encode() for tag in layout.records]
+        self._record_end = ends[0] if ends else b"</"
+        for end in ends[1:]:
+            while not end.startswith(self._record_end):
+                self._record_end = self._record_end[:-1]
+
+    def __call__(self, data: bytes) -> bytes:
+        """``data`` with the unread elements (reference lists...) turned into whitespace.
+
+        libxml2 spends most of its time building elements; a PubMed article's reference
+        list, comments/corrections and history are a fifth of its bytes and feed no field.
+        Blanking them in place, line breaks kept, leaves every offset and line number as it
+        was. Only plain, complete spans inside one chunk are blanked: an element that is
+        nested, cut by the chunk end, or whose end tag is missing before the record's end
+        (a damaged file) is left to the parser. The record's end is looked for as the common
+        start of the record end tags (``</Pubmed``), which a PubmedData end also matches:
+        such a span, in a damaged file too, goes to the parser as well.
+        """
+        spans: list[tuple[int, int]] = []
+        record_end = self._record_end
+        search = self._unread.search
+        unclosed: set[bytes] = set()  # elements whose end tag this chunk lacks
+        at = 0
+        while (found := search(data, at)) is not None:
+            name = found.group(1)
+            begin, inner = found.start(), found.end() - 1
+            at = inner
+            if name in unclosed:
+                continue
+            open_prefix, end_tag = self._unread_tags[name]
+            end = data.find(end_tag, inner)
+            if end < 0:
+                unclosed.add(name)  # cut by the chunk end (or a damaged file)
+                continue
+            end += len(end_tag)
+            at = end
+            # The same element starting again inside the span is nested in it.
+            if data.find(open_prefix, inner, end) < 0 and data.find(record_end, inner, end) < 0:
+                spans.append((begin, end))
+        if not spans:
+            return data
+        out = bytearray(data)
+        for begin, end in spans:
+            out[begin:end] = data[begin:end].translate(_BLANK)
+        return bytes(out)
+
+
 class _Window:
     """A file-like object for lxml that remembers recent bytes and can restart elsewhere.
 
@@ -101,21 +163,7 @@ class _Window:
         self, raw: BinaryIO, codec: str | None, head: bytes, layout: XmlLayout | None = None
     ) -> None:
         self._raw = raw
-        unread = [tag.encode() for tag in (layout.unread if layout else ())]
-        # One scan finds the start tags of every unread element: a chunk is read once, not once
-        # an element name.
-        self._unread = (
-            re.compile(rb"<(" + b"|".join(map(re.escape, unread)) + rb")[ >]") if unread else None
-        )
-        self._unread_tags = {tag: (b"<" + tag, b"</" + tag + b">") for tag in unread}
-        # Where a record ends: the common start of the record end tags (one scan, not one per
-        # record kind; it may also match an element that is no record end, which only leaves
-        # a span unblanked).
-        ends = [f"</{tag}>".encode() for tag in (layout.records if layout else ())]
-        self._record_end = ends[0] if ends else b"</"
-        for end in ends[1:]:
-            while not end.startswith(self._record_end):
-                self._record_end = self._record_end[:-1]
+        self._blank = _Blanker(layout) if layout is not None and layout.unread else None
         self._decoder = codecs.getincrementaldecoder(codec)("replace") if codec else None
         self._pending_head = head
         self._chunks: deque[tuple[int, bytes]] = deque()  # (offset, data)
@@ -148,8 +196,8 @@ class _Window:
             data = raw
             if self._decoder is not None:
                 data = self._decoder.decode(raw, final=self._eof).encode("utf-8")
-            if data and self._unread:
-                data = self.blank_unread(data)
+            if data and self._blank is not None:
+                data = self._blank(data)
             if data:
                 if not self._rereadable:
                     self._chunk_lines[self._end] = self._counted[1]
@@ -165,46 +213,6 @@ class _Window:
                     self._chunk_lines.pop(dropped[0], None)
                 return True
         return False
-
-    def blank_unread(self, data: bytes) -> bytes:
-        """``data`` with the unread elements (reference lists...) turned into whitespace.
-
-        libxml2 spends most of its time building elements; a PubMed article's reference
-        list, comments/corrections and history are a fifth of its bytes and feed no field.
-        Blanking them in place, line breaks kept, leaves every offset and line number as it
-        was. Only plain, complete spans inside one chunk are blanked: an element that is
-        nested, cut by the chunk end, or whose end tag is missing before the record's end
-        (a damaged file) is left to the parser. The record's end is looked for as the common
-        start of the record end tags (``</Pubmed``), which a PubmedData end also matches:
-        such a span, in a damaged file too, goes to the parser as well.
-        """
-        spans: list[tuple[int, int]] = []
-        record_end = self._record_end
-        search = self._unread.search  # type: ignore[union-attr]
-        unclosed: set[bytes] = set()  # elements whose end tag this chunk lacks
-        at = 0
-        while (found := search(data, at)) is not None:
-            name = found.group(1)
-            begin, inner = found.start(), found.end() - 1
-            at = inner
-            if name in unclosed:
-                continue
-            open_prefix, end_tag = self._unread_tags[name]
-            end = data.find(end_tag, inner)
-            if end < 0:
-                unclosed.add(name)  # cut by the chunk end (or a damaged file)
-                continue
-            end += len(end_tag)
-            at = end
-            # The same element starting again inside the span is nested in it.
-            if data.find(open_prefix, inner, end) < 0 and data.find(record_end, inner, end) < 0:
-                spans.append((begin, end))
-        if not spans:
-            return data
-        out = bytearray(data)
-        for begin, end in spans:
-            out[begin:end] = data[begin:end].translate(_BLANK)
-        return bytes(out)
 
     def read(self, size: int = -1) -> bytes:
         if self._prefix:
@@ -296,15 +304,185 @@ def _shift_lines(message: str, base: int) -> str:
     return _LINE_IN_MESSAGE.sub(lambda m: f"line {int(m.group(1)) + base - 1}", message)
 
 
+class Found:
+    """A record element and the line its start tag is on (worked out when first asked for)."""
+
+    __slots__ = ("element", "_line", "_source", "_offset")
+
+    def __init__(
+        self,
+        element: etree._Element,
+        line: int | None = None,
+        source: _Clean | None = None,
+        offset: int = 0,
+    ) -> None:
+        self.element = element
+        self._line = line
+        self._source = source
+        self._offset = offset
+
+    @property
+    def line(self) -> int:
+        if self._line is None:
+            # Found by the fast reading: the line its parse began on, plus the element's own.
+            start = self._source.line_at(self._offset)  # type: ignore[union-attr]
+            self._line = start + (self.element.sourceline or 1) - 1
+        return self._line
+
+
+class _Unusual(Exception):
+    """The stream holds something that only the general reading handles."""
+
+
+_SPACE = rb"[ \t\n]"
+
+
+def _prolog(container: str) -> re.Pattern[bytes]:
+    """What may come before the first record for the fast reading: an XML declaration of
+    UTF-8 (or none), a DOCTYPE without internal subset, the container's bare start tag."""
+    name = re.escape(container.encode())
+    quoted = rb'(?:"[^"<>\[]*"|' + rb"'[^'<>\[]*')"
+    return re.compile(
+        rb"(?:\xef\xbb\xbf)?"
+        rb"(?:<\?xml" + _SPACE + rb"+version" + _SPACE + rb"*=" + _SPACE + rb"*(?:\"1\.0\"|'1\.0')"
+        rb"(?:" + _SPACE + rb"+encoding" + _SPACE + rb"*=" + _SPACE + rb"*(?i:\"utf-8\"|'utf-8'))?"
+        rb"(?:" + _SPACE + rb"+standalone" + _SPACE + rb"*=" + _SPACE + rb"*(?:\"(?:yes|no)\"|'(?:yes|no)'))?"
+        + _SPACE + rb"*\?>)?" + _SPACE + rb"*"
+        rb"(?:<!DOCTYPE" + _SPACE + rb"+" + name
+        + rb"(?:" + _SPACE + rb"+PUBLIC" + _SPACE + rb"+" + quoted + _SPACE + rb"+" + quoted
+        + rb"|" + _SPACE + rb"+SYSTEM" + _SPACE + rb"+" + quoted + rb")?"
+        + _SPACE + rb"*>)?" + _SPACE + rb"*<" + name + rb">"
+    )
+
+
+class _Clean:
+    """The fast reading of a well-formed export: a megabyte of records parsed at a time.
+
+    lxml's iterparse intercepts every element to report events, which costs a sixth of the
+    parse. While the stream is what a well-formed export is (a plain prolog, the container's
+    start tag, records and ignored elements separated by whitespace, the container's end
+    tag), the records can instead be parsed as they come, a buffer at a time: the complete
+    records in the buffer, wrapped in a bare container element, in one ``XMLParser`` call.
+    Anything else (a syntax error, text or another element between records, a record nested
+    in a record, a record longer than the window, a carriage return, which libxml2 counts
+    lines by differently) raises :class:`_Unusual`, and the caller reads the stream again the
+    general way, which handles every case; this reading never decides a damaged file's
+    outcome. It needs a stream that can be read again and is UTF-8 (no transcoding). Line
+    numbers are counted only when asked for.
+    """
+
+    def __init__(self, stream: BinaryIO, layout: XmlLayout, head: bytes, origin: int) -> None:
+        self._stream = stream
+        self._origin = origin
+        self._head = head
+        self._prolog = _prolog(layout.container)
+        self._records = frozenset(layout.records)
+        self._ignore = layout.ignore
+        self._ends = tuple(f"</{tag}>".encode() for tag in (*layout.records, *layout.ignore))
+        self._open = f"<{layout.container}>".encode()
+        self._close = f"</{layout.container}>".encode()
+        self._blank = _Blanker(layout) if layout.unread else None
+        self._counted = (0, 1)  # (offset, line at offset)
+
+    def _read(self, size: int | None = None) -> bytes:
+        try:
+            data = self._head if size is None else self._stream.read(size)
+        except OSError as exc:
+            raise ImportFileError("<stream>", f"cannot read the file ({exc})") from exc
+        if b"\r" in data:
+            raise _Unusual
+        if data and self._blank is not None:
+            data = self._blank(data)
+        return data
+
+    def records(self) -> Iterator[Found]:
+        buf = self._read()
+        prolog = self._prolog.match(buf)
+        if prolog is None:
+            raise _Unusual
+        base, pos = 0, prolog.end()  # stream offset of buf[0]; start of the unparsed rest
+        while more := self._read(_READ):
+            buf, base, pos = buf[pos:] + more, base + pos, 0
+            while len(buf) - pos > _BLOCK:
+                end = self._end(buf, pos, pos + _BLOCK) or self._end(buf, pos, len(buf))
+                if not end:
+                    break  # a record longer than a block: read on
+                yield from self._block(buf, pos, end, base)
+                pos = end
+            if len(buf) - pos > _KEEP:
+                raise _Unusual  # no record ends in sight
+        rest = buf[pos:].rstrip(b" \t\n")
+        if not rest.endswith(self._close):
+            raise _Unusual
+        yield from self._block(rest, 0, len(rest) - len(self._close), base + pos)
+
+    def _end(self, buf: bytes, start: int, stop: int) -> int:
+        """Where the last record or ignored element in ``buf[start:stop]`` ends; 0 if none."""
+        end = start
+        for tag in self._ends:  # the common end tag first: the others are looked for after it
+            found = buf.rfind(tag, end, stop)
+            if found >= 0:
+                end = found + len(tag)
+        return 0 if end == start else end
+
+    def _block(self, buf: bytes, start: int, end: int, base: int) -> Iterator[Found]:
+        """The records of ``buf[start:end]``, which holds nothing but whole records."""
+        if not buf[start:end].strip(b" \t\n"):
+            return
+        parser = etree.XMLParser()
+        try:
+            parser.feed(self._open)
+            parser.feed(buf[start:end])
+            parser.feed(self._close)
+            root = parser.close()
+        except etree.XMLSyntaxError:
+            raise _Unusual from None
+        if root.text and root.text.strip(" \t\n"):
+            raise _Unusual
+        records = [child for child in root if child.tag in self._records]
+        if len(records) != sum(1 for _ in root.iter(*self._records)):
+            raise _Unusual  # a record inside a record
+        for child in root:
+            if (child.tag not in self._records and child.tag not in self._ignore) or (
+                child.tail and child.tail.strip(" \t\n")
+            ):
+                raise _Unusual
+        where = base + start
+        for element in records:
+            yield Found(element, None, self, where)
+
+    def line_at(self, offset: int) -> int:
+        """Line of ``offset``, counted in the stream from the last point counted."""
+        counted, line = self._counted
+        if offset < counted:
+            counted, line = 0, 1
+        stream = self._stream
+        resume = stream.tell()
+        stream.seek(self._origin + counted)
+        while counted < offset:
+            block = stream.read(min(_READ, offset - counted))
+            if not block:
+                break
+            line += block.count(b"\n")
+            counted += len(block)
+        stream.seek(resume)
+        self._counted = (counted, line)
+        return line
+
+
 def iter_record_elements(
     stream: BinaryIO, layout: XmlLayout, name: str, *, encoding: str | None = None
-) -> Iterator[tuple[etree._Element, int] | Broken]:
-    """Every record element of ``stream`` in order, with its first line, or a :class:`Broken`.
+) -> Iterator[Found | Broken]:
+    """Every record element of ``stream`` in order, as a :class:`Found`, or a :class:`Broken`.
 
     An element is valid only until the next item is requested (it is then cleared to keep
     memory flat), so callers convert it before asking for more. Raises ImportFileError when
     the stream is empty or holds neither the container element nor any record.
     """
+    try:
+        origin = stream.tell() if stream.seekable() else None
+    except (OSError, ValueError, AttributeError):
+        origin = None
     try:
         head = stream.read(4096)
     except OSError as exc:
@@ -314,6 +492,32 @@ def iter_record_elements(
     if looks_binary(head, detect_encoding(head)):
         raise ImportFileError(name, "this is a binary file, not an XML export.")
     codec = _transcoding(head, encoding)
+    done = 0
+    if codec is None and origin is not None:
+        clean = _Clean(stream, layout, head, origin)
+        try:
+            for found in clean.records():
+                yield found
+                done += 1
+            return
+        except _Unusual:
+            # Read again from the start the general way, past the records already given.
+            try:
+                stream.seek(origin)
+                head = stream.read(4096)
+            except OSError as exc:
+                raise unreadable(name, exc) from exc
+    for item in _general(stream, layout, name, head, codec):
+        if done:
+            done -= 1
+            continue
+        yield item
+
+
+def _general(
+    stream: BinaryIO, layout: XmlLayout, name: str, head: bytes, codec: str | None
+) -> Iterator[Found | Broken]:
+    """The records of any stream, resuming after syntax errors (see the module docstring)."""
     window = _Window(stream, codec, head, layout)
     tags = (layout.container, *layout.records)
     expected = set(layout.records) | set(layout.ignore)
@@ -362,7 +566,7 @@ def iter_record_elements(
                     # Nested in a broken record whose end tag was lost: complete in itself;
                     # the outer one is reported when the parser fails on it.
                     found += 1
-                    yield element, line
+                    yield Found(element, line)
                     element.clear(keep_tail=False)
                     continue
                 container = parent  # stands in for a container whose start tag was damaged
@@ -370,7 +574,7 @@ def iter_record_elements(
                     found += 1
                     yield broken
                 found += 1
-                yield element, line
+                yield Found(element, line)
                 element.clear(keep_tail=False)
                 while element.getprevious() is not None:
                     del parent[0]

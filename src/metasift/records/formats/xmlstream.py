@@ -307,7 +307,7 @@ def _shift_lines(message: str, base: int) -> str:
 class Found:
     """A record element and the line its start tag is on (worked out when first asked for)."""
 
-    __slots__ = ("element", "_line", "_source", "_offset")
+    __slots__ = ("_line", "_offset", "_source", "element")
 
     def __init__(
         self,
@@ -334,25 +334,19 @@ class _Unusual(Exception):
     """The stream holds something that only the general reading handles."""
 
 
-_SPACE = rb"[ \t\n]"
-
-
 def _prolog(container: str) -> re.Pattern[bytes]:
     """What may come before the first record for the fast reading: an XML declaration of
     UTF-8 (or none), a DOCTYPE without internal subset, the container's bare start tag."""
-    name = re.escape(container.encode())
-    quoted = rb'(?:"[^"<>\[]*"|' + rb"'[^'<>\[]*')"
-    return re.compile(
+    quoted = rb"""(?:"[^"<>\[]*"|'[^'<>\[]*')"""
+    pattern = (
         rb"(?:\xef\xbb\xbf)?"
-        rb"(?:<\?xml" + _SPACE + rb"+version" + _SPACE + rb"*=" + _SPACE + rb"*(?:\"1\.0\"|'1\.0')"
-        rb"(?:" + _SPACE + rb"+encoding" + _SPACE + rb"*=" + _SPACE + rb"*(?i:\"utf-8\"|'utf-8'))?"
-        rb"(?:" + _SPACE + rb"+standalone" + _SPACE + rb"*=" + _SPACE + rb"*(?:\"(?:yes|no)\"|'(?:yes|no)'))?"
-        + _SPACE + rb"*\?>)?" + _SPACE + rb"*"
-        rb"(?:<!DOCTYPE" + _SPACE + rb"+" + name
-        + rb"(?:" + _SPACE + rb"+PUBLIC" + _SPACE + rb"+" + quoted + _SPACE + rb"+" + quoted
-        + rb"|" + _SPACE + rb"+SYSTEM" + _SPACE + rb"+" + quoted + rb")?"
-        + _SPACE + rb"*>)?" + _SPACE + rb"*<" + name + rb">"
+        rb"""(?:<\?xml_+version_*=_*(?:"1\.0"|'1\.0')"""
+        rb"""(?:_+encoding_*=_*(?i:"utf-8"|'utf-8'))?"""
+        rb"""(?:_+standalone_*=_*(?:"(?:yes|no)"|'(?:yes|no)'))?_*\?>)?_*"""
+        rb"(?:<!DOCTYPE_+NAME(?:_+PUBLIC_+Q_+Q|_+SYSTEM_+Q)?_*>)?_*<NAME>"
     )
+    pattern = pattern.replace(b"_", rb"[ \t\n]").replace(b"Q", quoted)
+    return re.compile(pattern.replace(b"NAME", re.escape(container.encode())))
 
 
 class _Clean:

@@ -119,7 +119,11 @@ def parse_year(value: str | int | None) -> int | None:
         return None
     if isinstance(value, int):
         return value if 1500 <= value <= 2100 else None
-    match = _YEAR.search(str(value))
+    text = str(value)
+    head = text[:4]
+    if head.isascii() and head.isdigit() and not text[4:5].isdecimal() and 1500 <= int(head) <= 2100:
+        return int(head)  # the year leads, as in most dates: the search below would find it
+    match = _YEAR.search(text)
     return int(match.group(1)) if match else None
 
 

@@ -59,7 +59,9 @@ LAYOUT = XmlLayout(
 )
 
 _MATHML = "{http://www.w3.org/1998/Math/MathML}"
-_MATH_TAGS = (_MATHML + "math", "mml:math", "math")
+_MATH_TAGS = frozenset({_MATHML + "math", "mml:math", "math"})
+# Every text node under an element, as plain strings (what itertext() gives, in one C call).
+_TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
 
 
 def sniff(head: str, path: Path) -> int:
@@ -79,9 +81,11 @@ def _flat(element: etree._Element) -> str:
         if isinstance(tag, str):
             if tag.startswith(_MATHML) or tag.startswith("mml:") or tag == "math":
                 # Pretty-printed MathML puts every symbol on its own indented line.
-                parts.append("".join(t.strip() for t in child.itertext()))
-            else:
+                parts.append("".join([t.strip() for t in _TEXT_NODES(child)]))
+            elif len(child):
                 parts.append(_flat(child))
+            else:
+                parts.append(child.text or "")
         parts.append(child.tail or "")
     return "".join(parts)
 
@@ -92,12 +96,11 @@ def _text(element: etree._Element | None) -> str | None:
         return None
     if not len(element):
         return clean_text(element.text)
-    if next(element.iterchildren(*_MATH_TAGS), None) is None:
-        # No MathML: libxml2 concatenates the text of the inline markup in C.
-        return clean_text(
-            etree.tostring(element, method="text", encoding="unicode", with_tail=False)
-        )
-    return clean_text(_flat(element))
+    for child in element:
+        if child.tag in _MATH_TAGS:
+            return clean_text(_flat(element))
+    # No MathML: libxml2 concatenates the text of the inline markup in C.
+    return clean_text(etree.tostring(element, method="text", encoding="unicode", with_tail=False))
 
 
 def _texts(elements: Any) -> list[str]:

@@ -421,8 +421,6 @@ class _Clean:
 
     def _block(self, buf: bytes, start: int, end: int, base: int) -> Iterator[Found]:
         """The records of ``buf[start:end]``, which holds nothing but whole records."""
-        if not buf[start:end].strip(b" \t\n"):
-            return
         parser = etree.XMLParser()
         try:
             parser.feed(self._open)

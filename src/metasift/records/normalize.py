@@ -121,8 +121,11 @@ def parse_year(value: str | int | None) -> int | None:
         return value if 1500 <= value <= 2100 else None
     text = str(value)
     head = text[:4]
-    if head.isascii() and head.isdigit() and not text[4:5].isdecimal() and 1500 <= int(head) <= 2100:
-        return int(head)  # the year leads, as in most dates: the search below would find it
+    # Most dates lead with the year, which the search below would find first.
+    if head.isascii() and head.isdigit() and not text[4:5].isdecimal():
+        year = int(head)
+        if 1500 <= year <= 2100:
+            return year
     match = _YEAR.search(text)
     return int(match.group(1)) if match else None
 

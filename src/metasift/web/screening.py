@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -74,6 +74,11 @@ class TeamScreening:
         # still settle every race, with other servers too.
         self._claims_lock = threading.Lock()
         self._claims: Counter[int] = Counter()
+        # The claims released last, numbered: a thread that read the store's leases before
+        # a release passes over that record too (its lease may be committed after the read).
+        # Missing an old one costs a retry, never a wrong hand-out: the store decides.
+        self._released: deque[tuple[int, int]] = deque(maxlen=1024)
+        self._released_count = 0
         # SQLite has one writer at a time, and a writer that finds the database locked
         # sleeps in steps of up to 100 ms; queueing the writes here hands over at once.
         self._sqlite = engine.dialect.name == "sqlite"
@@ -229,17 +234,21 @@ class TeamScreening:
         # The record just decided: taught to the learner only once this is committed.
         exclude = set() if decided is None else {decided}
         for attempt in range(MAX_TRIES):
+            # Leases committed after this are not seen by the read below; the claims they
+            # held are then among the recently released ones, and passed over too.
+            since = self._released_count
+            held, others = assignments.open_leases(conn, TITLE_ABSTRACT, reviewer)
+            if attempt == 0 and held is not None and held.record_id != decided:
+                index = session.position(held.record_id)
+                if index is not None and session.learner.labels[index] < 0:
+                    return _Handed(Shown(held.record_id, session.records[index], held.rank))
             with self._claims_lock:
-                # The leases are read and the proposal made under one lock: a record another
-                # thread leases is either among the claims still or its lease is committed,
-                # and so read here. (Read once per attempt, since the claims move on.)
-                held, others = assignments.open_leases(conn, TITLE_ABSTRACT, reviewer)
-                if attempt == 0 and held is not None and held.record_id != decided:
-                    index = session.position(held.record_id)
-                    if index is not None and session.learner.labels[index] < 0:
-                        return _Handed(Shown(held.record_id, session.records[index], held.rank))
                 for rid, n in self._claims.items():
                     others[rid] = others.get(rid, 0) + n
+                for seq, rid in reversed(self._released):
+                    if seq <= since:
+                        break
+                    others[rid] = others.get(rid, 0) + 1
                 busy = {rid for rid, n in others.items() if n >= self.slots}
                 shown = session.current(exclude | busy)
                 if shown is None:
@@ -282,6 +291,8 @@ class TeamScreening:
             self._claims[record_id] -= 1
             if self._claims[record_id] <= 0:
                 del self._claims[record_id]
+            self._released_count += 1
+            self._released.append((self._released_count, record_id))
 
     def undo(self, reviewer: str) -> int | None:
         session = self.session(reviewer)

@@ -432,11 +432,12 @@ class Learner:
 
     def _refill(self, skipped: int = 0) -> bool:
         """Queue the next best records after those queued; False when none is left."""
-        candidates = np.flatnonzero((self.labels < 0) & ~self.blocked)
+        free = (self.labels < 0) & ~self.blocked
         if skipped and self._queue:
-            candidates = np.setdiff1d(
-                candidates, np.fromiter((i for i, _ in self._queue), dtype=np.int64)
-            )
+            # A mask rather than np.setdiff1d, which sorts every record at each refill (a
+            # team's proposals refill often while others hold the records queued first).
+            free[np.fromiter((i for i, _ in self._queue), dtype=np.int64)] = False
+        candidates = np.flatnonzero(free)
         if not len(candidates):
             return False
         size = max(64, int(self.n_labelled * self.model.retrain_growth) + self.lag + 16)

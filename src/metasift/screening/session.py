@@ -227,27 +227,42 @@ class ScreeningSession:
     def position(self, record_id: int) -> int | None:
         return self._position.get(record_id)
 
-    def model_run(self, proposal: Proposal) -> int:
-        """The stored model run of the ranking that made ``proposal``."""
-        with self.lock:
-            return self._model_run(proposal)
+    def model_run(self, proposal: Proposal, conn: Connection | None = None) -> int:
+        """The stored model run of the ranking that made ``proposal``.
 
-    def _model_run(self, proposal: Proposal) -> int:
+        With ``conn`` a new run is stored in that connection's transaction (on SQLite a
+        transaction of its own would wait for the caller's to end) and is remembered only
+        when the caller calls :meth:`remember_run` after the commit: a run rolled back with
+        the caller's transaction must not be reused.
+        """
+        with self.lock:
+            run_id = self._runs.get(proposal.ranking.index)
+            if run_id is not None:
+                return run_id
+            if conn is not None:
+                return self._store_run(proposal, conn)
+            with self.engine.begin() as own:
+                run_id = self._store_run(proposal, own)
+            self._runs[proposal.ranking.index] = run_id
+            return run_id
+
+    def remember_run(self, proposal: Proposal, run_id: int) -> None:
+        with self.lock:
+            self._runs.setdefault(proposal.ranking.index, run_id)
+
+    def _store_run(self, proposal: Proposal, conn: Connection) -> int:
         ranking = proposal.ranking
-        if ranking.index not in self._runs:
-            with self.engine.begin() as conn:
-                self._runs[ranking.index] = add_model_run(
-                    conn,
-                    model=self.model.name,
-                    params=self.model.params(),
-                    seed=self.settings.seed,
-                    kind=ranking.kind,
-                    n_records=len(self.records),
-                    n_labelled=ranking.n_labelled,
-                    n_included=ranking.n_included,
-                    stage=self.stage,
-                )
-        return self._runs[ranking.index]
+        return add_model_run(
+            conn,
+            model=self.model.name,
+            params=self.model.params(),
+            seed=self.settings.seed,
+            kind=ranking.kind,
+            n_records=len(self.records),
+            n_labelled=ranking.n_labelled,
+            n_included=ranking.n_included,
+            stage=self.stage,
+        )
 
     def decide(
         self,
@@ -276,32 +291,64 @@ class ScreeningSession:
                 raise MetasiftError("every record is screened.")
             record_id, _, proposal = shown
             rank, model_run_id = proposal.rank, self.model_run(proposal)
-        index = self._position.get(record_id)
-        if index is None:
-            raise MetasiftError(f"record {record_id} is not among the records to screen.")
         with self.engine.begin() as conn:
-            if guard is not None:
-                shown_with = guard(conn)
-                if shown_with is None:
-                    return None
-                rank, model_run_id = shown_with
-            decision_id = add_decision(
+            decision_id = self.store(
                 conn,
+                decision,
                 record_id=record_id,
-                decision=decision,
                 reviewer=reviewer,
-                stage=self.stage,
-                model_run_id=model_run_id,
                 rank=rank,
+                model_run_id=model_run_id,
                 reason=reason,
                 note=note,
+                guard=guard,
             )
+        if decision_id is not None:
+            self.learn(record_id, decision)
+        return decision_id
+
+    def store(
+        self,
+        conn: Connection,
+        decision: str,
+        *,
+        record_id: int,
+        reviewer: str,
+        rank: int | None = None,
+        model_run_id: int | None = None,
+        reason: str | None = None,
+        note: str | None = None,
+        guard: Callable[[Connection], tuple[int | None, int | None] | None] | None = None,
+    ) -> int | None:
+        """The store's half of :meth:`decide`, in the caller's transaction; the learner is
+        taught with :meth:`learn` once that transaction is committed."""
+        if record_id not in self._position:
+            raise MetasiftError(f"record {record_id} is not among the records to screen.")
+        if guard is not None:
+            shown_with = guard(conn)
+            if shown_with is None:
+                return None
+            rank, model_run_id = shown_with
+        return add_decision(
+            conn,
+            record_id=record_id,
+            decision=decision,
+            reviewer=reviewer,
+            stage=self.stage,
+            model_run_id=model_run_id,
+            rank=rank,
+            reason=reason,
+            note=note,
+        )
+
+    def learn(self, record_id: int, decision: str) -> None:
+        """Teach the learner a stored decision."""
+        index = self._position[record_id]
         with self.lock:
             if self.learner.labels[index] < 0:
                 self.learner.teach(index, decision != "exclude")
             if self._again == index:
                 self._again = None
-        return decision_id
 
     def undo(self, reviewer: str | None = None) -> int | None:
         """Retract the reviewer's last decision; the record is proposed again."""

@@ -250,17 +250,23 @@ def add_routes(app: FastAPI, served: Served) -> None:
         return _back(request, f"/p/{slug}/dedup")
 
     # -- title/abstract screening --------------------------------------------------------------
-    def _record_values(ctx: Ctx, message: str = "") -> dict:
+    def _record_values(ctx: Ctx, message: str = "", handed: tuple | None = None) -> dict:
+        """What the record panel shows; ``handed`` (the record and why none is shown) when
+        it was handed out with the decision before it, else it is handed out here."""
         from metasift.workflow.decisions import stage_closed
 
         team = ctx.served.screening()
         shown = None
-        if ctx.user.can_decide:
+        if handed is not None:
+            shown, why = handed
+            message = f"{message} {why}".strip()
+        elif ctx.user.can_decide:
             try:
-                shown = team.next(ctx.user.name)
+                _, shown, why = team.decide_and_next(ctx.user.name)
             except MetasiftError as exc:
-                # The decision before this (if any) is stored; say why no record follows.
-                message = f"{message} {exc}".strip()
+                why = str(exc)
+            # The decision before this (if any) is stored; say why no record follows.
+            message = f"{message} {why}".strip()
         return {
             "shown": shown,
             "closed": None if shown else stage_closed(ctx.engine, TITLE_ABSTRACT),
@@ -269,8 +275,8 @@ def add_routes(app: FastAPI, served: Served) -> None:
             "team": team,
         }
 
-    def _record_view(ctx: Ctx, message: str = "") -> Response:
-        return served.page("_record.html", ctx, **_record_values(ctx, message))
+    def _record_view(ctx: Ctx, message: str = "", handed: tuple | None = None) -> Response:
+        return served.page("_record.html", ctx, **_record_values(ctx, message, handed))
 
     @app.get("/p/{slug}/screen", response_class=HTMLResponse)
     def screen_page(request: Request, slug: str) -> Response:
@@ -286,16 +292,17 @@ def add_routes(app: FastAPI, served: Served) -> None:
         if decision not in DECISIONS:
             raise HTTPException(400, "decide include, exclude or maybe.")
         team = ctx.served.screening()
-        stored = team.decide(
-            ctx.user.name,
-            _int(form, "record_id"),
-            decision,
-            reason=_text(form, "reason") or None,
-            note=_text(form, "note") or None,
-        )
+        record_id = _int(form, "record_id")
+        reason, note = _text(form, "reason") or None, _text(form, "note") or None
         if not is_htmx(request):
+            team.decide(ctx.user.name, record_id, decision, reason=reason, note=note)
             return RedirectResponse(f"/p/{slug}/screen", status_code=303)
-        response = _record_view(ctx, "" if stored else "That decision was already stored.")
+        # The decision and the next record's lease in one go, as the page shows both.
+        stored, shown, why = team.decide_and_next(
+            ctx.user.name, record_id, decision, reason=reason, note=note
+        )
+        message = "" if stored else "That decision was already stored."
+        response = _record_view(ctx, message, (shown, why))
         response.headers["HX-Trigger"] = "screened"
         return response
 

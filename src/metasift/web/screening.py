@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter, deque
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from sqlalchemy import Connection, Engine
 from metasift.errors import MetasiftError
 from metasift.protocol import Protocol
 from metasift.records.model import Record
-from metasift.screening.learner import RetrainProcess
+from metasift.screening.learner import Proposal, RetrainProcess
 from metasift.screening.session import Corpus, ScreeningSession, build_corpus
 from metasift.screening.settings import screening_settings
 from metasift.workflow import assignments
@@ -43,6 +44,18 @@ class Shown:
     rank: int | None
 
 
+@dataclass(frozen=True)
+class _Handed:
+    shown: Shown
+    claimed: bool = False
+    proposal: Proposal | None = None  # a new lease, with the ranking's stored model run
+    run_id: int | None = None
+
+
+class _AllHeld(MetasiftError):
+    """Every record proposed is held by other reviewers right now."""
+
+
 class TeamScreening:
     def __init__(
         self, engine: Engine, protocol: Protocol, *, ttl: float = assignments.LEASE_SECONDS
@@ -54,19 +67,29 @@ class TeamScreening:
         self.slots = self.settings.reviewers_per_record
         self.shared = self.slots == 1
         self._lock = threading.Lock()
-        # Records are handed out one reviewer at a time within this server: threads racing
-        # for the same best record would otherwise each lose the race to the store in turn.
-        # The store's constraints still settle races with other servers.
-        self._hand_out = threading.Lock()
+        # Records being leased by threads of this server whose transactions are not yet
+        # committed (how many threads each), passed over by the others: threads racing for
+        # the same best record would otherwise each lose the race to the store in turn. Only
+        # the proposal is made under the lock, the writes are not. The store's constraints
+        # still settle every race, with other servers too.
+        self._claims_lock = threading.Lock()
+        self._claims: Counter[int] = Counter()
+        # The claims released last, numbered: a thread that read the store's leases before
+        # a release passes over that record too (its lease may be committed after the read).
+        # Missing an old one costs a retry, never a wrong hand-out: the store decides.
+        self._released: deque[tuple[int, int]] = deque(maxlen=1024)
+        self._released_count = 0
         # SQLite has one writer at a time, and a writer that finds the database locked
         # sleeps in steps of up to 100 ms; queueing the writes here hands over at once.
-        self._writes = threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._writes = threading.RLock() if self._sqlite else nullcontext()
         self._corpus: Corpus | None = None
         # Retraining runs in a process of its own: in a thread it would hold the interpreter
         # lock for much of its time, and slow every request.
         self._retrain: RetrainProcess | None = None
         self._sessions: dict[str, ScreeningSession] = {}
         self._status: tuple[float, StopState] | None = None
+        self._status_lock = threading.Lock()
 
     # -- set-up ----------------------------------------------------------------------------
     def corpus(self) -> Corpus:
@@ -113,53 +136,7 @@ class TeamScreening:
     # -- the loop --------------------------------------------------------------------------
     def next(self, reviewer: str) -> Shown | None:
         """The record ``reviewer`` holds, or the best free one, leased to them."""
-        session = self.session(reviewer)
-        # Who reads what is read under the lock, so that it includes what the threads before
-        # this one handed out.
-        with self._hand_out, self._writes:
-            with self.engine.connect() as conn:
-                held, others = assignments.open_leases(conn, TITLE_ABSTRACT, reviewer)
-                if held is not None:
-                    index = session.position(held.record_id)
-                    if index is not None and session.learner.labels[index] < 0:
-                        return Shown(held.record_id, session.records[index], held.rank)
-                if stage_closed(conn, TITLE_ABSTRACT):
-                    return None
-            return self._hand_out_next(session, reviewer, others)
-
-    def _hand_out_next(
-        self, session: ScreeningSession, reviewer: str, others: dict[int, int]
-    ) -> Shown | None:
-        exclude = {rid for rid, n in others.items() if n >= self.slots}
-        for _ in range(MAX_TRIES):
-            shown = session.current(exclude)
-            if shown is None:
-                return None
-            record_id, record, proposal = shown
-            run_id = session.model_run(proposal)
-            with self.engine.begin() as conn:
-                taken = assignments.take(
-                    conn,
-                    record_id,
-                    TITLE_ABSTRACT,
-                    reviewer,
-                    self.slots,
-                    rank=proposal.rank,
-                    model_run_id=run_id,
-                    ttl=self.ttl,
-                )
-                # Enough others decided it: this reviewer's learner need not propose it again.
-                done = not taken and not self.shared and (
-                    assignments.decided_count(conn, record_id, TITLE_ABSTRACT) >= self.slots
-                )
-            if taken:
-                return Shown(record_id, record, proposal.rank)
-            exclude.add(record_id)
-            if done:
-                session.block(record_id)
-        raise MetasiftError(
-            "other reviewers hold every record proposed to you right now; reload in a moment."
-        )
+        return self.decide_and_next(reviewer)[1]
 
     def decide(
         self,
@@ -173,40 +150,180 @@ class TeamScreening:
         """Store the reviewer's decision on the record they were shown; False when the same
         decision had already been stored (a request sent twice)."""
         session = self.session(reviewer)
+        with self._writes, self.engine.begin() as conn:
+            stored = self._store(conn, session, reviewer, record_id, decision, reason, note)
+        if stored:
+            session.learn(record_id, decision)
+        return stored
 
+    def decide_and_next(
+        self,
+        reviewer: str,
+        record_id: int | None = None,
+        decision: str = "",
+        *,
+        reason: str | None = None,
+        note: str | None = None,
+    ) -> tuple[bool, Shown | None, str]:
+        """Store the reviewer's decision on ``record_id`` (when given) and lease them the
+        next record, in one transaction; returns whether the decision was stored (False: it
+        had been already), the record to show next, and why none is shown when every free
+        record is held by others.
+
+        One transaction rather than two: on SQLite, where writes queue one at a time, each
+        request then takes its turn once.
+        """
+        session = self.session(reviewer)
+        stored, handed, message = False, None, ""
+        if record_id is not None:
+            # Passed over by the other threads until the learner is taught the decision
+            # (after the commit), so that none proposes it meanwhile and finds it taken.
+            with self._claims_lock:
+                self._claims[record_id] += 1
+        try:
+            with self._writes, self.engine.begin() as conn:
+                if record_id is not None:
+                    stored = self._store(conn, session, reviewer, record_id, decision, reason, note)
+                try:
+                    handed = self._hand_out(conn, session, reviewer, decided=record_id)
+                except _AllHeld as exc:
+                    message = str(exc)
+            if stored:
+                session.learn(record_id, decision)
+            if handed is not None and handed.proposal is not None:
+                session.remember_run(handed.proposal, handed.run_id)
+        finally:
+            if handed is not None and handed.claimed:
+                self._release(handed.shown.record_id)
+            if record_id is not None:
+                self._release(record_id)
+        return stored, None if handed is None else handed.shown, message
+
+    def _store(
+        self,
+        conn: Connection,
+        session: ScreeningSession,
+        reviewer: str,
+        record_id: int,
+        decision: str,
+        reason: str | None,
+        note: str | None,
+    ) -> bool:
         def guard(conn: Connection) -> tuple[int | None, int | None] | None:
             lease = assignments.complete(conn, record_id, TITLE_ABSTRACT, reviewer, self.slots)
             return None if lease is None else (lease.rank, lease.model_run_id)
 
-        with self._writes:
-            stored = session.decide(
-                decision,
-                reason=reason,
-                note=note,
-                record_id=record_id,
-                reviewer=reviewer,
-                guard=guard,
-            )
+        stored = session.store(
+            conn,
+            decision,
+            record_id=record_id,
+            reviewer=reviewer,
+            reason=reason,
+            note=note,
+            guard=guard,
+        )
         return stored is not None
+
+    def _hand_out(
+        self, conn: Connection, session: ScreeningSession, reviewer: str, decided: int | None
+    ) -> _Handed | None:
+        """The record ``reviewer`` holds, or the best free one, leased to them in ``conn``'s
+        transaction."""
+        if stage_closed(conn, TITLE_ABSTRACT):
+            return None
+        # The record just decided: taught to the learner only once this is committed.
+        exclude = set() if decided is None else {decided}
+        for attempt in range(MAX_TRIES):
+            # Leases committed after this are not seen by the read below; the claims they
+            # held are then among the recently released ones, and passed over too.
+            since = self._released_count
+            held, others = assignments.open_leases(conn, TITLE_ABSTRACT, reviewer)
+            if attempt == 0 and held is not None and held.record_id != decided:
+                index = session.position(held.record_id)
+                if index is not None and session.learner.labels[index] < 0:
+                    return _Handed(Shown(held.record_id, session.records[index], held.rank))
+            with self._claims_lock:
+                for rid, n in self._claims.items():
+                    others[rid] = others.get(rid, 0) + n
+                for seq, rid in reversed(self._released):
+                    if seq <= since:
+                        break
+                    others[rid] = others.get(rid, 0) + 1
+                busy = {rid for rid, n in others.items() if n >= self.slots}
+                shown = session.current(exclude | busy)
+                if shown is None:
+                    return None
+                record_id, record, proposal = shown
+                self._claims[record_id] += 1
+            try:
+                run_id = session.model_run(proposal, conn if self._sqlite else None)
+                taken = assignments.take(
+                    conn,
+                    record_id,
+                    TITLE_ABSTRACT,
+                    reviewer,
+                    self.slots,
+                    rank=proposal.rank,
+                    model_run_id=run_id,
+                    ttl=self.ttl,
+                )
+                # Enough others decided it: this reviewer's learner need not propose it again.
+                done = (
+                    not taken
+                    and not self.shared
+                    and (assignments.decided_count(conn, record_id, TITLE_ABSTRACT) >= self.slots)
+                )
+            except BaseException:
+                self._release(record_id)
+                raise
+            if taken:
+                return _Handed(Shown(record_id, record, proposal.rank), True, proposal, run_id)
+            self._release(record_id)
+            exclude.add(record_id)
+            if done:
+                session.block(record_id)
+        raise _AllHeld(
+            "other reviewers hold every record proposed to you right now; reload in a moment."
+        )
+
+    def _release(self, record_id: int) -> None:
+        with self._claims_lock:
+            self._claims[record_id] -= 1
+            if self._claims[record_id] <= 0:
+                del self._claims[record_id]
+            self._released_count += 1
+            self._released.append((self._released_count, record_id))
 
     def undo(self, reviewer: str) -> int | None:
         session = self.session(reviewer)
-        record_id = session.undo(reviewer)
-        if record_id is not None:
-            with self.engine.begin() as conn:
-                assignments.reopen(conn, record_id, TITLE_ABSTRACT, reviewer, self.ttl)
+        with self._writes:
+            record_id = session.undo(reviewer)
+            if record_id is not None:
+                with self.engine.begin() as conn:
+                    assignments.reopen(conn, record_id, TITLE_ABSTRACT, reviewer, self.ttl)
         return record_id
 
     def status(self) -> StopState:
         """The stopping rule's verdict on the store's decisions, recomputed every few
-        seconds at most (it reads every decision)."""
-        now = time.monotonic()
+        seconds at most (it reads every decision, and the rule's bound takes seconds of
+        computing at tens of thousands of decisions). One thread recomputes at a time;
+        meanwhile the others answer with the verdict before."""
         cached = self._status
-        if cached is not None and now - cached[0] < STATUS_SECONDS:
+        if cached is not None and time.monotonic() - cached[0] < STATUS_SECONDS:
             return cached[1]
-        state = stop_state(self.engine, self.protocol)
-        self._status = (now, state)
-        return state
+        if not self._status_lock.acquire(blocking=cached is None):
+            return cached[1]
+        try:
+            cached = self._status
+            if cached is not None and time.monotonic() - cached[0] < STATUS_SECONDS:
+                return cached[1]
+            state = stop_state(self.engine, self.protocol)
+            # The pause counts from the end of the computation, so that a slow one does not
+            # start the next at once.
+            self._status = (time.monotonic(), state)
+            return state
+        finally:
+            self._status_lock.release()
 
     def forget_status(self) -> None:
         self._status = None

@@ -138,19 +138,27 @@ def open_session(engine: Engine, user_id: int, token: str, csrf_token: str) -> N
         )
 
 
+# Built once: looked up at every request.
+_SESSION_USER = (
+    sa.select(users.c.id, users.c.name, memberships.c.role, web_sessions.c.csrf_token)
+    .select_from(web_sessions)
+    .join(users, users.c.id == web_sessions.c.user_id)
+    .join(memberships, memberships.c.user_id == users.c.id)
+    .where(
+        web_sessions.c.token_hash == sa.bindparam("token_hash"),
+        web_sessions.c.expires_at > sa.bindparam("now"),
+    )
+)
+
+
 def session_user(engine: Engine, token: str) -> SessionUser | None:
     """Who holds the session ``token`` in this project, or None (unknown, expired, or not a
     member of this project)."""
-    with engine.connect() as conn:
+    # Asked at every request: in autocommit, PostgreSQL answers in one round trip rather than
+    # three (begin, select, rollback).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         row = conn.execute(
-            sa.select(users.c.id, users.c.name, memberships.c.role, web_sessions.c.csrf_token)
-            .select_from(web_sessions)
-            .join(users, users.c.id == web_sessions.c.user_id)
-            .join(memberships, memberships.c.user_id == users.c.id)
-            .where(
-                web_sessions.c.token_hash == token_hash(token),
-                web_sessions.c.expires_at > datetime.now(UTC),
-            )
+            _SESSION_USER, {"token_hash": token_hash(token), "now": datetime.now(UTC)}
         ).first()
     if row is None:
         return None

@@ -49,14 +49,43 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+# The statements of every screening request, built once: building one costs several times
+# more than executing it on SQLite.
+_INSERTS: dict[str, sa.Insert] = {}
+_COMPLETE = (
+    assignments.update()
+    .where(
+        assignments.c.record_id == sa.bindparam("r"),
+        assignments.c.stage == sa.bindparam("s"),
+        assignments.c.reviewer == sa.bindparam("v"),
+        assignments.c.state == "leased",
+    )
+    .values(state="decided", expires_at=None)
+    .returning(assignments.c.rank, assignments.c.model_run_id)
+)
+_OPEN = (
+    sa.select(assignments)
+    .where(
+        assignments.c.stage == sa.bindparam("s"),
+        assignments.c.state == "leased",
+        assignments.c.expires_at > sa.bindparam("now"),
+    )
+    .order_by(assignments.c.id)
+)
+
+
 def _insert_slot(conn: Connection, values: dict) -> bool:
     """Insert unless a unique constraint says the slot or the reviewer is taken."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(assignments).values(**values).on_conflict_do_nothing()
-    return conn.execute(statement.returning(assignments.c.id)).first() is not None
+    dialect = conn.dialect.name
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(assignments).on_conflict_do_nothing().returning(assignments.c.id)
+        _INSERTS[dialect] = statement
+    return conn.execute(statement, values).first() is not None
 
 
 def take(
@@ -73,6 +102,21 @@ def take(
     """Lease a free slot of ``record_id`` to ``reviewer``; False when every slot is held by
     others or the reviewer already decided the record."""
     now = _now()
+    values = {
+        "record_id": record_id,
+        "stage": stage,
+        "slot": 0,
+        "reviewer": reviewer,
+        "state": "leased",
+        "leased_at": now,
+        "expires_at": now + timedelta(seconds=ttl),
+        "rank": rank,
+        "model_run_id": model_run_id,
+    }
+    # Most records handed out have no slot taken yet: try the first straight away, and read
+    # the record's slots only when that fails.
+    if _insert_slot(conn, values):
+        return True
     rows = conn.execute(
         sa.select(assignments.c.id, assignments.c.slot, assignments.c.reviewer)
         .add_columns(assignments.c.state, assignments.c.expires_at)
@@ -93,38 +137,15 @@ def take(
             )
             return True
     for slot in range(slots):
-        if slot in held:
-            continue
-        values = {
-            "record_id": record_id,
-            "stage": stage,
-            "slot": slot,
-            "reviewer": reviewer,
-            "state": "leased",
-            "leased_at": now,
-            "expires_at": now + timedelta(seconds=ttl),
-            "rank": rank,
-            "model_run_id": model_run_id,
-        }
-        if _insert_slot(conn, values):
+        if slot not in held and _insert_slot(conn, dict(values, slot=slot)):
             return True
     return False
 
 
-def open_leases(
-    conn: Connection, stage: str, reviewer: str
-) -> tuple[Lease | None, dict[int, int]]:
+def open_leases(conn: Connection, stage: str, reviewer: str) -> tuple[Lease | None, dict[int, int]]:
     """The record ``reviewer`` holds and has not decided yet (their latest, if several), and
     the records other reviewers are reading now, with the number of them."""
-    rows = conn.execute(
-        sa.select(assignments)
-        .where(
-            assignments.c.stage == stage,
-            assignments.c.state == "leased",
-            assignments.c.expires_at > _now(),
-        )
-        .order_by(assignments.c.id)
-    ).all()
+    rows = conn.execute(_OPEN, {"s": stage, "now": _now()}).all()
     mine = None
     others: dict[int, int] = {}
     for row in rows:
@@ -145,17 +166,7 @@ def complete(
     must not be stored again. A lease that expired is taken again if a slot is free; if the
     record went to others meanwhile, :class:`AssignmentError`.
     """
-    done = conn.execute(
-        assignments.update()
-        .where(
-            assignments.c.record_id == record_id,
-            assignments.c.stage == stage,
-            assignments.c.reviewer == reviewer,
-            assignments.c.state == "leased",
-        )
-        .values(state="decided", expires_at=None)
-        .returning(assignments.c.rank, assignments.c.model_run_id)
-    ).first()
+    done = conn.execute(_COMPLETE, {"r": record_id, "s": stage, "v": reviewer}).first()
     if done is not None:
         return Lease(record_id, stage, reviewer, done.rank, done.model_run_id)
     state = conn.execute(

@@ -31,6 +31,9 @@ class AuditEntry:
     note: str | None
 
 
+_INSERT = audit_log.insert()  # built once: entries are written at every decision
+
+
 def record_event(
     conn: Connection,
     *,
@@ -44,16 +47,17 @@ def record_event(
 ) -> None:
     """Append one entry; call it inside the transaction that makes the change."""
     conn.execute(
-        audit_log.insert().values(
-            at=datetime.now(UTC),
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            previous=previous,
-            value=value,
-            note=note,
-        )
+        _INSERT,
+        {
+            "at": datetime.now(UTC),
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "previous": previous,
+            "value": value,
+            "note": note,
+        },
     )
 
 

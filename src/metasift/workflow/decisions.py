@@ -59,19 +59,22 @@ def _check_stage(stage: str) -> None:
         raise DecisionError(f"unknown stage {stage!r}; use one of: {', '.join(STAGES)}.")
 
 
+# Built once: asked before every record handed out.
+_CLOSURE = (
+    sa.select(stage_closures)
+    .where(stage_closures.c.stage == sa.bindparam("stage"), stage_closures.c.reopened_at.is_(None))
+    .order_by(stage_closures.c.id.desc())
+    .limit(1)
+)
+
+
 def stage_closed(engine: Engine | Connection, stage: str = TITLE_ABSTRACT) -> dict | None:
     """The closure in force for ``stage`` (stopping rule, recall estimate), or None."""
-    query = (
-        sa.select(stage_closures)
-        .where(stage_closures.c.stage == stage, stage_closures.c.reopened_at.is_(None))
-        .order_by(stage_closures.c.id.desc())
-        .limit(1)
-    )
     if isinstance(engine, Engine):
         with engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_CLOSURE, {"stage": stage}).first()
     else:
-        row = engine.execute(query).first()
+        row = engine.execute(_CLOSURE, {"stage": stage}).first()
     return dict(row._mapping) if row else None
 
 

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import hypergeom
 
 from metasift.screening import metrics
@@ -15,6 +17,9 @@ from metasift.screening.stopping import (
     KneeStop,
     SafeStop,
     SampledHypergeometricStop,
+    _least_missed_bound,
+    _missed_bound,
+    _samples,
     hypergeometric_bound,
 )
 
@@ -110,6 +115,25 @@ def test_hypergeometric_bound_is_consistent_with_the_test():
         assert estimate.stop == (estimate.recall_lower_bound >= 0.95)
         assert 0 <= estimate.recall_lower_bound <= estimate.estimated_recall <= 1
     assert hypergeometric_bound(labels, 400) == (1.0, 1.0, 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    screened=st.integers(1, 600),
+    unscreened=st.integers(1, 20_000),
+    share=st.floats(0.0, 0.5),
+    seed=st.integers(0, 2**16),
+    confidence=st.sampled_from([0.5, 0.9, 0.95, 0.99]),
+)
+def test_least_missed_bound_is_the_least_of_every_samples_bound(
+    screened, unscreened, share, seed, confidence
+):
+    # The pruned search must find exactly what a full search of every candidate sample finds.
+    labels = (np.random.default_rng(seed).random(screened) < share).astype(np.int64)
+    n, k = _samples(labels)
+    total = screened + unscreened
+    full = int(_missed_bound(n, k, screened, total, confidence).min())
+    assert _least_missed_bound(n, k, screened, total, confidence) == full
 
 
 def test_hypergeometric_target_and_confidence_are_configurable():

@@ -305,8 +305,8 @@ class TeamScreening:
 
     def status(self) -> StopState:
         """The stopping rule's verdict on the store's decisions, recomputed every few
-        seconds at most (it reads every decision, and the rule's bound takes seconds of
-        computing at tens of thousands of decisions). One thread recomputes at a time;
+        seconds at most (it reads every decision, and the rule's bound takes about a second
+        at tens of thousands of decisions). One thread recomputes at a time;
         meanwhile the others answer with the verdict before."""
         cached = self._status
         if cached is not None and time.monotonic() - cached[0] < STATUS_SECONDS:

@@ -307,7 +307,7 @@ def main() -> None:
             mb = path.stat().st_size / 1024**2
             for reader in (*ours, theirs):
                 times = rate[reader] / rate[theirs]
-                ratio = f"{times:.1f}x" if times >= 1 else f"{times:.2f}x"
+                ratio = f"{times:.2f}x"
                 ratio = "" if reader == theirs else ratio
                 table.add_row(
                     fmt,

@@ -96,21 +96,23 @@ def test_an_idle_connection_the_server_closed_is_replaced(postgres_url, monkeypa
 
     engine = create_db_engine(postgres_url)
     backend = sa.text("SELECT pg_backend_pid()")
+
+    def terminate(pid: int) -> None:
+        # From another engine: the server closes the pooled connection under the first.
+        other = create_db_engine(postgres_url)
+        with other.begin() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.dispose()
+
     with engine.connect() as conn:
         first = conn.execute(backend).scalar_one()
-    other = create_db_engine(postgres_url)
-    with other.begin() as conn:
-        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-    other.dispose()
+    terminate(first)
     # Used a moment ago: no ping, and the closed connection fails.
     with pytest.raises(sa.exc.OperationalError), engine.connect() as conn:
         conn.execute(backend)
     with engine.connect() as conn:
         second = conn.execute(backend).scalar_one()
-    other = create_db_engine(postgres_url)
-    with other.begin() as conn:
-        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": second})
-    other.dispose()
+    terminate(second)
     # Idle for longer than the limit: pinged, replaced, and the query runs on a fresh one.
     monkeypatch.setattr(store_engine, "IDLE_PING_SECONDS", 0.0)
     with engine.connect() as conn:

@@ -144,10 +144,17 @@ class _Blanker:
                 spans.append((begin, end))
         if not spans:
             return data
-        out = bytearray(data)
+        # Joined from views of the kept bytes: one copy of the chunk, where a bytearray
+        # edited in place costs two (each a fresh megabyte the kernel must map in).
+        view = memoryview(data)
+        pieces: list[bytes | memoryview] = []
+        kept = 0
         for begin, end in spans:
-            out[begin:end] = data[begin:end].translate(_BLANK)
-        return bytes(out)
+            pieces.append(view[kept:begin])
+            pieces.append(data[begin:end].translate(_BLANK))
+            kept = end
+        pieces.append(view[kept:])
+        return b"".join(pieces)
 
 
 class _Window:

@@ -173,6 +173,33 @@ def test_group_author_is_kept_as_written():
     assert record.pmcid == "PMC6022861"
 
 
+def test_author_identifiers_affiliations_and_names_printed_in_error():
+    page = b"""<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>7</PMID><Article>
+    <ArticleTitle>T</ArticleTitle><AuthorList>
+    <Author><LastName>Roe</LastName><ForeName>Ann</ForeName><Initials>A</Initials>
+      <Identifier Source="ORCID">0000-0002-1825-0097</Identifier>
+      <AffiliationInfo><Affiliation>Dept <i>A</i>, Oslo.</Affiliation>
+        <Identifier Source="ROR">https://ror.org/01xtthb56</Identifier></AffiliationInfo>
+      <AffiliationInfo><Affiliation>Dept B, Bergen.</Affiliation></AffiliationInfo></Author>
+    <Author ValidYN="N"><LastName>Wrong</LastName><Initials>W</Initials></Author>
+    <Author><CollectiveName>The <i>X</i> Group</CollectiveName></Author>
+    </AuthorList></Article></MedlineCitation></PubmedArticle></PubmedArticleSet>"""
+    (record,) = parse_efetch(page)
+    assert record.authors_raw == ["Roe, Ann", "The X Group"]
+    assert record.authors == ["Roe, A.", "The X Group"]
+    assert record.raw["AuthorList"] == [
+        {
+            "LastName": "Roe",
+            "ForeName": "Ann",
+            "Initials": "A",
+            "Identifier": ["ORCID: 0000-0002-1825-0097"],
+            "Affiliation": ["Dept A, Oslo.", "Dept B, Bergen."],
+        },
+        {"LastName": "Wrong", "Initials": "W", "ValidYN": "N"},
+        {"CollectiveName": "The X Group"},
+    ]
+
+
 def test_compact_file_and_second_article():
     first, second = read_records(COMPACT)
     assert first.title == "The treatment of AIDS behind the walls of correctional facilities."

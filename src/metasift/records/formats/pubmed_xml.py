@@ -150,7 +150,18 @@ def _abstract(abstract: etree._Element, raw: dict[str, Any]) -> str | None:
     return " ".join(sections) or None
 
 
-_AUTHOR_PARTS = frozenset({"AffiliationInfo", "Identifier", "CollectiveName"})
+# What _people reads of an AuthorList; lxml's tag filter skips the rest in C.
+_PEOPLE_TAGS = (
+    "Author",
+    "LastName",
+    "ForeName",
+    "Initials",
+    "Suffix",
+    "CollectiveName",
+    "Identifier",
+    "AffiliationInfo",
+    "Affiliation",
+)
 
 
 def _people(
@@ -159,72 +170,89 @@ def _people(
     """Names as read ("Last, ForeName"), their normal forms, and every author's details.
 
     The details (``raw``) keep each part exactly as read; only the names that become Record
-    fields are cleaned, once each.
+    fields are cleaned, once each. The list is read in one walk over the elements named in
+    ``_PEOPLE_TAGS`` (a nested loop over every author's children costs twice as much); in
+    NLM's order an Identifier after an AffiliationInfo is the affiliation's, not the author's.
     """
     names: list[str] = []
     normal: list[str] = []
     details: list[dict[str, Any]] = []
     if author_list is None:
         return names, normal, details
-    for author in author_list:
-        info: dict[str, Any] = {}
-        for child in author:
-            tag = child.tag
-            if tag not in _AUTHOR_PARTS:
-                # LastName, ForeName, Initials, Suffix: kept as written.
-                if isinstance(tag, str) and (text := child.text):
-                    info[tag] = text
-            elif tag == "AffiliationInfo":
-                for part in child:
-                    if part.tag == "Affiliation":
-                        text = _text(part) if len(part) else part.text
-                        if text:
-                            info.setdefault("Affiliation", []).append(text)
-            elif tag == "Identifier":
-                info.setdefault("Identifier", []).append(f"{child.get('Source')}: {child.text}")
-            else:
-                info[tag] = _text(child)
-        details.append(info)
-        if author.get("ValidYN") == "N":
+    info: dict[str, Any] | None = None
+    valid = affiliated = False
+    for node in author_list.iter(_PEOPLE_TAGS):
+        tag = node.tag
+        if tag == "Author":
+            if info is not None:
+                _author_name(info, valid, names, normal)
+            info = {}
+            details.append(info)
             # NLM marks names printed in error; PubMed does not list them either.
-            info["ValidYN"] = "N"
+            valid = node.get("ValidYN") != "N"
+            affiliated = False
+        elif info is None:
             continue
-        last = clean_text(info.get("LastName"))
-        if last:
-            initials = info.get("Initials")
-            given = clean_text(info.get("ForeName") or initials)
-            name = f"{last}, {given}" if given else last
-            if "Suffix" in info:
-                name += f", {clean_text(info['Suffix'])}"
-            names.append(name)
-            if initials and initials.isalpha() and initials.isupper():
-                # NLM's Initials ("JM") are the canonical initials: "Last, J. M.".
-                normal.append(f"{last}, {'. '.join(initials)}.")
-            else:
-                normal.append(normalize_author(name) or name)
-        elif info.get("CollectiveName"):
-            names.append(info["CollectiveName"])
-            normal.append(info["CollectiveName"])
+        elif tag == "Affiliation":
+            text = _text(node) if len(node) else node.text
+            if text:
+                info.setdefault("Affiliation", []).append(text)
+        elif tag == "AffiliationInfo":
+            affiliated = True
+        elif tag == "Identifier":
+            if not affiliated:
+                info.setdefault("Identifier", []).append(f"{node.get('Source')}: {node.text}")
+        elif tag == "CollectiveName":
+            info[tag] = _text(node)
+        elif text := node.text:  # LastName, ForeName, Initials, Suffix: kept as written
+            info[tag] = text
+    if info is not None:
+        _author_name(info, valid, names, normal)
     return names, normal, details
+
+
+def _author_name(info: dict[str, Any], valid: bool, names: list[str], normal: list[str]) -> None:
+    """Adds the author of ``info`` to ``names`` as read and to ``normal`` in normal form."""
+    if not valid:
+        info["ValidYN"] = "N"
+        return
+    last = clean_text(info.get("LastName"))
+    if last:
+        initials = info.get("Initials")
+        given = clean_text(info.get("ForeName") or initials)
+        name = f"{last}, {given}" if given else last
+        if "Suffix" in info:
+            name += f", {clean_text(info['Suffix'])}"
+        names.append(name)
+        if initials and initials.isalpha() and initials.isupper():
+            # NLM's Initials ("JM") are the canonical initials: "Last, J. M.".
+            normal.append(f"{last}, {'. '.join(initials)}.")
+        else:
+            normal.append(normalize_author(name) or name)
+    elif info.get("CollectiveName"):
+        names.append(info["CollectiveName"])
+        normal.append(info["CollectiveName"])
 
 
 def _mesh(mesh_list: etree._Element, record: Record, raw: dict[str, Any]) -> None:
     terms: list[str] = []
     marked: list[str] = []
-    for heading in mesh_list:
-        entry = None
-        for part in heading:  # DescriptorName, then its QualifierNames
+    entry = None
+    # One walk over the names (a heading is its DescriptorName, then its QualifierNames),
+    # without a proxy for each MeshHeading.
+    for part in mesh_list.iter("DescriptorName", "QualifierName"):
+        if part.tag == "DescriptorName":
+            if entry:
+                marked.append(entry)
+            entry = None
             name = part.text
-            if not name:
-                continue
-            star = "*" if part.get("MajorTopicYN") == "Y" else ""
-            if part.tag == "DescriptorName":
+            if name:
                 terms.append(name)
-                entry = star + name
-            elif entry is not None:
-                entry += "/" + star + name
-        if entry is not None:
-            marked.append(entry)
+                entry = "*" + name if part.get("MajorTopicYN") == "Y" else name
+        elif entry and (name := part.text):
+            entry += "/*" + name if part.get("MajorTopicYN") == "Y" else "/" + name
+    if entry:
+        marked.append(entry)
     # NLM's headings are clean text: check them all at once, clean one by one if not.
     if clean_text(" | ".join(marked)) != " | ".join(marked):
         terms = [t for t in map(clean_text, terms) if t]

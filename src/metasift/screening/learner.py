@@ -21,6 +21,7 @@ import scipy.sparse as sp
 import sklearn
 
 from metasift.screening.classifiers import balance_weights, make_classifier, relevance_scores
+from metasift.screening.liblinear import fit_linear
 from metasift.screening.models import ScreeningModel
 from metasift.screening.query import make_query, top_k
 
@@ -132,10 +133,11 @@ def _train(X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, s
         extra = np.sort(rng.choice(pool, size=size, replace=False))
         labelled = np.concatenate([labelled, extra])
         y = np.concatenate([y, np.zeros(len(extra), dtype=y.dtype)])
-    # Parameter validation inspects signatures at every fit: a third of the cost of a retrain
-    # on small data, for settings that were validated when the model was defined.
+    # Linear models go to liblinear directly (see .liblinear); for the others, parameter
+    # validation, which inspects signatures at every fit, is skipped: the settings were
+    # validated when the model was defined.
     with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
-        return classifier.fit(X[labelled], y, sample_weight=balance_weights(y, model.balance))
+        return fit_linear(classifier, X[labelled], y, balance_weights(y, model.balance))
 
 
 def _fit_classifier(

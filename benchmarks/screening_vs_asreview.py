@@ -45,7 +45,7 @@ SYNERGY = Path(os.environ.get("METASIFT_SHARED_DATA", HERE.parents[1] / "shared"
 )
 VENV = HERE / ".venv-asreview"
 ASREVIEW = "asreview==3.0.8"
-console = Console()
+console = Console(width=200)  # the tables are wide; a pipe would get 80 columns
 
 
 def asreview_python() -> Path:

@@ -86,3 +86,15 @@ def test_uncovered_cases_fall_back_to_fit(monkeypatch, estimator, X, y):
     if estimator.random_state is not None:
         assert np.array_equal(got.coef_, expected.coef_)
     assert calls == []
+
+
+def test_a_routine_with_other_arguments_falls_back_to_fit(monkeypatch):
+    X, y = _data(60, 500, seed=4, dtype=np.float32)
+    expected = clone(ESTIMATORS[0]).fit(X, y)
+
+    def other_signature(*args):
+        raise TypeError("train_wrap() takes exactly 13 positional arguments (12 given)")
+
+    monkeypatch.setattr(liblinear, "train_wrap", other_signature)
+    got = fit_linear(clone(ESTIMATORS[0]), X, y)
+    assert np.array_equal(got.coef_, expected.coef_)

@@ -40,6 +40,7 @@ _SOLVERS = {
     ("hinge", True): 3,
 }
 _UNIT_CLASS_WEIGHTS = np.ones(2)
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _solver(estimator: Any, n_rows: int, n_features: int) -> int | None:
@@ -107,20 +108,25 @@ def fit_linear(
         else np.ascontiguousarray(sample_weight, dtype=np.float64)
     )
     set_verbosity_wrap(estimator.verbose)  # a global of the library, set at every fit
-    raw_coef, n_iter = train_wrap(
-        X,
-        np.ascontiguousarray(y, dtype=np.float64),
-        True,
-        solver,
-        estimator.tol,
-        scaling if fit_intercept else -1.0,
-        estimator.C,
-        _UNIT_CLASS_WEIGHTS,
-        estimator.max_iter,
-        check_random_state(estimator.random_state).randint(np.iinfo("i").max),
-        0.1,  # epsilon: only the regression losses read it
-        weights,
-    )
+    try:
+        raw_coef, n_iter = train_wrap(
+            X,
+            np.ascontiguousarray(y, dtype=np.float64),
+            True,
+            solver,
+            estimator.tol,
+            scaling if fit_intercept else -1.0,
+            estimator.C,
+            _UNIT_CLASS_WEIGHTS,
+            estimator.max_iter,
+            check_random_state(estimator.random_state).randint(np.iinfo("i").max),
+            0.1,  # epsilon: only the regression losses read it
+            weights,
+        )
+    except (TypeError, ValueError):
+        # Another scikit-learn's routine, with other arguments or dtypes (older ones take
+        # float64 rows only): the estimator's own fit knows how to call it.
+        return estimator.fit(X, y, sample_weight=sample_weight)
     if max(n_iter) >= estimator.max_iter:
         warnings.warn(
             "Liblinear failed to converge, increase the number of iterations.",
@@ -136,6 +142,3 @@ def fit_linear(
     estimator.classes_ = np.array([0, 1])
     estimator.n_features_in_ = X.shape[1]
     return estimator
-
-
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))

@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 SYNERGY = Path(os.environ.get("METASIFT_SHARED_DATA", HERE.parents[1] / "shared" / "data")) / (
     "synergy"
 )
-console = Console()
+console = Console(width=200)  # the tables are wide; a pipe would get 80 columns
 REFERENCE = ScreeningModel(
     name="asreview-style (TfidfVectorizer + LinearSVC)",
     features="words",

@@ -238,15 +238,16 @@ def _mesh(mesh_list: etree._Element, record: Record, raw: dict[str, Any]) -> Non
     terms: list[str] = []
     marked: list[str] = []
     entry = None
-    # One walk over the names (a heading is its DescriptorName, then its QualifierNames),
-    # without a proxy for each MeshHeading.
-    for part in mesh_list.iter("DescriptorName", "QualifierName"):
-        if part.tag == "DescriptorName":
+    # One walk over the headings and their names (a DescriptorName, then its QualifierNames)
+    # instead of a loop in a loop.
+    for part in mesh_list.iter("MeshHeading", "DescriptorName", "QualifierName"):
+        tag = part.tag
+        if tag == "MeshHeading":
             if entry:
                 marked.append(entry)
             entry = None
-            name = part.text
-            if name:
+        elif tag == "DescriptorName":
+            if name := part.text:
                 terms.append(name)
                 entry = "*" + name if part.get("MajorTopicYN") == "Y" else name
         elif entry and (name := part.text):

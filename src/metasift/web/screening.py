@@ -252,6 +252,10 @@ class TeamScreening:
                 busy = {rid for rid, n in others.items() if n >= self.slots}
                 shown = session.current(exclude | busy)
                 if shown is None:
+                    # Nothing left for this reviewer, or only records held by others (leases,
+                    # requests in flight) right now, which may come back to them.
+                    if session.current(() if decided is None else {decided}) is not None:
+                        break
                     return None
                 record_id, record, proposal = shown
                 self._claims[record_id] += 1

@@ -69,6 +69,17 @@ class Proposal:
 PARALLEL_FROM = 5_000
 
 
+def _each_member(function: Any, items: list[Any], n_records: int) -> list[Any]:
+    """``[function(item) for item in items]``, on one thread per item from
+    :data:`PARALLEL_FROM` records (liblinear and sparse products release the interpreter
+    lock; on fewer records starting threads costs more than it gains). Results come back in
+    item order, so the outcome does not depend on timing."""
+    if len(items) > 1 and n_records >= PARALLEL_FROM:
+        with ThreadPoolExecutor(max_workers=len(items)) as pool:
+            return list(pool.map(function, items))
+    return [function(item) for item in items]
+
+
 def next_retrain(n_labelled: int, growth: float) -> int:
     """The label count at which the model is next retrained, after training on ``n_labelled``."""
     return n_labelled + max(1, int(n_labelled * growth))
@@ -93,16 +104,10 @@ def fit_scores(
             combined = _linear_ensemble(X[0], labelled, y, model, seed)
             if combined is not None:
                 return "classifier", combined
-        # Members train in parallel threads (liblinear and sparse products release the GIL);
-        # results are combined in member order, so the outcome does not depend on timing.
         jobs = [
             (Xm, labelled, y, m, seed, cold_scores) for Xm, m in zip(X, model.members, strict=True)
         ]
-        if len(jobs) > 1 and X[0].shape[0] >= PARALLEL_FROM:
-            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-                results = list(pool.map(lambda job: fit_scores(*job), jobs))
-        else:
-            results = [fit_scores(*job) for job in jobs]
+        results = _each_member(lambda job: fit_scores(*job), jobs, X[0].shape[0])
         if results[0] is None:
             return None
         total = np.zeros(len(results[0][1]))
@@ -164,11 +169,7 @@ def _linear_ensemble(
     members = model.members
     if not all(m.classifier in LINEAR for m in members):
         return None
-    if X.shape[0] >= PARALLEL_FROM and len(members) > 1:
-        with ThreadPoolExecutor(max_workers=len(members)) as pool:
-            fitted = list(pool.map(lambda m: _train(X, labelled, y, m, seed), members))
-    else:
-        fitted = [_train(X, labelled, y, m, seed) for m in members]
+    fitted = _each_member(lambda m: _train(X, labelled, y, m, seed), list(members), X.shape[0])
     n = X.shape[0]
     rows = np.linspace(0, n - 1, STATS_ROWS).astype(np.int64) if n > STATS_ROWS else None
     sample = X if rows is None else X[rows]

@@ -165,7 +165,7 @@ def main() -> None:
         if size <= args.reference_max:
             gc.collect()
             start = time.perf_counter()
-            HashedTfidf(stop_words=None, max_df=0.95, n_jobs=1).fit_transform(texts)
+            HashedTfidf(**default.members[0].feature_params, n_jobs=1).fit_transform(texts)
             table.add_row(
                 f"{size:,}",
                 "metasift features in one process",

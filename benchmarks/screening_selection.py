@@ -3,8 +3,9 @@
 The candidates are declared below, each after a published method (ASReview's elas_u4 SVM,
 Cormack & Grossman's BMI logistic regression with random pseudo-negatives, their ensembles, a
 complement naive Bayes member as in ASReview's earlier default), and the BMI ensemble
-retrained after every relevant label too, with 100, 50 or 25 pseudo-negatives; all share one
-feature matrix (word 1-2-gram TF-IDF, sublinear tf, no stop-word list, max_df 0.95, hashed).
+retrained after every relevant label too, with 100, 50 or 25 pseudo-negatives. Each candidate
+runs on two feature matrices: word 1-2-gram TF-IDF (sublinear tf, no stop-word list, max_df
+0.95, hashed) as ASReview builds it, and the same on Snowball word stems (named "stems/...").
 No candidate's settings were fitted to the datasets.
 
 Protocol: for each of the SYNERGY datasets in ../shared/data/synergy, the candidate with the
@@ -43,33 +44,34 @@ FLAGSHIP = HERE.parent / "examples" / "admsc-skin" / "records.jsonl"
 console = Console()
 
 WORDS = {"stop_words": None, "max_df": 0.95}
+STEMS = {**WORDS, "stem": True}
 
 
-def _svm(**params: float) -> ScreeningModel:
+def _svm(words: dict = WORDS, **params: float) -> ScreeningModel:
     return ScreeningModel(
         name="svm-u4",
         features="hashed-words",
-        feature_params=WORDS,
+        feature_params=words,
         classifier="svm",
         classifier_params={"C": 0.11, **params},
         balance=9.8,
     )
 
 
-def _logistic(pseudo_negatives: int = 0, **params: float) -> ScreeningModel:
+def _logistic(words: dict = WORDS, pseudo_negatives: int = 0, **params: float) -> ScreeningModel:
     return ScreeningModel(
         name="logistic",
         features="hashed-words",
-        feature_params=WORDS,
+        feature_params=words,
         classifier="logistic",
         classifier_params=params,
         pseudo_negatives=pseudo_negatives,
     )
 
 
-def _nb() -> ScreeningModel:
+def _nb(words: dict = WORDS) -> ScreeningModel:
     return ScreeningModel(
-        name="nb", features="hashed-words", feature_params=WORDS, classifier="nb", balance="none"
+        name="nb", features="hashed-words", feature_params=words, classifier="nb", balance="none"
     )
 
 
@@ -77,31 +79,32 @@ def _ensemble(name: str, *members: ScreeningModel, **schedule) -> ScreeningModel
     return ScreeningModel(name=name, members=members, **schedule)
 
 
-def _relevant(name: str, pseudo_negatives: int) -> ScreeningModel:
+def _relevant(name: str, words: dict, pseudo_negatives: int) -> ScreeningModel:
     """The BMI ensemble retrained after every relevant label too (besides the growing batches),
     its solvers stopped at tolerance 1e-3 (liblinear's default is 1e-4): as many retrains as
     there are relevant records, each cheaper."""
     return _ensemble(
         name,
-        _svm(tol=1e-3),
-        _logistic(pseudo_negatives, tol=1e-3),
+        _svm(words, tol=1e-3),
+        _logistic(words, pseudo_negatives, tol=1e-3),
         retrain_on_relevant=True,
     )
 
 
+def _candidates(prefix: str, words: dict) -> list[ScreeningModel]:
+    return [
+        dataclasses.replace(_svm(words), name=f"{prefix}svm"),
+        dataclasses.replace(_logistic(words), name=f"{prefix}logistic"),
+        dataclasses.replace(_logistic(words, 100), name=f"{prefix}logistic-bmi"),
+        _ensemble(f"{prefix}svm+logistic", _svm(words), _logistic(words)),
+        _ensemble(f"{prefix}svm+logistic-bmi", _svm(words), _logistic(words, 100)),
+        _ensemble(f"{prefix}svm+logistic+nb", _svm(words), _logistic(words), _nb(words)),
+        *(_relevant(f"{prefix}svm+logistic-bmi{k}/relevant", words, k) for k in (100, 50, 25)),
+    ]
+
+
 CANDIDATES: dict[str, ScreeningModel] = {
-    m.name: m
-    for m in (
-        dataclasses.replace(_svm(), name="svm"),
-        dataclasses.replace(_logistic(), name="logistic"),
-        dataclasses.replace(_logistic(100), name="logistic-bmi"),
-        _ensemble("svm+logistic", _svm(), _logistic()),
-        _ensemble("svm+logistic-bmi", _svm(), _logistic(100)),
-        _ensemble("svm+logistic+nb", _svm(), _logistic(), _nb()),
-        _relevant("svm+logistic-bmi/relevant", 100),
-        _relevant("svm+logistic-bmi50/relevant", 50),
-        _relevant("svm+logistic-bmi25/relevant", 25),
-    )
+    m.name: m for m in (*_candidates("", WORDS), *_candidates("stems/", STEMS))
 }
 
 

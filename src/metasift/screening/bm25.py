@@ -4,7 +4,7 @@ Written here on top of scikit-learn's CountVectorizer rather than taken from a p
 rank-bm25 loops over documents in Python (minutes at a million records) and has not been
 maintained since 2022; bm25s is fast but brings its own tokeniser and index format, whereas
 cold start needs one weighted sum over a single query's columns of a term-count matrix built
-with the same tokenisation as our TF-IDF features - a dozen lines of sparse arithmetic.
+with scikit-learn's word tokenisation - a dozen lines of sparse arithmetic.
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ runs on two feature matrices: word 1-2-gram TF-IDF (sublinear tf, no stop-word l
 No candidate's settings were fitted to the datasets.
 
 Protocol: for each of the SYNERGY datasets in ../shared/data/synergy, the candidate with the
-best mean WSS@95 on the *other* datasets is selected, and its WSS@95 on the held-out dataset is
-reported; the mean of those held-out values estimates how well the selection procedure does on
-a collection it has not seen. The flagship corpus (examples/admsc-skin/records.jsonl, 143
+best mean WSS@95 on the *other* datasets, among those whose mean ATD there is no higher than
+the elas_u4-like svm's (a default must find relevant records sooner on average, not only the
+last 95% sooner), is selected, and its WSS@95 on the held-out dataset is reported; the mean
+of those held-out values estimates how well the selection procedure does on a collection it
+has not seen. The flagship corpus (examples/admsc-skin/records.jsonl, 143
 records, 23 eligible) is never used for selection and is reported as a further held-out set.
 Every run starts from 1 included + 1 excluded prior drawn with the seed and screens until the
 last relevant record is found. With 1 included prior the seed moves WSS@95 by several points
@@ -41,7 +43,7 @@ from metasift.screening.simulate import Prior, choose_priors, simulate
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("METASIFT_SHARED_DATA", HERE.parents[1] / "shared" / "data"))
 FLAGSHIP = HERE.parent / "examples" / "admsc-skin" / "records.jsonl"
-console = Console()
+console = Console(width=200)  # the tables are wide; a pipe would get 80 columns
 
 WORDS = {"stop_words": None, "max_df": 0.95}
 STEMS = {**WORDS, "stem": True}
@@ -154,19 +156,31 @@ def main() -> None:
             args.cache.write_text(json.dumps(cache))
             console.print(f"{name} {dataset} seed {seed}: wss@95 {values['wss@95']:.3f}")
     names = [p.name for p in paths]
-    wss = {
-        (c, d): float(np.mean([cache[f"{c}|{d}|{s}"]["wss@95"] for s in range(args.seeds)]))
-        for c in CANDIDATES
-        for d in names
-    }
+    wss, atd = (
+        {
+            (c, d): float(np.mean([cache[f"{c}|{d}|{s}"][key] for s in range(args.seeds)]))
+            for c in CANDIDATES
+            for d in names
+        }
+        for key in ("wss@95", "atd")
+    )
+
+    def select(on: list[str]) -> str:
+        reference = np.mean([atd[("svm", d)] for d in on])
+        eligible = [c for c in CANDIDATES if np.mean([atd[(c, d)] for d in on]) <= reference]
+        return max(eligible, key=lambda c: np.mean([wss[(c, d)] for d in on]))
     synergy = names[:-1]
     table = Table(title=f"Mean WSS@95 per candidate ({args.seeds} seeds, 1+1 priors)")
-    for col in ("candidate", *synergy, "SYNERGY mean", f"{names[-1]} (held out)"):
+    for col in ("candidate", *synergy, "SYNERGY mean", "mean ATD", f"{names[-1]} (held out)"):
         table.add_column(col, justify="right")
     for c in CANDIDATES:
         row = [wss[(c, d)] for d in synergy]
         table.add_row(
-            c, *(f"{v:.3f}" for v in row), f"{np.mean(row):.3f}", f"{wss[(c, names[-1])]:.3f}"
+            c,
+            *(f"{v:.3f}" for v in row),
+            f"{np.mean(row):.3f}",
+            f"{np.mean([atd[(c, d)] for d in synergy]):.4f}",
+            f"{wss[(c, names[-1])]:.3f}",
         )
     console.print(table)
     folds = Table(title="Leave one dataset out: select on the others, report on the held-out one")
@@ -175,7 +189,7 @@ def main() -> None:
     diffs, chosen = [], []
     for held in synergy:
         rest = [d for d in synergy if d != held]
-        best = max(CANDIDATES, key=lambda c: np.mean([wss[(c, d)] for d in rest]))
+        best = select(rest)
         chosen.append(wss[(best, held)])
         diffs.append(wss[(best, held)] - wss[("svm", held)])
         folds.add_row(
@@ -193,7 +207,7 @@ def main() -> None:
         f"{100 * np.mean(diffs):+.1f}",
     )
     console.print(folds)
-    final = max(CANDIDATES, key=lambda c: np.mean([wss[(c, d)] for d in synergy]))
+    final = select(synergy)
     console.print(
         f"selected on all {len(synergy)} datasets: {final}; on the held-out flagship corpus "
         f"{wss[(final, names[-1])]:.3f} vs svm {wss[('svm', names[-1])]:.3f}"

@@ -40,10 +40,10 @@ def test_flagship_prisma_counts(flagship_run):
     assert data["identification"]["databases"] == {"Bundled corpus": 143}
     assert data["removed_before_screening"] == {
         "duplicates": 0,
-        "automation_ineligible": 17,
+        "automation_ineligible": 14,
         "other": 0,
     }
-    assert (data["screened"], data["excluded_screening"], data["sought"]) == (126, 103, 23)
+    assert (data["screened"], data["excluded_screening"], data["sought"]) == (129, 106, 23)
     assert (data["not_retrieved"], data["assessed"]) == (0, 23)
     assert data["excluded_full_text"] == {"wrong condition": 1, "wrong intervention": 2}
     assert (data["included_studies"], data["included_reports"]) == (20, 20)
@@ -57,7 +57,7 @@ def test_report_says_decisions_were_simulated(flagship_run):
     root, result, _ = flagship_run
     html = result.report.read_text(encoding="utf-8")
     assert "were simulated to demonstrate metasift offline" in html
-    assert "Records screened (n = 126)" in html
+    assert "Records screened (n = 129)" in html
     assert (root / "report" / "report.md").exists()
     assert (root / "report" / "included.ris").read_text(encoding="utf-8").count("ER  -") == 20
 

@@ -195,12 +195,12 @@ register(
             replace(
                 _LOGISTIC_BMI,
                 feature_params=_STEMS,
-                pseudo_negatives=50,
+                pseudo_negatives=25,
                 classifier_params=_TOLERANCE,
             ),
         ),
         retrain_on_relevant=True,
-        description="mean of the standardised scores of svm-u4 and logistic-bmi (50 "
+        description="mean of the standardised scores of svm-u4 and logistic-bmi (25 "
         "pseudo-negatives) on one shared TF-IDF matrix of word stems (1-2-grams, sublinear tf, "
         "max_df 0.95), retrained after every relevant label and in growing batches (every "
         "label up to 20, then each 5% growth); chosen by benchmarks/screening_selection.py",

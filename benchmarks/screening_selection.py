@@ -169,6 +169,7 @@ def main() -> None:
         reference = np.mean([atd[("svm", d)] for d in on])
         eligible = [c for c in CANDIDATES if np.mean([atd[(c, d)] for d in on]) <= reference]
         return max(eligible, key=lambda c: np.mean([wss[(c, d)] for d in on]))
+
     synergy = names[:-1]
     table = Table(title=f"Mean WSS@95 per candidate ({args.seeds} seeds, 1+1 priors)")
     for col in ("candidate", *synergy, "SYNERGY mean", "mean ATD", f"{names[-1]} (held out)"):

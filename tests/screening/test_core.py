@@ -215,6 +215,7 @@ def test_stemmed_words_join_inflections_and_drop_stop_words_before_stemming():
     assert StemmedWords("english")(text) == [
         "pharmacokinet", "pharmacokinet", "studi", "studi", "2nd", "studi"
     ]  # fmt: skip
+    assert StemmedWords(["studies", "the"])("The studies studied") == ["studi"]
     tokenizer = StemmedWords("english")
     tokenizer("warm up the stemmer")
     again = pickle.loads(pickle.dumps(tokenizer))

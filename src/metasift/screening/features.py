@@ -44,18 +44,21 @@ class StemmedWords:
     "Pharmacokinetically" share one feature; stop words are dropped before stemming.
 
     With few labels, inflected forms of one word split the evidence a record gives; stemming
-    joins them (on the five SYNERGY datasets, 20 seeds each, it raised the mean WSS@95 of
-    the default ensemble by 2.5 points and of a lone linear SVM by 3.5:
-    ``benchmarks/screening_selection.py``). The stems
-    come from PyStemmer, Snowball's own C implementation. A class rather than a closure so that
-    extractors that tokenise in worker processes can pickle it.
+    joins them (on the five SYNERGY datasets, 20 seeds each, it raised the mean WSS@95 of the
+    default ensemble by 2.5 points and of a lone linear SVM by 3.5:
+    ``benchmarks/screening_selection.py``). The stems come from PyStemmer, Snowball's own C
+    implementation. A class rather than a closure so that extractors that tokenise in worker
+    processes can pickle it.
     """
 
     _WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 
-    def __init__(self, stop_words: str | None = None) -> None:
+    def __init__(self, stop_words: str | Sequence[str] | None = None) -> None:
         self.stop_words = stop_words
-        self._stop = ENGLISH_STOP_WORDS if stop_words == "english" else frozenset()
+        if stop_words == "english":
+            self._stop = ENGLISH_STOP_WORDS
+        else:
+            self._stop = frozenset(stop_words or ())
         self._stemmer: Any = None
 
     def __call__(self, text: str) -> list[str]:
@@ -78,7 +81,7 @@ class StemmedWords:
         return f"StemmedWords(stop_words={self.stop_words!r})"
 
 
-def _tokens(stem: bool, stop_words: str | None) -> dict[str, Any]:
+def _tokens(stem: bool, stop_words: str | Sequence[str] | None) -> dict[str, Any]:
     """The vectoriser settings that choose how texts become words."""
     if stem:
         return {"tokenizer": StemmedWords(stop_words), "token_pattern": None, "lowercase": False}

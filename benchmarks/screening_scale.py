@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from metasift.records.formats import read_records
-from metasift.screening.features import HashedTfidf, record_texts
+from metasift.screening.features import record_texts
 from metasift.screening.learner import Learner, fit_scores
 from metasift.screening.models import ScreeningModel, get_model
 from metasift.screening.query import top_k
@@ -165,7 +165,7 @@ def main() -> None:
         if size <= args.reference_max:
             gc.collect()
             start = time.perf_counter()
-            HashedTfidf(**default.members[0].feature_params, n_jobs=1).fit_transform(texts)
+            default.members[0].make_features().set_params(n_jobs=1).fit_transform(texts)
             table.add_row(
                 f"{size:,}",
                 "metasift features in one process",

@@ -254,7 +254,7 @@ class TeamScreening:
                 if shown is None:
                     # Nothing left for this reviewer, or only records held by others (leases,
                     # requests in flight) right now, which may come back to them.
-                    if session.current(() if decided is None else {decided}) is not None:
+                    if session.current(exclude) is not None:
                         break
                     return None
                 record_id, record, proposal = shown

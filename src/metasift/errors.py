@@ -1,4 +1,33 @@
-"""Error types users see. Each message names the file, line or record, and what to do."""
+"""Every error metasift raises on purpose, in one tree. Each message names the file, line or
+record, and what to do.
+
+::
+
+    MetasiftError                  the CLI prints these without a traceback
+    ├── ProjectError               project folder or store missing or unusable
+    ├── ProtocolError              review.toml missing or invalid
+    ├── ImportFileError            a file cannot be read at all (.path, .line)
+    ├── SearchError                a live search failed
+    │   └── SearchHTTPError        a request failed for good (.status, .body)
+    ├── DedupError                 de-duplication cannot do what was asked
+    ├── ReviewError                a rule of the review refuses the action
+    │   ├── StageClosedError       the stage is closed (.stage); reopen it first
+    │   ├── PermissionDeniedError  not a member, or the role may not do this (.who, .action)
+    │   ├── ReviewerError          unknown or duplicate reviewer, unknown role
+    │   ├── DecisionError          a decision that cannot be recorded
+    │   ├── AssignmentError        a record went to other reviewers meanwhile
+    │   ├── FullTextError          a full-text step on a record that is not sought
+    │   └── PrismaError            PRISMA boxes that do not add up, or work pending
+    ├── ExtractionError            extraction data or form problems
+    │   ├── TemplateError          an extraction workbook that cannot be read
+    │   └── RobError               risk-of-bias answers that do not fit the tool
+    ├── SynthesisError             data or options that cannot be meta-analysed as asked
+    │   └── ConvergenceError       an iterative estimator did not reach its solution
+    └── UserError                  web users: unknown role, short password
+
+The stage modules import their errors from here, so ``except metasift.errors.ReviewError``
+catches every refusal of a review rule, whichever entry point made the call.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +36,23 @@ class MetasiftError(Exception):
     """Base of every error metasift raises on purpose; the CLI prints it without a traceback."""
 
 
+class ProjectError(MetasiftError):
+    """The project directory or its store is missing or unusable."""
+
+
+class ProtocolError(MetasiftError):
+    """review.toml is missing or invalid."""
+
+
 class ImportFileError(MetasiftError):
     """A file cannot be read at all (unknown format, empty, binary, undecodable).
 
     Problems confined to one record are not errors: they become rejections in the import report.
+
+    Args:
+        path: the file as the user named it.
+        message: what is wrong and what to do.
+        line: the line the problem was found on, when known.
     """
 
     def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
@@ -20,9 +62,101 @@ class ImportFileError(MetasiftError):
         super().__init__(f"{where}: {message}")
 
 
-class ProtocolError(MetasiftError):
-    """review.toml is missing or invalid."""
+class SearchError(MetasiftError):
+    """A live search failed; the message names the source, the batch and what to do."""
 
 
-class ProjectError(MetasiftError):
-    """The project directory or its store is missing or unusable."""
+class SearchHTTPError(SearchError):
+    """A request failed for good (after retries, or with a status that retrying cannot fix).
+
+    Args:
+        message: what failed, with the source and what to do.
+        status: the HTTP status, or None when no response came (network error).
+        body: the start of the response body, for the search log.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class DedupError(MetasiftError):
+    """De-duplication cannot do what was asked (unknown pair or cluster, bad verdict)."""
+
+
+class ReviewError(MetasiftError):
+    """A rule of the review refuses the action (stage closed, not a member, bad decision)."""
+
+
+class StageClosedError(ReviewError):
+    """A decision on a stage that is closed.
+
+    Args:
+        stage: the closed stage (``title_abstract`` or ``full_text``).
+        message: what was refused and how to reopen the stage.
+    """
+
+    def __init__(self, stage: str, message: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
+class PermissionDeniedError(ReviewError):
+    """Someone who is not a member of the review, or whose role may not do what was asked.
+
+    Args:
+        who: the name that asked.
+        action: what they asked to do (``decide``, ``close``...).
+        message: why it was refused and what to do.
+    """
+
+    def __init__(self, who: str, action: str, message: str) -> None:
+        super().__init__(message)
+        self.who = who
+        self.action = action
+
+
+class ReviewerError(ReviewError):
+    """Unknown reviewer, duplicate reviewer or unknown role."""
+
+
+class DecisionError(ReviewError):
+    """A decision that cannot be recorded (unknown record, reason not in the protocol...)."""
+
+
+class AssignmentError(ReviewError):
+    """A decision on a record the reviewer no longer holds, and that others took meanwhile."""
+
+
+class FullTextError(ReviewError):
+    """A full-text step on a record that is not sought, or a bad grouping."""
+
+
+class PrismaError(ReviewError):
+    """PRISMA boxes that do not add up, or a diagram asked for while work is pending."""
+
+
+class ExtractionError(MetasiftError):
+    """Extraction values, suggestions or forms that cannot be used as asked."""
+
+
+class TemplateError(ExtractionError):
+    """An extraction workbook that cannot be read back."""
+
+
+class RobError(ExtractionError, ValueError):
+    """Risk-of-bias answers that do not fit the tool (unknown question or answer, missing
+    answer)."""
+
+
+class SynthesisError(MetasiftError):
+    """Data or options that cannot be meta-analysed as asked."""
+
+
+class ConvergenceError(SynthesisError):
+    """An iterative estimator did not reach its solution."""
+
+
+class UserError(MetasiftError):
+    """A web user that cannot be added: unknown role, empty name, password too short."""

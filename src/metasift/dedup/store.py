@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from metasift.dedup.core import DedupResult, Progress, deduplicate
 from metasift.dedup.settings import DedupSettings
-from metasift.errors import MetasiftError
+from metasift.errors import DedupError
 from metasift.store.records import iter_records
 from metasift.store.schema import (
     dedup_clusters,
@@ -33,10 +33,6 @@ from metasift.workflow.audit import record_event
 
 VERDICTS = ("same", "different")
 BATCH = 5000
-
-
-class DedupError(MetasiftError):
-    """A dedup command cannot be carried out (unknown cluster or pair, bad verdict)."""
 
 
 @dataclass

@@ -20,14 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from metasift.errors import RobError
+
 LOW, SOME, HIGH = "Low", "Some concerns", "High"
 ANSWERS = ("Y", "PY", "PN", "N", "NI", "NA")
 _YES = {"Y", "PY"}
 _NO = {"N", "PN"}
-
-
-class RobError(ValueError):
-    """Answers that do not fit the tool (unknown question, answer or missing answer)."""
 
 
 @dataclass(frozen=True)

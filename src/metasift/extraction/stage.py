@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from metasift.errors import MetasiftError
+from metasift.errors import ExtractionError
 from metasift.extraction import rob as rob_tools
 from metasift.extraction import store
 from metasift.extraction.evidence import (
@@ -34,10 +34,6 @@ from metasift.protocol import Protocol
 from metasift.records.model import Record
 from metasift.store.records import iter_records
 from metasift.store.schema import records
-
-
-class ExtractionError(MetasiftError):
-    """An extraction request that cannot be carried out as given."""
 
 
 @dataclass

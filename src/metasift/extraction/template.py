@@ -13,16 +13,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from metasift.errors import MetasiftError
+from metasift.errors import TemplateError
 from metasift.extraction.forms import Form
 from metasift.extraction.validation import KEY_COLUMNS, MULTI_SEPARATOR, columns, format_value
 
 SHEET = "extraction"
 Key = tuple[int, str, str, str, str]
-
-
-class TemplateError(MetasiftError):
-    """A template file that cannot be read at all."""
 
 
 def template_rows(

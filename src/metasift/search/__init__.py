@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from metasift.errors import SearchError
 from metasift.search.base import SearchSpec
 from metasift.search.config import Credentials, SearchSettings, load_credentials
-from metasift.search.http import SearchError
 from metasift.search.runner import (
     Progress,
     SearchOutcome,

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
+from metasift.errors import SearchError
 from metasift.protocol import Source
 from metasift.records.formats.base import ReadItem
-from metasift.search.http import SECRET_PARAMS, SearchError
+from metasift.search.http import SECRET_PARAMS
 
 KINDS = ("pubmed", "europepmc", "openalex")
 DATABASE = {"pubmed": "PubMed", "europepmc": "Europe PMC", "openalex": "OpenAlex"}

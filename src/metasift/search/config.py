@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metasift.search.http import HttpClient, RetryPolicy, SearchError
+from metasift.errors import SearchError
+from metasift.search.http import HttpClient, RetryPolicy
 
 CONFIG_ENV = "METASIFT_CONFIG"
 BACKOFF_ENV = "METASIFT_HTTP_BACKOFF"

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from metasift.errors import SearchError
 from metasift.records.formats.base import Rejection
 from metasift.records.model import Record
 from metasift.records.normalize import (
@@ -26,7 +27,6 @@ from metasift.records.normalize import (
 )
 from metasift.search.base import Page, Plan, SearchSpec, identity_key
 from metasift.search.config import Credentials, SearchSettings, service_client
-from metasift.search.http import SearchError
 
 SOURCE_DATABASE = "Europe PMC"
 # Europe PMC publishes no hard limit; stay well below what would look like a crawl.

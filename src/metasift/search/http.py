@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from metasift.errors import MetasiftError
+from metasift.errors import SearchError, SearchHTTPError
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +40,6 @@ SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "email", "mailto", "token
 MASK = "***"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "metasift (systematic review tool; +https://pypi.org/project/metasift/)"
-
-
-class SearchError(MetasiftError):
-    """A live search failed; the message names the source, the batch and what to do."""
-
-
-class SearchHTTPError(SearchError):
-    """A request failed for good (after retries, or with a status that retrying cannot fix)."""
-
-    def __init__(self, message: str, *, status: int | None = None, body: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
 
 
 def redact_url(url: str | httpx.URL) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from metasift.search.http import SearchError
+from metasift.errors import SearchError
 from metasift.store.schema import searches
 
 FORMATS = ("md", "csv", "json")

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from metasift.errors import SearchError
 from metasift.records.formats.base import Rejection
 from metasift.records.model import Record
 from metasift.search.base import Page, Plan, SearchSpec, identity_key
 from metasift.search.config import Credentials, SearchSettings, service_client
-from metasift.search.http import SearchError
 
 # OpenAlex allows 10 requests/s; stay at that ceiling, never above.
 RATE = 10.0

@@ -20,10 +20,10 @@ from typing import Any
 
 from lxml import etree
 
+from metasift.errors import SearchError, SearchHTTPError
 from metasift.records.formats.base import ReadItem
 from metasift.search.base import Page, Plan, SearchSpec, identity_key
 from metasift.search.config import Credentials, SearchSettings, service_client
-from metasift.search.http import SearchError, SearchHTTPError
 
 RATE = 3.0  # requests/s without an API key (NCBI's policy)
 RATE_WITH_KEY = 10.0

@@ -25,12 +25,13 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from metasift.errors import SearchError
 from metasift.records.formats.base import Rejection
 from metasift.records.importing import add_items, begin_import, finish_import
 from metasift.records.model import RECORD_FIELDS, Record
 from metasift.search.base import KINDS, Page, SearchSpec, SourceClient
 from metasift.search.config import Credentials, SearchSettings, base_url, load_credentials
-from metasift.search.http import SearchError, redact
+from metasift.search.http import redact
 from metasift.store.schema import records, search_records, searches
 
 log = logging.getLogger(__name__)

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from metasift.errors import MetasiftError
+from metasift.errors import ConvergenceError, SynthesisError
 
-
-class SynthesisError(MetasiftError):
-    """Data or options that cannot be meta-analysed as asked."""
-
-
-class ConvergenceError(SynthesisError):
-    """An iterative estimator did not reach its solution."""
+__all__ = ["ConvergenceError", "SynthesisError", "describe_rows"]
 
 
 def describe_rows(rows: list[int], labels: list[str] | None = None, limit: int = 10) -> str:

@@ -19,17 +19,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 
-from metasift.errors import MetasiftError
+from metasift.errors import UserError
 from metasift.store.schema import WEB_ROLES, memberships, users, web_sessions
 from metasift.workflow.audit import record_event
 
 SESSION_DAYS = 7
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
-
-
-class UserError(MetasiftError):
-    """An unknown role, a duplicate user or a password too short."""
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from metasift.errors import MetasiftError
+from metasift.errors import AssignmentError
 from metasift.screening.store import standing_decisions
 from metasift.store.schema import assignments
 
 LEASE_SECONDS = 30 * 60
-
-
-class AssignmentError(MetasiftError):
-    """A decision on a record the reviewer no longer holds, and that others took meanwhile."""
 
 
 @dataclass(frozen=True)

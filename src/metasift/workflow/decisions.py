@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from metasift.errors import MetasiftError
+from metasift.errors import DecisionError
 from metasift.protocol import Protocol
 from metasift.screening.settings import screening_settings
 from metasift.screening.store import add_decision, standing_decisions
@@ -33,10 +33,6 @@ from metasift.workflow.audit import record_event
 TITLE_ABSTRACT = "title_abstract"
 FULL_TEXT = "full_text"
 STAGES = (TITLE_ABSTRACT, FULL_TEXT)
-
-
-class DecisionError(MetasiftError):
-    """A decision that cannot be recorded (unknown record, reason not in the protocol...)."""
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from metasift.errors import MetasiftError
+from metasift.errors import FullTextError
 from metasift.protocol import Protocol
 from metasift.store.records import screenable_ids
 from metasift.store.schema import reports, studies
 from metasift.workflow.audit import record_event
 from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, Verdict, verdicts
-
-
-class FullTextError(MetasiftError):
-    """A full-text step on a record that is not sought, or a bad grouping."""
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from metasift.errors import MetasiftError
-
-
-class PrismaError(MetasiftError):
-    """PRISMA boxes that do not add up."""
+from metasift.errors import PrismaError
 
 
 @dataclass

@@ -12,15 +12,11 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from metasift.errors import MetasiftError
+from metasift.errors import ReviewerError
 from metasift.store.schema import reviewers
 from metasift.workflow.audit import record_event
 
 ROLES = ("lead", "reviewer", "arbiter")
-
-
-class ReviewerError(MetasiftError):
-    """Unknown reviewer, duplicate reviewer or unknown role."""
 
 
 @dataclass(frozen=True)

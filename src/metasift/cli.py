@@ -27,6 +27,13 @@ ProjectOpt = Annotated[
 ]
 
 
+def _safe(text: str) -> str:
+    """``text`` with rich markup escaped, so that a record's or a user's text prints as is."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def _progress() -> Progress:
     return Progress(
         SpinnerColumn(),
@@ -43,12 +50,24 @@ def _progress() -> Progress:
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")] = Path("."),
     title: Annotated[str | None, typer.Option(help="Review title.")] = None,
+    reviewer: Annotated[
+        str | None,
+        typer.Option("--reviewer", "-r", help="Your name (default: $METASIFT_REVIEWER or login)."),
+    ] = None,
 ) -> None:
-    """Create a project folder with a commented review.toml template."""
-    from metasift.project import init_project
+    """Create a project folder with a commented review.toml template; you (--reviewer) are
+    its first owner."""
+    from metasift.project import Project, init_project
+    from metasift.workflow.reviewers import add_reviewer
 
     path = init_project(directory, title)
-    console.print(f"Created {path}. Edit it, then run 'metasift import FILE...' in {directory}.")
+    me = _reviewer(reviewer)
+    with Project.open(directory) as proj:
+        add_reviewer(proj.engine, me, "owner")
+    console.print(
+        f"Created {path}, with {me} as owner (add the team with 'metasift reviewer add'). "
+        f"Edit it, then run 'metasift import FILE...' in {directory}."
+    )
 
 
 @app.command("import")
@@ -95,7 +114,7 @@ def import_(
                 )
             except MetasiftError as exc:
                 failed = True
-                err_console.print(f"[red]error:[/red] {exc}")
+                err_console.print(f"[red]error:[/red] {_safe(str(exc))}")
                 continue
             finally:
                 progress.remove_task(task)
@@ -274,7 +293,7 @@ app.add_typer(rob_app, name="rob")
 
 StudiesOpt = Annotated[
     str | None,
-    typer.Option(help="Study ids, comma-separated (default: every record in the project)."),
+    typer.Option(help="Study ids, comma-separated (default: the studies included at full text)."),
 ]
 ReviewerOpt = Annotated[
     str | None,
@@ -291,11 +310,17 @@ def _reviewer(name: str | None) -> str:
     return name or os.environ.get("METASIFT_REVIEWER") or getpass.getuser()
 
 
-def _study_ids(engine, studies: str | None) -> list[int]:
-    from metasift.extraction.stage import all_study_ids
+def _study_ids(proj, studies: str | None) -> list[int]:
+    from metasift.workflow.state import extraction_studies
 
     if not studies:
-        return all_study_ids(engine)
+        found = extraction_studies(proj.engine, proj.protocol)
+        if not found:
+            raise MetasiftError(
+                "no study is included at full text yet; extraction works on included studies "
+                "(see 'metasift status'), or name records with --studies 3,7,12."
+            )
+        return found
     try:
         return [int(x) for x in studies.replace(" ", "").split(",") if x]
     except ValueError:
@@ -318,9 +343,7 @@ def extract_template(
     from metasift.project import Project
 
     with Project.open(project) as proj:
-        n = export_template(
-            proj.engine, proj.protocol, out, _study_ids(proj.engine, studies), reviewer
-        )
+        n = export_template(proj.engine, proj.protocol, out, _study_ids(proj, studies), reviewer)
     console.print(f"Wrote {out} ({n} rows). Fill it in, then 'metasift extract import {out}'.")
 
 
@@ -338,7 +361,7 @@ def extract_import(
     with Project.open(project) as proj:
         reviewer = _reviewer(reviewer)
         result = import_template(
-            proj.engine, proj.protocol, file, reviewer, _study_ids(proj.engine, studies)
+            proj.engine, proj.protocol, file, reviewer, _study_ids(proj, studies)
         )
     if result.errors:
         for error in result.errors:
@@ -357,7 +380,7 @@ def extract_discrepancies(project: ProjectOpt = Path("."), studies: StudiesOpt =
     from metasift.project import Project
 
     with Project.open(project) as proj:
-        found = discrepancies(proj.engine, _study_ids(proj.engine, studies))
+        found = discrepancies(proj.engine, _study_ids(proj, studies))
     for d in found:
         console.print(d.describe())
     console.print(f"{len(found)} discrepancies")
@@ -385,7 +408,7 @@ def extract_reconcile(
 
     with Project.open(project) as proj:
         if agreements:
-            n = reconcile_agreements(proj.engine, _study_ids(proj.engine, studies), by)
+            n = reconcile_agreements(proj.engine, _study_ids(proj, studies), by)
             console.print(f"Recorded {n} agreed values as consensus.")
             return
         if study is None or field is None:
@@ -406,7 +429,7 @@ def extract_values(
     from metasift.project import Project
 
     with Project.open(project) as proj:
-        ids = _study_ids(proj.engine, studies) if studies else None
+        ids = _study_ids(proj, studies) if studies else None
         rows = get_values(proj.engine, ids, reviewer)
     table = Table("study", "field", "arm/outcome/time", "value", "reviewer", "source", "entered")
     for v in rows:
@@ -448,7 +471,7 @@ def extract_suggest(
             raise MetasiftError(f"{text}: no such file")
         pasted = (text.name, text.read_text(encoding="utf-8"))
     with Project.open(project) as proj, _progress() as progress:
-        ids = _study_ids(proj.engine, studies)
+        ids = _study_ids(proj, studies)
         task = progress.add_task("Suggesting", total=len(ids))
         model = design_model(proj.engine, proj.protocol) if learn_design else None
         added = run_suggestions(
@@ -506,7 +529,7 @@ def extract_review(
                 f"suggestion {done.id}: {done.status} ({done.field} = {done.final_value!r})"
             )
             return
-        ids = _study_ids(proj.engine, studies) if studies else None
+        ids = _study_ids(proj, studies) if studies else None
         pending = get_suggestions(proj.engine, ids, status="pending")
         console.print(
             f"{len(pending)} pending suggestions. a=accept, e=edit, r=reject, s=skip, q=quit"
@@ -561,7 +584,7 @@ def extract_map(
     from metasift.project import Project
 
     with Project.open(project) as proj:
-        emap = evidence_map(proj.engine, proj.protocol, _study_ids(proj.engine, studies))
+        emap = evidence_map(proj.engine, proj.protocol, _study_ids(proj, studies))
     save(evidence_heatmap(emap), out)
     if csv_out:
         with csv_out.open("w", encoding="utf-8", newline="") as fh:
@@ -589,7 +612,7 @@ def extract_table(
     from metasift.project import Project
 
     with Project.open(project) as proj:
-        table = characteristics(proj.engine, proj.protocol, _study_ids(proj.engine, studies))
+        table = characteristics(proj.engine, proj.protocol, _study_ids(proj, studies))
     text = table.to_html() if out.suffix.lower() == ".html" else table.to_csv()
     out.write_text(text, encoding="utf-8")
     console.print(f"Wrote {out} ({len(table.rows)} studies)")
@@ -647,7 +670,7 @@ def rob_list(
     from metasift.project import Project
 
     with Project.open(project) as proj:
-        rows = rob_table(proj.engine, _study_ids(proj.engine, studies), tool)
+        rows = rob_table(proj.engine, _study_ids(proj, studies), tool)
     keys = [d.key for d in TOOLS[tool]]
     table = Table("study", "result", *keys, "overall")
     for r in rows:
@@ -671,7 +694,7 @@ def rob_plot(
     from metasift.project import Project
 
     with Project.open(project) as proj:
-        ids = _study_ids(proj.engine, studies)
+        ids = _study_ids(proj, studies)
         rows = rob_table(proj.engine, ids, tool)
         recs = study_records(proj.engine, [r.study_id for r in rows])
     for r in rows:
@@ -983,10 +1006,11 @@ def simulate(
         err_console.print(f"Wrote {plot}")
 
 
-def _screen_view(record, record_id: int, proposal, status, criteria) -> None:
+def _screen_view(shown, status, criteria) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
+    record = shown.record
     body = Text()
     body.append((record.title or "(no title)") + "\n", style="bold")
     meta = " · ".join(
@@ -998,13 +1022,9 @@ def _screen_view(record, record_id: int, proposal, status, criteria) -> None:
     body.append(record.abstract or "(no abstract)")
     body.highlight_words(criteria.include_terms, style="bold green", case_sensitive=False)
     body.highlight_words(criteria.exclude_terms, style="bold red", case_sensitive=False)
-    kind = proposal.ranking.kind
+    rank = "" if shown.rank is None else f"ranked {shown.rank} of the records left"
     console.print(
-        Panel(
-            body,
-            title=f"record {record_id}",
-            subtitle=f"rank {proposal.rank} of the {kind} ranking {proposal.ranking.index}",
-        ),
+        Panel(body, title=f"record {shown.record_id}", subtitle=rank),
         soft_wrap=False,
     )
     console.print(_screen_status(status), markup=False)
@@ -1020,7 +1040,8 @@ def _screen_status(status) -> str:
     verdict = "stop recommended" if status.stop else "keep screening"
     return (
         f"screened {status.n_screened:,} of {status.n_records:,} "
-        f"({100 * status.n_screened / status.n_records:.0f}%), included {status.n_included:,} · "
+        f"({100 * status.n_screened / max(status.n_records, 1):.0f}%), "
+        f"{status.n_included:,} judged relevant (include or maybe) · "
         f"{recall} — {verdict} [{status.rule}]"
     )
 
@@ -1046,26 +1067,26 @@ def screen(
     ] = None,
 ) -> None:
     """Screen titles and abstracts, most relevant first: i include, e exclude, m maybe,
-    u undo, q quit."""
-    import getpass
-
+    u undo, q quit. Records are handed out as in the web app: a record another member is
+    reading is passed over."""
     from metasift.project import Project
-    from metasift.screening.session import KEYS, ScreeningSession
+    from metasift.screening.session import KEYS
+    from metasift.workflow.handout import TeamScreening
 
-    name = reviewer or getpass.getuser()
+    name = _reviewer(reviewer)
     with Project.open(project) as proj:
         err_console.print("Preparing the ranking ...")
-        session = ScreeningSession(proj.engine, proj.protocol, name)
-        err_console.print(f"Stopping rule: {session.rule.describe()}.", markup=False)
+        team = TeamScreening(proj.engine, proj.protocol)
+        rule = team.session(name).rule.describe()
+        err_console.print(f"Stopping rule: {rule}.", markup=False)
         decided = 0
         try:
+            _, shown, why = team.decide_and_next(name)
             while True:
-                shown = session.current()
                 if shown is None:
-                    console.print("Every record is screened.")
+                    console.print(why or "No record is waiting for you.", markup=False)
                     break
-                record_id, record, proposal = shown
-                _screen_view(record, record_id, proposal, session.status(), proj.protocol.criteria)
+                _screen_view(shown, team.status(), proj.protocol.criteria)
                 console.print(
                     "[i]nclude  [e]xclude  [m]aybe  [u]ndo  [q]uit > ", end="", markup=False
                 )
@@ -1074,21 +1095,23 @@ def screen(
                 if key in (None, "q"):
                     break
                 if key == "u":
-                    undone = session.undo()
+                    undone = team.undo(name)
                     console.print(
                         f"undid the decision on record {undone}" if undone else "nothing to undo"
                     )
                     decided -= 1 if undone else 0
+                    _, shown, why = team.decide_and_next(name)
                     continue
                 if key not in KEYS:
                     console.print(f"unknown key {key!r}: use i, e, m, u or q")
                     continue
-                session.decide(KEYS[key])
-                decided += 1
-            console.print(f"{decided} decision(s) stored for {name}.")
-            console.print(_screen_status(session.status()), markup=False)
+                stored, shown, why = team.decide_and_next(name, shown.record_id, KEYS[key])
+                decided += int(stored)
+                team.forget_status()
         finally:
-            session.close()
+            team.close()
+        console.print(f"{decided} decision(s) stored for {name}.", markup=False)
+        console.print(_screen_status(team.status()), markup=False)
 
 
 # --- review workflow: reviewers, decisions, conflicts, full text, PRISMA, report, run ---------
@@ -1107,27 +1130,54 @@ StageOpt = Annotated[str, typer.Option("--stage", help="title_abstract or full_t
 @reviewer_app.command("add")
 def reviewer_add(
     name: str,
-    role: Annotated[str, typer.Option(help="lead, reviewer or arbiter.")] = "reviewer",
+    role: Annotated[str, typer.Option(help="owner, reviewer or viewer.")] = "reviewer",
     project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
 ) -> None:
-    """Add a reviewer."""
+    """Add a member to the review team (owners only, once the review has one)."""
     from metasift.project import Project
     from metasift.workflow.reviewers import add_reviewer
 
     with Project.open(project) as proj:
-        add_reviewer(proj.engine, name, role)
-    console.print(f"Added {name} ({role}).")
+        add_reviewer(proj.engine, name, role, actor=_reviewer(reviewer))
+    console.print(f"Added {name} ({role}).", markup=False)
+
+
+@reviewer_app.command("role")
+def reviewer_role(
+    name: str,
+    role: Annotated[str, typer.Argument(help="owner, reviewer or viewer.")],
+    project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Change a member's role (owners only)."""
+    from metasift.project import Project
+    from metasift.workflow.reviewers import add_reviewer, get_reviewer
+
+    with Project.open(project) as proj:
+        get_reviewer(proj.engine, name)
+        add_reviewer(proj.engine, name, role, actor=_reviewer(reviewer), replace=True)
+    console.print(f"{name} is now {role}.", markup=False)
 
 
 @reviewer_app.command("list")
 def reviewer_list(project: ProjectOpt = Path(".")) -> None:
-    """List the reviewers."""
+    """List the team: each member's role and standing decisions per stage."""
     from metasift.project import Project
-    from metasift.workflow.reviewers import list_reviewers
+    from metasift.workflow.state import review_state
 
     with Project.open(project) as proj:
-        for reviewer in list_reviewers(proj.engine):
-            print(f"{reviewer.name}\t{reviewer.role}")
+        state = review_state(proj.engine, proj.protocol)
+    table = Table("name", "role", "title/abstract", "full text")
+    for member in state.team:
+        made = state.decisions_by_reviewer.get(member.name, {})
+        table.add_row(
+            _safe(member.name),
+            member.role,
+            str(made.get("title_abstract", 0)),
+            str(made.get("full_text", 0)),
+        )
+    console.print(table)
 
 
 @app.command("decide")
@@ -1170,15 +1220,10 @@ def decisions_cmd(
 
     from metasift.project import Project
     from metasift.workflow.decisions import visible_decisions
-    from metasift.workflow.reviewers import ReviewerError, get_reviewer
 
     me = _reviewer(reviewer)
     with Project.open(project) as proj:
-        try:
-            role = get_reviewer(proj.engine, me).role
-        except ReviewerError:
-            role = ""
-        seen = visible_decisions(proj.engine, proj.protocol, me, stage, role=role)
+        seen = visible_decisions(proj.engine, proj.protocol, me, stage)
     if fmt == "json":
         console.print_json(
             json.dumps(
@@ -1284,7 +1329,7 @@ def log_cmd(
     import json
 
     from metasift.project import Project
-    from metasift.workflow.audit import iter_log
+    from metasift.store.audit import iter_log
 
     with Project.open(project) as proj:
         entries = list(
@@ -1384,30 +1429,79 @@ def fulltext_group(
     console.print(f"records {', '.join(map(str, records_))} grouped as study {study}")
 
 
-@app.command("close-screening")
+StageArg = Annotated[str, typer.Argument(help="title_abstract or full_text.")]
+
+
+@app.command("close")
+def close_cmd(
+    stage: StageArg,
+    project: ProjectOpt = Path("."),
+    force: Annotated[
+        bool, typer.Option(help="Close although the stage's rule says it is not finished.")
+    ] = False,
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Close a stage (owners only): title_abstract when the stopping rule recommends it,
+    full_text when every report is assessed. A closed stage takes no more decisions."""
+    from metasift.project import Project
+    from metasift.workflow.closure import close_stage
+
+    with Project.open(project) as proj:
+        said = close_stage(proj.engine, proj.protocol, stage, _reviewer(reviewer), force=force)
+    console.print(said, markup=False)
+
+
+@app.command("close-screening", hidden=True)
 def close_screening_cmd(
     project: ProjectOpt = Path("."),
     force: Annotated[
         bool, typer.Option(help="Close even if the rule says keep screening.")
     ] = False,
-    reopen: Annotated[bool, typer.Option(help="Reopen a closed stage instead.")] = False,
     reviewer: ReviewerOpt = None,
 ) -> None:
-    """End title/abstract screening when the stopping rule recommends it."""
+    """Same as 'metasift close title_abstract'."""
+    close_cmd("title_abstract", project, force, reviewer)
+
+
+@app.command("reopen")
+def reopen_cmd(
+    stage: StageArg,
+    reason: Annotated[str, typer.Option(help="Why; kept in the audit log and the report.")],
+    project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Reopen a closed stage (owners only), saying why."""
     from metasift.project import Project
-    from metasift.workflow.closure import close_screening, reopen_screening
+    from metasift.workflow.closure import reopen_stage
+    from metasift.workflow.decisions import STAGE_NAMES
 
     with Project.open(project) as proj:
-        if reopen:
-            reopen_screening(proj.engine, _reviewer(reviewer))
-            console.print("Title/abstract screening reopened.")
-            return
-        state = close_screening(proj.engine, proj.protocol, _reviewer(reviewer), force=force)
-    console.print(
-        f"Title/abstract screening closed: {state.n_screened} of {state.n_records} screened; "
-        f"{state.describe()}. {state.n_records - state.n_screened} records left unscreened "
-        "are reported as marked ineligible by the stopping rule."
-    )
+        reopen_stage(proj.engine, stage, _reviewer(reviewer), reason)
+    console.print(f"{STAGE_NAMES[stage].capitalize()} reopened.")
+
+
+@app.command("status")
+def status_cmd(project: ProjectOpt = Path(".")) -> None:
+    """Where the review stands, in one screen: counts, stages, team and the work left."""
+    from metasift.project import Project
+    from metasift.workflow.state import review_state
+
+    with Project.open(project) as proj:
+        state = review_state(proj.engine, proj.protocol)
+        title = proj.protocol.review.title
+    table = Table(title=_safe(title), show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="left")
+    for label, value in state.lines():
+        table.add_row(label, _safe(value))
+    console.print(table)
+    if state.team:
+        team = ", ".join(f"{m.name} ({m.role})" for m in state.team)
+        console.print(f"Team: {team}", markup=False)
+    if state.pending():
+        console.print("Work left: " + "; ".join(state.pending()) + ".", markup=False)
+    else:
+        console.print("Nothing pending: the PRISMA diagram is final.")
 
 
 @app.command("prisma")
@@ -1436,7 +1530,14 @@ def prisma_cmd(
     with Project.open(project) as proj:
         counts = prisma_counts(proj.engine, proj.protocol)
     if not draft:
-        counts.check()
+        try:
+            counts.check()
+        except MetasiftError as exc:
+            if not counts.pending:
+                raise
+            raise MetasiftError(
+                f"{exc} Draw it as it stands with --draft, or see 'metasift status'."
+            ) from None
     for path in (svg, png, pdf):
         if path is not None:
             save_prisma(counts, path, other_methods=other_methods, draft=draft)
@@ -1512,14 +1613,16 @@ def user_add(
     name: str,
     role: Annotated[str, typer.Option(help="owner, reviewer or viewer.")] = "reviewer",
     project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
 ) -> None:
-    """Add a user to the project (or change their role); the password is read from stdin."""
+    """Give a member a web login (adding them to the team, or changing their role); the
+    password is read from stdin. Owners only, once the review has one."""
     from metasift.project import Project
     from metasift.web.users import add_user
 
     password = _read_password()
     with Project.open(project) as proj:
-        add_user(proj.engine, name, password, role)
+        add_user(proj.engine, name, password, role, actor=_reviewer(reviewer))
     console.print(f"{name} is {role} of {project}.")
 
 

@@ -10,6 +10,7 @@ from metasift.dedup import store
 from metasift.dedup.settings import DedupSettings
 from metasift.records.importing import import_file
 from metasift.store import create_db_engine, migrate
+from metasift.store.audit import iter_log
 from metasift.store.records import iter_screenable
 from metasift.store.schema import (
     dedup_clusters,
@@ -18,7 +19,6 @@ from metasift.store.schema import (
     dedup_members,
     dedup_queue,
 )
-from metasift.workflow.audit import iter_log
 
 HARD_CASES = Path(__file__).resolve().parents[1] / "fixtures" / "dedup" / "hard_cases.jsonl"
 

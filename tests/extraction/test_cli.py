@@ -30,10 +30,16 @@ def run(*args: str, input: str | None = None):
 def test_extract_and_rob_commands(tmp_path, monkeypatch):
     monkeypatch.delenv("METASIFT_DATABASE_URL", raising=False)
     project = tmp_path / "p"
-    run("init", str(project))
+    run("init", str(project), "--reviewer", "ann")
     monkeypatch.chdir(project)
     Path("records.jsonl").write_text(json.dumps(RECORD) + "\n", encoding="utf-8")
     run("import", "records.jsonl")
+    # Extraction takes the studies included at full text.
+    refused = CliRunner().invoke(app, ["extract", "template", "--out", "t.csv"])
+    assert "no study is included at full text yet" in str(refused.exception)
+    run("decide", "1", "include", "-r", "ann")
+    run("fulltext", "locate", "1", "lee2021.pdf", "-r", "ann")
+    run("decide", "1", "include", "--stage", "full_text", "-r", "ann")
 
     assert "Wrote t.csv (1 rows)" in run("extract", "template", "--out", "t.csv")
     rows = list(csv.DictReader(Path("t.csv").open(encoding="utf-8")))

@@ -95,6 +95,17 @@ def test_screen_cli_driven_through_stdin(tmp_path):
     )
     run = [sys.executable, "-m", "metasift.cli"]
     assert subprocess.run([*run, "import", "-p", str(project), str(MINI)]).returncode == 0
+    stranger = subprocess.run(
+        [*run, "screen", "-p", str(project), "--reviewer", "cli-tester"],
+        input="i\n",
+        capture_output=True,
+        text=True,
+    )
+    assert stranger.returncode == 1
+    assert "'cli-tester' is not a member of this review" in stranger.stderr
+    assert "metasift reviewer add cli-tester" in stranger.stderr
+    add = [*run, "reviewer", "add", "cli-tester", "--role", "owner", "-p", str(project)]
+    assert subprocess.run(add).returncode == 0
     result = subprocess.run(
         [*run, "screen", "-p", str(project), "--reviewer", "cli-tester"],
         input="i\ne\nx\nm\nu\ne\ni\nq\n",

@@ -65,7 +65,7 @@ def make_project(
     (root / "review.toml").write_text(protocol_text(title, url, reviewers), encoding="utf-8")
     with Project.open(root) as project:
         for name, role in [*USERS.items(), *((n, "reviewer") for n in extra_users)]:
-            add_user(project.engine, name, PASSWORD, role)
+            add_user(project.engine, name, PASSWORD, role, actor="ana")
         if records:
             import_file(
                 project.engine,

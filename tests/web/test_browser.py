@@ -120,8 +120,11 @@ def test_a_team_runs_the_review_in_the_browser(tmp_path, browser, artifacts):
         assert "ana:" not in ben.page.locator("main").inner_text()
 
         ana.page.goto("/p/e2e/")
-        screened = ana.page.locator("tr", has_text="Screened (title/abstract)")
-        assert screened.locator("td").inner_text() == "9"
+        # The overview shows the PRISMA numbers: records in conflict are not screened yet.
+        screened = ana.page.locator("#review-state tr", has_text="Records screened")
+        assert screened.locator("td").inner_text() == str(9 - len(disputed))
+        left = ana.page.locator("main").inner_text()
+        assert f"{len(disputed)} title/abstract conflicts to resolve" in left
         ana.shot("overview")
 
         # A third reviewer resolves them.

@@ -29,7 +29,13 @@ def test_user_add_reads_the_password_from_stdin(tmp_path):
     )
     assert added.exit_code == 0, added.output
     assert "ana is owner" in added.output
-    _run("user", "add", "ben", "--project", str(tmp_path), input="another secret\n")
+    # Once the review has an owner, only an owner adds people.
+    refused = _run(
+        "user", "add", "ben", "-r", "mallory", "--project", str(tmp_path), input="another secret\n"
+    )
+    assert refused.exit_code != 0
+    assert "'mallory' is not a member of this review" in str(refused.exception)
+    _run("user", "add", "ben", "-r", "ana", "--project", str(tmp_path), input="another secret\n")
     listed = _run("user", "list", "--project", str(tmp_path))
     assert listed.output.splitlines() == ["ana\towner", "ben\treviewer"]
     with Project.open(tmp_path) as project:

@@ -33,10 +33,15 @@ def project(tmp_path):
 
 
 def test_dual_screening_commands(project):
-    ms("reviewer", "add", "ana", "--role", "lead", project=project)
-    ms("reviewer", "add", "ben", project=project)
-    ms("reviewer", "add", "cy", "--role", "arbiter", project=project)
-    assert "ben\treviewer" in ms("reviewer", "list", project=project).stdout
+    # 'init' made the login name the owner; the owner adds the team.
+    ms("reviewer", "add", "ana", "--role", "owner", project=project)
+    ms("reviewer", "add", "ben", "-r", "ana", project=project)
+    ms("reviewer", "add", "cy", "-r", "ana", project=project)
+    refused = ms("reviewer", "add", "dan", "-r", "ben", project=project, check=False)
+    assert refused.returncode == 1 and "only owners may manage the review" in refused.stderr
+    listing = ms("reviewer", "list", project=project).stdout
+    rows = [[c.strip() for c in line.split("│") if c.strip()] for line in listing.splitlines()]
+    assert ["ben", "reviewer", "0", "0"] in rows
     for record, a, b in [
         (1, "include", "include"),
         (2, "exclude", "include"),
@@ -45,7 +50,7 @@ def test_dual_screening_commands(project):
         ms("decide", str(record), a, "--reviewer", "ana", project=project)
         ms("decide", str(record), b, "--reviewer", "ben", project=project)
 
-    # Blind: ben sees his own decisions only; the lead sees everyone's.
+    # Blind: ben sees his own decisions only; the owner sees everyone's.
     ben = json.loads(
         ms("decisions", "--reviewer", "ben", "--format", "json", project=project).stdout
     )

@@ -17,6 +17,7 @@ from metasift.report.build import build_report
 from metasift.report.render import render_html
 from metasift.workflow.decisions import FULL_TEXT, decide
 from metasift.workflow.fulltext import set_location
+from metasift.workflow.reviewers import add_reviewer
 
 SYNTHESIS = Path(__file__).resolve().parents[1] / "synthesis"
 PROTOCOL = """
@@ -53,6 +54,7 @@ def project(tmp_path):
         "".join(json.dumps({"title": f"Trial {t['source']}", "year": 1995}) + "\n" for t in trials)
     )
     with Project.open(tmp_path) as proj:
+        add_reviewer(proj.engine, "ana", "owner")
         import_file(proj.engine, tmp_path / "trials.jsonl")
         for record_id, trial in enumerate(trials, start=1):
             for stage in ("title_abstract", FULL_TEXT):

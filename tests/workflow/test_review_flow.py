@@ -10,12 +10,13 @@ from metasift.protocol import parse_protocol
 from metasift.records.formats import ReadOptions
 from metasift.records.importing import import_file
 from metasift.store import create_db_engine, migrate
+from metasift.store.audit import iter_log
 from metasift.workflow import decisions as wd
-from metasift.workflow.audit import iter_log
 from metasift.workflow.closure import close_screening, stop_state
 from metasift.workflow.counts import prisma_counts
 from metasift.workflow.fulltext import group_reports, list_reports, mark_not_retrieved, set_location
 from metasift.workflow.prisma import PrismaError
+from metasift.workflow.reviewers import add_reviewer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "workflow"
 PROTOCOL = """
@@ -47,6 +48,9 @@ def review(db_url):
         options=ReadOptions(source_database="Citation searching"),
     )
     run_dedup(engine)
+    add_reviewer(engine, "ana", "owner")
+    add_reviewer(engine, "ben", "reviewer", actor="ana")
+    add_reviewer(engine, "cy", "reviewer", actor="ana")
     yield engine, protocol
     engine.dispose()
 
@@ -110,9 +114,9 @@ def test_dual_screening_to_prisma(review):
 
     counts = prisma_counts(engine, protocol)
     assert counts.pending == {
-        "records awaiting title/abstract screening ('metasift screen')": 1,
+        "records awaiting title/abstract screening": 1,
         "records awaiting a second reviewer's title/abstract decision": 1,
-        "reports awaiting full-text assessment ('metasift fulltext')": 5,
+        "reports awaiting full-text assessment": 5,
     }
     with pytest.raises(PrismaError, match="not finished"):
         counts.check()

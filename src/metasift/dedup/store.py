@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 from metasift.dedup.core import DedupResult, Progress, deduplicate
 from metasift.dedup.settings import DedupSettings
 from metasift.errors import DedupError
+from metasift.store.audit import record_event
 from metasift.store.records import iter_records
 from metasift.store.schema import (
     dedup_clusters,
@@ -29,7 +30,6 @@ from metasift.store.schema import (
     dedup_runs,
     records,
 )
-from metasift.workflow.audit import record_event
 
 VERDICTS = ("same", "different")
 BATCH = 5000

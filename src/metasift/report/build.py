@@ -22,11 +22,10 @@ from metasift.report.prisma_diagram import prisma_svg
 from metasift.screening.settings import screening_settings
 from metasift.store.records import iter_records
 from metasift.store.schema import imports, records
-from metasift.workflow.closure import stop_state
-from metasift.workflow.counts import import_source, prisma_counts
-from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, agreement, stage_closed
-from metasift.workflow.fulltext import list_reports
+from metasift.workflow.counts import import_source
+from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, agreement
 from metasift.workflow.prisma import PrismaCounts
+from metasift.workflow.state import ReviewState, review_state
 
 
 def _protocol_table(project: Project) -> Table:
@@ -118,25 +117,11 @@ def _searches(project: Project) -> Table | None:
     )
 
 
-def _screening(project: Project) -> tuple[Table, list[Figure]]:
+def _screening(project: Project, review: ReviewState) -> tuple[Table, list[Figure]]:
     from metasift.screening.plot import progress_figure
 
-    state = stop_state(project.engine, project.protocol)
-    closure = stage_closed(project.engine, TITLE_ABSTRACT)
-    rows = [
-        ["Records to screen (after de-duplication)", str(state.n_records)],
-        ["Records screened", str(state.n_screened)],
-        ["Records sent to full text", str(state.n_included)],
-        ["Stopping rule", state.describe()],
-    ]
-    if closure:
-        rows.append(
-            [
-                "Screening closed",
-                f"{closure['closed_at']:%Y-%m-%d} by {closure['closed_by']}: {closure['rule']}; "
-                f"{closure['n_unscreened']} records left unscreened",
-            ]
-        )
+    state = review.screening
+    rows = [[label, value] for label, value in review.lines() if label != "Records stored"]
     for stage, label in ((TITLE_ABSTRACT, "title/abstract"), (FULL_TEXT, "full text")):
         result = agreement(project.engine, project.protocol, stage)
         if result is not None:
@@ -163,19 +148,6 @@ def _screening(project: Project) -> tuple[Table, list[Figure]]:
             )
         )
     return Table("Title/abstract screening", ["", ""], rows), figures
-
-
-def _included(project: Project) -> list[int]:
-    return [
-        r.record_id
-        for r in list_reports(project.engine, project.protocol)
-        if r.verdict is not None and r.verdict.included and r.retrieval != "not_retrieved"
-    ]
-
-
-def _study_ids(project: Project, included: Sequence[int]) -> list[int]:
-    reports = {r.record_id: r for r in list_reports(project.engine, project.protocol)}
-    return sorted({reports[rid].study_id for rid in included})
 
 
 def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
@@ -351,13 +323,14 @@ def build_report(
 
     A review whose decisions were simulated says so at the top, whoever builds the report.
     """
-    counts = prisma_counts(project.engine, project.protocol)
-    draft = bool(counts.pending)
+    review = review_state(project.engine, project.protocol)
+    counts = review.counts
+    draft = not review.finished
     simulation = project.protocol.simulation
     all_notices = [simulation_notice(simulation)] if simulation.enabled else []
     all_notices += notices
     if draft:
-        todo = "; ".join(f"{n} {what}" for what, n in counts.pending.items())
+        todo = "; ".join(review.pending())
         all_notices.append(f"Draft: the review is not finished ({todo}).")
     ctx = ReportContext(
         title=project.protocol.review.title,
@@ -369,10 +342,9 @@ def build_report(
         searches=_searches(project),
         notices=all_notices,
     )
-    ctx.screening, ctx.screening_figures = _screening(project)
-    included = _included(project)
-    study_ids = _study_ids(project, included)
+    ctx.screening, ctx.screening_figures = _screening(project, review)
+    study_ids = review.included_studies
     _extraction(project, study_ids, ctx)
     _analyses(project, study_ids, ctx)
-    ctx.downloads = _downloads(project, included, counts)
+    ctx.downloads = _downloads(project, review.included_records, counts)
     return ctx

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from metasift.errors import MetasiftError
+from metasift.store.audit import record_event
 from metasift.store.schema import SCREENING_DECISIONS, SCREENING_STAGES, decisions, model_runs
-from metasift.workflow.audit import record_event
 
 TITLE_ABSTRACT = "title_abstract"
 

@@ -328,7 +328,7 @@ rob_judgements = sa.Table(
     ),
 )
 
-# --- review workflow: reviewers and the append-only audit log --------------------------------
+# --- review workflow: the team (owner, reviewer, viewer) and the append-only audit log ---
 
 reviewers = sa.Table(
     "reviewers",
@@ -409,11 +409,11 @@ reports = sa.Table(
     ),
 )
 
-# --- web app: users, roles, sessions, screening assignments (revision 0008_web) ---------------
-# Each project store holds its own users and their role in it, so that a server with several
-# projects lets a user into exactly the projects whose store knows them. A session is stored
-# under the SHA-256 of its cookie value, never the value itself.
-WEB_ROLES = ("owner", "reviewer", "viewer")
+# --- web app: users, sessions, screening assignments (revisions 0008_web, 0009_roles) ----------
+# Each project store holds its own users: a user is a member of the review team (``reviewers``,
+# whose role applies to the web app as to the CLI) with a password, so that a server with
+# several projects lets a user into exactly the projects whose team knows them. A session is
+# stored under the SHA-256 of its cookie value, never the value itself.
 
 users = sa.Table(
     "users",
@@ -422,17 +422,6 @@ users = sa.Table(
     sa.Column("name", sa.String(128), nullable=False, unique=True),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-memberships = sa.Table(
-    "memberships",
-    metadata,
-    sa.Column(
-        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("role IN ('owner', 'reviewer', 'viewer')", name="ck_memberships_role"),
 )
 
 web_sessions = sa.Table(

@@ -34,8 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from metasift.errors import MetasiftError
 from metasift.project import Project
 from metasift.web import users
-from metasift.web.screening import TeamScreening
 from metasift.workflow.assignments import LEASE_SECONDS
+from metasift.workflow.handout import TeamScreening
 
 log = logging.getLogger("metasift.web")
 

@@ -135,19 +135,10 @@ def add_routes(app: FastAPI, served: Served) -> None:
     # -- overview ------------------------------------------------------------------------------
     @app.get("/p/{slug}/", response_class=HTMLResponse)
     def overview(request: Request, slug: str) -> Response:
-        from metasift.store.records import count_records
-        from metasift.workflow.closure import stop_state
-        from metasift.workflow.counts import prisma_counts
+        from metasift.workflow.state import review_state
 
         ctx = served.member(request, slug)
-        counts = prisma_counts(ctx.engine, ctx.protocol)
-        return served.page(
-            "overview.html",
-            ctx,
-            n_records=count_records(ctx.engine),
-            counts=counts,
-            state=stop_state(ctx.engine, ctx.protocol),
-        )
+        return served.page("overview.html", ctx, review=review_state(ctx.engine, ctx.protocol))
 
     # -- import ----------------------------------------------------------------------------------
     @app.get("/p/{slug}/import", response_class=HTMLResponse)
@@ -332,13 +323,19 @@ def add_routes(app: FastAPI, served: Served) -> None:
 
     @app.post("/p/{slug}/screen/close")
     def screen_close(request: Request, slug: str, form: Posted):
-        from metasift.workflow.closure import close_screening, reopen_screening
+        from metasift.workflow.closure import close_stage, reopen_stage
 
         ctx = served.writer(request, slug, form, owner=True)
         if form.get("reopen"):
-            reopen_screening(ctx.engine, ctx.user.name)
+            reopen_stage(ctx.engine, TITLE_ABSTRACT, ctx.user.name, _text(form, "reason"))
         else:
-            close_screening(ctx.engine, ctx.protocol, ctx.user.name, force=bool(form.get("force")))
+            close_stage(
+                ctx.engine,
+                ctx.protocol,
+                TITLE_ABSTRACT,
+                ctx.user.name,
+                force=bool(form.get("force")),
+            )
         ctx.served.screening().forget_status()
         return _back(request, f"/p/{slug}/screen")
 
@@ -349,8 +346,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
 
         ctx = served.member(request, slug)
         stage = _stage(stage)
-        role = "lead" if ctx.user.is_owner else ""
-        seen = visible_decisions(ctx.engine, ctx.protocol, ctx.user.name, stage, role=role)
+        seen = visible_decisions(ctx.engine, ctx.protocol, ctx.user.name, stage)
         return served.page("decisions.html", ctx, stage=stage, verdicts=list(seen.values()))
 
     @app.get("/p/{slug}/conflicts", response_class=HTMLResponse)
@@ -457,15 +453,9 @@ def add_routes(app: FastAPI, served: Served) -> None:
 
     # -- extraction and risk of bias ----------------------------------------------------------
     def _included_studies(ctx: Ctx) -> list[int]:
-        from metasift.workflow.fulltext import list_reports
+        from metasift.workflow.state import extraction_studies
 
-        return sorted(
-            {
-                r.study_id
-                for r in list_reports(ctx.engine, ctx.protocol)
-                if r.verdict is not None and r.verdict.included
-            }
-        )
+        return extraction_studies(ctx.engine, ctx.protocol)
 
     @app.get("/p/{slug}/extract", response_class=HTMLResponse)
     def extract_page(request: Request, slug: str) -> Response:
@@ -628,7 +618,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
         record: str | None = None,
         limit: int = 200,
     ) -> Response:
-        from metasift.workflow.audit import iter_log
+        from metasift.store.audit import iter_log
 
         ctx = served.member(request, slug)
         limit = max(1, min(limit, 5000))

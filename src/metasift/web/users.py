@@ -1,10 +1,8 @@
-"""Users of a project, their role in it, and their browser sessions.
+"""Web logins of a project's team members, and their browser sessions.
 
-Each project store keeps its own users (argon2 password hashes) and each user's role there:
-``owner`` (imports, de-duplication, closing stages, everything a reviewer does), ``reviewer``
-(screens, resolves conflicts, assesses full texts, extracts) and ``viewer`` (reads only).
-A session is stored under the SHA-256 of the cookie value, so the store never holds a value
-that would let someone in.
+A user is a member of the review team (:mod:`metasift.workflow.reviewers`, whose role applies
+in the browser as on the command line) with an argon2 password hash. A session is stored under
+the SHA-256 of the cookie value, so the store never holds a value that would let someone in.
 """
 
 from __future__ import annotations
@@ -20,8 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 
 from metasift.errors import UserError
-from metasift.store.schema import WEB_ROLES, memberships, users, web_sessions
-from metasift.workflow.audit import record_event
+from metasift.store.schema import reviewers, users, web_sessions
+from metasift.workflow.reviewers import ROLES, Reviewer, add_reviewer
 
 SESSION_DAYS = 7
 MIN_PASSWORD = 8
@@ -29,64 +27,50 @@ _hasher = PasswordHasher()
 
 
 @dataclass(frozen=True)
-class SessionUser:
-    user_id: int
-    name: str
-    role: str
-    csrf_token: str
+class SessionUser(Reviewer):
+    """A logged-in member: their name and role, with the session's ids."""
 
-    @property
-    def can_decide(self) -> bool:
-        return self.role in ("owner", "reviewer")
-
-    @property
-    def is_owner(self) -> bool:
-        return self.role == "owner"
+    user_id: int = 0
+    csrf_token: str = ""
 
 
 def add_user(engine: Engine, name: str, password: str, role: str, *, actor: str = "") -> None:
-    """Add ``name`` to the project with ``role``; an existing user gets the new role and
-    password."""
+    """Give ``name`` a login, as a member with ``role``; an existing user gets the new role
+    and password, and is logged out everywhere.
+
+    Args:
+        engine: the project store.
+        name: the member's name.
+        password: at least ``MIN_PASSWORD`` characters.
+        role: ``owner``, ``reviewer`` or ``viewer``.
+        actor: who does it; must be an owner once the review has one (default: ``name``).
+    """
     name = name.strip()
     if not name:
         raise UserError("a user needs a name.")
-    if role not in WEB_ROLES:
-        raise UserError(f"unknown role {role!r}; use one of: {', '.join(WEB_ROLES)}.")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}.")
     if len(password) < MIN_PASSWORD:
         raise UserError(f"the password needs at least {MIN_PASSWORD} characters.")
     digest = _hasher.hash(password)
-    now = datetime.now(UTC)
+    add_reviewer(engine, name, role, actor=actor or name, replace=True)
     with engine.begin() as conn:
         user_id = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
-        previous = None
         if user_id is None:
-            user_id = conn.execute(
-                users.insert().values(name=name, password_hash=digest, created_at=now)
-            ).inserted_primary_key[0]
+            conn.execute(
+                users.insert().values(name=name, password_hash=digest, created_at=datetime.now(UTC))
+            )
         else:
-            previous = conn.execute(
-                sa.select(memberships.c.role).where(memberships.c.user_id == user_id)
-            ).scalar()
             conn.execute(users.update().where(users.c.id == user_id).values(password_hash=digest))
-            conn.execute(memberships.delete().where(memberships.c.user_id == user_id))
             conn.execute(web_sessions.delete().where(web_sessions.c.user_id == user_id))
-        conn.execute(memberships.insert().values(user_id=user_id, role=role, created_at=now))
-        record_event(
-            conn,
-            actor=actor or name,
-            action="user.add" if previous is None else "user.change",
-            entity="user",
-            entity_id=name,
-            previous=None if previous is None else {"role": previous},
-            value={"role": role},
-        )
 
 
 def list_users(engine: Engine) -> list[tuple[str, str]]:
+    """(name, role) of every member who has a login."""
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(users.c.name, memberships.c.role)
-            .join(memberships, memberships.c.user_id == users.c.id)
+            sa.select(users.c.name, reviewers.c.role)
+            .join(reviewers, reviewers.c.name == users.c.name)
             .order_by(users.c.name)
         )
         return [(r.name, r.role) for r in rows]
@@ -97,7 +81,7 @@ def authenticate(engine: Engine, name: str, password: str) -> int | None:
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(users.c.id, users.c.password_hash)
-            .join(memberships, memberships.c.user_id == users.c.id)
+            .join(reviewers, reviewers.c.name == users.c.name)
             .where(users.c.name == name)
         ).first()
     if row is None:
@@ -136,10 +120,10 @@ def open_session(engine: Engine, user_id: int, token: str, csrf_token: str) -> N
 
 # Built once: looked up at every request.
 _SESSION_USER = (
-    sa.select(users.c.id, users.c.name, memberships.c.role, web_sessions.c.csrf_token)
+    sa.select(users.c.id, users.c.name, reviewers.c.role, web_sessions.c.csrf_token)
     .select_from(web_sessions)
     .join(users, users.c.id == web_sessions.c.user_id)
-    .join(memberships, memberships.c.user_id == users.c.id)
+    .join(reviewers, reviewers.c.name == users.c.name)
     .where(
         web_sessions.c.token_hash == sa.bindparam("token_hash"),
         web_sessions.c.expires_at > sa.bindparam("now"),
@@ -158,7 +142,7 @@ def session_user(engine: Engine, token: str) -> SessionUser | None:
         ).first()
     if row is None:
         return None
-    return SessionUser(row.id, row.name, row.role, row.csrf_token)
+    return SessionUser(row.name, row.role, row.id, row.csrf_token)
 
 
 def close_session(engine: Engine, token: str) -> None:

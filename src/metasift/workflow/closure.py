@@ -1,4 +1,6 @@
-"""Closing title/abstract screening when the stopping rule says it is safe.
+"""Closing and reopening stages: title/abstract screening when the stopping rule says it is
+safe, full-text assessment when every report is assessed. Owners only; reopening needs a
+reason, and both are in the audit log.
 
 Records still unscreened when the stage is closed are reported in the PRISMA diagram as
 "records marked as ineligible by automation tools", with the rule and its recall estimate.
@@ -12,15 +14,22 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import Engine
 
-from metasift.errors import MetasiftError
+from metasift.errors import ReviewError
 from metasift.protocol import Protocol
 from metasift.screening.session import make_rule
 from metasift.screening.settings import screening_settings
 from metasift.screening.store import standing_decisions
+from metasift.store.audit import record_event
 from metasift.store.records import screenable_ids
 from metasift.store.schema import stage_closures
-from metasift.workflow.audit import record_event
-from metasift.workflow.decisions import TITLE_ABSTRACT, stage_closed
+from metasift.workflow.decisions import (
+    FULL_TEXT,
+    STAGE_NAMES,
+    STAGES,
+    TITLE_ABSTRACT,
+    stage_closed,
+)
+from metasift.workflow.reviewers import require
 
 
 @dataclass(frozen=True)
@@ -80,15 +89,59 @@ def stop_state(engine: Engine, protocol: Protocol) -> StopState:
     )
 
 
+def _closure(
+    conn,
+    stage: str,
+    closer: str,
+    rule: str,
+    *,
+    n_screened: int,
+    n_unscreened: int,
+    estimated_recall: float | None = None,
+    recall_lower_bound: float | None = None,
+    note: str | None = None,
+) -> None:
+    values = {
+        "rule": rule,
+        "estimated_recall": estimated_recall,
+        "recall_lower_bound": recall_lower_bound,
+        "n_screened": n_screened,
+        "n_unscreened": n_unscreened,
+    }
+    conn.execute(
+        stage_closures.insert().values(
+            stage=stage, closed_at=datetime.now(UTC), closed_by=closer, **values
+        )
+    )
+    record_event(
+        conn,
+        actor=closer,
+        action="stage.close",
+        entity="stage",
+        entity_id=stage,
+        value=values,
+        note=note,
+    )
+
+
 def close_screening(
     engine: Engine, protocol: Protocol, closer: str, *, force: bool = False
 ) -> StopState:
-    """Close title/abstract screening; refuses while the rule says keep screening, unless forced."""
+    """Close title/abstract screening (owners only); refuses while the rule says keep
+    screening, unless forced.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol (its stopping rule).
+        closer: who closes; an owner.
+        force: close although the rule says keep screening (the report says so).
+    """
+    require(engine, closer, "manage")
     if stage_closed(engine, TITLE_ABSTRACT):
-        raise MetasiftError("title/abstract screening is already closed.")
+        raise ReviewError("title/abstract screening is already closed.")
     state = stop_state(engine, protocol)
     if not state.stop and state.n_screened < state.n_records and not force:
-        raise MetasiftError(
+        raise ReviewError(
             f"the stopping rule says keep screening: {state.describe()}; "
             "screen more records, or pass --force to close anyway (the report will say so)."
         )
@@ -98,39 +151,104 @@ def close_screening(
         else f"{state.rule} (closed by {closer} before it recommended stopping)"
     )
     with engine.begin() as conn:
-        conn.execute(
-            stage_closures.insert().values(
-                stage=TITLE_ABSTRACT,
-                closed_at=datetime.now(UTC),
-                closed_by=closer,
-                rule=rule,
-                estimated_recall=state.estimated_recall,
-                recall_lower_bound=state.recall_lower_bound,
-                n_screened=state.n_screened,
-                n_unscreened=state.n_records - state.n_screened,
-            )
-        )
-        record_event(
+        _closure(
             conn,
-            actor=closer,
-            action="stage.close",
-            entity="stage",
-            entity_id=TITLE_ABSTRACT,
-            value={
-                "rule": rule,
-                "estimated_recall": state.estimated_recall,
-                "recall_lower_bound": state.recall_lower_bound,
-                "n_screened": state.n_screened,
-                "n_unscreened": state.n_records - state.n_screened,
-            },
+            TITLE_ABSTRACT,
+            closer,
+            rule,
+            n_screened=state.n_screened,
+            n_unscreened=state.n_records - state.n_screened,
+            estimated_recall=state.estimated_recall,
+            recall_lower_bound=state.recall_lower_bound,
         )
     return state
 
 
-def reopen_screening(engine: Engine, reopener: str) -> None:
-    closure = stage_closed(engine, TITLE_ABSTRACT)
+def close_full_text(engine: Engine, protocol: Protocol, closer: str, *, force: bool = False) -> int:
+    """Close full-text assessment (owners only) once every report sought is assessed or marked
+    not retrieved; returns the number of reports assessed.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        closer: who closes; an owner.
+        force: close with reports still unassessed (they stay out of the PRISMA counts).
+    """
+    from metasift.workflow.fulltext import list_reports
+
+    require(engine, closer, "manage")
+    if stage_closed(engine, FULL_TEXT):
+        raise ReviewError("full-text assessment is already closed.")
+    reports = list_reports(engine, protocol)
+    open_reports = [
+        r
+        for r in reports
+        if r.retrieval != "not_retrieved" and (r.verdict is None or r.verdict.status != "final")
+    ]
+    if open_reports and not force:
+        ids = ", ".join(str(r.record_id) for r in open_reports[:10])
+        raise ReviewError(
+            f"{len(open_reports)} report(s) still need a final full-text verdict (records "
+            f"{ids}{'...' if len(open_reports) > 10 else ''}); assess them or resolve their "
+            "conflicts first, or pass --force."
+        )
+    assessed = len(reports) - len(open_reports)
+    with engine.begin() as conn:
+        _closure(
+            conn,
+            FULL_TEXT,
+            closer,
+            "every report sought assessed" if not open_reports else "closed with reports open",
+            n_screened=assessed,
+            n_unscreened=len(open_reports),
+        )
+    return assessed
+
+
+def close_stage(
+    engine: Engine, protocol: Protocol, stage: str, closer: str, *, force: bool = False
+) -> str:
+    """Close ``stage`` (owners only) and say in one sentence what was closed.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        stage: ``title_abstract`` or ``full_text``.
+        closer: who closes; an owner.
+        force: close although the stage's own rule says it is not finished.
+    """
+    if stage == TITLE_ABSTRACT:
+        state = close_screening(engine, protocol, closer, force=force)
+        return (
+            f"Title/abstract screening closed: {state.n_screened} of {state.n_records} "
+            f"screened; {state.describe()}. {state.n_records - state.n_screened} records left "
+            "unscreened are reported as marked ineligible by the stopping rule."
+        )
+    if stage == FULL_TEXT:
+        assessed = close_full_text(engine, protocol, closer, force=force)
+        return f"Full-text assessment closed: {assessed} reports assessed."
+    raise ReviewError(f"unknown stage {stage!r}; use one of: {', '.join(STAGES)}.")
+
+
+def reopen_stage(engine: Engine, stage: str, reopener: str, reason: str) -> None:
+    """Reopen a closed stage (owners only), with the reason, in the audit log.
+
+    Args:
+        engine: the project store.
+        stage: ``title_abstract`` or ``full_text``.
+        reopener: who reopens; an owner.
+        reason: why, kept in the audit log and required.
+    """
+    if stage not in STAGES:
+        raise ReviewError(f"unknown stage {stage!r}; use one of: {', '.join(STAGES)}.")
+    if not reason or not reason.strip():
+        raise ReviewError(
+            "say why the stage is reopened (--reason); the audit log keeps it for the report."
+        )
+    require(engine, reopener, "manage")
+    closure = stage_closed(engine, stage)
     if closure is None:
-        raise MetasiftError("title/abstract screening is not closed.")
+        raise ReviewError(f"{STAGE_NAMES[stage]} is not closed.")
     with engine.begin() as conn:
         conn.execute(
             stage_closures.update()
@@ -138,7 +256,13 @@ def reopen_screening(engine: Engine, reopener: str) -> None:
             .values(reopened_at=datetime.now(UTC))
         )
         record_event(
-            conn, actor=reopener, action="stage.reopen", entity="stage", entity_id=TITLE_ABSTRACT
+            conn,
+            actor=reopener,
+            action="stage.reopen",
+            entity="stage",
+            entity_id=stage,
+            previous={"closed_by": closure["closed_by"], "rule": closure["rule"]},
+            note=reason.strip(),
         )
 
 

@@ -1,4 +1,10 @@
-"""PRISMA 2020 counts computed from the store only: imports, clusters, decisions, reports.
+"""PRISMA 2020 counts: a pure tally of the review's decisions, and its loader from the store.
+
+:func:`tally` is the arithmetic, a pure function of a :class:`Snapshot` (imports, duplicate
+clusters, title/abstract verdicts, reports and their full-text verdicts), testable without a
+database; :func:`load_snapshot` reads that snapshot from the store, and :func:`prisma_counts`
+is both. Every door (report, web overview, ``metasift status``, ``metasift prisma``) shows
+these numbers and no others.
 
 Identification counts every record read from each source's files and searches (records seen
 in an earlier run of a living search are not identified twice). Records an importer rejected
@@ -10,6 +16,7 @@ protocol lists with ``category = "other"`` (citation searching, websites...).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -18,13 +25,43 @@ from metasift.protocol import Protocol
 from metasift.store.records import screenable_ids
 from metasift.store.schema import dedup_members, imports, records
 from metasift.workflow.closure import closure_note
-from metasift.workflow.decisions import TITLE_ABSTRACT, stage_closed, verdicts
-from metasift.workflow.fulltext import list_reports
+from metasift.workflow.decisions import TITLE_ABSTRACT, Verdict, stage_closed, verdicts
+from metasift.workflow.fulltext import Report, included_reports, list_reports
 from metasift.workflow.prisma import OtherMethodsFlow, PrismaCounts
 
+# What is pending, as the review's state says it (the key) and what to do about it.
+AWAITING_SCREENING = "records awaiting title/abstract screening"
+TA_CONFLICTS = "title/abstract conflicts to resolve"
+AWAITING_SECOND = "records awaiting a second reviewer's title/abstract decision"
+AWAITING_FULL_TEXT = "reports awaiting full-text assessment"
+FT_CONFLICTS = "full-text conflicts to resolve"
 
-def _categories(protocol: Protocol) -> dict[str, str]:
-    return {s.name.lower(): s.category for s in protocol.sources}
+
+@dataclass(frozen=True)
+class ImportCount:
+    """One import or search run, as PRISMA's identification box counts it."""
+
+    id: int
+    source: str
+    category: str  # database, register or other
+    n_read: int
+    n_merged: int
+    n_rejected: int
+
+
+@dataclass
+class Snapshot:
+    """Everything PRISMA counts, as plain data."""
+
+    imports: list[ImportCount] = field(default_factory=list)
+    import_of: dict[int, int] = field(default_factory=dict)  # record -> import
+    cluster_of: dict[int, int] = field(default_factory=dict)  # record -> duplicate cluster
+    screenable: list[int] = field(default_factory=list)  # records left after de-duplication
+    title_abstract: dict[int, Verdict] = field(default_factory=dict)
+    title_abstract_closed: bool = False
+    automation_note: str = ""
+    reports: list[Report] = field(default_factory=list)
+    exclusion_reasons: list[str] = field(default_factory=list)
 
 
 def import_source(row: sa.Row) -> str:
@@ -32,61 +69,87 @@ def import_source(row: sa.Row) -> str:
     return row.source or row.file.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def prisma_counts(engine: Engine, protocol: Protocol) -> PrismaCounts:
-    """Every box of the diagram; work still pending is listed in ``counts.pending``."""
-    category = _categories(protocol)
-    counts = PrismaCounts()
-    other_import_ids: set[int] = set()
-    rejected_db = 0
+def load_snapshot(engine: Engine, protocol: Protocol) -> Snapshot:
+    """Read what :func:`tally` counts from the store.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol (source categories, exclusion reasons, reviewers per
+            record).
+    """
+    category = {s.name.lower(): s.category for s in protocol.sources}
+    snap = Snapshot(exclusion_reasons=list(protocol.criteria.exclusion_reasons))
     with engine.connect() as conn:
         for row in conn.execute(sa.select(imports).order_by(imports.c.id)):
             name = import_source(row)
-            kind = category.get(name.lower(), "database")
-            identified = row.n_read - row.n_merged
-            target = {
-                "database": counts.databases,
-                "register": counts.registers,
-                "other": counts.other_methods,
-            }[kind]
-            target[name] = target.get(name, 0) + identified
-            if kind == "other":
-                other_import_ids.add(row.id)
-            else:
-                rejected_db += row.n_rejected
-        import_of = dict(conn.execute(sa.select(records.c.id, records.c.import_id)).all())
-        cluster_of = dict(
+            snap.imports.append(
+                ImportCount(
+                    row.id,
+                    name,
+                    category.get(name.lower(), "database"),
+                    row.n_read,
+                    row.n_merged,
+                    row.n_rejected,
+                )
+            )
+        snap.import_of = dict(conn.execute(sa.select(records.c.id, records.c.import_id)).all())
+        snap.cluster_of = dict(
             conn.execute(sa.select(dedup_members.c.record_id, dedup_members.c.cluster_id)).all()
         )
+        snap.screenable = screenable_ids(conn)
+        snap.title_abstract_closed = stage_closed(conn, TITLE_ABSTRACT) is not None
+    snap.title_abstract = verdicts(engine, protocol, TITLE_ABSTRACT)
+    if snap.title_abstract_closed:
+        snap.automation_note = closure_note(engine)
+    snap.reports = list_reports(engine, protocol)
+    return snap
+
+
+def tally(snap: Snapshot) -> PrismaCounts:
+    """Every box of the PRISMA 2020 diagram from ``snap``; work still pending is listed in
+    ``counts.pending`` (what -> how many). A pure function: no store, no protocol."""
+    counts = PrismaCounts()
+    other_import_ids: set[int] = set()
+    rejected_db = 0
+    for imp in snap.imports:
+        target = {
+            "database": counts.databases,
+            "register": counts.registers,
+            "other": counts.other_methods,
+        }[imp.category]
+        target[imp.source] = target.get(imp.source, 0) + imp.n_read - imp.n_merged
+        if imp.category == "other":
+            other_import_ids.add(imp.id)
+        else:
+            rejected_db += imp.n_rejected
     members: dict[int, list[int]] = defaultdict(list)
-    for record_id, cluster_id in cluster_of.items():
+    for record_id, cluster_id in snap.cluster_of.items():
         members[cluster_id].append(record_id)
 
     def is_other(record_id: int) -> bool:
-        group = members.get(cluster_of[record_id], []) if record_id in cluster_of else [record_id]
-        return all(import_of[r] in other_import_ids for r in group)
+        cluster = snap.cluster_of.get(record_id)
+        group = members[cluster] if cluster is not None else [record_id]
+        return all(snap.import_of[r] in other_import_ids for r in group)
 
-    screenable = screenable_ids(engine)
-    db_items = [rid for rid in screenable if not is_other(rid)]
-    other_items = [rid for rid in screenable if is_other(rid)]
-    db_records = sum(1 for rid, imp in import_of.items() if imp not in other_import_ids)
+    db_items = [rid for rid in snap.screenable if not is_other(rid)]
+    other_items = [rid for rid in snap.screenable if is_other(rid)]
+    db_records = sum(1 for imp in snap.import_of.values() if imp not in other_import_ids)
     counts.duplicates = db_records - len(db_items)
     counts.other_removed = rejected_db
 
-    ta = verdicts(engine, protocol, TITLE_ABSTRACT)
-    closed = stage_closed(engine, TITLE_ABSTRACT) is not None
     pending: Counter[str] = Counter()
     db_set = set(db_items)
     for rid in db_items:
-        verdict = ta.get(rid)
+        verdict = snap.title_abstract.get(rid)
         if verdict is None:
-            if closed:
+            if snap.title_abstract_closed:
                 counts.automation_ineligible += 1
             else:
-                pending["records awaiting title/abstract screening ('metasift screen')"] += 1
+                pending[AWAITING_SCREENING] += 1
         elif verdict.status == "conflict":
-            pending["title/abstract conflicts to resolve ('metasift conflicts')"] += 1
+            pending[TA_CONFLICTS] += 1
         elif verdict.status == "pending":
-            pending["records awaiting a second reviewer's title/abstract decision"] += 1
+            pending[AWAITING_SECOND] += 1
         else:
             counts.screened += 1
             if verdict.included:
@@ -94,15 +157,15 @@ def prisma_counts(engine: Engine, protocol: Protocol) -> PrismaCounts:
             else:
                 counts.excluded_screening += 1
     if counts.automation_ineligible:
-        counts.automation_note = closure_note(engine)
+        counts.automation_note = snap.automation_note
     for rid in other_items:
-        verdict = ta.get(rid)
+        verdict = snap.title_abstract.get(rid)
         if verdict is not None and verdict.included:
             counts.other_flow.sought += 1
 
-    included_studies: set[int] = set()
     other = counts.other_flow
-    for report in list_reports(engine, protocol):
+    included = {r.record_id for r in included_reports(snap.reports)}
+    for report in snap.reports:
         in_db = report.record_id in db_set
         flow: PrismaCounts | OtherMethodsFlow = counts if in_db else other
         if report.retrieval == "not_retrieved":
@@ -110,26 +173,41 @@ def prisma_counts(engine: Engine, protocol: Protocol) -> PrismaCounts:
             continue
         verdict = report.verdict
         if verdict is None or verdict.status == "pending":
-            pending["reports awaiting full-text assessment ('metasift fulltext')"] += 1
+            pending[AWAITING_FULL_TEXT] += 1
             continue
         if verdict.status == "conflict":
-            pending["full-text conflicts to resolve ('metasift conflicts --stage full_text')"] += 1
+            pending[FT_CONFLICTS] += 1
             continue
         flow.assessed += 1
-        if verdict.included:
+        if report.record_id in included:
             counts.included_reports += 1
             if not in_db:
                 other.included_reports += 1
-            included_studies.add(report.study_id)
         else:
             reasons = counts.excluded_full_text if in_db else other.excluded
             reason = verdict.reason or "no reason given"
             reasons[reason] = reasons.get(reason, 0) + 1
-    counts.included_studies = len(included_studies)
+    counts.included_studies = len(included_studies(snap.reports))
     counts.pending = dict(pending)
-    order = {r: i for i, r in enumerate(protocol.criteria.exclusion_reasons)}
+    order = {r: i for i, r in enumerate(snap.exclusion_reasons)}
     for reasons in (counts.excluded_full_text, other.excluded):
         ordered = sorted(reasons.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
         reasons.clear()
         reasons.update(ordered)
     return counts
+
+
+def included_studies(reports: list[Report]) -> list[int]:
+    """The studies that go to extraction and synthesis: those with a retrieved report whose
+    final full-text verdict includes it, by study id."""
+    return sorted({r.study_id for r in included_reports(reports)})
+
+
+def prisma_counts(engine: Engine, protocol: Protocol) -> PrismaCounts:
+    """Every box of the diagram, from the store; work still pending is in ``counts.pending``.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+    """
+    return tally(load_snapshot(engine, protocol))

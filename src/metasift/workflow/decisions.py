@@ -11,6 +11,11 @@ decides what they amount to. The rules, per record and stage:
 * at title/abstract stage "include" and "maybe" agree (both send the record to full text);
   at full-text stage two exclusions with different reasons are a conflict, because the reason
   is reported in the PRISMA diagram.
+
+Whether a decision may be made at all is :func:`check_decision`, asked by every door (the
+CLI's ``decide`` and ``screen``, the web app, ``metasift run``): the decider must be a member
+whose role may decide, the stage must be open, the record must exist, and an exclusion's reason
+must be one of the protocol's.
 """
 
 from __future__ import annotations
@@ -22,17 +27,19 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from metasift.errors import DecisionError
+from metasift.errors import DecisionError, ReviewerError, StageClosedError
 from metasift.protocol import Protocol
 from metasift.screening.settings import screening_settings
 from metasift.screening.store import add_decision, standing_decisions
+from metasift.store.audit import record_event
 from metasift.store.schema import SCREENING_DECISIONS, records, resolutions, stage_closures
 from metasift.workflow.agreement import Agreement, cohen_kappa, fleiss_kappa
-from metasift.workflow.audit import record_event
+from metasift.workflow.reviewers import get_reviewer, require
 
 TITLE_ABSTRACT = "title_abstract"
 FULL_TEXT = "full_text"
 STAGES = (TITLE_ABSTRACT, FULL_TEXT)
+STAGE_NAMES = {TITLE_ABSTRACT: "title/abstract screening", FULL_TEXT: "full-text assessment"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,18 @@ def stage_closed(engine: Engine | Connection, stage: str = TITLE_ABSTRACT) -> di
     else:
         row = engine.execute(_CLOSURE, {"stage": stage}).first()
     return dict(row._mapping) if row else None
+
+
+def require_open(conn: Connection, stage: str) -> None:
+    """Refuse (:class:`~metasift.errors.StageClosedError`) when ``stage`` is closed."""
+    closure = stage_closed(conn, stage)
+    if closure is not None:
+        raise StageClosedError(
+            stage,
+            f"{STAGE_NAMES[stage]} was closed on {closure['closed_at']:%Y-%m-%d} by "
+            f"{closure['closed_by']}; no decision can be added or taken back. An owner can "
+            f"reopen it, with the reason: metasift reopen {stage} --reason '...'.",
+        )
 
 
 def _latest_resolutions(conn: Connection, stage: str) -> dict[int, sa.Row]:
@@ -151,6 +170,38 @@ def _check_record(conn: Connection, record_id: int) -> None:
         raise DecisionError(f"no record {record_id} in this project; see 'metasift records'.")
 
 
+def check_decision(
+    conn: Connection,
+    protocol: Protocol,
+    *,
+    record_id: int,
+    reviewer: str,
+    decision: str,
+    stage: str = TITLE_ABSTRACT,
+    reason: str | None = None,
+) -> None:
+    """Refuse a decision that may not be recorded, inside the transaction that would store it.
+
+    Args:
+        conn: a connection in the decision's transaction.
+        protocol: the review's protocol (exclusion reasons).
+        record_id: the record decided.
+        reviewer: who decides; a member whose role may decide.
+        decision: include, exclude or maybe.
+        stage: ``title_abstract`` or ``full_text``; it must be open.
+        reason: the exclusion reason, required at full text.
+    """
+    _check_stage(stage)
+    if decision not in SCREENING_DECISIONS:
+        raise DecisionError(
+            f"unknown decision {decision!r}; use one of: {', '.join(SCREENING_DECISIONS)}."
+        )
+    _validate_reason(protocol, stage, decision, reason)
+    require(conn, reviewer, "decide")
+    require_open(conn, stage)
+    _check_record(conn, record_id)
+
+
 def decide(
     engine: Engine,
     protocol: Protocol,
@@ -162,15 +213,18 @@ def decide(
     reason: str | None = None,
     note: str | None = None,
 ) -> int:
-    """Store one reviewer's decision on one record (outside an AI-ranked session)."""
-    _check_stage(stage)
-    if decision not in SCREENING_DECISIONS:
-        raise DecisionError(
-            f"unknown decision {decision!r}; use one of: {', '.join(SCREENING_DECISIONS)}."
-        )
-    _validate_reason(protocol, stage, decision, reason)
+    """Store one reviewer's decision on one record (outside an AI-ranked session); refused as
+    :func:`check_decision` says. Returns the decision's id."""
     with engine.begin() as conn:
-        _check_record(conn, record_id)
+        check_decision(
+            conn,
+            protocol,
+            record_id=record_id,
+            reviewer=reviewer,
+            decision=decision,
+            stage=stage,
+            reason=reason,
+        )
         return add_decision(
             conn,
             record_id=record_id,
@@ -193,8 +247,11 @@ def resolve(
     reason: str | None = None,
     note: str | None = None,
 ) -> None:
-    """Settle a conflict; the resolver must not be one of the reviewers in conflict."""
+    """Settle a conflict; the resolver must be a member who may decide and not one of the
+    reviewers in conflict. A closed stage's conflicts can still be settled: nothing new is
+    judged, and the PRISMA diagram needs them settled."""
     _check_stage(stage)
+    require(engine, resolver, "decide")
     if decision not in SCREENING_DECISIONS:
         raise DecisionError(
             f"unknown decision {decision!r}; use one of: {', '.join(SCREENING_DECISIONS)}."
@@ -234,13 +291,17 @@ def resolve(
 
 
 def visible_decisions(
-    engine: Engine, protocol: Protocol, viewer: str, stage: str = TITLE_ABSTRACT, *, role: str = ""
+    engine: Engine, protocol: Protocol, viewer: str, stage: str = TITLE_ABSTRACT
 ) -> dict[int, Verdict]:
     """What ``viewer`` may see: under blind dual screening only their own votes, until a record
-    is settled by a resolution; leads and arbiters see everything."""
+    is settled by a resolution; owners see everything."""
     settings = screening_settings(protocol)
     all_verdicts = verdicts(engine, protocol, stage)
-    if not settings.blind or settings.reviewers_per_record < 2 or role in ("lead", "arbiter"):
+    try:
+        owner = get_reviewer(engine, viewer).is_owner
+    except ReviewerError:
+        owner = False
+    if not settings.blind or settings.reviewers_per_record < 2 or owner:
         return all_verdicts
     visible: dict[int, Verdict] = {}
     for record_id, verdict in all_verdicts.items():

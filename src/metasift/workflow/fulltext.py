@@ -16,10 +16,17 @@ from sqlalchemy import Connection, Engine
 
 from metasift.errors import FullTextError
 from metasift.protocol import Protocol
+from metasift.store.audit import record_event
 from metasift.store.records import screenable_ids
 from metasift.store.schema import reports, studies
-from metasift.workflow.audit import record_event
-from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, Verdict, verdicts
+from metasift.workflow.decisions import (
+    FULL_TEXT,
+    TITLE_ABSTRACT,
+    Verdict,
+    require_open,
+    verdicts,
+)
+from metasift.workflow.reviewers import require
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,23 @@ def list_reports(engine: Engine, protocol: Protocol) -> list[Report]:
     ]
 
 
+def _may_change(conn: Connection, actor: str) -> None:
+    """Full-text steps are decisions: a member who may decide, on an open stage."""
+    require(conn, actor, "decide")
+    require_open(conn, FULL_TEXT)
+
+
+def included_reports(reports: Iterable[Report]) -> list[Report]:
+    """The reports of included studies: retrieved (or not marked unretrievable) and included
+    by a final full-text verdict. The one definition the PRISMA counts, extraction and the
+    report share."""
+    return [
+        r
+        for r in reports
+        if r.retrieval != "not_retrieved" and r.verdict is not None and r.verdict.included
+    ]
+
+
 def _sought_check(engine: Engine, protocol: Protocol, record_id: int) -> None:
     if record_id not in set(sought_ids(engine, protocol)):
         raise FullTextError(
@@ -91,6 +115,7 @@ def _sought_check(engine: Engine, protocol: Protocol, record_id: int) -> None:
 
 def _update(engine: Engine, record_id: int, actor: str, action: str, **values) -> None:
     with engine.begin() as conn:
+        _may_change(conn, actor)
         _ensure(conn, [record_id])
         before = conn.execute(sa.select(reports).where(reports.c.record_id == record_id)).one()
         conn.execute(
@@ -150,6 +175,7 @@ def group_reports(
     for rid in record_ids:
         _sought_check(engine, protocol, rid)
     with engine.begin() as conn:
+        _may_change(conn, actor)
         _ensure(conn, record_ids)
         study_id = conn.execute(
             studies.insert().values(

@@ -23,8 +23,16 @@ from metasift.records.importing import file_checksum, import_file
 from metasift.records.model import Record
 from metasift.records.normalize import clean_text, normalize_doi, normalize_pmid
 from metasift.store.schema import imports
-from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, decide, stage_closed, verdicts
+from metasift.workflow.decisions import (
+    FULL_TEXT,
+    TITLE_ABSTRACT,
+    check_decision,
+    decide,
+    stage_closed,
+    verdicts,
+)
 from metasift.workflow.fulltext import list_reports, set_location
+from metasift.workflow.reviewers import ReviewerError, add_reviewer, get_reviewer, list_reviewers
 
 Progress = Callable[[str, int, int], None]
 
@@ -96,6 +104,24 @@ def identify(project: Project, offline: bool, progress: Progress, announce: Anno
 # --- simulated reviewers ----------------------------------------------------------------------
 
 
+def _register_simulated(project: Project) -> None:
+    """The simulated reviewer decides and closes screening like any member, so it must be one:
+    registered as an owner by the protocol's ``[simulation]`` (audited as such) when the
+    review has no owner yet, else it must have been added by an owner."""
+    name = project.protocol.simulation.reviewer
+    try:
+        get_reviewer(project.engine, name)
+        return
+    except ReviewerError:
+        pass
+    if any(m.is_owner for m in list_reviewers(project.engine)):
+        raise ReviewerError(
+            f"review.toml [simulation] decides as {name!r}, who is not a member of this review; "
+            f"an owner adds them with 'metasift reviewer add {name} --role owner'."
+        )
+    add_reviewer(project.engine, name, "owner")
+
+
 def _reason(record: Record, simulation: Simulation, allowed: list[str]) -> str | None:
     if not simulation.reason_field:
         return None
@@ -126,16 +152,29 @@ def simulate_screening(project: Project, progress: Progress) -> str:
                     f"{state.n_screened} of {state.n_records} records screened, "
                     f"{state.n_included} included; screening closed: {state.describe()}"
                 )
-            _, record, _ = shown
+            record_id, record, proposal = shown
             if record.label is None:
                 raise MetasiftError(
                     f"simulated screening needs an include label on every record; record "
                     f"{record.source_file}:{record.source_position} has none."
                 )
-            if record.label:
-                session.decide("include")
-            else:
-                session.decide("exclude", reason=_reason(record, simulation, allowed))
+            decision = "include" if record.label else "exclude"
+            reason = None if record.label else _reason(record, simulation, allowed)
+            shown_with = (proposal.rank, session.model_run(proposal))
+
+            def guard(conn, record_id=record_id, decision=decision, reason=reason, at=shown_with):
+                # The simulated reviewer's decisions pass the same checks as anyone's.
+                check_decision(
+                    conn,
+                    project.protocol,
+                    record_id=record_id,
+                    reviewer=simulation.reviewer,
+                    decision=decision,
+                    reason=reason,
+                )
+                return at
+
+            session.decide(decision, reason=reason, record_id=record_id, guard=guard)
             progress("screening (simulated)", status.n_screened + 1, status.n_records)
     finally:
         session.close()
@@ -235,6 +274,8 @@ def run_review(
     )
 
     simulation = project.protocol.simulation
+    if simulation.enabled:
+        _register_simulated(project)
     if stage_closed(project.engine, TITLE_ABSTRACT):
         announce("screening", "skipped", "title/abstract screening already closed")
     elif simulation.enabled:
@@ -242,7 +283,7 @@ def run_review(
     else:
         left = len(unscreened_ids(project.engine))
         status = "pending" if left else "done"
-        announce("screening", status, f"{left} records await screening ('metasift screen')")
+        announce("screening", status, f"{left} records await title/abstract screening")
 
     reports = list_reports(project.engine, project.protocol)
     waiting = [r for r in reports if r.verdict is None and r.retrieval != "not_retrieved"]
@@ -266,14 +307,9 @@ def suggest_for_included(project: Project, progress: Progress) -> int:
     """Automatic extraction suggestions for included studies that have none yet."""
     from metasift.extraction.stage import run_suggestions
     from metasift.extraction.store import get_suggestions
+    from metasift.workflow.state import extraction_studies
 
-    studies = sorted(
-        {
-            r.study_id
-            for r in list_reports(project.engine, project.protocol)
-            if r.verdict is not None and r.verdict.included
-        }
-    )
+    studies = extraction_studies(project.engine, project.protocol)
     have = {s.study_id for s in get_suggestions(project.engine, studies)} if studies else set()
     todo = [sid for sid in studies if sid not in have]
     if not todo:

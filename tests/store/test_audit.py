@@ -1,12 +1,11 @@
-"""Reviewers and the append-only audit log, on SQLite and PostgreSQL."""
+"""The append-only audit log, on SQLite and PostgreSQL."""
 
 import pytest
 import sqlalchemy as sa
 
 from metasift.store import create_db_engine, migrate
+from metasift.store.audit import iter_log, record_event
 from metasift.store.schema import audit_log
-from metasift.workflow.audit import iter_log, record_event
-from metasift.workflow.reviewers import ReviewerError, add_reviewer, get_reviewer, list_reviewers
 
 
 @pytest.fixture
@@ -15,26 +14,6 @@ def engine(db_url):
     migrate(engine)
     yield engine
     engine.dispose()
-
-
-def test_reviewers_and_their_log(engine):
-    add_reviewer(engine, "ana", "lead")
-    add_reviewer(engine, "ben")
-    assert [(r.name, r.role) for r in list_reviewers(engine)] == [
-        ("ana", "lead"),
-        ("ben", "reviewer"),
-    ]
-    with pytest.raises(ReviewerError, match="already exists"):
-        add_reviewer(engine, "ben")
-    with pytest.raises(ReviewerError, match="unknown role"):
-        add_reviewer(engine, "cy", "boss")
-    with pytest.raises(ReviewerError, match="metasift reviewer add dan"):
-        get_reviewer(engine, "dan")
-    entries = list(iter_log(engine, action="reviewer"))
-    assert [(e.actor, e.entity_id, e.value) for e in entries] == [
-        ("ana", "ana", {"role": "lead"}),
-        ("ben", "ben", {"role": "reviewer"}),
-    ]
 
 
 def test_log_is_append_only_in_the_database(engine):

@@ -1,4 +1,7 @@
-"""Title/abstract screening for a team in the browser, over :class:`ScreeningSession`.
+"""Title/abstract screening for a team: which record each member reads next, over
+:class:`ScreeningSession`. The web app and the terminal screener (``metasift screen``) both
+hand records out here, with leases, so that a member screening in a terminal and one in the
+browser never get the same record unless the protocol asks for it.
 
 One :class:`TeamScreening` per served project keeps the features (built once) and the learners
 in memory. With one reviewer per record the team shares one learner: everyone's decisions
@@ -28,9 +31,10 @@ from metasift.screening.session import Corpus, ScreeningSession, build_corpus
 from metasift.screening.settings import screening_settings
 from metasift.workflow import assignments
 from metasift.workflow.closure import StopState, stop_state
-from metasift.workflow.decisions import TITLE_ABSTRACT, stage_closed
+from metasift.workflow.decisions import TITLE_ABSTRACT, check_decision, require_open, stage_closed
+from metasift.workflow.reviewers import require
 
-log = logging.getLogger("metasift.web")
+log = logging.getLogger("metasift.screening")
 
 # How many proposals a reviewer may find taken by others before being told to come back.
 MAX_TRIES = 50
@@ -52,8 +56,9 @@ class _Handed:
     run_id: int | None = None
 
 
-class _AllHeld(MetasiftError):
-    """Every record proposed is held by other reviewers right now."""
+class _NoneToShow(MetasiftError):
+    """No record is shown, for the reason in the message (the stage is closed, or every
+    record proposed is held by other reviewers right now)."""
 
 
 class TeamScreening:
@@ -186,7 +191,7 @@ class TeamScreening:
                     stored = self._store(conn, session, reviewer, record_id, decision, reason, note)
                 try:
                     handed = self._hand_out(conn, session, reviewer, decided=record_id)
-                except _AllHeld as exc:
+                except _NoneToShow as exc:
                     message = str(exc)
             if stored:
                 session.learn(record_id, decision)
@@ -210,6 +215,14 @@ class TeamScreening:
         note: str | None,
     ) -> bool:
         def guard(conn: Connection) -> tuple[int | None, int | None] | None:
+            check_decision(
+                conn,
+                self.protocol,
+                record_id=record_id,
+                reviewer=reviewer,
+                decision=decision,
+                reason=reason,
+            )
             lease = assignments.complete(conn, record_id, TITLE_ABSTRACT, reviewer, self.slots)
             return None if lease is None else (lease.rank, lease.model_run_id)
 
@@ -229,8 +242,9 @@ class TeamScreening:
     ) -> _Handed | None:
         """The record ``reviewer`` holds, or the best free one, leased to them in ``conn``'s
         transaction."""
+        require(conn, reviewer, "decide")
         if stage_closed(conn, TITLE_ABSTRACT):
-            return None
+            raise _NoneToShow("Title/abstract screening is closed.")
         # The record just decided: taught to the learner only once this is committed.
         exclude = set() if decided is None else {decided}
         for attempt in range(MAX_TRIES):
@@ -286,7 +300,7 @@ class TeamScreening:
             exclude.add(record_id)
             if done:
                 session.block(record_id)
-        raise _AllHeld(
+        raise _NoneToShow(
             "other reviewers hold every record proposed to you right now; reload in a moment."
         )
 
@@ -299,6 +313,11 @@ class TeamScreening:
             self._released.append((self._released_count, record_id))
 
     def undo(self, reviewer: str) -> int | None:
+        """Take back the reviewer's last decision (refused on a closed stage); the record is
+        theirs again. Returns its id, or None when there is nothing to undo."""
+        with self.engine.connect() as conn:
+            require(conn, reviewer, "decide")
+            require_open(conn, TITLE_ABSTRACT)
         session = self.session(reviewer)
         with self._writes:
             record_id = session.undo(reviewer)

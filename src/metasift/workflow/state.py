@@ -1,0 +1,138 @@
+"""The review's state in one object: what every door shows about where the review stands.
+
+``metasift status``, the web app's overview, the report's screening table and ``metasift
+prisma`` all read :func:`review_state`, so that they cannot disagree: the counts are the
+PRISMA tally (:mod:`metasift.workflow.counts`), the stopping rule's view is
+:func:`~metasift.workflow.closure.stop_state`, and the lines shown are :meth:`ReviewState.lines`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from metasift.protocol import Protocol
+from metasift.screening.store import standing_decisions
+from metasift.store.records import count_records
+from metasift.workflow.closure import StopState, stop_state
+from metasift.workflow.counts import included_studies, load_snapshot, tally
+from metasift.workflow.decisions import STAGE_NAMES, STAGES, stage_closed
+from metasift.workflow.fulltext import included_reports, list_reports
+from metasift.workflow.prisma import PrismaCounts
+from metasift.workflow.reviewers import Reviewer, list_reviewers
+
+
+@dataclass(frozen=True)
+class StageState:
+    """Whether a stage is open, and the closure in force when it is not."""
+
+    stage: str
+    closure: dict | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.closure is not None
+
+    def describe(self) -> str:
+        name = STAGE_NAMES[self.stage]
+        if self.closure is None:
+            return f"{name}: open"
+        c = self.closure
+        return f"{name}: closed on {c['closed_at']:%Y-%m-%d} by {c['closed_by']} ({c['rule']})"
+
+
+@dataclass
+class ReviewState:
+    """Where the review stands: PRISMA counts, stages, the stopping rule and the team."""
+
+    n_records: int
+    n_screenable: int
+    counts: PrismaCounts
+    screening: StopState
+    stages: dict[str, StageState]
+    team: list[Reviewer]
+    # reviewer -> stage -> standing decisions
+    decisions_by_reviewer: dict[str, dict[str, int]] = field(default_factory=dict)
+    included_studies: list[int] = field(default_factory=list)
+    # The records whose reports are included (a study may have several).
+    included_records: list[int] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        """No work pending: the PRISMA diagram is final."""
+        return not self.counts.pending
+
+    def lines(self) -> list[tuple[str, str]]:
+        """The review's state as (label, value) lines, the same wherever they are shown."""
+        c = self.counts
+        out = [
+            ("Records stored", f"{self.n_records:,}"),
+            ("Records identified", f"{c.identified:,}"),
+            ("Duplicates removed", f"{c.duplicates:,}"),
+            ("Records after de-duplication", f"{self.n_screenable:,}"),
+            ("Records screened", f"{c.screened:,}"),
+            ("Records excluded at title/abstract", f"{c.excluded_screening:,}"),
+        ]
+        if c.automation_ineligible:
+            out.append(
+                ("Records marked ineligible by the stopping rule", f"{c.automation_ineligible:,}")
+            )
+        out += [
+            ("Reports sought for retrieval", f"{c.sought:,}"),
+            ("Reports not retrieved", f"{c.not_retrieved:,}"),
+            ("Reports assessed for eligibility", f"{c.assessed:,}"),
+            ("Reports excluded at full text", f"{sum(c.excluded_full_text.values()):,}"),
+            ("Studies included", f"{c.included_studies:,}"),
+            ("Reports of included studies", f"{c.included_reports:,}"),
+            ("Stopping rule", self.screening.describe()),
+        ]
+        out += [
+            (STAGE_NAMES[s].capitalize(), self.stages[s].describe().split(": ", 1)[1])
+            for s in STAGES
+        ]
+        return out
+
+    def pending(self) -> list[str]:
+        """The work left, one line each ("12 records awaiting title/abstract screening")."""
+        return [f"{n:,} {what}" for what, n in self.counts.pending.items()]
+
+
+def review_state(engine: Engine, protocol: Protocol) -> ReviewState:
+    """Read the review's state from the store.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+    """
+    snap = load_snapshot(engine, protocol)
+    by_reviewer: dict[str, Counter[str]] = {}
+    with engine.connect() as conn:
+        stages = {s: StageState(s, stage_closed(conn, s)) for s in STAGES}
+        for stage in STAGES:
+            for d in standing_decisions(conn, stage=stage):
+                by_reviewer.setdefault(d.reviewer, Counter())[stage] += 1
+    return ReviewState(
+        n_records=count_records(engine),
+        n_screenable=len(snap.screenable),
+        counts=tally(snap),
+        screening=stop_state(engine, protocol),
+        stages=stages,
+        team=list_reviewers(engine),
+        decisions_by_reviewer={k: dict(v) for k, v in sorted(by_reviewer.items())},
+        included_studies=included_studies(snap.reports),
+        included_records=[r.record_id for r in included_reports(snap.reports)],
+    )
+
+
+def extraction_studies(engine: Engine, protocol: Protocol) -> list[int]:
+    """The studies that go to extraction, risk of bias and synthesis: those included at full
+    text (:func:`~metasift.workflow.counts.included_studies`), by study id. The CLI, the web
+    app, ``metasift run`` and the report all take them from here.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+    """
+    return included_studies(list_reports(engine, protocol))

@@ -1574,7 +1574,7 @@ def run_cmd(
     from metasift.project import Project
     from metasift.workflow.run import run_review
 
-    colours = {"done": "green", "skipped": "dim", "pending": "yellow"}
+    colours = {"done": "green", "skipped": "dim", "pending": "yellow", "failed": "red"}
     with Project.open(project) as proj, _progress() as bar:
         progress = _stage_progress(bar)
 
@@ -1583,9 +1583,15 @@ def run_cmd(
             bar.console.print(f"[{colour}]{item.stage:<11}[/{colour}] {item.detail}")
 
         result = run_review(proj, offline=offline, out=out, progress=progress, on_stage=on_stage)
-    pending = [s for s in result.stages if s.status == "pending"]
-    if pending:
-        console.print("Waiting for reviewers: " + "; ".join(s.detail for s in pending))
+    if result.failed():
+        console.print(
+            "Not searched: "
+            + ", ".join(s.subject for s in result.failed())
+            + "; run again when online, or with --offline to go on with the files already "
+            "imported."
+        )
+    if result.pending():
+        console.print("Waiting for reviewers: " + "; ".join(s.detail for s in result.pending()))
     console.print(f"Report written to {result.report}")
 
 

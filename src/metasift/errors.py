@@ -9,6 +9,7 @@ record, and what to do.
     ├── ImportFileError            a file cannot be read at all (.path, .line)
     ├── SearchError                a live search failed
     │   └── SearchHTTPError        a request failed for good (.status, .body)
+    │       └── SearchUnreachableError  the service could not be reached at all (.host, .reason)
     ├── DedupError                 de-duplication cannot do what was asked
     ├── ReviewError                a rule of the review refuses the action
     │   ├── StageClosedError       the stage is closed (.stage); reopen it first
@@ -79,6 +80,27 @@ class SearchHTTPError(SearchError):
         super().__init__(message)
         self.status = status
         self.body = body
+
+
+class SearchUnreachableError(SearchHTTPError):
+    """A service that could not be reached at all: its name did not resolve, it refused the
+    connection, or there is no route to it. Retrying in seconds does not mend these, so the
+    request fails at once (see :class:`metasift.search.http.RetryPolicy`).
+
+    Args:
+        message: what failed, with the source and what to do.
+        host: the host that could not be reached.
+        reason: the diagnosis for people, naming the host
+            ("cannot resolve eutils.ncbi.nlm.nih.gov (no network?)").
+        attempts: the requests actually sent (0 when an earlier failure in the same run
+            already said the host cannot be reached).
+    """
+
+    def __init__(self, message: str, *, host: str, reason: str, attempts: int) -> None:
+        super().__init__(message)
+        self.host = host
+        self.reason = reason
+        self.attempts = attempts
 
 
 class DedupError(MetasiftError):

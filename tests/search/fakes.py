@@ -615,3 +615,18 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
             j += 1
         best = max(best, i - j + 1)
     return best
+
+
+# --------------------------------------------------------------------------------------------
+# Places nothing answers
+
+
+# A host under the reserved .invalid TLD (RFC 6761): no resolver gives it an address.
+UNRESOLVABLE = "eutils.metasift-test.invalid"
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: connecting to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

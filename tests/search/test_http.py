@@ -1,12 +1,17 @@
-"""The shared HTTP layer: backoff, Retry-After, token bucket, redaction, give-up messages."""
+"""The shared HTTP layer: backoff, Retry-After, token bucket, redaction, give-up messages,
+and failing at once when a service cannot be reached at all."""
 
 from __future__ import annotations
 
+import errno
 import random
+import socket
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
+from metasift.errors import SearchUnreachableError
 from metasift.search.http import (
     HttpClient,
     RetryPolicy,
@@ -16,7 +21,8 @@ from metasift.search.http import (
     redact_url,
     retry_after_seconds,
 )
-from tests.search.fakes import Fault, max_in_window
+from metasift.search.reach import Reachability, unreachable
+from tests.search.fakes import UNRESOLVABLE, Fault, closed_port, max_in_window
 
 
 def test_retry_after_in_seconds_and_as_an_http_date():
@@ -127,3 +133,162 @@ def test_giving_up_says_how_to_resume(services):
         ),
     ):
         client.post("efetch.fcgi", {"db": "pubmed"}, what="PubMed efetch, batch 2")
+
+
+# --- services that cannot be reached at all ---------------------------------------------------
+
+
+def test_an_unresolvable_host_fails_at_once_naming_it():
+    waits: list[float] = []
+    client = HttpClient(
+        f"https://{UNRESOLVABLE}/entrez/eutils/", service="PubMed", rate=100.0, sleep=waits.append
+    )
+    with client, pytest.raises(SearchUnreachableError) as caught:
+        client.get("esearch.fcgi", {"term": "x"}, what="PubMed esearch")
+    assert caught.value.attempts == 1 and waits == []
+    assert caught.value.reason == f"cannot resolve {UNRESOLVABLE} (no network?)"
+    assert str(caught.value).startswith(f"PubMed esearch: cannot resolve {UNRESOLVABLE}")
+    assert caught.value.host == UNRESOLVABLE and caught.value.status is None
+
+
+def test_a_refused_connection_fails_at_once():
+    port = closed_port()
+    waits: list[float] = []
+    client = HttpClient(
+        f"http://127.0.0.1:{port}/", service="OpenAlex", rate=100.0, sleep=waits.append
+    )
+    with client, pytest.raises(SearchUnreachableError) as caught:
+        client.get("works", {"search": "x"}, what="OpenAlex count")
+    assert caught.value.attempts == 1 and waits == []
+    assert caught.value.reason.startswith(f"127.0.0.1:{port} refused the connection")
+
+
+def test_later_requests_in_the_run_to_an_unreachable_host_are_not_sent(services):
+    """The second search on the same address fails with the first one's diagnosis without a
+    request; a service elsewhere that answers is still searched."""
+    run = Reachability()
+    dead = f"http://127.0.0.1:{closed_port()}/"
+    first = HttpClient(dead, service="PubMed", rate=100.0, reachability=run)
+    second = HttpClient(dead, service="PubMed", rate=100.0, reachability=run)
+    alive = HttpClient(
+        services.url("europepmc"), service="Europe PMC", rate=100.0, reachability=run
+    )
+    with first, pytest.raises(SearchUnreachableError) as one:
+        first.get("esearch.fcgi", {"term": "a"}, what="PubMed esearch")
+    with second, pytest.raises(SearchUnreachableError) as two:
+        second.get("esearch.fcgi", {"term": "b"}, what="PubMed esearch")
+    assert (one.value.attempts, two.value.attempts) == (1, 0)
+    assert two.value.reason == one.value.reason
+    assert "found earlier in this run; not tried again" in str(two.value)
+    with alive:
+        assert alive.get("search", {"query": "x"}, what="Europe PMC count").status_code == 200
+    assert len(services.europepmc.requests) == 1
+
+
+def _resolver_failure(request: httpx.Request, temporary: bool) -> httpx.ConnectError:
+    """The error httpx raises when getaddrinfo fails, with the socket error as its cause."""
+    code, text = (
+        (socket.EAI_AGAIN, "Temporary failure in name resolution")
+        if temporary
+        else (socket.EAI_NONAME, "Name or service not known")
+    )
+    cause = socket.gaierror(code, text)
+    error = httpx.ConnectError(f"[Errno {code}] {text}", request=request)
+    error.__cause__ = cause
+    return error
+
+
+class FlakyResolver(httpx.BaseTransport):
+    """The network as seen through a resolver that gets no reply ``failures`` times, then does:
+    the failures are raised as httpx raises them, the rest go to the real local server."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.tries = 0
+        self._real = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.tries += 1
+        if self.tries <= self.failures:
+            raise _resolver_failure(request, temporary=True)
+        return self._real.handle_request(request)
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def test_a_temporary_resolution_failure_gets_one_quick_retry(services):
+    waits: list[float] = []
+    transport = FlakyResolver(failures=1)
+    client = HttpClient(
+        services.url("europepmc"),
+        service="Europe PMC",
+        rate=100.0,
+        sleep=waits.append,
+        transport=transport,
+    )
+    with client:
+        assert client.get("search", {"query": "x"}, what="Europe PMC count").status_code == 200
+    assert transport.tries == 2 and len(services.europepmc.requests) == 1
+    assert len(waits) == 1 and 0.5 <= waits[0] <= 1.0
+
+    twice = FlakyResolver(failures=2)
+    client = HttpClient(
+        services.url("europepmc"),
+        service="Europe PMC",
+        rate=100.0,
+        sleep=waits.append,
+        transport=twice,
+    )
+    with client, pytest.raises(SearchUnreachableError) as caught:
+        client.get("search", {"query": "x"}, what="Europe PMC count")
+    assert twice.tries == 2 and caught.value.attempts == 2
+    assert caught.value.reason == "cannot resolve 127.0.0.1 (no network?)"
+
+
+def test_no_quick_retry_once_the_run_found_no_network(services):
+    run = Reachability()
+    with HttpClient(
+        f"https://{UNRESOLVABLE}/", service="PubMed", rate=100.0, reachability=run
+    ) as c:
+        with pytest.raises(SearchUnreachableError):
+            c.get("esearch.fcgi", {}, what="PubMed esearch")
+    assert run.no_network
+    transport = FlakyResolver(failures=1)
+    waits: list[float] = []
+    client = HttpClient(
+        services.url("openalex"),
+        service="OpenAlex",
+        rate=100.0,
+        sleep=waits.append,
+        reachability=run,
+        transport=transport,
+    )
+    with client, pytest.raises(SearchUnreachableError) as caught:
+        client.get("works", {}, what="OpenAlex count")
+    assert transport.tries == 1 and caught.value.attempts == 1 and waits == []
+
+
+def test_what_counts_as_unreachable():
+    request = httpx.Request("GET", "https://api.openalex.org/works")
+    dns = unreachable(_resolver_failure(request, temporary=False))
+    assert dns is not None and (dns.cause, dns.address) == ("dns", "api.openalex.org:443")
+    assert dns.reason == "cannot resolve api.openalex.org (no network?)"
+    temporary = unreachable(_resolver_failure(request, temporary=True))
+    assert temporary is not None and temporary.cause == "dns-temporary"
+    # Without the socket error as cause, the message alone tells.
+    bare = httpx.ConnectError("[Errno -3] Temporary failure in name resolution", request=request)
+    assert unreachable(bare).cause == "dns-temporary"
+    refused = httpx.ConnectError("[Errno 111] Connection refused", request=request)
+    refused.__cause__ = ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+    assert unreachable(refused).cause == "refused"
+    assert not unreachable(refused).no_network
+    no_route = httpx.ConnectError("[Errno 101] Network is unreachable", request=request)
+    no_route.__cause__ = OSError(errno.ENETUNREACH, "Network is unreachable")
+    assert unreachable(no_route).cause == "no-route"
+    # Timeouts, dropped connections and other connect failures keep their retries.
+    assert unreachable(httpx.ConnectTimeout("timed out", request=request)) is None
+    assert unreachable(httpx.ReadError("connection reset", request=request)) is None
+    assert (
+        unreachable(httpx.ConnectError("[SSL] certificate verify failed", request=request)) is None
+    )

@@ -9,15 +9,24 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from metasift.project import Project
 from metasift.protocol import Source
-from metasift.search import SearchError, SearchSpec, new_record_ids, run_search
+from metasift.search import (
+    SearchError,
+    SearchOutcome,
+    SearchSpec,
+    SearchUnreachableError,
+    new_record_ids,
+    run_search,
+    search_project,
+)
 from metasift.search.config import SearchSettings
 from metasift.search.log import render_log, search_log
 from metasift.search.runner import project_specs
 from metasift.store import create_db_engine, migrate
 from metasift.store.records import iter_records
 from metasift.store.schema import imports, records, searches
-from tests.search.fakes import europepmc_result, max_in_window, synthetic_corpus
+from tests.search.fakes import closed_port, europepmc_result, max_in_window, synthetic_corpus
 
 QUERY = 'adipose AND ("stem cell" OR exosome*)'
 
@@ -252,3 +261,35 @@ def test_flagship_protocol_sources_are_searchable(services, engine, creds, fast)
     sent = f"({epmc_spec.query}) AND (FIRST_PDATE:[1000-01-01 TO 2025-03-31])"
     services.europepmc.corpora[sent] = [europepmc_result(i) for i in range(3)]
     assert run_search(engine, epmc_spec, credentials=creds, settings=fast).imported == 3
+
+
+def test_unreachable_sources_fail_at_once_and_others_are_searched(
+    isolated_env, services, tmp_path, fast
+):
+    """Two searches on a host that refuses: the first tries once, the second not at all; the
+    source on a host that answers is searched; the log keeps both failures with their reason."""
+    dead = f"http://127.0.0.1:{closed_port()}/eutils/"
+    services.europepmc.corpora[QUERY] = [europepmc_result(i) for i in range(5)]
+    root = tmp_path / "review"
+    root.mkdir()
+    (root / "review.toml").write_text(
+        '[review]\ntitle = "t"\n'
+        f'[[sources]]\nname = "PubMed"\nkind = "pubmed"\nquery = "a"\nbase_url = "{dead}"\n'
+        f'[[sources]]\nname = "PubMed 2"\nkind = "pubmed"\nquery = "b"\nbase_url = "{dead}"\n'
+        f'[[sources]]\nname = "Europe PMC"\nkind = "europepmc"\nquery = \'{QUERY}\'\n'
+        f'base_url = "{services.url("europepmc")}"\n',
+        encoding="utf-8",
+    )
+    with Project.open(root) as project:
+        first, second, third = search_project(project, settings=fast)
+        log = search_log(project.engine)
+    assert isinstance(first, SearchUnreachableError) and first.attempts == 1
+    assert isinstance(second, SearchUnreachableError) and second.attempts == 0
+    assert first.reason == second.reason and "refused the connection" in first.reason
+    assert isinstance(third, SearchOutcome) and third.imported == 5
+    assert [(e.source, e.status) for e in log] == [
+        ("PubMed", "failed"),
+        ("PubMed 2", "failed"),
+        ("Europe PMC", "complete"),
+    ]
+    assert "refused the connection" in log[0].error

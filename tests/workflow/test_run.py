@@ -1,6 +1,7 @@
 """The flagship review end to end, offline, and its reproducibility."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from metasift.project import Project
+from metasift.search.log import search_log
 from metasift.workflow.counts import prisma_counts
 from metasift.workflow.run import run_review
 
@@ -108,3 +110,48 @@ def test_second_example_protocol_and_data(tmp_path):
         ("import", "done"),
     ]
     assert result.stages[1].detail.endswith("read 1175, imported 1173, rejected 2")
+
+
+def test_run_without_network_says_what_was_not_searched_and_suggests_offline(tmp_path):
+    """The live sources' hosts do not resolve: each is tried once, the run goes on with the
+    bundled file, and the summary tells searches that did not run from work left to people."""
+    root = copy_flagship(tmp_path, "no-network")
+    toml = root / "review.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("enabled = true", "enabled = false"),
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("METASIFT_", "NCBI_"))}
+    env.pop("OPENALEX_API_KEY", None)
+    env |= {
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / ".config"),
+        "METASIFT_PUBMED_URL": "https://eutils.metasift-test.invalid/entrez/eutils/",
+        "METASIFT_EUROPEPMC_URL": "https://www.metasift-test.invalid/europepmc/",
+        "METASIFT_OPENALEX_URL": "https://api.metasift-test.invalid/",
+        "COLUMNS": "400",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "metasift.cli", "run", "--project", str(root)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    said = result.stdout + result.stderr
+    assert "PubMed: not searched: cannot resolve eutils.metasift-test.invalid (no network?)" in said
+    assert "OpenAlex: not searched: cannot resolve api.metasift-test.invalid" in said
+    assert (
+        "Not searched: PubMed, Europe PMC, OpenAlex; run again when online, or with --offline "
+        "to go on with the files already imported." in said
+    )
+    assert "retrying" not in said  # no request was tried twice
+    waiting = [line for line in said.splitlines() if line.startswith("Waiting for reviewers")]
+    assert waiting == ["Waiting for reviewers: 143 records await screening ('metasift screen')"]
+    with Project.open(root) as project:
+        runs = search_log(project.engine)
+    assert [(r.source, r.status) for r in runs] == [
+        ("PubMed", "failed"),
+        ("Europe PMC", "failed"),
+        ("OpenAlex", "failed"),
+    ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from metasift.errors import SearchError
+from metasift.errors import SearchError, SearchUnreachableError
 from metasift.search.base import SearchSpec
 from metasift.search.config import Credentials, SearchSettings, load_credentials
+from metasift.search.reach import Reachability
 from metasift.search.runner import (
     Progress,
     SearchOutcome,
@@ -35,11 +36,14 @@ def search_project(
     fresh: bool = False,
     settings: SearchSettings | None = None,
     on_progress: Progress | None = None,
+    reachability: Reachability | None = None,
 ) -> list[SearchOutcome | SearchError]:
     """Run every selected search of ``project``; one outcome or error per search, in order.
 
     A failing search does not stop the others; it is stored as failed and resumes on the
-    next run.
+    next run. A host found unreachable fails the later searches on it at once, with the same
+    diagnosis (a :class:`~metasift.errors.SearchUnreachableError`); pass ``reachability`` to
+    share that knowledge with the searches of other calls in the same run.
     """
     specs = project_specs(list(project.protocol.sources), source, query)
     credentials = load_credentials(project.root)
@@ -49,6 +53,7 @@ def search_project(
             "or 'email' in ~/.config/metasift/config.toml."
         )
     settings = settings or SearchSettings.from_env()
+    reachability = reachability or Reachability()
     results: list[SearchOutcome | SearchError] = []
     for spec in specs:
         try:
@@ -60,6 +65,7 @@ def search_project(
                     settings=settings,
                     fresh=fresh,
                     on_progress=on_progress,
+                    reachability=reachability,
                 )
             )
         except SearchError as exc:
@@ -69,10 +75,12 @@ def search_project(
 
 __all__ = [
     "Credentials",
+    "Reachability",
     "SearchError",
     "SearchOutcome",
     "SearchSettings",
     "SearchSpec",
+    "SearchUnreachableError",
     "load_credentials",
     "new_record_ids",
     "run_search",

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from metasift.errors import SearchError
 from metasift.search.http import HttpClient, RetryPolicy
+from metasift.search.reach import Reachability
 
 CONFIG_ENV = "METASIFT_CONFIG"
 BACKOFF_ENV = "METASIFT_HTTP_BACKOFF"
@@ -143,8 +144,12 @@ def service_client(
     credentials: Credentials,
     settings: SearchSettings,
     sleep: Callable[[float], None] | None = None,
+    reachability: Reachability | None = None,
 ) -> HttpClient:
-    """The HTTP client of one source: its polite rate unless the settings override it."""
+    """The HTTP client of one source: its polite rate unless the settings override it.
+
+    ``reachability`` is the run's record of hosts that cannot be reached, shared by its clients.
+    """
     extra = {"sleep": sleep} if sleep else {}
     return HttpClient(
         base_url,
@@ -153,5 +158,6 @@ def service_client(
         retry=RetryPolicy(attempts=settings.attempts, backoff_base=settings.backoff_base),
         timeout=settings.timeout,
         secrets=credentials.secrets(),
+        reachability=reachability,
         **extra,
     )

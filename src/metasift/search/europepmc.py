@@ -27,6 +27,7 @@ from metasift.records.normalize import (
 )
 from metasift.search.base import Page, Plan, SearchSpec, identity_key
 from metasift.search.config import Credentials, SearchSettings, service_client
+from metasift.search.reach import Reachability
 
 SOURCE_DATABASE = "Europe PMC"
 # Europe PMC publishes no hard limit; stay well below what would look like a crawl.
@@ -149,9 +150,12 @@ class EuropePmcClient:
         settings: SearchSettings,
         *,
         sleep: Callable[[float], None] | None = None,
+        reachability: Reachability | None = None,
     ) -> None:
         self.page_size = min(settings.europepmc_page, 1000)
-        self.http = service_client(base_url, "Europe PMC", RATE, credentials, settings, sleep)
+        self.http = service_client(
+            base_url, "Europe PMC", RATE, credentials, settings, sleep, reachability
+        )
 
     def close(self) -> None:
         self.http.close()

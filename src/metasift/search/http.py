@@ -6,6 +6,10 @@ small and shared:
 
 * retries with exponential backoff and jitter on 429 (honouring ``Retry-After``), 5xx,
   timeouts and dropped connections, up to a bounded number of attempts;
+* no such retries when the service cannot be reached at all (its name does not resolve, it
+  refuses the connection, there is no route to it): waiting seconds does not bring a network
+  back, and a run without one should say so at once instead of after minutes of backoff.
+  :mod:`metasift.search.reach` makes that diagnosis and carries it to the run's other clients;
 * a token bucket (:class:`TokenBucket`) so that every request, retries included, stays within
   the source's published rate (PubMed: 3 requests/s, 10 with an API key).
 
@@ -31,7 +35,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from metasift.errors import SearchError, SearchHTTPError
+from metasift.errors import SearchError, SearchHTTPError, SearchUnreachableError
+from metasift.search.reach import Reachability, Unreachable, address, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +93,15 @@ class RetryPolicy:
     The wait before attempt ``n + 1`` is ``backoff_base * 2**(n - 1)`` seconds (capped at
     ``backoff_max``), scaled by a random factor in [0.5, 1] so that clients do not retry in step;
     a 429's ``Retry-After`` replaces it (capped at ``retry_after_max``).
+
+    A service that cannot be reached at all (:func:`unreachable`) is not retried, except that
+    a *temporary* failure in name resolution gets ``resolve_retries`` quick retries (waiting
+    ``backoff(1)``): the resolver gives that answer when it got no reply, which a laptop waking
+    up or a resolver restarting also causes for a moment.
     """
 
     attempts: int = 8
+    resolve_retries: int = 1
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     retry_after_max: float = 300.0
@@ -154,6 +165,8 @@ class HttpClient:
 
     ``secrets`` are the credential values this client sends; they are scrubbed from every
     message it produces. ``sleep`` waits between retries (the rate limiter keeps real time).
+    ``reachability`` is shared with the other clients of a run (see :class:`Reachability`);
+    ``transport`` replaces httpx's network transport (tests of failures no server can stage).
     """
 
     def __init__(
@@ -169,6 +182,8 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        reachability: Reachability | None = None,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         _install_log_filter()
         self.service = service
@@ -178,12 +193,14 @@ class HttpClient:
         self._secrets = tuple(s for s in secrets if s)
         self._sleep = sleep
         self._rng = rng
+        self.reachability = reachability or Reachability()
         timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._client = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
             headers={"User-Agent": USER_AGENT, **(headers or {})},
             follow_redirects=True,
+            transport=transport,
         )
 
     def close(self) -> None:
@@ -222,8 +239,13 @@ class HttpClient:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         form = {k: v for k, v in (data or {}).items() if v is not None} if data else None
         shown = self.shown_url(path, params)
+        where = address(httpx.URL(self.base_url).join(path))
         problem = ""
+        resolve_retries = self.retry.resolve_retries
         for attempt in range(1, self.retry.attempts + 1):
+            known = self.reachability.known(where)
+            if known is not None:
+                raise self._unreachable(what, known, attempt - 1, earlier=True)
             self.bucket.acquire()
             wait: float | None = None
             try:
@@ -231,6 +253,20 @@ class HttpClient:
             except httpx.TimeoutException as exc:
                 problem = f"no answer in time ({type(exc).__name__})"
             except httpx.TransportError as exc:
+                failure = unreachable(exc)
+                retry_once = (
+                    failure is not None
+                    and failure.cause == "dns-temporary"
+                    and resolve_retries > 0
+                    and attempt < self.retry.attempts
+                    and not self.reachability.no_network
+                )
+                if failure is not None and not retry_once:
+                    self.reachability.note(failure)
+                    raise self._unreachable(what, failure, attempt) from exc
+                if retry_once:
+                    resolve_retries -= 1
+                    wait = self.retry.backoff(1, self._rng)
                 problem = f"the connection failed ({type(exc).__name__}: {self.scrub(str(exc))})"
             else:
                 status = response.status_code
@@ -265,6 +301,18 @@ class HttpClient:
         raise SearchHTTPError(
             f"{what}: gave up after {self.retry.attempts} attempts at {shown}; last problem: "
             f"{problem}. Run the search again later: it resumes where it stopped."
+        )
+
+    def _unreachable(
+        self, what: str, failure: Unreachable, attempts: int, *, earlier: bool = False
+    ) -> SearchUnreachableError:
+        seen = " (found earlier in this run; not tried again)" if earlier else ""
+        return SearchUnreachableError(
+            f"{what}: {failure.reason}{seen}. Run the search again when {failure.host} can be "
+            "reached: it resumes where it stopped.",
+            host=failure.host,
+            reason=failure.reason,
+            attempts=attempts,
         )
 
     def get(self, path: str, params: Mapping[str, Any], *, what: str) -> httpx.Response:

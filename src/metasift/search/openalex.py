@@ -17,6 +17,7 @@ from metasift.records.formats.base import Rejection
 from metasift.records.model import Record
 from metasift.search.base import Page, Plan, SearchSpec, identity_key
 from metasift.search.config import Credentials, SearchSettings, service_client
+from metasift.search.reach import Reachability
 
 # OpenAlex allows 10 requests/s; stay at that ceiling, never above.
 RATE = 10.0
@@ -50,10 +51,13 @@ class OpenAlexClient:
         settings: SearchSettings,
         *,
         sleep: Callable[[float], None] | None = None,
+        reachability: Reachability | None = None,
     ) -> None:
         self.credentials = credentials
         self.per_page = min(settings.openalex_page, 200)
-        self.http = service_client(base_url, "OpenAlex", RATE, credentials, settings, sleep)
+        self.http = service_client(
+            base_url, "OpenAlex", RATE, credentials, settings, sleep, reachability
+        )
 
     def close(self) -> None:
         self.http.close()

@@ -24,6 +24,7 @@ from metasift.errors import SearchError, SearchHTTPError
 from metasift.records.formats.base import ReadItem
 from metasift.search.base import Page, Plan, SearchSpec, identity_key
 from metasift.search.config import Credentials, SearchSettings, service_client
+from metasift.search.reach import Reachability
 
 RATE = 3.0  # requests/s without an API key (NCBI's policy)
 RATE_WITH_KEY = 10.0
@@ -72,13 +73,14 @@ class PubMedClient:
         *,
         parse: Callable[[bytes], list[ReadItem]] | None = None,
         sleep: Callable[[float], None] | None = None,
+        reachability: Reachability | None = None,
     ) -> None:
         self.credentials = credentials
         self.batch = settings.pubmed_batch
         self.limit = settings.pubmed_fetch_limit
         rate = RATE_WITH_KEY if credentials.ncbi_api_key else RATE
         self.http = service_client(
-            base_url, "PubMed E-utilities", rate, credentials, settings, sleep
+            base_url, "PubMed E-utilities", rate, credentials, settings, sleep, reachability
         )
         self._parse = parse
 

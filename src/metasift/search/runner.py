@@ -32,6 +32,7 @@ from metasift.records.model import RECORD_FIELDS, Record
 from metasift.search.base import KINDS, Page, SearchSpec, SourceClient
 from metasift.search.config import Credentials, SearchSettings, base_url, load_credentials
 from metasift.search.http import redact
+from metasift.search.reach import Reachability
 from metasift.store.schema import records, search_records, searches
 
 log = logging.getLogger(__name__)
@@ -71,20 +72,25 @@ class SearchOutcome:
 
 
 def make_client(
-    kind: str, url: str, credentials: Credentials, settings: SearchSettings
+    kind: str,
+    url: str,
+    credentials: Credentials,
+    settings: SearchSettings,
+    reachability: Reachability | None = None,
 ) -> SourceClient:
+    """The client of a source ``kind`` at ``url``; ``reachability`` is shared within a run."""
     if kind == "pubmed":
         from metasift.search.pubmed import PubMedClient
 
-        return PubMedClient(url, credentials, settings)
+        return PubMedClient(url, credentials, settings, reachability=reachability)
     if kind == "europepmc":
         from metasift.search.europepmc import EuropePmcClient
 
-        return EuropePmcClient(url, credentials, settings)
+        return EuropePmcClient(url, credentials, settings, reachability=reachability)
     if kind == "openalex":
         from metasift.search.openalex import OpenAlexClient
 
-        return OpenAlexClient(url, credentials, settings)
+        return OpenAlexClient(url, credentials, settings, reachability=reachability)
     raise SearchError(f"unknown source kind {kind!r}; use one of {', '.join(KINDS)}.")
 
 
@@ -234,17 +240,20 @@ def run_search(
     fresh: bool = False,
     on_progress: Progress | None = None,
     on_page: Callable[[int], None] | None = None,
+    reachability: Reachability | None = None,
 ) -> SearchOutcome:
     """Run (or resume) ``spec`` and import what it finds; see the module docstring.
 
     ``on_page`` is called with the number of pages stored after each one is committed.
+    ``reachability`` carries the hosts found unreachable by earlier searches of the same run,
+    so that this one fails at once on them (see :class:`metasift.search.http.Reachability`).
     """
     credentials = credentials or load_credentials()
     settings = settings or SearchSettings.from_env()
     url = base_url(spec.kind, spec.base_url)
     own_client = client is None
     if client is None:
-        client = make_client(spec.kind, url, credentials, settings)
+        client = make_client(spec.kind, url, credentials, settings, reachability)
     search_id: int | None = None
     try:
         with engine.begin() as conn:

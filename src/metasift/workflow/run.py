@@ -4,6 +4,8 @@ Each stage looks at the store, does what is left, and says what it did: files al
 imported are not imported again, a closed screening stage is not reopened, decisions already
 made are kept. Stages that need people (screening, full text) are simulated only when the
 protocol's ``[simulation]`` says so; otherwise the run stops there and says what is pending.
+A live search that cannot run (no network, the service refusing) fails at once and is said to
+be "failed", with the reason; the run goes on with the records already in the project.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 
-from metasift.errors import MetasiftError
+from metasift.errors import MetasiftError, SearchUnreachableError
 from metasift.project import Project
 from metasift.protocol import Simulation
 from metasift.records.formats import ReadOptions
@@ -39,9 +42,16 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class StageResult:
+    """What one step of a run did.
+
+    ``status`` is "done", "skipped", "pending" (waiting on people: screening, full text) or
+    "failed" (a live search that could not run; ``subject`` names its source).
+    """
+
     stage: str
-    status: str  # "done", "skipped" or "pending"
+    status: str
     detail: str
+    subject: str = ""
 
 
 @dataclass
@@ -49,10 +59,18 @@ class RunResult:
     stages: list[StageResult] = field(default_factory=list)
     report: Path | None = None
 
-    def add(self, stage: str, status: str, detail: str) -> StageResult:
-        result = StageResult(stage, status, detail)
+    def add(self, stage: str, status: str, detail: str, subject: str = "") -> StageResult:
+        result = StageResult(stage, status, detail, subject)
         self.stages.append(result)
         return result
+
+    def failed(self) -> list[StageResult]:
+        """The steps that could not run (live searches), in run order."""
+        return [s for s in self.stages if s.status == "failed"]
+
+    def pending(self) -> list[StageResult]:
+        """The steps waiting on people, in run order."""
+        return [s for s in self.stages if s.status == "pending"]
 
 
 def _noop(step: str, done: int, total: int) -> None:
@@ -62,10 +80,18 @@ def _noop(step: str, done: int, total: int) -> None:
 # --- identification ---------------------------------------------------------------------------
 
 
-Announce = Callable[[str, str, str], None]
+class Announce(Protocol):
+    def __call__(self, stage: str, status: str, detail: str, subject: str = "") -> None: ...
 
 
 def identify(project: Project, offline: bool, progress: Progress, announce: Announce) -> None:
+    """Import the protocol's files not imported yet and run its live searches (unless
+    ``offline``), announcing each as done, skipped or failed.
+
+    The searches share one :class:`~metasift.search.Reachability`, so that once a host cannot
+    be reached the other searches on it fail at once with the same diagnosis.
+    """
+    reachability = None
     with project.engine.connect() as conn:
         done = set(conn.execute(sa.select(imports.c.checksum)).scalars())
     for source in project.protocol.sources:
@@ -92,11 +118,16 @@ def identify(project: Project, offline: bool, progress: Progress, announce: Anno
         elif offline:
             announce("search", "skipped", f"{source.name}: live search skipped (offline run)")
         else:
-            from metasift.search import search_project
+            from metasift.search import Reachability, search_project
 
-            for outcome in search_project(project, source=source.name):
-                if isinstance(outcome, MetasiftError):
-                    announce("search", "pending", f"{source.name}: {outcome} (run again to resume)")
+            reachability = reachability or Reachability()
+            for outcome in search_project(project, source=source.name, reachability=reachability):
+                if isinstance(outcome, SearchUnreachableError):
+                    why = outcome.reason
+                    announce("search", "failed", f"{source.name}: not searched: {why}", source.name)
+                elif isinstance(outcome, MetasiftError):
+                    detail = f"{source.name}: search failed: {outcome}"
+                    announce("search", "failed", detail, source.name)
                 else:
                     announce("search", "done", outcome.line())
 
@@ -254,8 +285,8 @@ def run_review(
 
     result = RunResult()
 
-    def announce(stage: str, status: str, detail: str) -> None:
-        item = result.add(stage, status, detail)
+    def announce(stage: str, status: str, detail: str, subject: str = "") -> None:
+        item = result.add(stage, status, detail, subject)
         if on_stage:
             on_stage(item)
 

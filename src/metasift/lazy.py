@@ -19,8 +19,13 @@ import importlib
 import os
 import sys
 import types
-from collections.abc import Callable
-from typing import Any
+
+# typing and collections.abc are only needed by type checkers; importing them here would
+# cost more than the rest of an empty package import.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _SHADOWED = "__lazy_shadowed__"
 

@@ -207,7 +207,6 @@ def meta(
 ) -> None:
     """Meta-analysis of a CSV of study data, with metafor's estimators and names."""
     import json
-    import math
 
     from metasift.synthesis.plan import Analysis, run_analysis
     from metasift.synthesis.table import read_csv
@@ -242,41 +241,8 @@ def meta(
     if as_json:
         sys.stdout.write(json.dumps(outcome.to_dict(), indent=2) + "\n")
     else:
-        summary = outcome.to_dict()
-        table = Table(
-            "statistic",
-            "value",
-            title=f"{data.name}: {summary['measure']}, "
-            f"{summary['method']}{' + KNHA' if knha else ''}, k = {summary['k']}",
-        )
-        for key, value in summary.items():
-            if isinstance(value, float):
-                table.add_row(key, f"{value:.6g}")
-            elif isinstance(value, dict) and key == "exp":
-                for sub, val in value.items():
-                    table.add_row(f"exp({sub})", f"{val:.4g}")
-        console.print(table)
-        for coef in summary.get("coefficients", []):
-            console.print(
-                "  "
-                + ", ".join(
-                    f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in coef.items()
-                )
-            )
-        if outcome.subgroups is not None:
-            sg = outcome.subgroups
-            for name, fit in sg.fits.items():
-                console.print(
-                    f"  {sg.by} = {name}: k = {fit.k}, estimate = {fit.b[0]:.4g} "
-                    f"[{fit.ci_lb[0]:.4g}, {fit.ci_ub[0]:.4g}], I2 = {fit.I2:.1f}%"
-                )
-            qm = "n/a" if math.isnan(sg.QM) else f"{sg.QM:.4g} (p = {sg.QMp:.4g})"
-            console.print(
-                f"  subgroup differences: QM = {qm}; Qb = {sg.Qb:.4g} "
-                f"(df = {sg.Qb_df}, p = {sg.Qbp:.4g})"
-            )
-        for name, result in outcome.bias.items():
-            console.print(f"  {name}: " + ", ".join(f"{k}={v}" for k, v in result.items()))
+        # the fit presents itself (metafor's layout); the CLI adds no formatting of its own
+        console.print(outcome.summary(), markup=False, highlight=False, emoji=False)
     for path in outcome.files:
         err_console.print(f"Wrote {path}")
 

@@ -134,3 +134,31 @@ def test_errors_are_messages_from_the_installed_command() -> None:
     )
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "no --measure given and the data have no yi and vi columns" in bad.stderr
+
+
+def test_meta_prints_the_fits_own_summary(tmp_path: Path) -> None:
+    data = _bcg_csv(tmp_path)
+    out = metasift(str(data), "--measure", "RR", "--method", "REML", "--slab", "author")
+    assert out.exit_code == 0, out.stderr
+    # the 13 trials the command keeps (row 14 has no events count)
+    fit = mc.rma(mc.effects("bcg_RR"), method="REML")
+    assert out.stdout == fit.summary() + "\n"
+    lines = out.stdout.splitlines()
+    assert lines[0] == "Random-Effects Model (k = 13; tau^2 estimator: REML)"
+    assert "Q(df = 12) = 152.2330, p-val < .0001" in lines
+    assert " -0.7145  0.1798  -3.9744  <.0001  -1.0669  -0.3622  ***" in lines
+
+
+def test_meta_with_subgroups_and_bias_tests_prints_only_formatted_numbers(tmp_path: Path) -> None:
+    import re
+
+    data = _bcg_csv(tmp_path)
+    for method in ("DL", "MH"):
+        out = metasift(str(data), "--measure", "OR", "--method", method, "--by", "alloc", "--bias")
+        assert out.exit_code == 0, out.stderr
+        assert not re.search(r"\d\.\d{5,}|nan|inf\b", out.stdout), out.stdout
+    assert "Subgroups by alloc (tau^2 estimator: REML):" in out.stdout
+    assert "Cochran-Mantel-Haenszel Test:" in out.stdout
+    out = metasift(str(data), "--measure", "OR", "--method", "DL", "--bias")
+    assert "Test for Funnel Plot Asymmetry:    z = " in out.stdout
+    assert "Fail-safe N (Rosenthal approach):" in out.stdout

@@ -147,7 +147,7 @@ def test_run_without_network_says_what_was_not_searched_and_suggests_offline(tmp
     )
     assert "retrying" not in said  # no request was tried twice
     waiting = [line for line in said.splitlines() if line.startswith("Waiting for reviewers")]
-    assert waiting == ["Waiting for reviewers: 143 records await screening ('metasift screen')"]
+    assert waiting == ["Waiting for reviewers: 143 records await title/abstract screening"]
     with Project.open(root) as project:
         runs = search_log(project.engine)
     assert [(r.source, r.status) for r in runs] == [

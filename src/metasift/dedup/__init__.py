@@ -1,5 +1,10 @@
 """De-duplication: cluster records of the same publication, keep one merged record each.
 
+Entry points: :func:`run_dedup` runs the stage on a project store (with :func:`undo`,
+:func:`decide` for a reviewer's verdict on a pair, :func:`review_queue` and
+:func:`list_clusters`); :func:`deduplicate` is the pure core over records;
+:func:`dedup_files` and :func:`write_clusters` de-duplicate export files without a project.
+
 Pure core: :mod:`~metasift.dedup.keys` (normalised comparison keys),
 :mod:`~metasift.dedup.blocking` (candidate pairs), :mod:`~metasift.dedup.scoring` (pair
 verdicts with evidence), :mod:`~metasift.dedup.cluster` (guarded union-find),
@@ -7,9 +12,15 @@ verdicts with evidence), :mod:`~metasift.dedup.cluster` (guarded union-find),
 :func:`~metasift.dedup.core.deduplicate`, which chains them. Adapters:
 :mod:`~metasift.dedup.store` (the stage on a project store) and
 :mod:`~metasift.dedup.standalone` (export files to a clusters CSV).
+Names load on first use, so importing the package stays cheap.
 """
 
-from metasift.dedup.core import DedupResult, deduplicate
-from metasift.dedup.settings import DedupSettings, parse_settings
+from metasift.lazy import attach
 
-__all__ = ["DedupResult", "DedupSettings", "deduplicate", "parse_settings"]
+__all__, __getattr__, __dir__ = attach(
+    __name__,
+    core=["DedupResult", "deduplicate"],
+    settings=["DedupSettings", "parse_settings"],
+    standalone=["dedup_files", "write_clusters"],
+    store=["DedupSummary", "decide", "list_clusters", "review_queue", "run_dedup", "undo"],
+)

@@ -216,9 +216,6 @@ def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> N
 
 def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
     from metasift.extraction.stage import analysis_rows
-    from metasift.synthesis import plots as splots
-    from metasift.synthesis.bias import trimfill
-    from metasift.synthesis.models import RMAResult, rma
     from metasift.synthesis.plan import parse_plan, run_analysis
 
     plan = parse_plan(project.protocol.analysis)
@@ -227,7 +224,6 @@ def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> Non
     rows = analysis_rows(project.engine, project.protocol, study_ids)
     for analysis in plan.analyses:
         outcome = run_analysis(rows, analysis)
-        fit = outcome.fit
         summary = outcome.to_dict()
         keys = (
             "k",
@@ -246,19 +242,10 @@ def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> Non
         cells = [[key, _fmt(summary.get(key))] for key in keys if key in summary]
         if "exp" in summary:
             cells += [[f"exp({k})", _fmt(v)] for k, v in summary["exp"].items()]
-        figures = []
-        view = (
-            fit if isinstance(fit, RMAResult) else rma(outcome.effects, method="EE", tau2_ci=False)
-        )
-        forest = splots.forest(
-            outcome.subgroups or view, overall=view if outcome.subgroups else None
-        )
-        figures.append(Figure(f"{analysis.name}: forest plot", svg_of(forest)))
-        if view.k >= 3:
-            shown = trimfill(view) if analysis.bias and view.int_only else view
-            figures.append(
-                Figure(f"{analysis.name}: funnel plot", svg_of(splots.funnel(shown, contours=True)))
-            )
+        # the fitted analysis draws its own plots, as the CLI's do
+        figures = [Figure(f"{analysis.name}: forest plot", svg_of(outcome.forest()))]
+        if outcome.view().k >= 3:
+            figures.append(Figure(f"{analysis.name}: funnel plot", svg_of(outcome.funnel())))
         ctx.analyses.append(
             Analysis(
                 analysis.name,

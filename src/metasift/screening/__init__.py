@@ -1,6 +1,42 @@
 """Title/abstract screening: active learning ranks the records, stopping rules say when to stop.
 
+Entry points: :class:`ScreeningSession` (a reviewer's screening of a project: next record,
+decisions, the stopping rule's verdict) with :func:`build_corpus`; :func:`simulate` (replay a
+labelled collection to measure a model, ASReview-style) with :func:`choose_priors` and
+:func:`result_document`; :func:`get_model` (a named screening model: features, classifier,
+query strategy) and :class:`Learner`; the stopping rules (:func:`default_rules`,
+:class:`HypergeometricStop`, ...); the metrics (:func:`wss`, :func:`recall_at`, :func:`atd`).
+
 The computational core (features, classifiers, query strategies, learner, stopping rules,
 metrics, simulation) is pure; :mod:`metasift.screening.store` and
 :mod:`metasift.screening.session` connect it to the project store and the reviewer.
+Names load on first use, so importing the package does not import scikit-learn.
 """
+
+from metasift.lazy import attach
+
+__all__, __getattr__, __dir__ = attach(
+    __name__,
+    classifiers=["make_classifier"],
+    datasets=["Dataset", "load_dataset"],
+    features=["make_features", "record_texts"],
+    learner=["Learner", "Proposal", "fit_scores"],
+    metrics=["atd", "recall_at", "wss"],
+    models=["DEFAULT_MODEL", "MODELS", "ScreeningModel", "get_model"],
+    plot=["plot_recall", "progress_figure"],
+    query=["make_query"],
+    session=["Corpus", "ScreeningSession", "build_corpus", "make_rule"],
+    settings=["ScreeningSettings", "screening_settings"],
+    simulate=["Prior", "SimulationResult", "choose_priors", "result_document", "simulate"],
+    stopping=[
+        "ConsecutiveIrrelevantStop",
+        "HypergeometricStop",
+        "KneeStop",
+        "SafeStop",
+        "SampledHypergeometricStop",
+        "StopEstimate",
+        "StoppingRule",
+        "default_rules",
+    ],
+    store=["add_decision", "standing_decisions"],
+)

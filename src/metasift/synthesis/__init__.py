@@ -1,66 +1,47 @@
-"""Synthesis: effect sizes -> fitted model -> plots, following metafor's flow and names.
+"""Synthesis: effect sizes -> fitted model -> summary and plots, following metafor's flow and names.
 
-es = escalc("RR", ai=..., bi=..., ci=..., di=...)
-res = rma(es, method="REML", test="knha")
-forest(res, "forest.png")
+    es = escalc("RR", ai=..., bi=..., ci=..., di=...)
+    fit = rma(es, method="REML", test="knha")
+    print(fit)                    # metafor's summary: heterogeneity, tests, model results
+    fit.forest("forest.png")      # and fit.funnel(...)
+
+Entry points: :func:`escalc` / :func:`effect_sizes` (effect sizes from arrays or table rows),
+:func:`rma` (equal-, random- and mixed-effects models), :func:`rma_mh` / :func:`rma_peto`,
+:func:`subgroup`, the bias tests (:func:`regtest`, :func:`ranktest`, :func:`trimfill`,
+:func:`fsn`), :func:`leave1out` / :func:`cumul`, and :func:`run_analysis` / :func:`run_plan`,
+which run the protocol's analysis plan (what ``metasift meta`` and the report call).
+Names load on first use, so importing the package does not import scipy or matplotlib.
 """
 
-from metasift.synthesis.bias import fsn, ranktest, regtest, trimfill
-from metasift.synthesis.effects import (
-    MEASURES,
-    EffectSizes,
-    escalc,
-    hedges_correction,
-    mean_from_median,
-    sd_from_ci,
-    sd_from_median,
-    sd_from_se,
-)
-from metasift.synthesis.errors import ConvergenceError, SynthesisError
-from metasift.synthesis.mh import MHResult, rma_mh, rma_peto
-from metasift.synthesis.models import (
-    METHODS,
-    Control,
-    RMAResult,
-    SynthesisWarning,
-    design_matrix,
-    predict,
-    rma,
-)
-from metasift.synthesis.sensitivity import cumul, leave1out
-from metasift.synthesis.subgroup import SubgroupResult, subgroup
-from metasift.synthesis.table import effect_sizes, moderators, read_csv
+from metasift.lazy import attach
 
-__all__ = [
-    "MEASURES",
-    "METHODS",
-    "Control",
-    "ConvergenceError",
-    "EffectSizes",
-    "MHResult",
-    "RMAResult",
-    "SubgroupResult",
-    "SynthesisError",
-    "SynthesisWarning",
-    "cumul",
-    "design_matrix",
-    "effect_sizes",
-    "escalc",
-    "fsn",
-    "hedges_correction",
-    "leave1out",
-    "mean_from_median",
-    "moderators",
-    "predict",
-    "ranktest",
-    "read_csv",
-    "regtest",
-    "rma",
-    "rma_mh",
-    "rma_peto",
-    "sd_from_ci",
-    "sd_from_median",
-    "sd_from_se",
-    "subgroup",
-    "trimfill",
-]
+__all__, __getattr__, __dir__ = attach(
+    __name__,
+    bias=["fsn", "ranktest", "regtest", "trimfill"],
+    effects=[
+        "MEASURES",
+        "EffectSizes",
+        "escalc",
+        "hedges_correction",
+        "mean_from_median",
+        "sd_from_ci",
+        "sd_from_median",
+        "sd_from_se",
+    ],
+    errors=["ConvergenceError", "SynthesisError"],
+    mh=["MHResult", "rma_mh", "rma_peto"],
+    models=[
+        "METHODS",
+        "Control",
+        "RMAResult",
+        "SynthesisWarning",
+        "design_matrix",
+        "predict",
+        "rma",
+    ],
+    plan=["Analysis", "AnalysisOutcome", "AnalysisPlan", "parse_plan", "run_analysis", "run_plan"],
+    plots=["forest", "funnel"],
+    sensitivity=["cumul", "leave1out"],
+    subgroup=["SubgroupResult", "subgroup"],
+    table=["effect_sizes", "moderators", "read_csv"],
+)

@@ -22,6 +22,7 @@ from scipy import stats
 from metasift.synthesis.effects import escalc
 from metasift.synthesis.errors import SynthesisError, describe_rows
 from metasift.synthesis.models import SynthesisWarning, _num
+from metasift.synthesis.summary import mh_summary
 
 Values = Sequence[Any] | np.ndarray | None
 
@@ -63,6 +64,17 @@ class MHResult:
     @property
     def estimate(self) -> float:
         return self.b
+
+    def summary(self, digits: int = 4) -> str:
+        """The fit as metafor prints it: heterogeneity, the log-scale and back-transformed
+        results, and the Cochran-Mantel-Haenszel and Tarone tests for odds ratios.
+
+        :param digits: decimals of estimates, tests and p-values (I^2 and H^2 have 2).
+        """
+        return mh_summary(self, digits)
+
+    def __str__(self) -> str:
+        return self.summary()
 
     def to_record(self) -> dict[str, Any]:
         keys = (

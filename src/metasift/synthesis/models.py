@@ -20,13 +20,18 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import optimize, stats
 
 from metasift.synthesis.effects import EffectSizes
 from metasift.synthesis.errors import ConvergenceError, SynthesisError, describe_rows
+from metasift.synthesis.summary import rma_summary
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 METHODS = ("EE", "FE", "DL", "REML", "ML", "PM", "EB", "HE", "SJ", "HS")
 TESTS = ("z", "knha", "t")
@@ -127,6 +132,47 @@ class RMAResult:
     @property
     def random(self) -> bool:
         return self.method not in ("EE", "FE")
+
+    def summary(self, digits: int = 4, exp: bool | None = None) -> str:
+        """The fit as metafor prints it: model line, heterogeneity, tests, model results.
+
+        :param digits: decimals of estimates, tests and p-values (I^2, H^2, R^2 have 2).
+        :param exp: add the pooled estimate back-transformed from the log scale; by default
+            for intercept-only models of ratio measures (OR, RR, IRR, ROM, PETO).
+        """
+        return rma_summary(self, digits, exp)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def forest(self, path: Path | str | None = None, **options: Any) -> Figure:
+        """Forest plot of the fit (studies, pooled diamond, prediction interval).
+
+        :param path: also write the figure there (.svg, .png or .pdf).
+        :param options: as :func:`metasift.synthesis.plots.forest` (``transf``, ``xlabel``,
+            ``title``, ``prediction``, ``refline``).
+        :returns: the matplotlib figure.
+        """
+        from metasift.synthesis import plots
+
+        return plots.forest(self, path, **options)
+
+    def funnel(
+        self, path: Path | str | None = None, *, trimfill: bool = False, **options: Any
+    ) -> Figure:
+        """Funnel plot of the fit's studies around the pooled estimate.
+
+        :param path: also write the figure there (.svg, .png or .pdf).
+        :param trimfill: draw the studies trim-and-fill imputes (open points) and centre on
+            the adjusted estimate (intercept-only models).
+        :param options: as :func:`metasift.synthesis.plots.funnel` (``contours``, ``xlabel``,
+            ``title``).
+        :returns: the matplotlib figure.
+        """
+        from metasift.synthesis import plots
+        from metasift.synthesis.bias import trimfill as fill
+
+        return plots.funnel(fill(self) if trimfill else self, path, **options)
 
     def to_dict(self) -> dict[str, Any]:
         """The statistics under metafor's names (``tval`` instead of ``zval`` for t tests)."""

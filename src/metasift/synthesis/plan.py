@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -31,7 +31,11 @@ from metasift.synthesis.errors import SynthesisError, describe_rows
 from metasift.synthesis.mh import MHResult, rma_mh, rma_peto
 from metasift.synthesis.models import METHODS, RMAResult, SynthesisWarning, rma
 from metasift.synthesis.subgroup import SubgroupResult, subgroup
+from metasift.synthesis.summary import bias_summary
 from metasift.synthesis.table import Row, effect_sizes, moderators
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 POOLING = (*METHODS, "MH", "PETO")
 
@@ -118,6 +122,48 @@ class AnalysisOutcome:
     bias: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+
+    def summary(self, digits: int = 4) -> str:
+        """The fit's own summary (as metafor prints it), then the subgroups and bias tests.
+
+        :param digits: decimals of estimates, tests and p-values.
+        """
+        parts = [self.fit.summary(digits)]
+        if self.subgroups is not None:
+            parts.append(self.subgroups.summary(digits))
+        if self.bias:
+            parts.append(bias_summary(self.bias, digits))
+        return "\n\n".join(parts)
+
+    def view(self) -> RMAResult:
+        """The model the plots draw: the fit, or for Mantel-Haenszel and Peto pooling the
+        inverse-variance view of the same studies (their rows and weights)."""
+        if isinstance(self.fit, RMAResult):
+            return self.fit
+        return rma(self.effects, method="EE", tau2_ci=False)
+
+    def forest(self, path: Path | str | None = None, *, title: str | None = None) -> Figure:
+        """The fit's forest plot, in subgroup blocks when the analysis has subgroups.
+
+        :param path: also write the figure there (.svg, .png or .pdf).
+        :param title: printed above the plot.
+        """
+        if self.subgroups is not None:
+            overall = self.fit if isinstance(self.fit, RMAResult) else None
+            return self.subgroups.forest(path, overall=overall, title=title)
+        return self.view().forest(path, title=title)
+
+    def funnel(self, path: Path | str | None = None) -> Figure:
+        """The fit's contour-enhanced funnel plot, with the trim-and-fill studies when the
+        analysis asks for bias tests.
+
+        :param path: also write the figure there (.svg, .png or .pdf).
+        """
+        fit = self.view()
+        if fit.k < 2:
+            raise SynthesisError("a funnel plot needs at least two studies.")
+        fill = fit.int_only and fit.k > 2 and self.analysis.bias
+        return fit.funnel(path, trimfill=fill, contours=True)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.analysis.name, **self.fit.to_dict()}
@@ -283,6 +329,8 @@ def _bias(fit: RMAResult, messages: list[str]) -> dict[str, Any]:
     try:
         eg = regtest(fit)
         out["regtest"] = {"zval": eg.zval, "pval": eg.pval, "est": eg.est}
+        if eg.ddf is not None:
+            out["regtest"]["ddf"] = eg.ddf
         rk = ranktest(fit.yi, fit.vi)
         out["ranktest"] = {"tau": rk.tau, "pval": rk.pval}
         tf = trimfill(fit)
@@ -306,39 +354,16 @@ def draw(
     funnel_out: str | None,
     outdir: Path | None = None,
 ) -> list[str]:
-    from metasift.synthesis import plots
-
+    """Write the outcome's forest and funnel plots (paths relative to ``outdir``)."""
     files = []
     base = outdir or Path(".")
     title = outcome.analysis.name if outcome.analysis.name != "meta" else None
     if forest_out:
-        path = base / forest_out
-        if outcome.subgroups is not None:
-            overall = outcome.fit if isinstance(outcome.fit, RMAResult) else None
-            plots.forest(
-                outcome.subgroups, path, overall=overall or outcome.subgroups.overall, title=title
-            )
-        elif isinstance(outcome.fit, RMAResult):
-            plots.forest(outcome.fit, path, title=title)
-        else:
-            # MH/Peto: rows and weights from the inverse-variance view of the same studies
-            plots.forest(rma(outcome.effects, method="EE", tau2_ci=False), path, title=title)
-        files.append(str(path))
+        outcome.forest(base / forest_out, title=title)
+        files.append(str(base / forest_out))
     if funnel_out:
-        path = base / funnel_out
-        fit = (
-            outcome.fit
-            if isinstance(outcome.fit, RMAResult)
-            else rma(outcome.effects, method="EE", tau2_ci=False)
-        )
-        if fit.k < 2:
-            raise SynthesisError("a funnel plot needs at least two studies.")
-        plots.funnel(
-            trimfill(fit) if fit.int_only and fit.k > 2 and outcome.analysis.bias else fit,
-            path,
-            contours=True,
-        )
-        files.append(str(path))
+        outcome.funnel(base / funnel_out)
+        files.append(str(base / funnel_out))
     return files
 
 

@@ -12,13 +12,18 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from metasift.synthesis.effects import EffectSizes
 from metasift.synthesis.errors import SynthesisError, describe_rows
 from metasift.synthesis.models import Control, RMAResult, SynthesisWarning, rma
+from metasift.synthesis.summary import subgroup_summary
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -34,6 +39,31 @@ class SubgroupResult:
     Qb_df: int
     overall: RMAResult | None = None
     warnings: list[str] = field(default_factory=list)
+
+    def summary(self, digits: int = 4) -> str:
+        """One row per subgroup and the two tests for subgroup differences, formatted as
+        metafor formats numbers.
+
+        :param digits: decimals of estimates, tests and p-values (I^2 has 2).
+        """
+        return subgroup_summary(self, digits)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def forest(
+        self, path: Path | str | None = None, *, overall: RMAResult | None = None, **options: Any
+    ) -> Figure:
+        """Forest plot in subgroup blocks with subtotals and the test for differences.
+
+        :param path: also write the figure there (.svg, .png or .pdf).
+        :param overall: the model over all studies, drawn last (default: :attr:`overall`).
+        :param options: as :func:`metasift.synthesis.plots.forest`.
+        :returns: the matplotlib figure.
+        """
+        from metasift.synthesis import plots
+
+        return plots.forest(self, path, overall=overall or self.overall, **options)
 
     def to_dict(self) -> dict[str, Any]:
         def num(v: float) -> float | None:

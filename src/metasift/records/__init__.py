@@ -1,0 +1,33 @@
+"""Records: the bibliographic Record model, its normalisation, and reading and writing exports.
+
+Entry points: :class:`Record`; :func:`read_file` / :func:`read_records` (any supported export,
+format detected from content) and :func:`write_records`; :func:`import_file` /
+:func:`import_files` (an export into a project store, reporting read, imported and rejected
+records); the normalisers (:func:`normalize_doi`, :func:`normalize_pmid`, :func:`clean_text`).
+Names load on first use, so importing the package stays cheap.
+"""
+
+from metasift.lazy import attach
+
+__all__, __getattr__, __dir__ = attach(
+    __name__,
+    formats=[
+        "FORMAT_NAMES",
+        "ReadOptions",
+        "Rejection",
+        "canonical_format",
+        "detect_format",
+        "read_file",
+        "read_records",
+        "write_records",
+    ],
+    importing=["ImportSummary", "file_checksum", "import_file", "import_files"],
+    model=["RECORD_FIELDS", "Record"],
+    normalize=[
+        "clean_text",
+        "normalize_author",
+        "normalize_doi",
+        "normalize_pmcid",
+        "normalize_pmid",
+    ],
+)

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # The libraries the stages need and the command line itself does not: scientific stack, the
 # store, the web app, parsers, HTTP. pydantic too: typer builds pydantic validators for the
-# values of options, but --help and --version give none.
+# values of options, but --help and --version give none. rich is imported on first output
+# (help is click's plain text).
 HEAVY = {
     "alembic",
     "fastapi",
@@ -32,6 +33,7 @@ HEAVY = {
     "psycopg",
     "pydantic",
     "rapidfuzz",
+    "rich",
     "scipy",
     "sklearn",
     "sqlalchemy",
@@ -74,7 +76,7 @@ def test_importing_the_package_imports_nothing_of_its_own():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     loaded = set(result.stderr.split())
     assert [name for name in loaded if name.startswith("metasift")] == ["metasift"]
-    assert {name.split(".")[0] for name in loaded} & (HEAVY | {"rich", "typer"}) == set()
+    assert {name.split(".")[0] for name in loaded} & (HEAVY | {"typer"}) == set()
 
 
 @pytest.mark.parametrize(
@@ -123,3 +125,19 @@ def test_version_is_the_installed_one_else_the_pyproject_one(monkeypatch):
     assert metasift._version() == pyproject["project"]["version"]
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         metasift.nonsense  # noqa: B018
+
+
+def test_the_lazy_console_stands_for_a_console_in_a_progress_bar():
+    import io
+
+    from rich.progress import Progress
+
+    from metasift.cli import _LazyConsole
+
+    out = io.StringIO()
+    console = _LazyConsole(file=out, force_terminal=True, width=60)
+    with Progress(console=console) as progress:  # rich enters the console itself on stop
+        task = progress.add_task("Importing", total=2)
+        progress.update(task, completed=2)
+    console.print("done")
+    assert "Importing" in out.getvalue() and out.getvalue().endswith("done\n")

@@ -1,19 +1,20 @@
 """The ``metasift`` command line: one command per stage, each a thin call into the stage."""
 
-# Start-up is paid by every command, --help included: the stages are imported inside the
-# commands that use them, and annotations are not strings (no ``from __future__ import
-# annotations``), since typer reads every command's on each start and a string costs an eval.
+# Start-up is paid by every command, --help included (budget: 0.3 s on two shared cores; see
+# benchmarks/startup.py). So the stages are imported inside the commands that use them, rich
+# on first output, help is plain text, and annotations are not strings (no ``from __future__
+# import annotations``), since typer reads every command's on each start and a string costs an
+# eval.
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from metasift.errors import MetasiftError
 
 if TYPE_CHECKING:
+    import rich.table
     from rich.progress import Progress
 
 # A group's --help flag is None when not given, and typer builds a pydantic validator for any
@@ -26,10 +27,50 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # typer's rich help imports markdown-it, pygments and all of rich for the help page, about
+    # as much time as the rest of start-up; click's plain help says the same.
+    rich_markup_mode=None,
     context_settings=_GROUP_SETTINGS,
 )
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs --version and --help ~30 ms.
+
+    It stands for the Console wherever one is passed (a progress bar's, a log handler's):
+    attributes, and the context-manager protocol rich itself uses, are the Console's.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console = None
+
+    def _made(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+    def __enter__(self) -> Any:
+        return self._made().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._made().__exit__(*exc)
+
+
+def Table(*headers: Any, **options: Any) -> "rich.table.Table":
+    """rich's Table, imported on first use (see _LazyConsole)."""
+    from rich.table import Table
+
+    return Table(*headers, **options)
+
+
+console = _LazyConsole(soft_wrap=True)
+err_console = _LazyConsole(stderr=True, soft_wrap=True)
 
 ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (holds review.toml).")

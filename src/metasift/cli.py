@@ -1,26 +1,76 @@
 """The ``metasift`` command line: one command per stage, each a thin call into the stage."""
 
-from __future__ import annotations
-
+# Start-up is paid by every command, --help included (budget: 0.3 s on two shared cores; see
+# benchmarks/startup.py). So the stages are imported inside the commands that use them, rich
+# on first output, help is plain text, and annotations are not strings (no ``from __future__
+# import annotations``), since typer reads every command's on each start and a string costs an
+# eval.
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from metasift.errors import MetasiftError
+
+if TYPE_CHECKING:
+    import rich.table
+    from rich.progress import Progress
+
+# A group's --help flag is None when not given, and typer builds a pydantic validator for any
+# flag whose value is not a bool: a default of False spares every sub-command (and its --help)
+# importing pydantic just to parse its group's flag. Every typer.Typer here takes it.
+_GROUP_SETTINGS = {"default_map": {"help": False}}
 
 app = typer.Typer(
     help="metasift: systematic reviews from one protocol file, reproducibly.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # typer's rich help imports markdown-it, pygments and all of rich for the help page, about
+    # as much time as the rest of start-up; click's plain help says the same.
+    rich_markup_mode=None,
+    context_settings=_GROUP_SETTINGS,
 )
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs --version and --help ~30 ms.
+
+    It stands for the Console wherever one is passed (a progress bar's, a log handler's):
+    attributes, and the context-manager protocol rich itself uses, are the Console's.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console = None
+
+    def _made(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+    def __enter__(self) -> Any:
+        return self._made().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._made().__exit__(*exc)
+
+
+def Table(*headers: Any, **options: Any) -> "rich.table.Table":
+    """rich's Table, imported on first use (see _LazyConsole)."""
+    from rich.table import Table
+
+    return Table(*headers, **options)
+
+
+console = _LazyConsole(soft_wrap=True)
+err_console = _LazyConsole(stderr=True, soft_wrap=True)
 
 ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (holds review.toml).")
@@ -34,7 +84,31 @@ def _safe(text: str) -> str:
     return escape(text)
 
 
-def _progress() -> Progress:
+def _print_version(value: bool) -> None:
+    """--version: print the version and stop before any command runs."""
+    if value:
+        from metasift import __version__
+
+        print(f"metasift {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    # Options of the whole program; the help text is the app's (typer.Typer(help=...)).
+    pass
+
+
+def _progress() -> "Progress":
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -252,8 +326,13 @@ def meta(
 extract_app = typer.Typer(
     help="Data extraction: template round trip, double extraction, suggestions, evidence map.",
     no_args_is_help=True,
+    context_settings=_GROUP_SETTINGS,
 )
-rob_app = typer.Typer(help="Risk of bias: RoB 2, ROBINS-I, SYRCLE.", no_args_is_help=True)
+rob_app = typer.Typer(
+    help="Risk of bias: RoB 2, ROBINS-I, SYRCLE.",
+    no_args_is_help=True,
+    context_settings=_GROUP_SETTINGS,
+)
 app.add_typer(extract_app, name="extract")
 app.add_typer(rob_app, name="rob")
 
@@ -747,7 +826,7 @@ def searchlog(
         err_console.print(f"Wrote {out}")
 
 
-def _stage_progress(progress: Progress):
+def _stage_progress(progress: "Progress"):
     """A core progress callback (step, done, total) drawn as one rich bar per step."""
     tasks: dict[str, int] = {}
 
@@ -1082,10 +1161,15 @@ def screen(
 
 # --- review workflow: reviewers, decisions, conflicts, full text, PRISMA, report, run ---------
 
-reviewer_app = typer.Typer(help="Reviewers of the project and their roles.", no_args_is_help=True)
+reviewer_app = typer.Typer(
+    help="Reviewers of the project and their roles.",
+    no_args_is_help=True,
+    context_settings=_GROUP_SETTINGS,
+)
 fulltext_app = typer.Typer(
     help="Full-text stage: reports sought, retrieved or not, grouped into studies, assessed.",
     no_args_is_help=True,
+    context_settings=_GROUP_SETTINGS,
 )
 app.add_typer(reviewer_app, name="reviewer")
 app.add_typer(fulltext_app, name="fulltext")
@@ -1564,7 +1648,9 @@ def run_cmd(
 # --- web app: users and the server -------------------------------------------------------------
 
 user_app = typer.Typer(
-    help="Users of the web app and their role in a project.", no_args_is_help=True
+    help="Users of the web app and their role in a project.",
+    no_args_is_help=True,
+    context_settings=_GROUP_SETTINGS,
 )
 app.add_typer(user_app, name="user")
 

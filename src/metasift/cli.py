@@ -1531,14 +1531,22 @@ def reopen_cmd(
 
 
 @app.command("status")
-def status_cmd(project: ProjectOpt = Path(".")) -> None:
+def status_cmd(
+    project: ProjectOpt = Path("."),
+    json_out: Annotated[bool, typer.Option("--json", help="Print the state as JSON.")] = False,
+) -> None:
     """Where the review stands, in one screen: counts, stages, team and the work left."""
+    import json
+
     from metasift.project import Project
     from metasift.workflow.state import review_state
 
     with Project.open(project) as proj:
         state = review_state(proj.engine, proj.protocol)
         title = proj.protocol.review.title
+    if json_out:
+        print(json.dumps(state.as_json(), indent=2, ensure_ascii=False))
+        return
     table = Table(title=_safe(title), show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="left")
@@ -1622,7 +1630,7 @@ def run_cmd(
     """Run the protocol end to end (import or search, dedup, screening, full text,
     extraction suggestions, report), resuming where it stopped."""
     from metasift.project import Project
-    from metasift.workflow.run import run_review
+    from metasift.run import run_review
 
     colours = {"done": "green", "skipped": "dim", "pending": "yellow", "failed": "red"}
     with Project.open(project) as proj, _progress() as bar:

@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 from metasift.project import Project
-from metasift.workflow.run import run_review
+from metasift.run import run_review
 
 FLAGSHIP = Path(__file__).resolve().parents[2] / "examples" / "admsc-skin"
 

@@ -197,14 +197,15 @@ def test_a_team_runs_the_review_in_the_browser(tmp_path, browser, artifacts):
         assert counts == {
             "Records identified": "10",  # read from the database's export, rejected one too
             "Duplicates removed": "0",
-            "Marked ineligible by automation": "0",
+            "Records marked ineligible by automation tools": "0",
+            "Records removed for other reasons": "1",
             "Records screened": "9",
             "Records excluded": str(9 - len(sought)),
             "Reports sought for retrieval": str(len(sought)),
             "Reports not retrieved": "1",
             "Reports assessed for eligibility": str(len(assessed)),
             "Reports excluded: wrong study type": "1",
-            "Studies included": str(len(included)),
+            "Studies included in review": str(len(included)),
             "Reports of included studies": str(len(included)),
         }
         assert ana.page.locator("figure.prisma svg").count() == 1

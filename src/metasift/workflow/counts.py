@@ -27,14 +27,15 @@ from metasift.store.schema import dedup_members, imports, records
 from metasift.workflow.closure import closure_note
 from metasift.workflow.decisions import TITLE_ABSTRACT, Verdict, stage_closed, verdicts
 from metasift.workflow.fulltext import Report, included_reports, list_reports
-from metasift.workflow.prisma import OtherMethodsFlow, PrismaCounts
-
-# What is pending, as the review's state says it (the key) and what to do about it.
-AWAITING_SCREENING = "records awaiting title/abstract screening"
-TA_CONFLICTS = "title/abstract conflicts to resolve"
-AWAITING_SECOND = "records awaiting a second reviewer's title/abstract decision"
-AWAITING_FULL_TEXT = "reports awaiting full-text assessment"
-FT_CONFLICTS = "full-text conflicts to resolve"
+from metasift.workflow.prisma import (
+    AWAITING_FULL_TEXT,
+    AWAITING_SCREENING,
+    AWAITING_SECOND,
+    FT_CONFLICTS,
+    TA_CONFLICTS,
+    OtherMethodsFlow,
+    PrismaCounts,
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,16 @@ from typing import Any
 
 from metasift.errors import PrismaError
 
+# What may be pending (the keys of ``PrismaCounts.pending``): records and reports not counted in
+# a box yet.
+AWAITING_SCREENING = "records awaiting title/abstract screening"
+TA_CONFLICTS = "title/abstract conflicts to resolve"
+AWAITING_SECOND = "records awaiting a second reviewer's title/abstract decision"
+AWAITING_FULL_TEXT = "reports awaiting full-text assessment"
+FT_CONFLICTS = "full-text conflicts to resolve"
+TITLE_ABSTRACT_PENDING = (AWAITING_SCREENING, TA_CONFLICTS, AWAITING_SECOND)
+FULL_TEXT_PENDING = (AWAITING_FULL_TEXT, FT_CONFLICTS)
+
 
 @dataclass
 class OtherMethodsFlow:
@@ -58,18 +68,56 @@ class PrismaCounts:
     def with_other_methods(self) -> bool:
         return bool(self.other_methods) or self.other_flow.sought > 0
 
-    def check(self) -> None:
-        """Raise PrismaError naming the first box that is not the sum of its parts, or the
-        work still pending when the review is not finished."""
-        if self.pending:
+    def rows(self) -> list[tuple[str, int]]:
+        """The boxes as (label, count), in the diagram's order and with its wording: what the
+        web app, ``metasift status`` and the report list."""
+        out = [
+            ("Records identified", self.identified),
+            ("Duplicates removed", self.duplicates),
+            ("Records marked ineligible by automation tools", self.automation_ineligible),
+            ("Records removed for other reasons", self.other_removed),
+            ("Records screened", self.screened),
+            ("Records excluded", self.excluded_screening),
+            ("Reports sought for retrieval", self.sought),
+            ("Reports not retrieved", self.not_retrieved),
+            ("Reports assessed for eligibility", self.assessed),
+        ]
+        out += [(f"Reports excluded: {r}", n) for r, n in self.excluded_full_text.items()]
+        if self.with_other_methods:
+            o = self.other_flow
+            out += [
+                ("Records identified from other methods", sum(self.other_methods.values())),
+                ("Reports sought for retrieval (other methods)", o.sought),
+                ("Reports not retrieved (other methods)", o.not_retrieved),
+                ("Reports assessed for eligibility (other methods)", o.assessed),
+            ]
+            out += [(f"Reports excluded (other methods): {r}", n) for r, n in o.excluded.items()]
+        out += [
+            ("Studies included in review", self.included_studies),
+            ("Reports of included studies", self.included_reports),
+        ]
+        return out
+
+    def check(self, *, final: bool = True) -> None:
+        """Raise PrismaError naming the first box that is not the sum of its parts.
+
+        Args:
+            final: also refuse a review with work pending (the diagram of a finished review);
+                with False, a draft's boxes must add up once the records and reports still
+                pending are counted in.
+        """
+        if self.pending and final:
             todo = "; ".join(f"{n} {what}" for what, n in self.pending.items())
             raise PrismaError(f"the review is not finished: {todo}.")
+        ta_open = sum(self.pending.get(k, 0) for k in TITLE_ABSTRACT_PENDING)
+        ft_open = sum(self.pending.get(k, 0) for k in FULL_TEXT_PENDING)
+        o = self.other_flow
         rules = [
             (
                 "Records screened",
                 self.screened,
-                self.identified - self.removed_before_screening,
-                "records identified minus records removed before screening",
+                self.identified - self.removed_before_screening - ta_open,
+                "records identified minus records removed before screening (and still pending)",
             ),
             (
                 "Reports sought for retrieval",
@@ -78,10 +126,10 @@ class PrismaCounts:
                 "records screened minus records excluded",
             ),
             (
-                "Reports assessed for eligibility",
-                self.assessed,
-                self.sought - self.not_retrieved,
-                "reports sought minus reports not retrieved",
+                "Reports assessed for eligibility (all columns)",
+                self.assessed + o.assessed,
+                self.sought + o.sought - self.not_retrieved - o.not_retrieved - ft_open,
+                "reports sought minus reports not retrieved (and still pending)",
             ),
             (
                 "Reports of included studies",
@@ -90,12 +138,6 @@ class PrismaCounts:
                 - sum(self.excluded_full_text.values())
                 + self.other_flow.included_reports,
                 "reports assessed minus reports excluded (plus reports from other methods)",
-            ),
-            (
-                "Reports assessed (other methods)",
-                self.other_flow.assessed,
-                self.other_flow.sought - self.other_flow.not_retrieved,
-                "reports sought minus reports not retrieved, other methods",
             ),
             (
                 "Reports of included studies (other methods)",

@@ -66,33 +66,28 @@ class ReviewState:
 
     def lines(self) -> list[tuple[str, str]]:
         """The review's state as (label, value) lines, the same wherever they are shown."""
-        c = self.counts
         out = [
             ("Records stored", f"{self.n_records:,}"),
-            ("Records identified", f"{c.identified:,}"),
-            ("Duplicates removed", f"{c.duplicates:,}"),
             ("Records after de-duplication", f"{self.n_screenable:,}"),
-            ("Records screened", f"{c.screened:,}"),
-            ("Records excluded at title/abstract", f"{c.excluded_screening:,}"),
         ]
-        if c.automation_ineligible:
-            out.append(
-                ("Records marked ineligible by the stopping rule", f"{c.automation_ineligible:,}")
-            )
-        out += [
-            ("Reports sought for retrieval", f"{c.sought:,}"),
-            ("Reports not retrieved", f"{c.not_retrieved:,}"),
-            ("Reports assessed for eligibility", f"{c.assessed:,}"),
-            ("Reports excluded at full text", f"{sum(c.excluded_full_text.values()):,}"),
-            ("Studies included", f"{c.included_studies:,}"),
-            ("Reports of included studies", f"{c.included_reports:,}"),
-            ("Stopping rule", self.screening.describe()),
-        ]
-        out += [
-            (STAGE_NAMES[s].capitalize(), self.stages[s].describe().split(": ", 1)[1])
-            for s in STAGES
-        ]
+        out += [(label, f"{n:,}") for label, n in self.counts.rows()]
+        out.append(("Stopping rule", self.screening.describe()))
+        for stage in STAGES:
+            name, state = self.stages[stage].describe().split(": ", 1)
+            out.append((name.capitalize(), state))
         return out
+
+    def as_json(self) -> dict:
+        """The state as plain data (``metasift status --json``)."""
+        return {
+            "lines": dict(self.lines()),
+            "pending": dict(self.counts.pending),
+            "prisma": self.counts.as_json(),
+            "stages": {s: {"closed": st.closed} for s, st in self.stages.items()},
+            "team": [{"name": m.name, "role": m.role} for m in self.team],
+            "decisions_by_reviewer": self.decisions_by_reviewer,
+            "included_studies": self.included_studies,
+        }
 
     def pending(self) -> list[str]:
         """The work left, one line each ("12 records awaiting title/abstract screening")."""

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from metasift.project import Project
+from metasift.run import run_review
 from metasift.search.log import search_log
 from metasift.workflow.counts import prisma_counts
-from metasift.workflow.run import run_review
 
 FLAGSHIP = Path(__file__).resolve().parents[2] / "examples" / "admsc-skin"
 # Timestamps are the only thing allowed to differ between two runs of the same review.
@@ -98,7 +98,7 @@ def test_make_run_command_prints_where_the_report_is(tmp_path):
 
 def test_second_example_protocol_and_data(tmp_path):
     """examples/msc-knee-oa: valid protocol, and its SYNERGY folder imports in full."""
-    from metasift.workflow.run import RunResult, identify
+    from metasift.run import RunResult, identify
 
     root = tmp_path / "knee"
     shutil.copytree(FLAGSHIP.parent / "msc-knee-oa", root)

@@ -6,7 +6,9 @@
 # build backend too (setuptools), used without build isolation for the same reason.
 #   make lock         make the lock again: the newest versions pyproject.toml allows, on PyPI
 #   make test-latest  the tests on those newest versions, in .venv-latest, without the lock
+# PYTEST_ARGS picks tests or options, e.g. `make test PYTEST_ARGS="-x tests/records"`.
 PYTHON ?= python3
+PYTEST_ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements/lock.txt
@@ -46,7 +48,7 @@ run: $(VENV)/.installed
 	$(BIN)/metasift run --project build/admsc-skin --offline
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The newest versions pyproject.toml allows, installed afresh each time; the versions that
 # differ from the lock are listed before the tests run.
@@ -56,7 +58,7 @@ test-latest:
 	$(LATEST)/bin/python -m pip install --upgrade --upgrade-strategy eager -e ".[dev]"
 	@echo "versions not in $(LOCK_DEV):"
 	@$(LATEST)/bin/python -m pip freeze --exclude-editable | grep -vxFf $(LOCK_DEV) || true
-	$(LATEST)/bin/python -m pytest
+	$(LATEST)/bin/python -m pytest $(PYTEST_ARGS)
 
 # Resolved in a fresh venv from the one index, runtime first, then the dev extra constrained
 # by it, so that the two files agree on every version they share.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,29 @@ def test_malformed_record_in_a_single_line_file():
     assert len(items) == 10
     assert isinstance(items[4], Rejection)
     assert [getattr(i, "source_id", None) for i in items] == [*IDS[:4], None, *IDS[5:]]
+
+
+RECORD_SPANS = [m.span() for m in re.finditer(rb"<record>.*?</record>", SMALL, re.DOTALL)]
+RECORDS = [r.to_dict() for r in _items(SMALL)]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 9), st.integers(0, 10**6), st.integers(1, 255))
+def test_a_changed_byte_in_one_record_leaves_the_others_intact(index, at, value):
+    start, end = RECORD_SPANS[index]
+    where = start + at % (end - start)
+    items = _items(SMALL[:where] + bytes([value]) + SMALL[where + 1 :])
+    before, after = RECORDS[:index], RECORDS[index + 1 :]
+    assert [i.to_dict() for i in items[: len(before)]] == before
+    assert [i.to_dict() for i in items[len(items) - len(after) :]] == after
+    assert 1 <= len(items) - len(before) - len(after) <= 2
+
+
+def test_damaged_end_tag_costs_only_its_record():
+    end = RECORD_SPANS[4][1]
+    items = _items(SMALL[: end - 2] + b"x>" + SMALL[end:])
+    assert [getattr(i, "source_id", None) for i in items] == [*IDS[:4], None, *IDS[5:]]
+    assert "no </record> end tag before the next record" in items[4].reason
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])

@@ -1,6 +1,7 @@
 """EndNote XML (``<xml><records><record>…``), as written by EndNote, Zotero and Mendeley.
 
-Streamed with lxml iterparse (see :mod:`.xmlstream`). EndNote's quirks handled here:
+Streamed and split into records by :mod:`.xmlstream`, each parsed by lxml; a broken record
+costs only itself. EndNote's quirks handled here:
 
 * every value may sit in one or more ``<style face=… font=… size=…>`` spans (or none, in
   older versions): the text of the spans is joined;
@@ -52,8 +53,7 @@ EXTENSIONS = (".xml",)
 LAYOUT = XmlLayout(
     container="records",
     records=("record",),
-    resume_prefix=b"<xml><records>",
-    record_starts=(b"<record",),
+    outer=("xml",),
 )
 
 _SNIFF = re.compile(r"<xml>\s*<records>\s*<record>")

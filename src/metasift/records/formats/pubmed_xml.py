@@ -1,8 +1,9 @@
 """PubMed XML (efetch ``PubmedArticleSet``): journal articles and Bookshelf documents.
 
-Streams with lxml iterparse (see :mod:`.xmlstream`), so a 2 GB file imports in constant
-memory, and a broken or truncated article costs only that article. The same parser reads an
-efetch page held in memory (:func:`parse_efetch`), which the live PubMed search client reuses.
+Streamed and split into articles by :mod:`.xmlstream`, each parsed by lxml, so a 2 GB file
+imports in constant memory, and a broken or truncated article costs only that article. The
+same reader takes an efetch page held in memory (:func:`parse_efetch`), which the live PubMed
+search client reuses.
 
 Field choices:
 
@@ -47,9 +48,7 @@ SOURCE_DATABASE = "PubMed"
 LAYOUT = XmlLayout(
     container="PubmedArticleSet",
     records=("PubmedArticle", "PubmedBookArticle"),
-    resume_prefix=b"<PubmedArticleSet>",
     ignore=frozenset({"DeleteCitation", "DeleteDocument"}),
-    record_starts=(b"<PubmedArticle", b"<PubmedBookArticle"),
     unread=(
         "CommentsCorrectionsList",
         "ReferenceList",

@@ -1,26 +1,42 @@
-"""Streaming record elements out of big XML exports, surviving broken records.
+"""Streaming record elements out of big XML exports, one damaged record costing only itself.
 
 Both XML readers (PubMed efetch XML, EndNote XML) hold thousands of sibling record elements
-under one container. :func:`iter_record_elements` streams them with ``lxml.etree.iterparse``
-and clears each finished record together with whatever preceded it, so memory stays flat for
-a multi-gigabyte file.
+under one container. Where one record ends and the next begins is decided here, on the bytes,
+not by the XML parser: a record starts at each start tag of a record element
+(``<PubmedArticle``) and ends at the first record end tag after it (``</PubmedArticle>``), or
+where the next record starts when its end tag is missing. ``<`` is escaped in text and
+cannot occur in an attribute, so a tag of a record element can appear only as that tag (or
+in a comment or CDATA section, which exports do not put in records), and the split needs no
+parse. Each record is then parsed on its own, strictly, by lxml: a record that is not
+well-formed is rejected with its line, and its neighbours are untouched.
 
-What lxml does not give is recovery: libxml2 stops at the first well-formedness error, and its
-``recover`` mode silently glues neighbouring records together. A truncated download or one
-corrupted record must cost exactly that record, so this module keeps a window of the bytes it
-handed to the parser (:class:`_Window`); after a syntax error it reports the broken record,
-finds the next record start tag after the error position and starts a fresh parser there,
-keeping line numbers absolute. That recovery loop is the hand-written part; parsing itself is
-lxml's. The same window turns elements that no field reads (a PubMed article's reference
-list, say) into whitespace before libxml2 sees them, which saves a fifth of the parse time
-and moves no byte (see :class:`_Blanker`).
+libxml2's ``recover`` mode is not used to get past damage: what it makes of broken markup
+is not specified and changed in libxml2 2.14, so the records read from a damaged file would
+depend on the lxml wheel installed. Here the outcome is a function of the file's bytes
+alone: the same records, the same rejections, whatever the libxml2 release, the read size or
+the stream (a file or a pipe).
+
+Speed and memory: the stream is read a megabyte at a time and only the records not yet
+parsed are kept, so memory stays flat for a multi-gigabyte file. Records that follow one
+another with only whitespace between them are parsed together, about 128 KiB per parser
+call (fewer calls, and no event per element as iterparse reports); when such a block is not
+well-formed, its records are parsed one by one, so the block only saves time and never
+changes a result. The elements no field
+reads (a PubMed article's reference list, say) are turned into whitespace before lxml sees
+them, which saves a fifth of the parse time and moves no byte (see :meth:`_Reader._unread`).
+
+What lies between records must be what an export puts there: whitespace, the XML
+declaration, a DOCTYPE, comments, the start and end tags of the container and of the
+elements around it, and the elements the layout ignores by design (PubMed's
+``DeleteCitation``). Anything else there is a record whose start tag was damaged, and is
+rejected in place. No DTD is ever read, so no entity declared in one is expanded (no XXE,
+no entity bombs): a record using an undeclared entity is rejected.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -31,18 +47,24 @@ from metasift.errors import ImportFileError
 from metasift.records.formats.base import detect_encoding, looks_binary, unreadable
 
 _READ = 1 << 20
-# Bytes of records parsed in one go by the fast reading: small enough to stay in the CPU's
-# cache until their fields are read.
+# Bytes of records parsed in one go: small enough to stay in the CPU's cache until their
+# fields are read.
 _BLOCK = 128 << 10
-# Bytes kept behind the parser's read position: libxml2 parses what it was handed before
-# asking for more, so the position of any error it reports lies well inside this window.
-_KEEP = 4 << 20
+# A record (or a stretch between records) longer than this is given up rather than held in
+# memory: no export has records anywhere near it; a file that does has lost its record tags.
+_LONGEST = 64 << 20
+_NOTHING = 1 << 62  # an offset past any stream's end
 _DECLARED = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)")
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
+_SPACE = re.compile(rb"[ \t\r\n]*")
 # Every byte but the line breaks becomes a space: positions and line numbers stay exact.
 _BLANK = bytes.maketrans(bytes(b for b in range(256) if b not in b"\r\n"), b" " * 254)
+# What records are parsed with: no DTD loaded, no network, libxml2's limits on tree depth and
+# text size kept (huge_tree off). Records are parsed inside the container's start tag, where a
+# DOCTYPE cannot occur, so no entity but the predefined ones can ever be declared.
+_PARSER = {"no_network": True, "load_dtd": False, "huge_tree": False}
 
 
 @dataclass(slots=True)
@@ -59,19 +81,38 @@ class XmlLayout:
 
     container: str  # element whose children are the records
     records: tuple[str, ...]  # record element names
-    resume_prefix: bytes  # opening tags put before a record start to resume parsing there
     ignore: frozenset[str] = frozenset()  # container children that are not records, by design
-    # Start-tag prefixes searched for when resuming; each must be followed by '>' or a space.
-    record_starts: tuple[bytes, ...] = ()
-    # Elements inside a record that no field reads (see _Blanker).
+    outer: tuple[str, ...] = ()  # elements around the container (EndNote's <xml>)
+    # Elements inside a record that no field reads (see _Reader._unread).
     unread: tuple[str, ...] = ()
+
+
+class Found:
+    """A record element and the line its start tag is on (worked out when first asked for)."""
+
+    __slots__ = ("_line", "_offset", "_reader", "element")
+
+    def __init__(self, element: etree._Element, reader: _Reader, offset: int) -> None:
+        self.element = element
+        self._reader = reader
+        self._offset = offset
+        self._line: int | None = None
+
+    @property
+    def line(self) -> int:
+        if self._line is None:
+            self._line = self._reader.line_at(self._offset)
+        return self._line
 
 
 def _transcoding(head: bytes, encoding: str | None) -> str | None:
     """The codec to transcode the stream from into UTF-8, or None to pass bytes through.
 
-    Non-UTF-8 input is re-encoded here rather than left to libxml2 so that a parser resumed
-    in the middle of the file (which has no XML declaration to read) decodes it the same way.
+    Records are parsed without the XML declaration, as UTF-8, so any other encoding is
+    re-encoded here: the one given, else the one the XML declaration names, else UTF-16/32
+    when the first bytes say so. Without a declaration XML is UTF-8: a stray byte of another
+    encoding costs its record only, where guessing the file's encoding from its first bytes
+    would change the text of every record.
     """
     if encoding:
         return None if encoding.lower().replace("_", "-") in _UTF8_NAMES else encoding
@@ -87,386 +128,490 @@ def _transcoding(head: bytes, encoding: str | None) -> str | None:
             except LookupError:
                 return None
             return name
-        return None
-    return "cp1252" if guessed == "cp1252" else None
-
-
-class _Blanker:
-    """Turns the elements no field reads into whitespace (see :meth:`__call__`)."""
-
-    def __init__(self, layout: XmlLayout) -> None:
-        unread = [tag.encode() for tag in layout.unread]
-        # One scan finds the start tags of every unread element: a chunk is read once, not once
-        # an element name.
-        self._unread = re.compile(rb"<(" + b"|".join(map(re.escape, unread)) + rb")[ >]")
-        self._unread_tags = {tag: (b"<" + tag, b"</" + tag + b">") for tag in unread}
-        # Where a record ends: the common start of the record end tags (one scan, not one per
-        # record kind; it may also match an element that is no record end, which only leaves
-        # a span unblanked).
-        ends = [f"</{tag}>".encode() for tag in layout.records]
-        self._record_end = ends[0] if ends else b"</"
-        for end in ends[1:]:
-            while not end.startswith(self._record_end):
-                self._record_end = self._record_end[:-1]
-
-    def __call__(self, data: bytes) -> bytes:
-        """``data`` with the unread elements (reference lists...) turned into whitespace.
-
-        libxml2 spends most of its time building elements; a PubMed article's reference
-        list, comments/corrections and history are a fifth of its bytes and feed no field.
-        Blanking them in place, line breaks kept, leaves every offset and line number as it
-        was. Only plain, complete spans inside one chunk are blanked: an element that is
-        nested, cut by the chunk end, or whose end tag is missing before the record's end
-        (a damaged file) is left to the parser. The record's end is looked for as the common
-        start of the record end tags (``</Pubmed``), which a PubmedData end also matches:
-        such a span, in a damaged file too, goes to the parser as well.
-        """
-        spans: list[tuple[int, int]] = []
-        record_end = self._record_end
-        search = self._unread.search
-        unclosed: set[bytes] = set()  # elements whose end tag this chunk lacks
-        at = 0
-        while (found := search(data, at)) is not None:
-            name = found.group(1)
-            begin, inner = found.start(), found.end() - 1
-            at = inner
-            if name in unclosed:
-                continue
-            open_prefix, end_tag = self._unread_tags[name]
-            end = data.find(end_tag, inner)
-            if end < 0:
-                unclosed.add(name)  # cut by the chunk end (or a damaged file)
-                continue
-            end += len(end_tag)
-            at = end
-            # The same element starting again inside the span is nested in it.
-            if data.find(open_prefix, inner, end) < 0 and data.find(record_end, inner, end) < 0:
-                spans.append((begin, end))
-        if not spans:
-            return data
-        # Joined from views of the kept bytes: one copy of the chunk, where a bytearray
-        # edited in place costs two (each a fresh megabyte the kernel must map in).
-        view = memoryview(data)
-        pieces: list[bytes | memoryview] = []
-        kept = 0
-        for begin, end in spans:
-            pieces.append(view[kept:begin])
-            pieces.append(data[begin:end].translate(_BLANK))
-            kept = end
-        pieces.append(view[kept:])
-        return b"".join(pieces)
-
-
-class _Window:
-    """A file-like object for lxml that remembers recent bytes and can restart elsewhere.
-
-    The stream is read in 1 MiB chunks handed to lxml whole (lxml keeps what it did not ask
-    for), so the hot path copies nothing. The chunks of the last few MiB stay, with the
-    offset and line number of their first byte, to map a parser error back to a position.
-    Offsets are absolute positions in the (UTF-8) byte stream; lines are 1-based.
-    """
-
-    def __init__(
-        self, raw: BinaryIO, codec: str | None, head: bytes, layout: XmlLayout | None = None
-    ) -> None:
-        self._raw = raw
-        self._blank = _Blanker(layout) if layout is not None and layout.unread else None
-        self._decoder = codecs.getincrementaldecoder(codec)("replace") if codec else None
-        self._pending_head = head
-        self._chunks: deque[tuple[int, bytes]] = deque()  # (offset, data)
-        self._kept = 0  # bytes in _chunks
-        self._end = 0  # offset after the last chunk read
-        self._pos = 0  # offset of the next byte handed to the parser
-        self._prefix = b""
-        self._eof = False
-        # Line numbers are needed only after an error. Counting newlines as the bytes pass
-        # costs more than parsing them, so when the stream can be re-read (a file, not a
-        # pipe, and not transcoded) lines are counted then, from the last point counted.
-        try:
-            self._rereadable = codec is None and raw.seekable() and raw.tell() == len(head)
-        except (OSError, ValueError):
-            self._rereadable = False
-        self._counted = (0, 1)  # (offset, line at offset), known and <= first kept chunk
-        self._chunk_lines: dict[int, int] = {}  # offset -> line, for non-rereadable streams
-
-    def _fill(self) -> bool:
-        """Read the next chunk of the stream into the window; False at the end."""
-        while not self._eof:
-            if self._pending_head:
-                raw, self._pending_head = self._pending_head, b""
-            else:
-                try:
-                    raw = self._raw.read(_READ)
-                except OSError as exc:
-                    raise ImportFileError("<stream>", f"cannot read the file ({exc})") from exc
-            self._eof = not raw
-            data = raw
-            if self._decoder is not None:
-                data = self._decoder.decode(raw, final=self._eof).encode("utf-8")
-            if data and self._blank is not None:
-                data = self._blank(data)
-            if data:
-                if not self._rereadable:
-                    self._chunk_lines[self._end] = self._counted[1]
-                    self._counted = (self._end + len(data), self._counted[1] + data.count(b"\n"))
-                self._chunks.append((self._end, data))
-                self._kept += len(data)
-                self._end += len(data)
-                while self._kept - len(self._chunks[0][1]) > _KEEP and (
-                    self._chunks[0][0] + len(self._chunks[0][1]) < self._pos - _KEEP
-                ):
-                    dropped = self._chunks.popleft()
-                    self._kept -= len(dropped[1])
-                    self._chunk_lines.pop(dropped[0], None)
-                return True
-        return False
-
-    def read(self, size: int = -1) -> bytes:
-        if self._prefix:
-            out, self._prefix = self._prefix, b""
-            return out
-        if self._pos >= self._end and not self._fill():
-            return b""
-        for offset, data in reversed(self._chunks):
-            if offset <= self._pos:
-                out = data[self._pos - offset :] if self._pos > offset else data
-                self._pos += len(out)
-                return out
-        return b""  # the resume point fell out of the window: cannot happen (see _KEEP)
-
-    # -- positions (used after a syntax error only) -----------------------------------------
-    def _first_line(self) -> int:
-        """Line number of the first kept byte."""
-        first = self._chunks[0][0]
-        if not self._rereadable:
-            return self._chunk_lines[first]
-        offset, line = self._counted
-        if offset < first:
-            resume = self._raw.tell()
-            self._raw.seek(offset)
-            while offset < first:
-                block = self._raw.read(min(_READ, first - offset))
-                if not block:
-                    break
-                line += block.count(b"\n")
-                offset += len(block)
-            self._raw.seek(resume)
-            self._counted = (offset, line)
-        return line
-
-    def _joined(self) -> tuple[int, int, bytes]:
-        return self._chunks[0][0], self._first_line(), b"".join(c[1] for c in self._chunks)
-
-    def line_of(self, offset: int) -> int:
-        start, line, data = self._joined()
-        return line + data.count(b"\n", 0, max(offset - start, 0))
-
-    def offset_of(self, line: int, column: int) -> int:
-        """Absolute offset of ``column`` (0-based, in bytes) on absolute ``line``."""
-        start, first_line, data = self._joined()
-        index = -1
-        for _ in range(line - first_line):
-            index = data.find(b"\n", index + 1)
-            if index < 0:
-                return start + len(data)
-        return start + index + 1 + max(column, 0)
-
-    def find_start(self, starts: tuple[bytes, ...], offset: int) -> int | None:
-        """Offset of the first record start tag at or after ``offset``, reading on as needed."""
-        while True:
-            start, _, data = self._joined()
-            index = max(offset - start, 0)
-            best = None
-            for tag in starts:
-                at = index
-                while (at := data.find(tag, at)) >= 0 and at + len(tag) < len(data):
-                    if data[at + len(tag)] in b"> \t\r\n/":
-                        best = at if best is None else min(best, at)
-                        break
-                    at += 1
-            if best is not None:
-                return start + best
-            # Not in the window: read on, keeping a tail in case a tag straddles chunks.
-            offset = max(offset, self._end - max(len(t) for t in starts) - 1)
-            self._pos = max(self._pos, offset)
-            if not self._fill():
-                return None
-
-    def ends_before(self, offset: int) -> bool:
-        """Whether the stream is known to end before ``offset``."""
-        return self._eof and self._end <= offset
-
-    def resume_at(self, offset: int, prefix: bytes) -> int:
-        """Hand out ``prefix`` then the stream from ``offset``; returns the line of ``offset``."""
-        self._pos = offset
-        self._prefix = prefix
-        return self.line_of(offset)
+    return None
 
 
 def _shift_lines(message: str, base: int) -> str:
-    """libxml2 counts lines from where the current parser started; make them absolute."""
+    """libxml2 counts lines from the start of what it parsed; make them lines of the file."""
     message = _POSITION_SUFFIX.sub("", message.strip())
     if base == 1:
         return message
     return _LINE_IN_MESSAGE.sub(lambda m: f"line {int(m.group(1)) + base - 1}", message)
 
 
-class Found:
-    """A record element and the line its start tag is on (worked out when first asked for)."""
+def _alternatives(names: tuple[str, ...] | frozenset[str]) -> bytes:
+    return b"|".join(re.escape(name.encode()) for name in sorted(names))
 
-    __slots__ = ("_line", "_offset", "_source", "element")
+
+def _token_pattern(records: frozenset[bytes], unread: frozenset[bytes]) -> re.Pattern[bytes]:
+    """A search for record start and end tags and unread elements' start tags.
+
+    Written as ``<`` + one of the names' first letters or ``/`` + the rest of a name, which
+    the regex engine tests in a few instructions at each ``<``; an alternation of whole tags
+    is twice as slow. It matches a few non-tags too (``<PPubmedArticle``, ``</istory``):
+    the caller checks the name. Group 1 is the first letter (or ``/``), group 2 the rest.
+    """
+    names = records | unread
+    firsts = {name[:1] for name in names} | {b"/"}
+    rests = {name[1:] for name in names} | records
+    return re.compile(
+        rb"<(["
+        + b"".join(re.escape(first) for first in sorted(firsts))
+        + rb"])("
+        + b"|".join(re.escape(rest) for rest in sorted(rests, key=lambda r: (-len(r), r)))
+        + rb")[ \t\r\n/>]"
+    )
+
+
+def _common_prefix(names: tuple[str, ...]) -> bytes:
+    """The longest start all ``names`` share (``Pubmed`` for PubMed's records), else ``<``."""
+    prefix = names[0].encode()
+    for name in names[1:]:
+        while not name.encode().startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix or b"<"
+
+
+@dataclass(slots=True)
+class _Span:
+    """A record's bytes in the stream: [start, end), absolute offsets in the UTF-8 bytes."""
+
+    start: int
+    end: int
+    closed: bool  # ends with a record end tag (or is an empty-element tag)
+
+
+class _Reader:
+    """Splits a stream into records and parses them (see the module docstring)."""
 
     def __init__(
-        self,
-        element: etree._Element,
-        line: int | None = None,
-        source: _Clean | None = None,
-        offset: int = 0,
+        self, stream: BinaryIO, layout: XmlLayout, name: str, head: bytes, codec: str | None
     ) -> None:
-        self.element = element
-        self._line = line
-        self._source = source
-        self._offset = offset
-
-    @property
-    def line(self) -> int:
-        if self._line is None:
-            # Found by the fast reading: the line its parse began on, plus the element's own.
-            start = self._source.line_at(self._offset)  # type: ignore[union-attr]
-            self._line = start + (self.element.sourceline or 1) - 1
-        return self._line
-
-
-class _Unusual(Exception):
-    """The stream holds something that only the general reading handles."""
-
-
-def _prolog(container: str) -> re.Pattern[bytes]:
-    """What may come before the first record for the fast reading: an XML declaration of
-    UTF-8 (or none), a DOCTYPE without internal subset, the container's bare start tag."""
-    quoted = rb"""(?:"[^"<>\[]*"|'[^'<>\[]*')"""
-    pattern = (
-        rb"(?:\xef\xbb\xbf)?"
-        rb"""(?:<\?xml_+version_*=_*(?:"1\.0"|'1\.0')"""
-        rb"""(?:_+encoding_*=_*(?i:"utf-8"|'utf-8'))?"""
-        rb"""(?:_+standalone_*=_*(?:"(?:yes|no)"|'(?:yes|no)'))?_*\?>)?_*"""
-        rb"(?:<!DOCTYPE_+NAME(?:_+PUBLIC_+Q_+Q|_+SYSTEM_+Q)?_*>)?_*<NAME>"
-    )
-    pattern = pattern.replace(b"_", rb"[ \t\n]").replace(b"Q", quoted)
-    return re.compile(pattern.replace(b"NAME", re.escape(container.encode())))
-
-
-class _Clean:
-    """The fast reading of a well-formed export: a megabyte of records parsed at a time.
-
-    lxml's iterparse intercepts every element to report events, which costs a sixth of the
-    parse. While the stream is what a well-formed export is (a plain prolog, the container's
-    start tag, records and ignored elements separated by whitespace, the container's end
-    tag), the records can instead be parsed as they come, a buffer at a time: the complete
-    records in the buffer, wrapped in a bare container element, in one ``XMLParser`` call.
-    Anything else (a syntax error, text or another element between records, a record nested
-    in a record, a record longer than the window, a carriage return, which libxml2 counts
-    lines by differently) raises :class:`_Unusual`, and the caller reads the stream again the
-    general way, which handles every case; this reading never decides a damaged file's
-    outcome. It needs a stream that can be read again and is UTF-8 (no transcoding). Line
-    numbers are counted only when asked for.
-    """
-
-    def __init__(self, stream: BinaryIO, layout: XmlLayout, head: bytes, origin: int) -> None:
         self._stream = stream
+        self._name = name
+        self._record_name = layout.records[0]
+        records = _alternatives(layout.records)
+        self._records = frozenset(name.encode() for name in layout.records)
+        self._unread_names = frozenset(name.encode() for name in layout.unread)
+        self._tokens = _token_pattern(self._records, self._unread_names)
+        self._start_tag = re.compile(
+            rb"<(?:" + records + rb""")(?:[ \t\r\n]+[^\s=<>/"']+[ \t\r\n]*=[ \t\r\n]*"""
+            rb"""(?:"[^"<]*"|'[^'<]*'))*[ \t\r\n]*(/?)>"""
+        )
+        self._end_tag = re.compile(rb"</(?:" + records + rb")[ \t\r\n]*>")
+        self._any_end = re.compile(rb"</(?:" + records + rb")(?=[ \t\r\n>])")
+        self._any_tag = re.compile(rb"</?(?:" + records + rb")(?=[ \t\r\n/>])")
+        self._longest_token = max(len(tag) for tag in (*layout.records, *layout.unread)) + 3
+        # A record's name shares this with every record tag: an unread element holding it
+        # may hold a record boundary, and is left to the parser.
+        self._record_mark = _common_prefix(layout.records)
+        frame = _alternatives((layout.container, *layout.outer))
+        ignored = _alternatives(layout.ignore) if layout.ignore else None
+        filler = [
+            rb"[ \t\r\n]+",
+            rb"\xef\xbb\xbf",
+            rb"<\?.*?\?>",
+            rb"<!--.*?-->",
+            rb"<!DOCTYPE[^\[>]*(?:\[.*?\][ \t\r\n]*)?>",
+            rb"</?(?:" + frame + rb")(?:[ \t\r\n][^<>]*)?>",
+        ]
+        if ignored:
+            filler.append(rb"<(" + ignored + rb")(?:[ \t\r\n][^<>]*)?(?:/>|>.*?</\1[ \t\r\n]*>)")
+        self._filler = re.compile(b"|".join(filler), re.DOTALL)
+        self._container = re.compile(
+            rb"<" + re.escape(layout.container.encode()) + rb"(?:[ \t\r\n][^<>]*)?>"
+        )
+        # Records are parsed inside the container's start tag as read: its namespace
+        # declarations apply to them (see _wrap_in).
+        self._wrapper = f"<{layout.container}>".encode()
+        self._wrapper_end = f"</{layout.container}>".encode()
+        self._seen_container = False
+        self._seen_record = False
+
+        self._decoder = codecs.getincrementaldecoder(codec)("replace") if codec else None
+        self._pending_head = head
+        self._buf = b""
+        self._base = 0  # absolute offset of _buf[0]
+        self._eof = False
+        self._blanks: list[tuple[int, int]] = []  # spans of unread elements, in order
+        self._hold = _NOTHING  # the first byte the caller still needs
+        # Lines are counted only when asked for. When the stream can be read again (a file,
+        # not a pipe, and not transcoded), bytes dropped uncounted are counted then, from the
+        # stream; otherwise they are counted as they are dropped.
+        try:
+            origin = stream.tell() - len(head) if codec is None and stream.seekable() else None
+        except (OSError, ValueError):
+            origin = None
         self._origin = origin
-        self._head = head
-        self._prolog = _prolog(layout.container)
-        self._records = frozenset(layout.records)
-        self._ignore = layout.ignore
-        self._ends = tuple(f"</{tag}>".encode() for tag in (*layout.records, *layout.ignore))
-        self._open = f"<{layout.container}>".encode()
-        self._close = f"</{layout.container}>".encode()
-        self._blank = _Blanker(layout) if layout.unread else None
         self._counted = (0, 1)  # (offset, line at offset)
 
-    def _read(self, size: int | None = None) -> bytes:
-        try:
-            data = self._head if size is None else self._stream.read(size)
-        except OSError as exc:
-            raise ImportFileError("<stream>", f"cannot read the file ({exc})") from exc
-        if b"\r" in data:
-            raise _Unusual
-        if data and self._blank is not None:
-            data = self._blank(data)
-        return data
+    # -- bytes ----------------------------------------------------------------------------------
+    def _more(self, keep: int) -> bool:
+        """Read the next chunk, dropping the bytes before ``keep``; False at the end."""
+        drop = keep - self._base
+        if drop > 0:
+            counted, line = self._counted
+            if self._origin is None and counted < keep:
+                self._counted = (keep, line + self._buf.count(b"\n", counted - self._base, drop))
+            self._buf = self._buf[drop:]
+            self._base = keep
+        while not self._eof:
+            if self._pending_head:
+                raw, self._pending_head = self._pending_head, b""
+            else:
+                try:
+                    raw = self._stream.read(_READ)
+                except OSError as exc:
+                    raise unreadable(self._name, exc) from exc
+            self._eof = not raw
+            data = raw
+            if self._decoder is not None:
+                data = self._decoder.decode(raw, final=self._eof).encode("utf-8")
+            if data:
+                self._buf += data
+                return True
+        return False
 
-    def records(self) -> Iterator[Found]:
-        buf = self._read()
-        prolog = self._prolog.match(buf)
-        if prolog is None:
-            raise _Unusual
-        base, pos = 0, prolog.end()  # stream offset of buf[0]; start of the unparsed rest
-        while more := self._read(_READ):
-            buf, base, pos = buf[pos:] + more, base + pos, 0
-            while len(buf) - pos > _BLOCK:
-                end = self._end(buf, pos, pos + _BLOCK) or self._end(buf, pos, len(buf))
-                if not end:
-                    break  # a record longer than a block: read on
-                yield from self._block(buf, pos, end, base)
-                pos = end
-            if len(buf) - pos > _KEEP:
-                raise _Unusual  # no record ends in sight
-        rest = buf[pos:].rstrip(b" \t\n")
-        if not rest.endswith(self._close):
-            raise _Unusual
-        yield from self._block(rest, 0, len(rest) - len(self._close), base + pos)
-
-    def _end(self, buf: bytes, start: int, stop: int) -> int:
-        """Where the last record or ignored element in ``buf[start:stop]`` ends; 0 if none."""
-        end = start
-        for tag in self._ends:  # the common end tag first: the others are looked for after it
-            found = buf.rfind(tag, end, stop)
-            if found >= 0:
-                end = found + len(tag)
-        return 0 if end == start else end
-
-    def _block(self, buf: bytes, start: int, end: int, base: int) -> Iterator[Found]:
-        """The records of ``buf[start:end]``, which holds nothing but whole records."""
-        parser = etree.XMLParser()
-        try:
-            parser.feed(self._open)
-            parser.feed(buf[start:end])
-            parser.feed(self._close)
-            root = parser.close()
-        except etree.XMLSyntaxError:
-            raise _Unusual from None
-        if root.text and root.text.strip(" \t\n"):
-            raise _Unusual
-        records = [child for child in root if child.tag in self._records]
-        if len(records) != sum(1 for _ in root.iter(*self._records)):
-            raise _Unusual  # a record inside a record
-        for child in root:
-            if (child.tag not in self._records and child.tag not in self._ignore) or (
-                child.tail and child.tail.strip(" \t\n")
-            ):
-                raise _Unusual
-        where = base + start
-        for element in records:
-            yield Found(element, None, self, where)
+    @property
+    def _end(self) -> int:
+        return self._base + len(self._buf)
 
     def line_at(self, offset: int) -> int:
-        """Line of ``offset``, counted in the stream from the last point counted."""
+        """The line of absolute ``offset`` (1-based); ``offset`` must still be in the buffer."""
         counted, line = self._counted
         if offset < counted:
+            if offset >= self._base:
+                return line - self._buf.count(b"\n", offset - self._base, counted - self._base)
             counted, line = 0, 1
-        stream = self._stream
-        resume = stream.tell()
-        stream.seek(self._origin + counted)
-        while counted < offset:
-            block = stream.read(min(_READ, offset - counted))
-            if not block:
-                break
-            line += block.count(b"\n")
-            counted += len(block)
-        stream.seek(resume)
-        self._counted = (counted, line)
+        if counted < self._base:  # dropped uncounted: only a stream that can be read again
+            line += self._count_in_stream(counted, self._base)
+            counted = self._base
+        line += self._buf.count(b"\n", counted - self._base, offset - self._base)
+        self._counted = (offset, line)
         return line
+
+    def _count_in_stream(self, start: int, stop: int) -> int:
+        stream, origin = self._stream, self._origin or 0
+        try:
+            resume = stream.tell()
+            stream.seek(origin + start)
+            lines = 0
+            while start < stop:
+                block = stream.read(min(_READ, stop - start))
+                if not block:
+                    break
+                lines += block.count(b"\n")
+                start += len(block)
+            stream.seek(resume)
+        except OSError as exc:
+            raise unreadable(self._name, exc) from exc
+        return lines
+
+    def _bytes(self, start: int, end: int) -> bytes:
+        """The stream's bytes [start, end) with the unread elements in them blanked."""
+        buf, base = self._buf, self._base
+        blanks = [(s, e) for s, e in self._blanks if start <= s and e <= end]
+        self._blanks = [b for b in self._blanks if b[0] >= end]
+        if not blanks:
+            return buf[start - base : end - base]
+        # Joined from views of the kept bytes: one copy, not one per blanked element.
+        view = memoryview(buf)
+        pieces: list[bytes | memoryview] = []
+        kept = start
+        for s, e in blanks:
+            pieces.append(view[kept - base : s - base])
+            pieces.append(buf[s - base : e - base].translate(_BLANK))
+            kept = e
+        pieces.append(view[kept - base : end - base])
+        return b"".join(pieces)
+
+    # -- splitting --------------------------------------------------------------------------------
+    def _spans(self) -> Iterator[_Span | tuple[int, int] | Broken]:
+        """The records (:class:`_Span`) and what lies between them (start, end), in order.
+
+        Whitespace between records is left out: records that come one after the other here
+        have nothing else between them.
+
+        Bytes before ``self._hold`` (the first record the caller has not parsed yet) or before
+        the current segment are dropped as the stream is read on. A record or stretch longer
+        than ``_LONGEST`` comes out as a :class:`Broken` and is skipped.
+        """
+        scan = seg = 0  # where the scan resumes; where the current record or stretch began
+        inside = False  # whether seg is a record's start
+        skipping = False  # whether the bytes up to the next record are given up
+        while True:
+            buf, base = self._buf, self._base
+            found = self._tokens.search(buf, scan - base)
+            if not self._eof and (
+                found is None or found.start() > len(buf) - self._longest_token - 1
+            ):
+                if self._end - seg > _LONGEST:
+                    if not skipping:
+                        yield from self._too_long(seg, inside)
+                    seg = self._end - self._longest_token - 1
+                    inside, skipping = False, True
+                scan = max(scan, self._end - self._longest_token - 1, seg)
+                self._more(min(seg, self._hold))
+                continue
+            if found is None:  # the end of the stream
+                if inside:
+                    yield _Span(seg, self._end, False)
+                elif not skipping and not _SPACE.fullmatch(buf, seg - base):
+                    yield (seg, self._end)
+                return
+            at = found.start() + base
+            first, rest = found.group(1, 2)
+            if first == b"/":
+                if rest not in self._records:
+                    scan = at + 1
+                    continue
+            elif first + rest not in self._records:
+                if first + rest not in self._unread_names or not inside:
+                    scan = at + 1
+                    continue
+                skip = self._unread(found, first + rest)  # an unread element's start tag
+                if skip is None:  # its end is not in the buffer yet
+                    scan = at
+                    self._more(min(seg, self._hold))
+                else:
+                    scan = skip
+                continue
+            if first == b"/":  # a record's end tag
+                end = self._tag_end(self._end_tag, found)
+                if end is None:
+                    scan = at
+                    self._more(min(seg, self._hold))
+                elif inside:
+                    yield _Span(seg, end, True)
+                    seg = scan = end
+                    inside = False
+                else:
+                    scan = end  # outside a record: left to the stretch, as damage
+                continue
+            end = self._tag_end(self._start_tag, found)
+            if end is None:
+                scan = at
+                self._more(min(seg, self._hold))
+                continue
+            if inside:  # the record before lost its end tag
+                yield _Span(seg, at, False)
+            elif not skipping and not _SPACE.fullmatch(buf, seg - base, at - base):
+                yield (seg, at)
+            self._seen_record = True
+            skipping = False
+            if buf[end - base - 2 : end - base] == b"/>":
+                yield _Span(at, end, True)  # <record/>: an empty record
+                seg, inside = end, False
+            else:
+                seg, inside = at, True
+            scan = end
+
+    def _tag_end(self, pattern: re.Pattern[bytes], found: re.Match[bytes]) -> int | None:
+        """Where the record tag at ``found`` ends; None when the buffer ends before it does.
+
+        A damaged tag ends at the first ``>`` before any ``<``, or right after its name.
+        """
+        buf, base = self._buf, self._base
+        tag = pattern.match(buf, found.start())
+        if tag is not None:
+            return tag.end() + base
+        name_end = found.end() - 1
+        close = buf.find(b">", name_end)
+        if close < 0:
+            return None if not self._eof else name_end + base
+        if buf.find(b"<", name_end, close) >= 0:
+            return name_end + base
+        return close + 1 + base
+
+    def _unread(self, found: re.Match[bytes], name: bytes) -> int | None:
+        """Where to scan on after the start tag of an element no field reads, in a record.
+
+        The element becomes whitespace (see :meth:`_bytes`) when it is plain: its end tag
+        comes before the record's end, it holds no element of its own name and nothing that
+        could be a record tag. Otherwise, and in a damaged record, it is left to the parser.
+        Returns None when the buffer ends before the decision can be made.
+        """
+        buf, base = self._buf, self._base
+        inner = found.end() - 1
+        if buf[inner] == 0x2F:  # <History/>: nothing to blank
+            return inner + base
+        end = buf.find(b"</" + name + b">", inner)
+        if end < 0:
+            if self._eof or self._any_tag.search(buf, inner) is not None:
+                return inner + base
+            return None
+        end += len(name) + 3
+        if buf.find(self._record_mark, inner, end) < 0 and buf.find(b"<" + name, inner, end) < 0:
+            self._blanks.append((found.start() + base, end + base))
+            return end + base
+        return inner + base
+
+    def _too_long(self, seg: int, inside: bool) -> Iterator[Broken]:
+        """Give up a record or stretch that runs on for more than ``_LONGEST`` bytes."""
+        size = _LONGEST >> 20
+        line = self.line_at(seg)
+        if inside:
+            yield Broken(
+                line,
+                f"the XML of this record is broken: it runs on for more than {size} MiB "
+                f"without its </{self._record_name}> end tag; what follows up to the next "
+                "record is skipped",
+            )
+        elif not _SPACE.fullmatch(self._buf, seg - self._base):
+            yield Broken(
+                line,
+                f"more than {size} MiB without a <{self._record_name}> record; what follows "
+                "up to the next record is skipped",
+            )
+
+    # -- parsing --------------------------------------------------------------------------------
+    def items(self) -> Iterator[Found | Broken]:
+        """Every record of the stream in order, as a :class:`Found` or a :class:`Broken`."""
+        block: list[_Span] = []  # records with their end tags, one after the other, unparsed
+        held: list[Broken] = []  # rejections before the first record, until one is seen
+        for piece in self._spans():
+            if isinstance(piece, _Span) and piece.closed:
+                if held:
+                    yield from held
+                    held = []
+                if block and piece.end - block[0].start > _BLOCK:
+                    yield from self._block(block)
+                    block = []
+                block.append(piece)
+                self._hold = block[0].start
+                continue
+            yield from self._block(block)
+            block = []
+            if isinstance(piece, _Span):  # a record without its end tag
+                yield from held
+                held = []
+                yield from self._parse(piece, self._bytes(piece.start, piece.end))
+            else:
+                broken = [piece] if isinstance(piece, Broken) else list(self._stretch(*piece))
+                if self._seen_record:
+                    yield from held
+                    yield from broken
+                    held = []
+                else:
+                    held.extend(broken)
+            self._hold = _NOTHING
+        yield from self._block(block)
+        if held and self._seen_container:
+            yield from held
+        elif not self._seen_record and not self._seen_container:
+            raise ImportFileError(self._name, self._not_records())
+
+    def _not_records(self) -> str:
+        start = self._buf.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        if start == b"<":
+            return f"no <{self._record_name}> records found: is this the right format?"
+        return "not readable as XML: it does not start with markup (line 1)."
+
+    def _block(self, spans: list[_Span]) -> Iterator[Found | Broken]:
+        """The records of ``spans``, consecutive records with only whitespace between them."""
+        if not spans:
+            return
+        start, end = spans[0].start, spans[-1].end
+        data = self._bytes(start, end)
+        if len(spans) > 1:
+            try:
+                root = self._xml(data)
+            except etree.XMLSyntaxError:
+                root = None
+            if root is not None and len(root) == len(spans):
+                for span, element in zip(spans, root, strict=True):
+                    yield Found(element, self, span.start)
+                return
+        for span in spans:
+            yield from self._parse(span, data[span.start - start : span.end - start])
+
+    def _xml(self, data: bytes) -> etree._Element:
+        """The container element holding the records of ``data``, parsed strictly."""
+        parser = etree.XMLParser(**_PARSER)
+        return etree.fromstring(self._wrapper + data + self._wrapper_end, parser)
+
+    def _parse(self, span: _Span, data: bytes) -> Iterator[Found | Broken]:
+        """One record parsed on its own, or why it cannot be."""
+        line = self.line_at(span.start)
+        try:
+            root = self._xml(data)
+        except etree.XMLSyntaxError as exc:
+            yield Broken(line, self._why(span, exc, line, data))
+            return
+        if span.closed and len(root) == 1:
+            yield Found(root[0], self, span.start)
+            return
+        yield Broken(line, self._why(span, None, line, data))  # an unclosed record: cannot be
+
+    def _why(self, span: _Span, exc: etree.XMLSyntaxError | None, line: int, data: bytes) -> str:
+        """The reason a record is rejected, with the line of the damage."""
+        end = f"</{self._record_name}>"
+        if not span.closed and span.end == self._end and self._eof:
+            rest = self._buf[span.start - self._base :]
+            if self._wrapper_end not in rest:
+                last = self.line_at(span.end - 1 if span.end > span.start else span.end)
+                return (
+                    f"the file ends inside this record (line {last}): it was cut short "
+                    "(an interrupted download or copy?); export it again"
+                )
+            return f"the XML of this record is broken: it has no {end} end tag"
+        if not span.closed:
+            return (
+                f"the XML of this record is broken: it has no {end} end tag before the next "
+                f"record (line {self.line_at(span.end)})"
+            )
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            at = line + data.count(b"\n", 0, error.start)
+            return (
+                f"the XML of this record is broken: byte 0x{data[error.start]:02X} (line {at}) "
+                "is not UTF-8, the file's encoding"
+            )
+        if exc is None:
+            return "the XML of this record is broken"
+        rel_line = exc.position[0] if exc.position else 1
+        message = _shift_lines(exc.msg or str(exc), line)
+        return f"the XML of this record is broken: {message} (line {max(rel_line, 1) + line - 1})"
+
+    def _wrap_in(self, tag: bytes) -> None:
+        """Parse records inside the container's start tag ``tag``, when it is well-formed."""
+        tag = re.sub(rb"[ \t\r\n]+", b" ", tag)  # one line: lines in messages stay exact
+        try:
+            etree.fromstring(tag + self._wrapper_end, etree.XMLParser(**_PARSER))
+        except etree.XMLSyntaxError:
+            return
+        self._wrapper = tag
+
+    def _stretch(self, start: int, end: int) -> Iterator[Broken]:
+        """What lies between two records: rejections for anything but what exports put there.
+
+        Everything from the first unexpected byte to the next record end tag is one record
+        whose start tag was damaged.
+        """
+        buf, base = self._buf, self._base
+        at = start - base
+        stop = end - base
+        while at < stop:
+            filler = self._filler.match(buf, at, stop)
+            if filler is not None:
+                if not self._seen_container and self._container.match(buf, at, stop):
+                    self._seen_container = True
+                    self._wrap_in(filler.group(0))
+                at = filler.end()
+                continue
+            element = re.match(rb"<([A-Za-z_][\w.:-]*)", buf[at : at + 200])
+            what = f"<{element.group(1).decode('utf-8', 'replace')}>" if element else "text"
+            record_end = self._any_end.search(buf, at, stop)
+            damaged = " (a record's start tag is damaged)" if record_end else ""
+            yield Broken(
+                self.line_at(at + base),
+                f"{what} found where a <{self._record_name}> was expected{damaged}",
+            )
+            if record_end is None:
+                return
+            tag = self._end_tag.match(buf, record_end.start(), stop)
+            at = tag.end() if tag else record_end.end()
 
 
 def iter_record_elements(
@@ -474,14 +619,19 @@ def iter_record_elements(
 ) -> Iterator[Found | Broken]:
     """Every record element of ``stream`` in order, as a :class:`Found`, or a :class:`Broken`.
 
-    An element is valid only until the next item is requested (it is then cleared to keep
-    memory flat), so callers convert it before asking for more. Raises ImportFileError when
-    the stream is empty or holds neither the container element nor any record.
+    An element is valid only until the next item is requested (its bytes are then dropped
+    to keep memory flat), so callers convert it before asking for more.
+
+    Args:
+        stream: the export, a binary stream (a file or a pipe).
+        layout: where the records sit in this format.
+        name: the file's name, for error messages.
+        encoding: the file's encoding when known; else the declared or detected one.
+
+    Raises:
+        ImportFileError: when the stream is empty, binary, or holds neither the container
+            element nor any record.
     """
-    try:
-        origin = stream.tell() if stream.seekable() else None
-    except (OSError, ValueError, AttributeError):
-        origin = None
     try:
         head = stream.read(4096)
     except OSError as exc:
@@ -490,133 +640,4 @@ def iter_record_elements(
         raise ImportFileError(name, "the file is empty; export the records again.")
     if looks_binary(head, detect_encoding(head)):
         raise ImportFileError(name, "this is a binary file, not an XML export.")
-    codec = _transcoding(head, encoding)
-    done = 0
-    if codec is None and origin is not None:
-        clean = _Clean(stream, layout, head, origin)
-        try:
-            for found in clean.records():
-                yield found
-                done += 1
-            return
-        except _Unusual:
-            # Read again from the start the general way, past the records already given.
-            try:
-                stream.seek(origin)
-                head = stream.read(4096)
-            except OSError as exc:
-                raise unreadable(name, exc) from exc
-    for item in _general(stream, layout, name, head, codec):
-        if done:
-            done -= 1
-            continue
-        yield item
-
-
-def _general(
-    stream: BinaryIO, layout: XmlLayout, name: str, head: bytes, codec: str | None
-) -> Iterator[Found | Broken]:
-    """The records of any stream, resuming after syntax errors (see the module docstring)."""
-    window = _Window(stream, codec, head, layout)
-    tags = (layout.container, *layout.records)
-    expected = set(layout.records) | set(layout.ignore)
-    record_name = layout.records[0]
-    base_line = 1  # absolute line of the current parser's first line
-    resumed_at = 0  # absolute offset of the current parser's first real byte
-    found = 0
-    seen_container = False
-    first_error: str | None = None
-
-    def strays(parent: etree._Element, stop: etree._Element | None) -> Iterator[Broken]:
-        # Container children that are not records: a record whose start tag was damaged.
-        for child in parent:
-            if child is stop:
-                break
-            if isinstance(child.tag, str) and child.tag not in expected:
-                yield Broken(
-                    (child.sourceline or 1) + base_line - 1,
-                    f"<{child.tag}> found where a <{record_name}> was expected "
-                    "(a record's start tag is damaged)",
-                )
-
-    while True:
-        events = etree.iterparse(
-            window, events=("start", "end"), tag=tags, encoding="utf-8" if codec else None
-        )
-        open_records: list[int] = []
-        container: etree._Element | None = None
-        try:
-            for event, element in events:
-                if element.tag == layout.container:
-                    if event == "start":
-                        container = element
-                        seen_container = True
-                    continue
-                if event == "start":
-                    open_records.append((element.sourceline or 1) + base_line - 1)
-                    continue
-                line = open_records.pop()
-                parent = element.getparent()
-                if (
-                    parent is None
-                    or open_records
-                    or (container is not None and parent is not container)
-                ):
-                    # Nested in a broken record whose end tag was lost: complete in itself;
-                    # the outer one is reported when the parser fails on it.
-                    found += 1
-                    yield Found(element, line)
-                    element.clear(keep_tail=False)
-                    continue
-                container = parent  # stands in for a container whose start tag was damaged
-                for broken in strays(parent, element):
-                    found += 1
-                    yield broken
-                found += 1
-                yield Found(element, line)
-                element.clear(keep_tail=False)
-                while element.getprevious() is not None:
-                    del parent[0]
-            if container is not None:
-                for broken in strays(container, None):
-                    found += 1
-                    yield broken
-            break
-        except etree.XMLSyntaxError as exc:
-            line_rel, column = exc.position if exc.position else (1, 1)
-            message = _shift_lines(exc.msg or str(exc), base_line)
-            error_line = max(line_rel, 1) + base_line - 1
-            first_error = first_error or f"{message} (line {error_line})"
-            if line_rel <= 1:
-                # The first line of a resumed parser starts with the prefix it was handed.
-                skip = len(layout.resume_prefix) if resumed_at else 0
-                error_at = resumed_at + max(column - 1 - skip, 0)
-            else:
-                error_at = window.offset_of(error_line, column - 1)
-            if window.ends_before(error_at + 64):
-                reason = (
-                    "the file ends inside this record: it was cut short (an interrupted "
-                    f"download or copy?); export it again ({message}, line {error_line})"
-                )
-            else:
-                reason = f"the XML of this record is broken: {message} (line {error_line})"
-            if open_records:
-                found += 1
-                yield Broken(open_records[0], reason)
-            elif container is not None:
-                leftover = next(strays(container, None), None)
-                if leftover is not None:
-                    found += 1
-                    yield Broken(leftover.line, reason)
-            start = window.find_start(layout.record_starts, max(error_at, resumed_at + 1))
-            if start is None:
-                break
-            resumed_at = start
-            base_line = window.resume_at(start, layout.resume_prefix)
-    if not found:
-        if first_error:
-            raise ImportFileError(name, f"not readable as XML: {first_error}.")
-        if not seen_container:
-            raise ImportFileError(
-                name, f"no <{record_name}> records found: is this the right format?"
-            )
+    yield from _Reader(stream, layout, name, head, _transcoding(head, encoding)).items()

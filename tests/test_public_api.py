@@ -17,6 +17,7 @@ PACKAGES = (
     "screening",
     "extraction",
     "synthesis",
+    "workflow",
     "report",
     "store",
 )

@@ -15,7 +15,7 @@ from metasift.run import run_review
 from metasift.search.log import search_log
 from metasift.workflow.counts import prisma_counts
 
-FLAGSHIP = Path(__file__).resolve().parents[2] / "examples" / "admsc-skin"
+FLAGSHIP = Path(__file__).resolve().parents[1] / "examples" / "admsc-skin"
 # Timestamps are the only thing allowed to differ between two runs of the same review.
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}( UTC)?)?")
 
@@ -62,6 +62,51 @@ def test_report_says_decisions_were_simulated(flagship_run):
     assert "Records screened (n = 129)" in html
     assert (root / "report" / "report.md").exists()
     assert (root / "report" / "included.ris").read_text(encoding="utf-8").count("ER  -") == 20
+
+
+def test_a_finished_review_cannot_be_changed_from_the_side(tmp_path):
+    """After 'run' closed screening: no decision from a stranger, none on the closed stage from
+    any member or door, and reopening is an owner's audited act with a reason."""
+    from typer.testing import CliRunner
+
+    from metasift.cli import app
+    from metasift.store.audit import iter_log
+
+    root = copy_flagship(tmp_path, "closed")
+    with Project.open(root) as project:
+        run_review(project, offline=True)
+
+    def ms(*args: str):
+        result = CliRunner().invoke(app, [*args, "--project", str(root)], input="i\nq\n")
+        return result.exit_code, f"{result.output}{result.exception or ''}"
+
+    owner = "simulated reviewer"
+    code, said = ms("decide", "5", "include", "--reviewer", "intruder")
+    assert code == 1 and "'intruder' is not a member of this review" in said
+    assert "metasift reviewer add intruder --role reviewer" in said
+    code, said = ms("decide", "5", "include", "--reviewer", owner)
+    assert code == 1 and "title/abstract screening was closed on" in said
+    assert "metasift reopen title_abstract --reason" in said
+    code, said = ms("screen", "--reviewer", owner)
+    assert code == 0 and "Title/abstract screening is closed." in said
+    assert "0 decision(s) stored" in said
+    code, said = ms("reopen", "title_abstract", "--reason", " ", "--reviewer", owner)
+    assert code == 1 and "say why the stage is reopened" in said
+    ms("reviewer", "add", "ben", "--reviewer", owner)
+    code, said = ms("reopen", "title_abstract", "--reason", "a record was missed", "-r", "ben")
+    assert code == 1 and "only owners may manage the review" in said
+    with Project.open(root) as project:
+        counts = prisma_counts(project.engine, project.protocol)
+        assert not counts.pending and counts.automation_ineligible == 14
+    assert ms("reopen", "title_abstract", "--reason", "a record was missed", "-r", owner)[0] == 0
+    assert ms("decide", "5", "include", "--reviewer", "ben")[0] == 0
+    with Project.open(root) as project:
+        (reopened,) = iter_log(project.engine, action="stage.reopen")
+        assert (reopened.actor, reopened.note) == (owner, "a record was missed")
+        # Reopened: the unscreened records are pending again, not 'ineligible by automation'.
+        counts = prisma_counts(project.engine, project.protocol)
+        assert counts.automation_ineligible == 0
+        assert counts.pending["records awaiting title/abstract screening"] == 14
 
 
 def test_rerun_resumes_and_reproduces_the_report(flagship_run, tmp_path):

@@ -355,6 +355,13 @@ def _reviewer(name: str | None) -> str:
     return name or os.environ.get("METASIFT_REVIEWER") or getpass.getuser()
 
 
+def _member(proj, name: str | None) -> str:
+    """The name of who acts (``--reviewer``), once the review's one rule says they may decide."""
+    from metasift.workflow.reviewers import require
+
+    return require(proj.engine, _reviewer(name), "decide").name
+
+
 def _study_ids(proj, studies: str | None) -> list[int]:
     from metasift.workflow.state import extraction_studies
 
@@ -404,7 +411,7 @@ def extract_import(
     from metasift.project import Project
 
     with Project.open(project) as proj:
-        reviewer = _reviewer(reviewer)
+        reviewer = _member(proj, reviewer)
         result = import_template(
             proj.engine, proj.protocol, file, reviewer, _study_ids(proj, studies)
         )
@@ -452,6 +459,7 @@ def extract_reconcile(
     from metasift.project import Project
 
     with Project.open(project) as proj:
+        by = _member(proj, by)
         if agreements:
             n = reconcile_agreements(proj.engine, _study_ids(proj, studies), by)
             console.print(f"Recorded {n} agreed values as consensus.")
@@ -553,8 +561,8 @@ def extract_review(
     from metasift.extraction.store import get_suggestions
     from metasift.project import Project
 
-    reviewer = _reviewer(reviewer)
     with Project.open(project) as proj:
+        reviewer = _member(proj, reviewer)
         if id is not None:
             if action is None:
                 raise MetasiftError("--id needs --action accept, edit or reject")
@@ -693,7 +701,7 @@ def rob_record(
             study_id=study,
             tool=tool,
             domain=domain,
-            reviewer=_reviewer(reviewer),
+            reviewer=_member(proj, reviewer),
             answers=answers,
             judgement=judgement,
             support=support,

@@ -90,6 +90,10 @@ def test_extract_and_rob_commands(tmp_path, monkeypatch):
         "ann",
     )
     assert "study 1 syrcle 1: Unclear" in out
+    stranger = CliRunner().invoke(
+        app, ["rob", "record", "--study", "1", "--tool", "syrcle", "--domain", "2", "-r", "eve"]
+    )
+    assert "'eve' is not a member of this review" in str(stranger.exception)
     run("rob", "plot", "--tool", "syrcle", "--out", "rob.svg")
     assert "Lee 2021" in Path("rob.svg").read_text(encoding="utf-8")
     run("extract", "map", "--out", "map.svg", "--csv", "map.csv")

@@ -1,0 +1,48 @@
+"""The review's state and rules: who may decide, whether a stage is open, what the decisions
+amount to, which studies go on, and every count. The CLI, the web app, ``metasift run`` and
+the report call these functions and no rules of their own.
+
+Entry points: :func:`review_state` (where the review stands: PRISMA counts, stages, team;
+``metasift status``), :func:`prisma_counts` and its pure core :func:`tally`;
+:func:`check_decision`, :func:`decide` and :func:`resolve` (decisions under the review's rules),
+:func:`verdicts` and :func:`conflicts`; :func:`close_stage` and :func:`reopen_stage`;
+:func:`add_reviewer` and :func:`require` (the team and its one role model);
+:func:`list_reports`, :func:`set_location`, :func:`mark_not_retrieved` and
+:func:`group_reports` (full text); :func:`extraction_studies`; :class:`TeamScreening` (who
+screens which record next, with leases, in the browser and the terminal).
+Names load on first use, so importing the package stays cheap.
+"""
+
+from metasift.lazy import attach
+
+__all__, __getattr__, __dir__ = attach(
+    __name__,
+    agreement=["Agreement", "cohen_kappa", "fleiss_kappa"],
+    closure=["StopState", "close_stage", "reopen_stage", "stop_state"],
+    counts=["Snapshot", "load_snapshot", "prisma_counts", "tally"],
+    decisions=[
+        "FULL_TEXT",
+        "STAGES",
+        "TITLE_ABSTRACT",
+        "Verdict",
+        "check_decision",
+        "conflicts",
+        "decide",
+        "resolve",
+        "stage_closed",
+        "verdicts",
+        "visible_decisions",
+    ],
+    fulltext=[
+        "Report",
+        "group_reports",
+        "included_reports",
+        "list_reports",
+        "mark_not_retrieved",
+        "set_location",
+    ],
+    handout=["TeamScreening"],
+    prisma=["PrismaCounts"],
+    reviewers=["ROLES", "Reviewer", "add_reviewer", "get_reviewer", "list_reviewers", "require"],
+    state=["ReviewState", "extraction_studies", "review_state"],
+)

@@ -68,3 +68,61 @@ def test_other_methods_join_the_included_reports():
     counts.included_reports = 17
     counts.check()
     assert counts.with_other_methods
+
+
+def test_tally_is_a_pure_function_of_the_decisions():
+    """The PRISMA arithmetic from plain data, without a store: two databases with one
+    duplicate, dual screening with a conflict and a record awaiting its second reviewer, a
+    report not retrieved, one excluded with a reason and a study of two reports."""
+    from metasift.workflow.counts import ImportCount, Snapshot, tally
+    from metasift.workflow.decisions import Verdict
+    from metasift.workflow.fulltext import Report
+
+    def final(rid, decision, reason=None):
+        return Verdict(rid, "final", decision, reason, "consensus")
+
+    def report(rid, study, verdict, retrieval="retrieved"):
+        return Report(rid, study, retrieval, None, None, verdict)
+
+    snap = Snapshot(
+        imports=[
+            ImportCount(1, "PubMed", "database", n_read=6, n_merged=0, n_rejected=1),
+            ImportCount(2, "Embase", "database", n_read=3, n_merged=0, n_rejected=0),
+        ],
+        # Records 1-5 from PubMed (its 6th was rejected), 6-8 from Embase; 6 duplicates 1.
+        import_of={1: 1, 2: 1, 3: 1, 4: 1, 5: 1, 6: 2, 7: 2, 8: 2},
+        cluster_of={1: 100, 6: 100},
+        screenable=[1, 2, 3, 4, 5, 7, 8],
+        title_abstract={
+            1: final(1, "include"),
+            2: final(2, "include"),
+            3: final(3, "exclude"),
+            4: Verdict(4, "conflict", votes={"ana": "include", "ben": "exclude"}),
+            5: Verdict(5, "pending", votes={"ana": "exclude"}),
+            7: final(7, "include"),
+        },
+        reports=[
+            report(1, 1, final(1, "include")),
+            report(2, 1, final(2, "include")),
+            report(7, 7, None, retrieval="not_retrieved"),
+        ],
+        exclusion_reasons=["wrong study type"],
+    )
+    counts = tally(snap)
+    assert counts.databases == {"PubMed": 6, "Embase": 3}
+    assert (counts.duplicates, counts.other_removed) == (1, 1)
+    assert (counts.screened, counts.excluded_screening, counts.sought) == (4, 1, 3)
+    assert (counts.not_retrieved, counts.assessed) == (1, 2)
+    assert (counts.included_reports, counts.included_studies) == (2, 1)
+    assert counts.pending == {
+        "records awaiting title/abstract screening": 1,
+        "title/abstract conflicts to resolve": 1,
+        "records awaiting a second reviewer's title/abstract decision": 1,
+    }
+    counts.check(final=False)
+    with pytest.raises(PrismaError, match="not finished"):
+        counts.check()
+    # A draft whose boxes do not add up, pending counted in, is still refused.
+    counts.screened += 1
+    with pytest.raises(PrismaError, match="'Records screened' is 5"):
+        counts.check(final=False)

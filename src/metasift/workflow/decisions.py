@@ -149,7 +149,13 @@ def conflicts(engine: Engine, protocol: Protocol, stage: str = TITLE_ABSTRACT) -
     return [v for v in verdicts(engine, protocol, stage).values() if v.status == "conflict"]
 
 
-def _validate_reason(protocol: Protocol, stage: str, decision: str, reason: str | None) -> None:
+def _check_values(protocol: Protocol, stage: str, decision: str, reason: str | None) -> None:
+    """A known stage and decision, and a reason only with an exclusion, from the protocol."""
+    _check_stage(stage)
+    if decision not in SCREENING_DECISIONS:
+        raise DecisionError(
+            f"unknown decision {decision!r}; use one of: {', '.join(SCREENING_DECISIONS)}."
+        )
     allowed = protocol.criteria.exclusion_reasons
     if reason and decision != "exclude":
         raise DecisionError("a reason goes with an exclusion only.")
@@ -191,12 +197,7 @@ def check_decision(
         stage: ``title_abstract`` or ``full_text``; it must be open.
         reason: the exclusion reason, required at full text.
     """
-    _check_stage(stage)
-    if decision not in SCREENING_DECISIONS:
-        raise DecisionError(
-            f"unknown decision {decision!r}; use one of: {', '.join(SCREENING_DECISIONS)}."
-        )
-    _validate_reason(protocol, stage, decision, reason)
+    _check_values(protocol, stage, decision, reason)
     require(conn, reviewer, "decide")
     require_open(conn, stage)
     _check_record(conn, record_id)
@@ -250,13 +251,8 @@ def resolve(
     """Settle a conflict; the resolver must be a member who may decide and not one of the
     reviewers in conflict. A closed stage's conflicts can still be settled: nothing new is
     judged, and the PRISMA diagram needs them settled."""
-    _check_stage(stage)
+    _check_values(protocol, stage, decision, reason)
     require(engine, resolver, "decide")
-    if decision not in SCREENING_DECISIONS:
-        raise DecisionError(
-            f"unknown decision {decision!r}; use one of: {', '.join(SCREENING_DECISIONS)}."
-        )
-    _validate_reason(protocol, stage, decision, reason)
     verdict = verdicts(engine, protocol, stage).get(record_id)
     if verdict is None or verdict.status != "conflict":
         state = "no decisions" if verdict is None else verdict.status

@@ -125,12 +125,33 @@ class PrismaCounts:
                 self.screened - self.excluded_screening,
                 "records screened minus records excluded",
             ),
-            (
-                "Reports assessed for eligibility (all columns)",
-                self.assessed + o.assessed,
-                self.sought + o.sought - self.not_retrieved - o.not_retrieved - ft_open,
-                "reports sought minus reports not retrieved (and still pending)",
-            ),
+        ]
+        if ft_open:
+            # Pending reports are not told apart by column: the columns add up together.
+            rules.append(
+                (
+                    "Reports assessed for eligibility",
+                    self.assessed + o.assessed,
+                    self.sought + o.sought - self.not_retrieved - o.not_retrieved - ft_open,
+                    "reports sought minus reports not retrieved and still pending (both columns)",
+                )
+            )
+        else:
+            rules += [
+                (
+                    "Reports assessed for eligibility",
+                    self.assessed,
+                    self.sought - self.not_retrieved,
+                    "reports sought minus reports not retrieved",
+                ),
+                (
+                    "Reports assessed (other methods)",
+                    o.assessed,
+                    o.sought - o.not_retrieved,
+                    "reports sought minus reports not retrieved, other methods",
+                ),
+            ]
+        rules += [
             (
                 "Reports of included studies",
                 self.included_reports,

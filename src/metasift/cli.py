@@ -1711,6 +1711,17 @@ def user_list(project: ProjectOpt = Path(".")) -> None:
             print(f"{name}\t{role}")
 
 
+@user_app.command("unlock")
+def user_unlock(name: str, project: ProjectOpt = Path("."), reviewer: ReviewerOpt = None) -> None:
+    """Lift the lock on a login after too many failed attempts (owners only; audited)."""
+    from metasift.project import Project
+    from metasift.web.logins import unlock
+
+    with Project.open(project) as proj:
+        cleared = unlock(proj.engine, name, actor=_reviewer(reviewer))
+    console.print(f"{name} may log in again ({cleared} failed login(s) cleared).", markup=False)
+
+
 @app.command()
 def serve(
     project: Annotated[
@@ -1723,11 +1734,25 @@ def serve(
         float,
         typer.Option(help="A record shown but not decided goes back to the pool after this."),
     ] = 30,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A name the server answers to besides 127.0.0.1, localhost and --host "
+            "(repeatable); requests naming another host get 400.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the projects in the browser; each user sees the projects they are a member of."""
     from metasift.web.server import serve as run_server
 
-    run_server(project or [Path(".")], host=host, port=port, lease_seconds=lease_minutes * 60)
+    run_server(
+        project or [Path(".")],
+        host=host,
+        port=port,
+        lease_seconds=lease_minutes * 60,
+        allowed_hosts=allowed_host,
+    )
 
 
 def main() -> None:

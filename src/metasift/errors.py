@@ -25,6 +25,7 @@ record, and what to do.
     ├── SynthesisError             data or options that cannot be meta-analysed as asked
     │   └── ConvergenceError       an iterative estimator did not reach its solution
     └── UserError                  web users: unknown role, short password
+        └── LoginRefusedError      too many failed logins: wait (.retry_after) or ask an owner
 
 The stage modules import their errors from here, so ``except metasift.errors.ReviewError``
 catches every refusal of a review rule, whichever entry point made the call.
@@ -182,3 +183,14 @@ class ConvergenceError(SynthesisError):
 
 class UserError(MetasiftError):
     """A web user that cannot be added: unknown role, empty name, password too short."""
+
+
+class LoginRefusedError(UserError):
+    """A login refused before the password is checked: too many recent failures for the account
+    or the address (``retry_after`` seconds to wait), or the account is locked (``locked``)
+    until an owner lifts the lock."""
+
+    def __init__(self, message: str, *, retry_after: int = 0, locked: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.locked = locked

@@ -440,6 +440,19 @@ web_sessions = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Login attempts (revision 0010_logins): a row per attempt, written before the password is
+# checked and deleted when it succeeds, so that the rows of a name or an address are its recent
+# failures. Every server process serving the project counts the same rows. ``account`` is the
+# name as typed, known or not, so that a lockout says nothing about which names exist.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("account", sa.String(128), nullable=False, index=True),
+    sa.Column("address", sa.String(64), nullable=False, index=True),
+)
+
 # Who is screening which record: a slot per reviewer a record needs (one, or two and more under
 # dual screening). A slot is leased while its reviewer reads the record and kept once they
 # decided; the unique constraints make a record go to no more reviewers than it needs, and to

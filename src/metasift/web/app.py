@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from metasift.errors import MetasiftError
 from metasift.project import Project
 from metasift.web import users
+from metasift.web.logins import LoginLimits
 from metasift.workflow.assignments import LEASE_SECONDS
 from metasift.workflow.handout import TeamScreening
 
@@ -144,8 +145,10 @@ class Served:
         projects: list[Project],
         max_upload: int = MAX_UPLOAD,
         lease_seconds: float = LEASE_SECONDS,
+        login_limits: LoginLimits | None = None,
     ) -> None:
         self.max_upload = max_upload
+        self.login_limits = login_limits or LoginLimits()
         self.projects: dict[str, ServedProject] = {}
         for project in projects:
             base = re.sub(r"[^A-Za-z0-9_-]+", "-", project.root.resolve().name).strip("-")
@@ -287,18 +290,33 @@ class Guard:
             await response(scope, receive, send_secured)
 
 
+DEFAULT_HOSTS = ("127.0.0.1", "localhost")
+
+
 def create_app(
     projects: list[Project],
     *,
     max_upload: int = MAX_UPLOAD,
     lease_seconds: float = LEASE_SECONDS,
+    login_limits: LoginLimits | None = None,
+    allowed_hosts: Sequence[str] = DEFAULT_HOSTS,
 ) -> FastAPI:
-    """The app serving ``projects`` (opened; closed when the app shuts down); uploads of
-    more than ``max_upload`` bytes are refused; a record shown to a reviewer who does not
-    decide it goes back to the others after ``lease_seconds``."""
+    """The app serving ``projects``.
+
+    Args:
+        projects: the opened projects; closed when the app shuts down.
+        max_upload: uploads of more than this many bytes are refused.
+        lease_seconds: a record shown to a reviewer who does not decide it goes back to the
+            others after this.
+        login_limits: the limits on failed logins (default: :class:`LoginLimits`).
+        allowed_hosts: the names the server answers to; a request with another ``Host``
+            header gets 400 (a DNS-rebinding page cannot talk to a server on localhost).
+    """
     from contextlib import asynccontextmanager
 
-    served = Served(projects, max_upload, lease_seconds)
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    served = Served(projects, max_upload, lease_seconds, login_limits)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -334,6 +352,8 @@ def create_app(
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         return error_page(request, 400, "The request was not understood (a field is missing?).")
 
+    # Added first, so that it runs inside the Guard: a refused Host gets the security headers.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(Guard, error_page=error_page)
 
     from metasift.web import routes

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from metasift.errors import ImportFileError, MetasiftError
-from metasift.web import users
+from metasift.errors import ImportFileError, LoginRefusedError, MetasiftError
+from metasift.web import logins, users
 from metasift.web.app import (
     COOKIE,
     LOGIN_COOKIE,
@@ -87,12 +87,27 @@ def add_routes(app: FastAPI, served: Served) -> None:
         name, password = _text(form, "name"), form.get("password", "")
         if not isinstance(password, str):
             raise HTTPException(400, "no password given.")
+        address = request.client.host if request.client else "unknown"
+        engines = [project.engine for project in served.projects.values()]
+        try:
+            let_in = logins.log_in(engines, name, password, address, served.login_limits)
+        except LoginRefusedError as exc:
+            refused = served.page(
+                "login.html",
+                None,
+                423 if exc.locked else 429,
+                message=str(exc),
+                csrf=expected,
+                name=name,
+            )
+            if exc.retry_after:
+                refused.headers["Retry-After"] = str(exc.retry_after)
+            return refused
         token, csrf = users.new_token(), users.new_token()
         opened = 0
-        for project in served.projects.values():
-            user_id = users.authenticate(project.engine, name, password)
+        for engine, user_id in zip(engines, let_in, strict=True):
             if user_id is not None:
-                users.open_session(project.engine, user_id, token, csrf)
+                users.open_session(engine, user_id, token, csrf)
                 opened += 1
         if not opened:
             return served.page(

@@ -40,7 +40,9 @@ def work_pages(services) -> list:
     return [r for r in services.openalex.requests if r.params.get("select") != "id"]
 
 
-def test_real_works_paged_by_cursor_with_polite_pool(services, engine, creds, fast):
+def test_real_works_paged_by_cursor_with_polite_pool(services, engine, creds, fast, monkeypatch):
+    # The user's own setting: the credentials may go to this host.
+    monkeypatch.setenv("METASIFT_OPENALEX_URL", services.url("openalex"))
     works = fixture_works()
     services.openalex.corpora[QUERY] = works
     settings = type(fast)(**{**fast.__dict__, "openalex_page": 5})

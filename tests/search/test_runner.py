@@ -211,8 +211,13 @@ def _times(service, path: str | None = None) -> list[float]:
 
 
 @pytest.mark.parametrize(("key", "limit", "n"), [(None, 3, 7), ("k", 10, 15)])
-def test_pubmed_rate_limit_measured_at_the_server(services, engine, creds, key, limit, n):
+def test_pubmed_rate_limit_measured_at_the_server(
+    services, engine, creds, key, limit, n, monkeypatch
+):
     from metasift.search.config import Credentials
+
+    # The user's own setting: the key may go to this host (and raise the rate).
+    monkeypatch.setenv("METASIFT_PUBMED_URL", services.url("pubmed"))
 
     services.pubmed.corpora[QUERY] = synthetic_corpus(20 * (n - 1))
     settings = SearchSettings(backoff_base=0.01, pubmed_batch=20)  # the real rates

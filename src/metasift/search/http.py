@@ -16,6 +16,11 @@ small and shared:
 Secrets (API keys, e-mail addresses) travel as request parameters. Nothing this module says
 (errors, log lines) carries them: URLs are shown with those parameters masked, response
 excerpts are scrubbed of the secret values, and httpx's own request log is filtered the same way.
+Nor do redirects carry them elsewhere: httpx, told to follow redirects, re-sends a 307's form
+body (keys included) to any host the answer names, and keeps query parameters the Location
+echoes. Redirects are therefore followed here (:meth:`HttpClient._send`): within the service's
+origin as they are, to any other origin (another host, port, or http instead of https) only
+after the credential parameters are taken out of the URL and the form.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ log = logging.getLogger(__name__)
 SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "email", "mailto", "token"})
 MASK = "***"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_REDIRECTS = 10
 USER_AGENT = "metasift (systematic review tool; +https://pypi.org/project/metasift/)"
 
 
@@ -199,7 +205,7 @@ class HttpClient:
             base_url=self.base_url,
             timeout=timeout,
             headers={"User-Agent": USER_AGENT, **(headers or {})},
-            follow_redirects=True,
+            follow_redirects=False,  # followed by _send, which keeps secrets at home
             transport=transport,
         )
 
@@ -249,7 +255,7 @@ class HttpClient:
             self.bucket.acquire()
             wait: float | None = None
             try:
-                response = self._client.request(method, path, params=params, data=form)
+                response = self._send(method, path, params, form)
             except httpx.TimeoutException as exc:
                 problem = f"no answer in time ({type(exc).__name__})"
             except httpx.TransportError as exc:
@@ -303,6 +309,52 @@ class HttpClient:
             f"{problem}. Run the search again later: it resumes where it stopped."
         )
 
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any],
+        form: Mapping[str, Any] | None,
+    ) -> httpx.Response:
+        """One request, its redirects followed; only the base URL's origin sees secrets."""
+        request = self._client.build_request(method, path, params=params, data=form)
+        home = _origin(request.url)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._client.send(request)
+            following = response.next_request
+            if following is None:
+                return response
+            response.close()
+            if _origin(following.url) != home:
+                log.info(
+                    "%s redirected to %s; following it without credentials",
+                    self.service,
+                    redact_url(following.url),
+                )
+                following = self._client.build_request(
+                    following.method,
+                    self._without_secrets(following.url),
+                    # A 307 or 308 re-sends the form; 301, 302 and 303 turn a POST into a GET.
+                    data=self._form_without_secrets(form) if following.method == method else None,
+                )
+            request = following
+        raise SearchHTTPError(
+            f"{self.service} redirected more than {MAX_REDIRECTS} times (last to "
+            f"{self.scrub(redact_url(request.url))}); check the service URL."
+        )
+
+    def _is_secret(self, key: str, value: Any) -> bool:
+        return key.lower() in SECRET_PARAMS or str(value) in self._secrets
+
+    def _without_secrets(self, url: httpx.URL) -> httpx.URL:
+        kept = [(k, v) for k, v in url.params.multi_items() if not self._is_secret(k, v)]
+        return url.copy_with(query=urlencode(kept).encode("ascii") or None)
+
+    def _form_without_secrets(self, form: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if not form:
+            return None
+        return {k: v for k, v in form.items() if not self._is_secret(k, v)}
+
     def _unreachable(
         self, what: str, failure: Unreachable, attempts: int, *, earlier: bool = False
     ) -> SearchUnreachableError:
@@ -334,6 +386,12 @@ class HttpClient:
         if not isinstance(data, dict):
             raise SearchError(f"{what}: expected a JSON object from {self.service}.")
         return data
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what a redirect may not change and keep the secrets."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default
 
 
 def _excerpt(text: str, limit: int = 300) -> str:

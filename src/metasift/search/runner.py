@@ -30,7 +30,13 @@ from metasift.records.formats.base import Rejection
 from metasift.records.importing import add_items, begin_import, finish_import
 from metasift.records.model import RECORD_FIELDS, Record
 from metasift.search.base import KINDS, Page, SearchSpec, SourceClient
-from metasift.search.config import Credentials, SearchSettings, base_url, load_credentials
+from metasift.search.config import (
+    Credentials,
+    SearchSettings,
+    credentials_for,
+    load_credentials,
+    service_target,
+)
 from metasift.search.http import redact
 from metasift.search.reach import Reachability
 from metasift.store.schema import records, search_records, searches
@@ -250,7 +256,10 @@ def run_search(
     """
     credentials = credentials or load_credentials()
     settings = settings or SearchSettings.from_env()
-    url = base_url(spec.kind, spec.base_url)
+    target = service_target(spec.kind, spec.base_url)
+    url = target.url
+    # Only the service's own host, or one the user named in their own config, gets them.
+    credentials = credentials_for(target, credentials)
     own_client = client is None
     if client is None:
         client = make_client(spec.kind, url, credentials, settings, reachability)

@@ -630,18 +630,17 @@ def extract_map(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Counts as CSV.")] = None,
 ) -> None:
     """Evidence map: studies by disease x intervention x study type, as a heatmap."""
-    import csv
-
     from metasift.extraction.plots import evidence_heatmap, save
     from metasift.extraction.stage import evidence_map
     from metasift.project import Project
+    from metasift.records.cells import SafeWriter
 
     with Project.open(project) as proj:
         emap = evidence_map(proj.engine, proj.protocol, _study_ids(proj, studies))
     save(evidence_heatmap(emap), out)
     if csv_out:
         with csv_out.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
+            writer = SafeWriter(fh)
             writer.writerow([*emap.fields, "studies", "study_ids"])
             for row in emap.records():
                 writer.writerow(

@@ -75,3 +75,38 @@ def test_screening_view_shows_a_hostile_record_as_text(monkeypatch):
     assert "\x1b]" not in text and "\x07" not in text and "\x9b" not in text
     assert "\x1b[2J" not in text
     assert "\\x1b]0;pwned\\x07" in text and "\\x1b[2J[/x] cleared" in text
+
+
+def test_export_to_a_terminal_is_shown_not_obeyed(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    project = tmp_path / "p"
+    assert metasift("init", str(project)).returncode == 0
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"title": TITLE, "year": 2020}) + "\n", encoding="utf-8")
+    assert metasift("import", "-p", str(project), str(path)).returncode == 0
+    # to a file or a pipe the export is exact
+    piped = metasift("records", "-p", str(project), "--format", "csv")
+    assert TITLE in piped.stdout
+    # to a terminal its control characters are shown as text
+    leader, follower = pty.openpty()
+    done = subprocess.run(
+        [sys.executable, "-m", "metasift.cli", "records", "-p", str(project), "--format", "csv"],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TERM": "dumb"},
+    )
+    os.close(follower)
+    shown = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            shown += chunk
+    except OSError:  # the terminal's other end is closed: everything was read
+        pass
+    os.close(leader)
+    assert done.returncode == 0, done.stderr
+    assert b"\x1b" not in shown and b"\x07" not in shown
+    assert b"\\x1b]0;pwned\\x07 =cmd" in shown

@@ -99,6 +99,26 @@ def _safe(text: object, *, markup: bool = True) -> str:
     return escape(plain)
 
 
+class _TerminalText:
+    """Standard output that shows control characters as ``\\xNN`` when it is a terminal: an
+    export printed there (``records --format csv``) is read, not kept, and a title's escape
+    sequence must not drive the terminal. Redirected to a file or a pipe, output is exact."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(_safe(text, markup=False))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _stdout() -> Any:
+    """``sys.stdout``, through :class:`_TerminalText` when it is a terminal."""
+    return _TerminalText(sys.stdout) if sys.stdout.isatty() else sys.stdout
+
+
 def _text_safe_console(**options: Any) -> Any:
     """A rich Console that passes every string it renders through :func:`_safe`'s control
     escaping, and prints a string whose markup does not parse as plain text: a safety net
@@ -268,7 +288,7 @@ def records(
             return
         fmt = fmt or (out.suffix.lstrip(".") if out else "jsonl")
         if out is None:
-            write_records(stored, sys.stdout, fmt)
+            write_records(stored, _stdout(), fmt)
         else:
             with out.open("w", encoding="utf-8", newline="") as fh:
                 write_records(stored, fh, fmt)
@@ -873,7 +893,7 @@ def searchlog(
     with Project.open(project) as proj:
         text = render_log(proj.engine, fmt)
     if out is None:
-        sys.stdout.write(text)
+        _stdout().write(text)
     else:
         out.write_text(text, encoding="utf-8")
         err_console.print(f"Wrote {_safe(out)}")
@@ -930,7 +950,7 @@ def dedup(
         with _progress() as progress:
             rows, result = dedup_files(files, progress=_stage_progress(progress))
         if out is None:
-            write_clusters(rows, sys.stdout)
+            write_clusters(rows, _stdout())
         else:
             with out.open("w", encoding="utf-8", newline="") as fh:
                 write_clusters(rows, fh)

@@ -46,3 +46,17 @@ def test_template_cells_are_data_and_round_trip(tmp_path, suffix):
     values, errors = validate_rows(form(), read, header, sheet=sheet, study_ids={1, 2})
     assert errors == []
     assert {v.key: v.value for v in values} == VALUES
+
+
+def test_xlsx_zip_bomb_is_refused(tmp_path):
+    import zipfile
+
+    from metasift.errors import TemplateError
+
+    path = tmp_path / "bomb.xlsx"
+    write_template(path, form(), [(1, "Lee 2021")])
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/sharedStrings2.xml", b" " * (64 * 2**20))
+    assert path.stat().st_size < 2**20
+    with pytest.raises(TemplateError, match="refused as a possible zip bomb"):
+        read_template(path)

@@ -17,10 +17,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from metasift.errors import TemplateError
+from metasift.errors import ImportFileError, TemplateError
 from metasift.extraction.forms import STATISTICS, Form
 from metasift.extraction.validation import KEY_COLUMNS, MULTI_SEPARATOR, columns, format_value
 from metasift.records.cells import SafeDictWriter, append_xlsx_row, restore_cell, set_xlsx_cell
+from metasift.records.formats.archive import LimitedArchive
 
 SHEET = "extraction"
 Key = tuple[int, str, str, str, str]
@@ -184,6 +185,7 @@ def read_template(path: Path) -> tuple[str, list[str], list[tuple[int, dict[str,
     if suffix == ".xlsx":
         from openpyxl import load_workbook
 
+        _check_xlsx_size(path)
         try:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:
@@ -200,6 +202,20 @@ def read_template(path: Path) -> tuple[str, list[str], list[tuple[int, dict[str,
         book.close()
         return SHEET, header, rows
     raise TemplateError(f"{path}: templates are .csv or .xlsx files, not {suffix!r}")
+
+
+def _check_xlsx_size(path: Path) -> None:
+    """Refuse an XLSX (a zip archive) that would unpack past the archive limits, before
+    openpyxl reads it whole (its shared strings are held in memory)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            LimitedArchive(zf, path, zf.namelist())
+    except zipfile.BadZipFile as exc:
+        raise TemplateError(f"{path}: not a readable XLSX workbook ({exc})") from exc
+    except ImportFileError as exc:
+        raise TemplateError(str(exc)) from exc
 
 
 def _cell_text(value: object) -> str:

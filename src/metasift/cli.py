@@ -5,6 +5,7 @@
 # on first output, help is plain text, and annotations are not strings (no ``from __future__
 # import annotations``), since typer reads every command's on each start and a string costs an
 # eval.
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -47,9 +48,7 @@ class _LazyConsole:
 
     def _made(self) -> Any:
         if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(**self._options)
+            self._console = _text_safe_console(**self._options)
         return self._console
 
     def __getattr__(self, name: str) -> Any:
@@ -77,11 +76,65 @@ ProjectOpt = Annotated[
 ]
 
 
-def _safe(text: str) -> str:
-    """``text`` with rich markup escaped, so that a record's or a user's text prints as is."""
+# C0 controls but tab and newline, DEL and C1: an ESC or CSI from a record's title would
+# drive the terminal (set its title, move the cursor, hide what follows).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _safe(text: object, *, markup: bool = True) -> str:
+    """``text`` printable as is: a record's title, a file name, a user's or a server's words.
+
+    Control characters are shown as ``\\xNN`` escapes instead of reaching the terminal, and
+    rich markup (``[/x]``) is escaped, so the text neither fails to print nor styles itself.
+
+    Args:
+        text: what to print (anything; printed as ``str(text)``).
+        markup: escape rich markup too; False for ``print`` and ``markup=False`` output.
+    """
+    plain = _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", str(text).replace("\r\n", "\n"))
+    if not markup:
+        return plain
     from rich.markup import escape
 
-    return escape(text)
+    return escape(plain)
+
+
+class _TerminalText:
+    """Standard output that shows control characters as ``\\xNN`` when it is a terminal: an
+    export printed there (``records --format csv``) is read, not kept, and a title's escape
+    sequence must not drive the terminal. Redirected to a file or a pipe, output is exact."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(_safe(text, markup=False))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _stdout() -> Any:
+    """``sys.stdout``, through :class:`_TerminalText` when it is a terminal."""
+    return _TerminalText(sys.stdout) if sys.stdout.isatty() else sys.stdout
+
+
+def _text_safe_console(**options: Any) -> Any:
+    """A rich Console that passes every string it renders through :func:`_safe`'s control
+    escaping, and prints a string whose markup does not parse as plain text: a safety net
+    under the print calls, which escape what they interpolate."""
+    from rich.console import Console
+    from rich.errors import MarkupError
+
+    class TextSafeConsole(Console):
+        def render_str(self, text: str, **kwargs: Any) -> Any:
+            text = _safe(text, markup=False)
+            try:
+                return super().render_str(text, **kwargs)
+            except MarkupError:
+                return super().render_str(text, **{**kwargs, "markup": False})
+
+    return TextSafeConsole(**options)
 
 
 def _print_version(value: bool) -> None:
@@ -139,8 +192,8 @@ def init(
     with Project.open(directory) as proj:
         add_reviewer(proj.engine, me, "owner")
     console.print(
-        f"Created {path}, with {me} as owner (add the team with 'metasift reviewer add'). "
-        f"Edit it, then run 'metasift import FILE...' in {directory}."
+        f"Created {_safe(path)}, with {_safe(me)} as owner (add the team with 'metasift "
+        f"reviewer add'). Edit it, then run 'metasift import FILE...' in {_safe(directory)}."
     )
 
 
@@ -176,7 +229,7 @@ def import_(
     failed = False
     with Project.open(project) as proj, _progress() as progress:
         for path in files:
-            task = progress.add_task(f"Importing {path.name}", total=None)
+            task = progress.add_task(f"Importing {_safe(path.name)}", total=None)
             try:
                 summary = import_file(
                     proj.engine,
@@ -192,9 +245,9 @@ def import_(
                 continue
             finally:
                 progress.remove_task(task)
-            console.print(f"{path}: {summary.format}: {summary.line()}")
+            console.print(f"{_safe(path)}: {summary.format}: {_safe(summary.line())}")
             for rejection in summary.rejections[:20]:
-                console.print(f"  rejected {rejection.describe()}")
+                console.print(f"  rejected {_safe(rejection.describe())}")
             if summary.rejected > 20:
                 console.print(
                     f"  ... and {summary.rejected - 20} more rejections (see 'metasift imports')."
@@ -226,20 +279,20 @@ def records(
                 table.add_row(
                     str(record_id),
                     str(record.year or ""),
-                    record.first_author or "",
-                    (record.title or "")[:90],
-                    record.source_database or "",
+                    _safe(record.first_author or ""),
+                    _safe((record.title or "")[:90]),
+                    _safe(record.source_database or ""),
                 )
             console.print(table)
             console.print(f"{n} records")
             return
         fmt = fmt or (out.suffix.lstrip(".") if out else "jsonl")
         if out is None:
-            write_records(stored, sys.stdout, fmt)
+            write_records(stored, _stdout(), fmt)
         else:
             with out.open("w", encoding="utf-8", newline="") as fh:
                 write_records(stored, fh, fmt)
-            err_console.print(f"Wrote {out}")
+            err_console.print(f"Wrote {_safe(out)}")
 
 
 @app.command()
@@ -311,14 +364,14 @@ def meta(
         raise MetasiftError(str(exc).split("\n", 1)[-1].strip()) from exc
     outcome = run_analysis(rows, analysis, origin=f"{data}: ")
     for message in outcome.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {message}")
+        err_console.print(f"[yellow]warning:[/yellow] {_safe(message)}")
     if as_json:
         sys.stdout.write(json.dumps(outcome.to_dict(), indent=2) + "\n")
     else:
         # the fit presents itself (metafor's layout); the CLI adds no formatting of its own
         console.print(outcome.summary(), markup=False, highlight=False, emoji=False)
     for path in outcome.files:
-        err_console.print(f"Wrote {path}")
+        err_console.print(f"Wrote {_safe(path)}")
 
 
 # --- extraction and risk of bias ----------------------------------------------------------------
@@ -396,7 +449,9 @@ def extract_template(
 
     with Project.open(project) as proj:
         n = export_template(proj.engine, proj.protocol, out, _study_ids(proj, studies), reviewer)
-    console.print(f"Wrote {out} ({n} rows). Fill it in, then 'metasift extract import {out}'.")
+    console.print(
+        f"Wrote {_safe(out)} ({n} rows). Fill it in, then 'metasift extract import {_safe(out)}'."
+    )
 
 
 @extract_app.command("import")
@@ -417,12 +472,12 @@ def extract_import(
         )
     if result.errors:
         for error in result.errors:
-            err_console.print(f"  {error.describe()}")
+            err_console.print(f"  {_safe(error.describe())}")
         raise MetasiftError(
             f"{file}: {len(result.errors)} invalid cell(s); nothing imported. Fix them and "
             f"import again."
         )
-    console.print(f"{file}: imported {result.stored} values for {reviewer}.")
+    console.print(f"{_safe(file)}: imported {result.stored} values for {_safe(reviewer)}.")
 
 
 @extract_app.command("discrepancies")
@@ -434,7 +489,7 @@ def extract_discrepancies(project: ProjectOpt = Path("."), studies: StudiesOpt =
     with Project.open(project) as proj:
         found = discrepancies(proj.engine, _study_ids(proj, studies))
     for d in found:
-        console.print(d.describe())
+        console.print(_safe(d.describe()))
     console.print(f"{len(found)} discrepancies")
 
 
@@ -468,7 +523,7 @@ def extract_reconcile(
             raise MetasiftError("reconcile needs --study and --field (or --agreements)")
         key = (study, field, arm, outcome, timepoint)
         chosen = reconcile(proj.engine, proj.protocol, key, by, take=take, value_text=value)
-    console.print(f"study {study} {field}: consensus {chosen!r}")
+    console.print(f"study {study} {_safe(field)}: consensus {_safe(repr(chosen))}")
 
 
 @extract_app.command("values")
@@ -492,11 +547,11 @@ def extract_values(
             detail = f"suggestion {v.source_detail['suggestion']['suggestion_id']}"
         table.add_row(
             str(v.study_id),
-            v.field,
-            where,
-            str(v.value),
-            v.reviewer,
-            f"{v.source} {detail}".strip(),
+            _safe(v.field),
+            _safe(where),
+            _safe(v.value),
+            _safe(v.reviewer),
+            _safe(f"{v.source} {detail}".strip()),
             v.entered_at.strftime("%Y-%m-%d %H:%M"),
         )
     console.print(table)
@@ -555,8 +610,6 @@ def extract_review(
     timepoint: Annotated[str | None, typer.Option(help="Time point of a statistic.")] = None,
 ) -> None:
     """Show pending suggestions with their source sentence; accept, edit or reject them."""
-    from rich.markup import escape
-
     from metasift.extraction.stage import review_suggestion
     from metasift.extraction.store import get_suggestions
     from metasift.project import Project
@@ -579,7 +632,8 @@ def extract_review(
                 field_name=field,
             )
             console.print(
-                f"suggestion {done.id}: {done.status} ({done.field} = {done.final_value!r})"
+                f"suggestion {done.id}: {done.status} "
+                f"({_safe(done.field)} = {_safe(repr(done.final_value))})"
             )
             return
         ids = _study_ids(proj, studies) if studies else None
@@ -591,14 +645,14 @@ def extract_review(
             before = s.sentence[: s.span_start - s.sentence_start]
             after = s.sentence[s.span_end - s.sentence_start :]
             console.print(
-                f"\n[bold]#{s.id}[/bold] study {s.study_id} [cyan]{s.field}[/cyan] = "
-                f"[bold]{s.value}[/bold]  ({s.method}, {s.confidence:.2f})"
+                f"\n[bold]#{s.id}[/bold] study {s.study_id} [cyan]{_safe(s.field)}[/cyan] = "
+                f"[bold]{_safe(s.value)}[/bold]  ({_safe(s.method)}, {s.confidence:.2f})"
             )
             console.print(
-                f"  {s.text_source} \\[{s.span_start}:{s.span_end}]: ...{escape(before[-80:])}"
-                f"[reverse]{escape(s.cue)}[/reverse]{escape(after[:80])}..."
+                f"  {_safe(s.text_source)} \\[{s.span_start}:{s.span_end}]: "
+                f"...{_safe(before[-80:])}[reverse]{_safe(s.cue)}[/reverse]{_safe(after[:80])}..."
             )
-            console.print(f"  why: {s.explanation}", highlight=False)
+            console.print(f"  why: {_safe(s.explanation)}", highlight=False)
             choice = typer.prompt("  action", default="s").strip().lower()[:1]
             if choice == "q":
                 break
@@ -609,13 +663,13 @@ def extract_review(
                 kwargs["value_text"] = typer.prompt("  value")
             if s.field == "statistic" and choice != "r":
                 kwargs["outcome"] = typer.prompt("  outcome")
-                kwargs["arm"] = typer.prompt("  arm", default=s.arm or "")
+                kwargs["arm"] = typer.prompt("  arm", default=_safe(s.arm or "", markup=False))
                 kwargs["timepoint"] = typer.prompt("  time point", default="")
             act = {"a": "accept", "e": "edit", "r": "reject"}[choice]
             try:
                 done = review_suggestion(proj.engine, proj.protocol, s.id, act, reviewer, **kwargs)
             except MetasiftError as exc:
-                err_console.print(f"  [red]not recorded:[/red] {exc}")
+                err_console.print(f"  [red]not recorded:[/red] {_safe(exc)}")
                 continue
             console.print(f"  {done.status}")
 
@@ -630,18 +684,17 @@ def extract_map(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Counts as CSV.")] = None,
 ) -> None:
     """Evidence map: studies by disease x intervention x study type, as a heatmap."""
-    import csv
-
     from metasift.extraction.plots import evidence_heatmap, save
     from metasift.extraction.stage import evidence_map
     from metasift.project import Project
+    from metasift.records.cells import SafeWriter
 
     with Project.open(project) as proj:
         emap = evidence_map(proj.engine, proj.protocol, _study_ids(proj, studies))
     save(evidence_heatmap(emap), out)
     if csv_out:
         with csv_out.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
+            writer = SafeWriter(fh)
             writer.writerow([*emap.fields, "studies", "study_ids"])
             for row in emap.records():
                 writer.writerow(
@@ -651,7 +704,7 @@ def extract_map(
                         " ".join(map(str, row["study_ids"])),
                     ]
                 )
-    console.print(f"Wrote {out}" + (f" and {csv_out}" if csv_out else ""))
+    console.print(f"Wrote {_safe(out)}" + (f" and {_safe(csv_out)}" if csv_out else ""))
 
 
 @extract_app.command("table")
@@ -668,7 +721,7 @@ def extract_table(
         table = characteristics(proj.engine, proj.protocol, _study_ids(proj, studies))
     text = table.to_html() if out.suffix.lower() == ".html" else table.to_csv()
     out.write_text(text, encoding="utf-8")
-    console.print(f"Wrote {out} ({len(table.rows)} studies)")
+    console.print(f"Wrote {_safe(out)} ({len(table.rows)} studies)")
 
 
 @rob_app.command("record")
@@ -708,7 +761,7 @@ def rob_record(
             result=result,
         )
     note = f" (algorithm: {proposed})" if proposed and proposed != final else ""
-    console.print(f"study {study} {tool} {domain}: {final}{note}")
+    console.print(f"study {study} {_safe(tool)} {_safe(domain)}: {_safe(final)}{_safe(note)}")
 
 
 @rob_app.command("list")
@@ -728,7 +781,10 @@ def rob_list(
     table = Table("study", "result", *keys, "overall")
     for r in rows:
         table.add_row(
-            str(r.study_id), r.result, *(r.domains.get(k, "") for k in keys), r.overall or ""
+            str(r.study_id),
+            _safe(r.result),
+            *(_safe(r.domains.get(k, "")) for k in keys),
+            _safe(r.overall or ""),
         )
     console.print(table)
 
@@ -785,13 +841,21 @@ def search(
     # Retry notices print above the progress bar; the count warning is printed at the end.
     notices = RichHandler(console=err_console, show_time=False, show_path=False)
     notices.addFilter(lambda record: record.name != "metasift.search.runner")
+
+    class Printable(logging.Formatter):  # a notice can quote a server's reply
+        def format(self, record: logging.LogRecord) -> str:
+            return _safe(super().format(record), markup=False)
+
+    notices.setFormatter(Printable())
     logging.getLogger("metasift.search").addHandler(notices)
     tasks: dict[str, object] = {}
     with Project.open(project) as proj, _progress() as progress:
 
         def on_progress(spec, retrieved: int, reported: int | None) -> None:
             if spec.source not in tasks:
-                tasks[spec.source] = progress.add_task(f"Searching {spec.source}", total=None)
+                tasks[spec.source] = progress.add_task(
+                    f"Searching {_safe(spec.source)}", total=None
+                )
             progress.update(tasks[spec.source], completed=retrieved, total=reported or None)
 
         try:
@@ -804,12 +868,13 @@ def search(
     for result in results:
         if isinstance(result, MetasiftError):
             failed = True
-            err_console.print(f"[red]error:[/red] {result}")
+            err_console.print(f"[red]error:[/red] {_safe(result)}")
             continue
-        console.print(result.line())
+        console.print(_safe(result.line()))
         if result.warning:
             err_console.print(
-                f"[bold red]WARNING:[/bold red] {result.spec.source}: {result.warning}"
+                f"[bold red]WARNING:[/bold red] {_safe(result.spec.source)}: "
+                f"{_safe(result.warning)}"
             )
     if failed:
         raise typer.Exit(1)
@@ -828,10 +893,10 @@ def searchlog(
     with Project.open(project) as proj:
         text = render_log(proj.engine, fmt)
     if out is None:
-        sys.stdout.write(text)
+        _stdout().write(text)
     else:
         out.write_text(text, encoding="utf-8")
-        err_console.print(f"Wrote {out}")
+        err_console.print(f"Wrote {_safe(out)}")
 
 
 def _stage_progress(progress: "Progress"):
@@ -885,12 +950,12 @@ def dedup(
         with _progress() as progress:
             rows, result = dedup_files(files, progress=_stage_progress(progress))
         if out is None:
-            write_clusters(rows, sys.stdout)
+            write_clusters(rows, _stdout())
         else:
             with out.open("w", encoding="utf-8", newline="") as fh:
                 write_clusters(rows, fh)
             err_console.print(
-                f"Wrote {out}: {len(rows)} records, "
+                f"Wrote {_safe(out)}: {len(rows)} records, "
                 f"{result.n_records - result.duplicates_removed} unique."
             )
         return
@@ -922,11 +987,11 @@ def dedup(
                     table.add_row(
                         item.pair if n == 0 else "",
                         f"{item.score:g}" if n == 0 else "",
-                        (item.reason if n == 0 else ", ".join(item.conflicts)) or "",
+                        _safe((item.reason if n == 0 else ", ".join(item.conflicts)) or ""),
                         str(rec["id"]),
                         str(rec["year"] or ""),
-                        rec["authors"][0] if rec["authors"] else "",
-                        (rec["title"] or "")[:80],
+                        _safe(rec["authors"][0] if rec["authors"] else ""),
+                        _safe((rec["title"] or "")[:80]),
                     )
             console.print(table)
             console.print(
@@ -944,11 +1009,11 @@ def dedup(
                     table.add_row(
                         str(c["cluster"]),
                         str(m["record_id"]),
-                        m["role"],
+                        _safe(m["role"]),
                         str(m["matched_with"] or ""),
                         f"{m['score']:g}" if m["score"] is not None else "",
-                        m["rule"] or "",
-                        ", ".join(m["fields"]),
+                        _safe(m["rule"] or ""),
+                        _safe(", ".join(m["fields"])),
                     )
             console.print(table)
             console.print(f"{len(listing)} cluster(s). Undo one with 'metasift dedup --undo ID'.")
@@ -1022,7 +1087,7 @@ def simulate(
     chosen = Prior(prior_included, prior_excluded, criteria=prior == "criteria")
     texts = record_texts(data.records)
     with _progress() as progress:
-        task = progress.add_task(f"Simulating {data.name}", total=len(texts))
+        task = progress.add_task(f"Simulating {_safe(data.name)}", total=len(texts))
         result = run_simulation(
             texts,
             data.labels,
@@ -1033,7 +1098,8 @@ def simulate(
             on_step=lambda n, total: progress.update(task, completed=n),
         )
     m = result.metrics
-    table = Table(title=f"{data.name}: {m['n_records']} records, {m['n_relevant']} relevant")
+    title = f"{_safe(data.name)}: {m['n_records']} records, {m['n_relevant']} relevant"
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key in ("wss@95", "wss@100", "recall@10%", "recall@20%", "atd"):
@@ -1053,10 +1119,10 @@ def simulate(
     if json_out:
         ids = [r.source_position for r in data.records]
         json_out.write_text(json.dumps(result_document(result, ids, data.name), indent=1))
-        err_console.print(f"Wrote {json_out}")
+        err_console.print(f"Wrote {_safe(json_out)}")
     if plot:
         plot_recall(result, plot, title=f"{data.name}: recall curve ({spec.name}, seed {seed})")
-        err_console.print(f"Wrote {plot}")
+        err_console.print(f"Wrote {_safe(plot)}")
 
 
 def _screen_view(shown, status, criteria) -> None:
@@ -1065,14 +1131,14 @@ def _screen_view(shown, status, criteria) -> None:
 
     record = shown.record
     body = Text()
-    body.append((record.title or "(no title)") + "\n", style="bold")
+    body.append(_safe(record.title or "(no title)", markup=False) + "\n", style="bold")
     meta = " · ".join(
         x for x in (record.first_author, str(record.year or ""), record.journal or "") if x
     )
     if meta:
-        body.append(meta + "\n", style="dim")
+        body.append(_safe(meta, markup=False) + "\n", style="dim")
     body.append("\n")
-    body.append(record.abstract or "(no abstract)")
+    body.append(_safe(record.abstract or "(no abstract)", markup=False))
     body.highlight_words(criteria.include_terms, style="bold green", case_sensitive=False)
     body.highlight_words(criteria.exclude_terms, style="bold red", case_sensitive=False)
     rank = "" if shown.rank is None else f"ranked {shown.rank} of the records left"
@@ -1263,7 +1329,7 @@ def decide_cmd(
             reason=reason,
             note=note,
         )
-    console.print(f"record {record}: {decision} ({stage}) by {_reviewer(reviewer)}")
+    console.print(f"record {record}: {decision} ({stage}) by {_safe(_reviewer(reviewer))}")
 
 
 @app.command("decisions")
@@ -1301,7 +1367,9 @@ def decisions_cmd(
     table = Table("record", "status", "decision", "reason", "votes")
     for v in seen.values():
         votes = ", ".join(f"{k}: {d}" for k, d in v.votes.items())
-        table.add_row(str(v.record_id), v.status, v.decision or "", v.reason or "", votes)
+        table.add_row(
+            str(v.record_id), v.status, v.decision or "", _safe(v.reason or ""), _safe(votes)
+        )
     console.print(table)
 
 
@@ -1322,7 +1390,7 @@ def conflicts_cmd(project: ProjectOpt = Path("."), stage: StageOpt = "title_abst
             f"{name}: {d}" + (f" ({v.reasons.get(name)})" if v.reasons.get(name) else "")
             for name, d in v.votes.items()
         )
-        table.add_row(str(v.record_id), votes)
+        table.add_row(str(v.record_id), _safe(votes))
     console.print(table)
     console.print(f"{len(found)} conflict(s).")
 
@@ -1352,7 +1420,9 @@ def resolve_cmd(
             reason=reason,
             note=note,
         )
-    console.print(f"record {record}: conflict resolved as {decision} by {_reviewer(reviewer)}")
+    console.print(
+        f"record {record}: conflict resolved as {decision} by {_safe(_reviewer(reviewer))}"
+    )
 
 
 @app.command("agreement")
@@ -1416,11 +1486,11 @@ def log_cmd(
     for e in entries:
         table.add_row(
             f"{e.at:%Y-%m-%d %H:%M:%S}",
-            e.actor,
-            e.action,
-            f"{e.entity} {e.entity_id or ''}",
-            json.dumps(e.previous, ensure_ascii=False) if e.previous is not None else "",
-            json.dumps(e.value, ensure_ascii=False) if e.value is not None else "",
+            _safe(e.actor),
+            _safe(e.action),
+            _safe(f"{e.entity} {e.entity_id or ''}"),
+            _safe(json.dumps(e.previous, ensure_ascii=False)) if e.previous is not None else "",
+            _safe(json.dumps(e.value, ensure_ascii=False)) if e.value is not None else "",
         )
     console.print(table)
 
@@ -1439,7 +1509,7 @@ def fulltext_list(project: ProjectOpt = Path(".")) -> None:
         if r.verdict and r.verdict.reason:
             verdict += f" ({r.verdict.reason})"
         where = r.location or r.not_retrieved_reason or ""
-        table.add_row(str(r.record_id), str(r.study_id), r.retrieval, where, verdict)
+        table.add_row(str(r.record_id), str(r.study_id), r.retrieval, _safe(where), _safe(verdict))
     console.print(table)
 
 
@@ -1453,7 +1523,7 @@ def fulltext_locate(
 
     with Project.open(project) as proj:
         set_location(proj.engine, proj.protocol, record, location, _reviewer(reviewer))
-    console.print(f"record {record}: {location}")
+    console.print(f"record {record}: {_safe(location)}")
 
 
 @fulltext_app.command("not-retrieved")
@@ -1466,7 +1536,7 @@ def fulltext_not_retrieved(
 
     with Project.open(project) as proj:
         mark_not_retrieved(proj.engine, proj.protocol, record, reason, _reviewer(reviewer))
-    console.print(f"record {record}: not retrieved ({reason})")
+    console.print(f"record {record}: not retrieved ({_safe(reason)})")
 
 
 @fulltext_app.command("group")
@@ -1607,7 +1677,7 @@ def prisma_cmd(
     for path in (svg, png, pdf):
         if path is not None:
             save_prisma(counts, path, other_methods=other_methods, draft=draft)
-            err_console.print(f"Wrote {path}")
+            err_console.print(f"Wrote {_safe(path)}")
     if json_out or not any((svg, png, pdf)):
         print(json.dumps(counts.as_json(), indent=2, ensure_ascii=False))
 
@@ -1624,7 +1694,7 @@ def report_cmd(
 
     with Project.open(project) as proj:
         path = write_report(build_report(proj), out or proj.root / "report")
-    console.print(f"Report: {path}")
+    console.print(f"Report: {_safe(path)}")
 
 
 @app.command("run")
@@ -1646,7 +1716,7 @@ def run_cmd(
 
         def on_stage(item) -> None:
             colour = colours.get(item.status, "white")
-            bar.console.print(f"[{colour}]{item.stage:<11}[/{colour}] {item.detail}")
+            bar.console.print(f"[{colour}]{item.stage:<11}[/{colour}] {_safe(item.detail)}")
 
         result = run_review(proj, offline=offline, out=out, progress=progress, on_stage=on_stage)
     if result.failed():
@@ -1657,8 +1727,10 @@ def run_cmd(
             "imported."
         )
     if result.pending():
-        console.print("Waiting for reviewers: " + "; ".join(s.detail for s in result.pending()))
-    console.print(f"Report written to {result.report}")
+        console.print(
+            "Waiting for reviewers: " + "; ".join(_safe(s.detail) for s in result.pending())
+        )
+    console.print(f"Report written to {_safe(result.report)}")
 
 
 # --- web app: users and the server -------------------------------------------------------------
@@ -1697,7 +1769,7 @@ def user_add(
     password = _read_password()
     with Project.open(project) as proj:
         add_user(proj.engine, name, password, role, actor=_reviewer(reviewer))
-    console.print(f"{name} is {role} of {project}.")
+    console.print(f"{_safe(name)} is {role} of {_safe(project)}.")
 
 
 @user_app.command("list")
@@ -1708,7 +1780,7 @@ def user_list(project: ProjectOpt = Path(".")) -> None:
 
     with Project.open(project) as proj:
         for name, role in list_users(proj.engine):
-            print(f"{name}\t{role}")
+            print(f"{_safe(name, markup=False)}\t{role}")
 
 
 @user_app.command("unlock")
@@ -1759,7 +1831,7 @@ def main() -> None:
     try:
         app()
     except MetasiftError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {_safe(exc)}")
         sys.exit(1)
 
 

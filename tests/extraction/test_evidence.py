@@ -142,7 +142,11 @@ def test_characteristics_table():
         "psoriasis; atopic dermatitis",
         "ADMSC exosomes/EVs",
     ]
-    assert table.to_csv().splitlines()[1].startswith("Lee 2021,animal in vivo,psoriasis,ADMSC,")
+    assert (
+        table.to_csv()
+        .splitlines()[1]
+        .startswith('"Lee 2021","animal in vivo","psoriasis","ADMSC",')
+    )
     assert "<td>Kim &lt;2022&gt;</td>" in table.to_html()
 
 

@@ -88,3 +88,19 @@ def test_simulate_errors_are_messages(tmp_path):
     result = run_process(str(data))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "no include label" in result.stderr and "--label-column" in result.stderr
+
+
+def test_zip_bomb_is_refused_with_a_message(tmp_path):
+    import shutil
+    import zipfile
+
+    folder = tmp_path / "bomb"
+    folder.mkdir()
+    shutil.copy(MINI / "labels.csv", folder / "labels.csv")
+    with zipfile.ZipFile(folder / "works_1.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("works_1.json", b"[" + b" " * (64 * 2**20) + b"]")
+    result = run_process(str(folder))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
+    assert "works_1.zip:works_1.json" in result.stderr
+    assert "refused as a possible zip bomb" in result.stderr

@@ -7,13 +7,13 @@ order of first appearance; rejected records have an empty cluster).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from metasift.dedup.core import DedupResult, Progress, deduplicate
 from metasift.dedup.settings import DedupSettings
+from metasift.records.cells import SafeDictWriter
 from metasift.records.formats import Rejection, read_file
 from metasift.records.model import Record
 
@@ -56,6 +56,7 @@ def dedup_files(
 
 
 def write_clusters(rows: Sequence[dict[str, object]], stream: TextIO) -> None:
-    writer = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
+    """Write the rows of :func:`dedup_files` as CSV (cells safe to open in a spreadsheet)."""
+    writer = SafeDictWriter(stream, COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)

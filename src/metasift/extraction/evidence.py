@@ -3,7 +3,6 @@ characteristics-of-included-studies table. Pure: values in, counts and rows out.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 from jinja2 import Environment
 
 from metasift.extraction.forms import Form
+from metasift.records.cells import SafeWriter
 
 NOT_REPORTED = "not reported"
 
@@ -90,7 +90,7 @@ class CharacteristicsTable:
 
     def to_csv(self) -> str:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = SafeWriter(buffer, lineterminator="\n")
         writer.writerow(self.columns)
         writer.writerows(self.rows)
         return buffer.getvalue()

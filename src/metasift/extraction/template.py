@@ -4,6 +4,10 @@ Both formats hold the same table (see :mod:`metasift.extraction.validation` for 
 kinds). The XLSX file adds a ``guide`` sheet describing every column, drop-down lists for
 choice fields (kept on a hidden ``lists`` sheet, since Excel limits inline lists to 255
 characters), and a frozen header row.
+
+Cells are written by the rule of :mod:`metasift.records.cells`: formula-like text (a citation
+beginning with ``=``) stays text in a spreadsheet, and reading the template back gives the
+values as they were.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from metasift.errors import TemplateError
-from metasift.extraction.forms import Form
+from metasift.errors import ImportFileError, TemplateError
+from metasift.extraction.forms import STATISTICS, Form
 from metasift.extraction.validation import KEY_COLUMNS, MULTI_SEPARATOR, columns, format_value
+from metasift.records.cells import SafeDictWriter, append_xlsx_row, restore_cell, set_xlsx_cell
+from metasift.records.formats.archive import LimitedArchive
 
 SHEET = "extraction"
 Key = tuple[int, str, str, str, str]
@@ -59,7 +65,7 @@ def write_template(
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns(form))
+            writer = SafeDictWriter(fh, columns(form), numeric=numeric_columns(form))
             writer.writeheader()
             writer.writerows(rows)
     elif suffix == ".xlsx":
@@ -67,6 +73,12 @@ def write_template(
     else:
         raise TemplateError(f"{path}: the template is written as .csv or .xlsx, not {suffix!r}")
     return len(rows)
+
+
+def numeric_columns(form: Form) -> set[str]:
+    """The template's columns that hold numbers (their cells are not quoted as text)."""
+    typed = {f.name for f in form.fields + form.arm_fields if f.type in ("number", "integer")}
+    return {"study_id", *STATISTICS, *typed}
 
 
 def _write_xlsx(
@@ -81,9 +93,9 @@ def _write_xlsx(
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
-    sheet.append(names)
+    append_xlsx_row(sheet, names)
     for row in rows:
-        sheet.append([row[c] for c in names])
+        append_xlsx_row(sheet, [row[c] for c in names])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDE5F0")
@@ -101,7 +113,7 @@ def _write_xlsx(
         list_col += 1
         letter = get_column_letter(list_col)
         for r, value in enumerate(allowed, start=1):
-            lists[f"{letter}{r}"] = value
+            set_xlsx_cell(lists[f"{letter}{r}"], value)
         target = get_column_letter(names.index(spec.name) + 1)
         validation = DataValidation(
             type="list",
@@ -114,22 +126,23 @@ def _write_xlsx(
         validation.add(f"{target}2:{target}{last_row}")
         sheet.add_data_validation(validation)
     guide = book.create_sheet("guide")
-    guide.append(["column", "row kind", "type", "allowed values / notes"])
+    append_xlsx_row(guide, ["column", "row kind", "type", "allowed values / notes"])
     for cell in guide[1]:
         cell.font = Font(bold=True)
-    guide.append(["study_id", "all", "integer", "the study's id; do not change"])
-    guide.append(["citation", "study", "text", "for orientation; ignored on import"])
-    guide.append(["arm", "arm, result", "text", "name of the group (e.g. ADSC, vehicle)"])
+    append_xlsx_row(guide, ["study_id", "all", "integer", "the study's id; do not change"])
+    append_xlsx_row(guide, ["citation", "study", "text", "for orientation; ignored on import"])
+    append_xlsx_row(guide, ["arm", "arm, result", "text", "name of the group (e.g. ADSC, vehicle)"])
     outcome_names = ", ".join(o.name for o in form.outcomes) or "(none defined)"
-    guide.append(["outcome", "result", "text", outcome_names])
-    guide.append(
+    append_xlsx_row(guide, ["outcome", "result", "text", outcome_names])
+    append_xlsx_row(
+        guide,
         [
             "timepoint",
             "result",
             "text",
             "; ".join(f"{o.name}: {', '.join(o.timepoints)}" for o in form.outcomes if o.timepoints)
             or "(none)",
-        ]
+        ],
     )
     for spec in form.fields + form.arm_fields:
         kind = "study" if spec in form.fields else "arm"
@@ -139,11 +152,11 @@ def _write_xlsx(
             note = f"several, separated by '{MULTI_SEPARATOR}': {note}"
         if spec.type == "date":
             note = "YYYY-MM-DD"
-        guide.append([spec.name, kind, spec.type, note])
-    guide.append(["n", "arm, result", "integer", "participants or animals"])
-    guide.append(["mean, sd", "result", "number", "continuous outcomes"])
-    guide.append(["median, q1, q3", "result", "number", "continuous outcomes (IQR)"])
-    guide.append(["events", "result", "integer", "dichotomous outcomes"])
+        append_xlsx_row(guide, [spec.name, kind, spec.type, note])
+    append_xlsx_row(guide, ["n", "arm, result", "integer", "participants or animals"])
+    append_xlsx_row(guide, ["mean, sd", "result", "number", "continuous outcomes"])
+    append_xlsx_row(guide, ["median, q1, q3", "result", "number", "continuous outcomes (IQR)"])
+    append_xlsx_row(guide, ["events", "result", "integer", "dichotomous outcomes"])
     guide.column_dimensions["A"].width = 20
     guide.column_dimensions["D"].width = 90
     for row in guide.iter_rows(min_row=2):
@@ -161,8 +174,9 @@ def read_template(path: Path) -> tuple[str, list[str], list[tuple[int, dict[str,
             with path.open(encoding="utf-8-sig", newline="") as fh:
                 reader = csv.reader(fh)
                 header = [h.strip() for h in next(reader, [])]
+                # restore_cell takes off the quote write_template put before formula-like text
                 rows = [
-                    (i, dict(zip(header, cells, strict=False)))
+                    (i, {h: restore_cell(c) for h, c in zip(header, cells, strict=False)})
                     for i, cells in enumerate(reader, start=2)
                 ]
         except UnicodeDecodeError as exc:
@@ -171,6 +185,7 @@ def read_template(path: Path) -> tuple[str, list[str], list[tuple[int, dict[str,
     if suffix == ".xlsx":
         from openpyxl import load_workbook
 
+        _check_xlsx_size(path)
         try:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:
@@ -187,6 +202,20 @@ def read_template(path: Path) -> tuple[str, list[str], list[tuple[int, dict[str,
         book.close()
         return SHEET, header, rows
     raise TemplateError(f"{path}: templates are .csv or .xlsx files, not {suffix!r}")
+
+
+def _check_xlsx_size(path: Path) -> None:
+    """Refuse an XLSX (a zip archive) that would unpack past the archive limits, before
+    openpyxl reads it whole (its shared strings are held in memory)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            LimitedArchive(zf, path, zf.namelist())
+    except zipfile.BadZipFile as exc:
+        raise TemplateError(f"{path}: not a readable XLSX workbook ({exc})") from exc
+    except ImportFileError as exc:
+        raise TemplateError(str(exc)) from exc
 
 
 def _cell_text(value: object) -> str:

@@ -7,7 +7,6 @@ database reported, the records retrieved, imported as new and merged as seen bef
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import asdict, dataclass
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from metasift.errors import SearchError
+from metasift.records.cells import SafeDictWriter
 from metasift.store.schema import searches
 
 FORMATS = ("md", "csv", "json")
@@ -139,7 +139,7 @@ def to_markdown(entries: list[LogEntry]) -> str:
 def to_csv(entries: list[LogEntry]) -> str:
     buffer = io.StringIO()
     names = list(LogEntry.__dataclass_fields__)
-    writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
+    writer = SafeDictWriter(buffer, names, lineterminator="\n")
     writer.writeheader()
     for entry in entries:
         writer.writerow(asdict(entry))

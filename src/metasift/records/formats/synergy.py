@@ -4,6 +4,7 @@ Records come out in ``labels.csv`` order with :attr:`Record.label` set from
 ``label_included``. Every label row is accounted for: a row whose work is missing from the
 archives, or whose label is not 0/1, becomes a rejection naming the row; a work that no label
 row names becomes a rejection too (it has no label, so it cannot be part of the dataset).
+The archives are read within size limits (:mod:`metasift.records.formats.archive`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from metasift.errors import ImportFileError
+from metasift.records.formats.archive import LimitedArchive
 from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, decode, detect_encoding
 from metasift.records.formats.openalex import iter_works, openalex_key, record_from_work
 from metasift.records.normalize import normalize_doi, normalize_pmid
@@ -56,9 +59,10 @@ def _load_works(folder: Path) -> dict[str, tuple[dict, str]]:
         try:
             with zipfile.ZipFile(archive) as zf:
                 members = sorted((n for n in zf.namelist() if n.endswith(".json")), key=_natural)
+                limited = LimitedArchive(zf, archive, members)
                 for member in members:
                     try:
-                        data = json.loads(zf.read(member))
+                        data = json.loads(limited.read(member))
                     except ValueError as exc:
                         raise ImportFileError(
                             f"{archive}:{member}",
@@ -68,7 +72,7 @@ def _load_works(folder: Path) -> dict[str, tuple[dict, str]]:
                         key = openalex_key(work.get("id")) if isinstance(work, dict) else None
                         if key:
                             works.setdefault(key, (work, f"{archive.name}:{member}"))
-        except zipfile.BadZipFile as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
             raise ImportFileError(
                 str(archive), f"not a readable zip archive ({exc}); download it again."
             ) from exc

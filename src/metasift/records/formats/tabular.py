@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from metasift.errors import ImportFileError
+from metasift.records.cells import SafeWriter, restore_cell
 from metasift.records.formats._markup import strip_html
 from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, read_text
 from metasift.records.formats.jsonl import _label as parse_label
@@ -636,6 +637,7 @@ def _build(profile: Profile, get: Callable[[str], str | None], mapped: set[str])
 
 
 def _own_value(name: str, cell: str) -> Any:
+    cell = restore_cell(cell)
     if cell == "":
         return [] if name in LIST_FIELDS else ({} if name == "raw" else None)
     if name in LIST_FIELDS:
@@ -745,17 +747,23 @@ def _list_cell(items: list[str]) -> str:
 
 
 def write(records: Iterable[Record], stream: TextIO) -> None:
-    """One column per Record field; lists joined with '; ', ``raw`` as JSON."""
-    writer = csv.writer(stream)
+    """One column per Record field; lists joined with '; ', ``raw`` as JSON.
+
+    Cells are safe to open in a spreadsheet (:mod:`metasift.records.cells`); reading the file
+    back restores them.
+    """
+    writer = SafeWriter(stream)
     writer.writerow(RECORD_FIELDS)
     for record in records:
-        row = []
+        row: list[Any] = []
         for name in RECORD_FIELDS:
             value = getattr(record, name)
             if name == "raw":
                 row.append(json.dumps(value, ensure_ascii=False, default=str) if value else "")
             elif name in LIST_FIELDS:
                 row.append(_list_cell(value))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                row.append(value)  # year, label, position: numbers in the spreadsheet
             else:
                 row.append("" if value is None else str(value))
         writer.writerow(row)

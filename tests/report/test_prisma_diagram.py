@@ -28,3 +28,28 @@ def test_other_methods_variant_and_file_formats(tmp_path):
     for suffix, magic in [(".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")]:
         path = save_prisma(consistent(), tmp_path / f"prisma{suffix}")
         assert path.read_bytes().startswith(magic)
+
+
+def test_a_draft_says_so_below_the_boxes_never_over_them():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from metasift.report.prisma_diagram import draw_prisma
+    from metasift.workflow.prisma import PrismaCounts
+
+    counts = PrismaCounts(
+        databases={"PubMed": 300},
+        screened=20,
+        excluded_screening=10,
+        sought=10,
+        pending={
+            "records awaiting title/abstract screening": 227,
+            "reports awaiting full-text assessment": 10,
+        },
+    )
+    fig = draw_prisma(counts, draft=True)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    (draft,) = [t for t in fig.axes[0].texts if t.get_text().startswith("DRAFT")]
+    assert "227 records awaiting title/abstract screening" in draft.get_text().replace("\n", " ")
+    text = draft.get_window_extent(renderer)
+    boxes = [p.get_window_extent(renderer) for p in fig.axes[0].patches]
+    assert boxes and not any(text.overlaps(box) for box in boxes)

@@ -197,6 +197,12 @@ def draw_prisma(
     heights.append(max(_height(included_lines, BOX_W), 0.95))
 
     total_h = HEADER_H + GAP_Y * len(heights) + sum(heights) + 0.2
+    # A draft says so below the boxes, in a band of its own, never over them.
+    draft_lines: list[str] = []
+    if draft:
+        todo = "; ".join(f"{n} {what}" for what, n in counts.pending.items())
+        draft_lines = _wrap([f"DRAFT, review in progress: {todo}"], right - x_main - 0.2)
+        total_h += len(draft_lines) * LINE_H + 0.15
     # A bare Figure, not pyplot: no global state, safe in the web server's threads.
     fig = Figure(figsize=(right, total_h))
     ax = fig.add_axes((0, 0, 1, 1))
@@ -304,17 +310,15 @@ def draw_prisma(
             fontsize=FONT_SIZE + 0.5,
             fontweight="bold",
         )
-    if draft:
-        todo = "; ".join(f"{n} {what}" for what, n in counts.pending.items())
+    if draft_lines:
         ax.text(
-            right - 0.15,
-            0.08,
-            f"DRAFT, review in progress: {todo}",
-            ha="right",
+            x_main,
+            0.1,
+            "\n".join(draft_lines),
+            ha="left",
             va="bottom",
             fontsize=FONT_SIZE,
             color="#b00020",
-            wrap=True,
         )
     return fig
 

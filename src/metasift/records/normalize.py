@@ -441,6 +441,17 @@ def set_authors(record: Record, names: list[str]) -> None:
     record.authors = [a for a in (normalize_author(n) for n in raw) if a]
 
 
+EMPTY_RECORD = (
+    "no title, abstract, DOI, PMID or PMCID: nothing to screen and nothing to identify the "
+    "record by; complete it in the source file"
+)
+"""Why a record without content is rejected (the one rule is :func:`record_has_content`)."""
+
+
 def record_has_content(record: Record) -> bool:
-    """A record worth importing carries at least a title or an identifier."""
-    return bool(record.title or record.doi or record.pmid or record.pmcid)
+    """A record worth importing carries a title, an abstract or an identifier.
+
+    A record without a title but with an abstract or a DOI is kept: it is screened as
+    "(no title)", and dropping it would take it out of the PRISMA identification counts.
+    """
+    return bool(record.title or record.abstract or record.doi or record.pmid or record.pmcid)

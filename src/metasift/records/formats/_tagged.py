@@ -22,7 +22,7 @@ from typing import Any
 
 from metasift.records.formats.base import ReadItem, Rejection, iter_text
 from metasift.records.model import Record
-from metasift.records.normalize import clean_text, parse_year
+from metasift.records.normalize import EMPTY_RECORD, clean_text, parse_year, record_has_content
 
 _EOL = re.compile(r"\r\n|\r|\n")
 
@@ -282,6 +282,9 @@ def records_from_blocks(
 ) -> Iterator[ReadItem]:
     """Parse each block, build its Record, and turn every problem into a rejection.
 
+    ``no_title`` names the tags the format's title would come from, for an empty record's
+    rejection (a record without a title but with an abstract or an identifier is kept).
+
     ``parse`` is rispy on one record's lines; it has no error type of its own, so whatever it
     raises on a damaged record becomes that record's rejection and the others still import.
     """
@@ -300,13 +303,8 @@ def records_from_blocks(
             )
             continue
         record = build(tags)
-        if not record.title:
-            yield Rejection(
-                0,
-                f"no title ({no_title}): a record needs a title to be screened; "
-                "add it in the source file",
-                line=block.start,
-            )
+        if not record_has_content(record):
+            yield Rejection(0, f"{EMPTY_RECORD} ({no_title})", line=block.start)
             continue
         yield record
 

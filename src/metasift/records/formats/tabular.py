@@ -34,18 +34,19 @@ from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, read
 from metasift.records.formats.jsonl import _label as parse_label
 from metasift.records.model import LIST_FIELDS, RECORD_FIELDS, Record
 from metasift.records.normalize import (
+    EMPTY_RECORD,
     clean_text,
     normalize_author,
     normalize_doi,
     normalize_pmcid,
     normalize_pmid,
     parse_year,
+    record_has_content,
 )
 
 NAME = "csv"
 EXTENSIONS = (".csv", ".tsv", ".tab")
 
-NO_TITLE = "no title: a record needs a title to be screened; add it in the source file"
 DELIMITERS = (",", "\t", ";")
 # Cells that spell "no value" in R, pandas and spreadsheet exports.
 MISSING = {
@@ -726,8 +727,8 @@ def read(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
             record = _own_record(cells, header)
         else:
             record = _export_record(cells, header, profile, plan, mapped)
-        if not record.title:
-            yield Rejection(0, NO_TITLE, line=line)
+        if not record_has_content(record):
+            yield Rejection(0, EMPTY_RECORD, line=line)
             continue
         yield record
     if not found:

@@ -79,17 +79,18 @@ def fallback_after(before_ascii: bool, window: bytes) -> str:
     """The encoding of a file whose first byte that is not UTF-8 starts ``window``.
 
     A file whose text before that byte already held UTF-8 characters is UTF-8 with a damaged
-    stretch; so is one whose next ``UTF8_WINDOW`` bytes hold more well-formed UTF-8 characters
-    than stray bytes. Reading such a file as cp1252 would turn every accented letter of every
-    other record into mojibake (``é`` into ``Ã©``); read as UTF-8, only the damaged bytes
-    become U+FFFD. Anything else is a Windows export: cp1252.
+    stretch; so is one whose next ``UTF8_WINDOW`` bytes hold well-formed UTF-8 characters and
+    no more than eight stray bytes for each (cp1252 text almost never forms a UTF-8 sequence:
+    a Windows export has stray bytes only). Reading such a file as cp1252 would turn every
+    accented letter of every other record into mojibake (``é`` into ``Ã©``); read as UTF-8,
+    only the damaged bytes become U+FFFD. Anything else is a Windows export: cp1252.
     """
     if not before_ascii:
         return "utf-8"
     window = window[:UTF8_WINDOW]
     good = _UTF8_SEQUENCE.findall(window)
     stray = len(_HIGH.findall(window)) - sum(map(len, good))
-    return "utf-8" if len(good) > stray else "cp1252"
+    return "utf-8" if good and stray <= 8 * len(good) else "cp1252"
 
 
 def detect_encoding(data: bytes) -> str:

@@ -482,16 +482,40 @@ def _rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list[st
     # Web of Science writes tab-separated values without quoting: a quote is a character.
     quoting = csv.QUOTE_NONE if wos else csv.QUOTE_MINIMAL
     body = "".join(text.splitlines(keepends=True)[skip:])
-    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter, quoting=quoting)
+    # Lines as the csv module counts them (universal newlines), so that line_num indexes them.
+    lines = io.StringIO(body, newline="").readlines()
+
+    def reader_from(index: int) -> Any:
+        return csv.reader(iter(lines[index:]), delimiter=delimiter, quoting=quoting)
+
+    reader = reader_from(0)
     try:
         header = _clean_header(next(reader))
     except (StopIteration, csv.Error) as exc:
         raise ImportFileError(
             str(path), f"the header row cannot be read ({exc}).", line=skip + 1
         ) from exc
+    width = len(header)
+
+    def resync(first: int, stop: int) -> int | None:
+        """The first line in [first, stop) where a whole row of the table's width starts.
+
+        A row cut inside a quoted value leaves its quote open: the csv module then reads the
+        rows after it as part of that value, up to the next quote. Reading again from each
+        line the bad row swallowed finds where the next true row starts.
+        """
+        for index in range(first, stop):
+            try:
+                cells = next(reader_from(index), None)
+            except csv.Error:
+                continue
+            if cells is not None and _row_problem(cells, width) is None:
+                return index
+        return None
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        last = reader.line_num
+        nonlocal reader
+        base, last = 0, reader.line_num  # the reader started at line index base
         while True:
             try:
                 cells = next(reader)
@@ -501,10 +525,15 @@ def _rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list[st
                 raise ImportFileError(
                     str(path),
                     f"the table cannot be read from here on ({exc}).",
-                    line=skip + last + 1,
+                    line=skip + base + last + 1,
                 ) from exc
-            start, last = skip + last + 1, reader.line_num
-            yield start, cells
+            first, end = base + last, base + reader.line_num
+            if end - first > 1 and _row_problem(cells, width) and (at := resync(first + 1, end)):
+                yield skip + first + 1, cells[: width - 1]  # rejected: the row is cut short
+                reader, base, last = reader_from(at), at, 0
+                continue
+            last = reader.line_num
+            yield skip + first + 1, cells
 
     return header, rows()
 

@@ -528,7 +528,10 @@ def _rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list[st
                     line=skip + base + last + 1,
                 ) from exc
             first, end = base + last, base + reader.line_num
-            if end - first > 1 and _row_problem(cells, width) and (at := resync(first + 1, end)):
+            # A row whose first line is a lone quote was cut right after it: its quote opened
+            # the next row's first value, which reads as a whole row but is not this one.
+            cut = _row_problem(cells, width) or lines[first].strip() == '"'
+            if end - first > 1 and cut and (at := resync(first + 1, end)):
                 yield skip + first + 1, cells[: width - 1]  # rejected: the row is cut short
                 reader, base, last = reader_from(at), at, 0
                 continue

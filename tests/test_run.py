@@ -154,7 +154,10 @@ def test_second_example_protocol_and_data(tmp_path):
         ("search", "skipped"),
         ("import", "done"),
     ]
-    assert result.stages[1].detail.endswith("read 1175, imported 1173, rejected 2")
+    # Two works have no title but a DOI: kept for screening, counted in the summary line.
+    assert result.stages[1].detail.endswith(
+        "read 1175, imported 1175 (2 without a title), rejected 0"
+    )
 
 
 def test_run_without_network_says_what_was_not_searched_and_suggests_offline(tmp_path):

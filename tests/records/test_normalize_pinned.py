@@ -26,7 +26,12 @@ from metasift.records import normalize
 PINNED = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "normalize" / "pinned.json").read_text("utf-8")
 )
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:]*(?:\s[^<>]*)?/?>")
+# Only the inline HTML and MathML tags exports leave in text; "<cells>" is text.
+_TAG = re.compile(
+    r"</?(?:p|i|b|u|em|strong|sup|sub|br|hr|span|div|a|small|big|tt|scp|inf|"
+    r"mml:[a-z]+|math|ol|ul|li|h[1-6]|jats:[a-z-]+)(?:\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
 _ISSN = re.compile(r"(?<![\dXx-])(\d{4})-?(\d{3}[\dXx])(?![\dXx])")
 
 

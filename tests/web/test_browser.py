@@ -79,7 +79,8 @@ def test_a_team_runs_the_review_in_the_browser(tmp_path, browser, artifacts):
         ana.shot("projects")
         assert ana.page.locator("a", has_text="Adipose stem cells for psoriasis").count() == 1
 
-        # Import by upload: ten records, one without a title is rejected with its reason.
+        # Import by upload: ten records; the one with no title and no usable DOI is rejected as
+        # empty, with its reason.
         ana.page.goto("/p/e2e/import")
         upload = tmp_path / "upload" / "records.jsonl"
         upload.parent.mkdir()

@@ -78,7 +78,8 @@ def both(engine, protocol, record_id, a, b, reason_a=None, reason_b=None, stage=
 
 def test_dual_screening_to_prisma(review):
     engine, protocol = review
-    # Records 1-8 from TestDB (9 duplicates 1; the untitled 10th was rejected), 10 by citation.
+    # Records 1-8 from TestDB (9 duplicates 1; the 10th, with no title and no usable DOI, was
+    # rejected as empty), 10 by citation.
     both(engine, protocol, 1, "include", "include")
     both(engine, protocol, 2, "include", "maybe")  # include and maybe agree at this stage
     both(engine, protocol, 3, "exclude", "include")  # conflict

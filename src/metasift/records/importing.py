@@ -26,11 +26,11 @@ from metasift.records.formats import (
     read_file,
 )
 from metasift.records.model import Record
+from metasift.records.normalize import EMPTY_RECORD, record_has_content
 from metasift.store.records import insert_records
 from metasift.store.schema import imports, rejections
 
 BATCH = 1000
-NO_TITLE = "no title: a record needs a title to be screened; add it in the source file"
 
 
 @dataclass
@@ -41,11 +41,16 @@ class ImportSummary:
     imported: int = 0
     rejected: int = 0
     merged: int = 0
+    # Imported records without a title (kept, screened as "(no title)"; counted to be seen).
+    untitled: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     import_id: int | None = None
 
     def line(self) -> str:
-        text = f"read {self.read}, imported {self.imported}, rejected {self.rejected}"
+        imported = f"imported {self.imported}"
+        if self.untitled:
+            imported += f" ({self.untitled} without a title)"
+        text = f"read {self.read}, {imported}, rejected {self.rejected}"
         if self.merged:
             text += f", merged {self.merged}"
         return text
@@ -62,9 +67,12 @@ def file_checksum(path: Path) -> str:
 
 
 def check_record(record: Record) -> str | None:
-    """Why ``record`` cannot be imported, or None when it can."""
-    if not record.title:
-        return NO_TITLE
+    """Why ``record`` cannot be imported, or None when it can.
+
+    Only an empty record is refused; one without a title is kept (see ``ImportSummary.untitled``).
+    """
+    if not record_has_content(record):
+        return EMPTY_RECORD
     return None
 
 
@@ -132,6 +140,7 @@ def add_items(
         elif seen and any(key in seen for key in record_keys(item)):
             summary.merged += 1
         else:
+            summary.untitled += not item.title
             batch.append(item)
             if len(batch) >= BATCH:
                 summary.imported += insert_records(conn, summary.import_id, batch)

@@ -17,31 +17,71 @@ _DOI_PREFIX = re.compile(
     r"^\s*(?:doi\s*[:=]?\s*|https?://(?:dx\.|www\.)?doi\.org/|(?:dx\.)?doi\.org/)",
     re.IGNORECASE,
 )
-_DOI_IN_TEXT = re.compile(r"10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
+# A DOI runs to the first space or quote: its suffix may hold ``<``, ``>``, ``;``, ``#``, brackets.
+_DOI_IN_TEXT = re.compile(r"10\.\d{4,9}/[^\s\"]+", re.IGNORECASE)
 _PMID_IN_TEXT = re.compile(r"(?<!\d)(\d{1,9})(?!\d)")
 _PMCID = re.compile(r"PMC\s*(\d+)", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?!\d)")
 # An ISSN: 4 digits, optional hyphen, 3 digits and a check digit; not part of a longer number
 # (ISBNs, article numbers) on either side.
 _ISSN = re.compile(r"(?<![\dXx-])(\d{4})-?(\d{3}[\dXx])(?![\dXx])")
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:]*(?:\s[^<>]*)?/?>")
+# Inline HTML that exports leave in titles and abstracts (<p>, <i>, <sup>, MathML). Only tags
+# of these elements are dropped: a generic "anything in angle brackets" rule would also eat
+# text such as "<cells>" or "a <b and c> d".
+_HTML = re.compile(
+    r"</?(?:p|i|b|u|em|strong|sup|sub|br|hr|span|div|a|small|big|tt|scp|inf|"
+    r"mml:[a-z]+|math|ol|ul|li|h[1-6]|jats:[a-z-]+)(?:\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
 
 
 def normalize_doi(value: str | None) -> str | None:
-    """Lower-case DOI without resolver prefix (``https://doi.org/``, ``doi:``) or trailing dot.
+    """The DOI in ``value``, lower-cased, without resolver prefix or trailing punctuation.
 
+    DOI names are case-insensitive (ISO 26324), so lower case is their comparable form; the
+    resolver prefixes (``https://doi.org/``, ``dx.doi.org/``, ``doi:``) are not part of the
+    name. Anything else is kept: a DOI suffix may hold any printable character, and Wiley's
+    and BioOne's SICI DOIs (``10.1002/(sici)1097-0274(200001)37:1<94::aid-ajim8>3.0.co;2-x``)
+    are told apart only by what follows their ``<``. Percent-encoding is decoded only in a
+    resolver URL, where it is URL syntax; in a bare DOI a ``%`` is a character of the name.
     Returns ``None`` when no ``10.xxxx/...`` DOI can be found in the value.
     """
     if not value:
         return None
-    text = unquote(html.unescape(str(value))).strip()
+    text = str(value)
+    if "&" in text:
+        text = html.unescape(text)
+    text = text.strip()
+    if "://" in text:
+        text = unquote(text)
     text = _DOI_PREFIX.sub("", text)
     match = _DOI_IN_TEXT.search(text)
     if not match:
         return None
-    doi = match.group(0).rstrip(".,;)]}").lower()
-    # PubMed's AID/LID lines append " [doi]"; Ovid and others sometimes glue a second DOI.
-    return doi.split(" ")[0] or None
+    # PubMed's AID/LID lines append " [doi]" (the match ends at the space). A closing tag
+    # ends a DOI left in markup; no DOI holds "</".
+    doi = match.group(0).split("</", 1)[0]
+    return _trim_doi(doi).lower() or None
+
+
+_CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+def _trim_doi(doi: str) -> str:
+    """``doi`` without the punctuation of the sentence or markup around it.
+
+    A closing bracket ends the DOI only when the DOI did not open it: ``...(13)62568-4)`` loses
+    its last ``)``, ``...21[394:gcoarh]2.0.co;2`` keeps its ``]``.
+    """
+    while doi:
+        last = doi[-1]
+        if last in ".,;:\"'":
+            doi = doi[:-1]
+        elif last in _CLOSERS and doi.count(last) > doi.count(_CLOSERS[last]):
+            doi = doi[:-1]
+        else:
+            break
+    return doi
 
 
 def normalize_pmid(value: str | int | None) -> str | None:
@@ -130,6 +170,13 @@ def parse_year(value: str | int | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def strip_html(text: str | None) -> str | None:
+    """``text`` without inline HTML/MathML tags (see ``_HTML``); None stays None."""
+    if text is None or "<" not in text:
+        return text
+    return _HTML.sub("", text)
+
+
 def clean_text(value: str | None, *, strip_tags: bool = False) -> str | None:
     """Unescape HTML entities, optionally drop inline markup, collapse whitespace.
 
@@ -141,7 +188,7 @@ def clean_text(value: str | None, *, strip_tags: bool = False) -> str | None:
     if "&" in text:
         text = html.unescape(text)
     if strip_tags and "<" in text:
-        text = _TAG.sub("", text)
+        text = _HTML.sub("", text)
     if text.isascii():
         # Most values are clean already (single spaces, nothing to trim) and the split/join
         # can be skipped. A short value is checked in one C call: every ASCII whitespace
@@ -394,6 +441,17 @@ def set_authors(record: Record, names: list[str]) -> None:
     record.authors = [a for a in (normalize_author(n) for n in raw) if a]
 
 
+EMPTY_RECORD = (
+    "no title, abstract, DOI, PMID or PMCID: nothing to screen and nothing to identify the "
+    "record by; complete it in the source file"
+)
+"""Why a record without content is rejected (the one rule is :func:`record_has_content`)."""
+
+
 def record_has_content(record: Record) -> bool:
-    """A record worth importing carries at least a title or an identifier."""
-    return bool(record.title or record.doi or record.pmid or record.pmcid)
+    """A record worth importing carries a title, an abstract or an identifier.
+
+    A record without a title but with an abstract or a DOI is kept: it is screened as
+    "(no title)", and dropping it would take it out of the PRISMA identification counts.
+    """
+    return bool(record.title or record.abstract or record.doi or record.pmid or record.pmcid)

@@ -17,6 +17,7 @@ from metasift.errors import ImportFileError
 from metasift.records.formats import read_file, read_records, write_records
 from metasift.records.formats.base import Rejection
 from metasift.records.model import RECORD_FIELDS, Record
+from metasift.records.normalize import record_has_content
 
 FORMATS = Path(__file__).resolve().parents[2] / "fixtures" / "formats"
 
@@ -145,5 +146,5 @@ def read_damaged(path: Path, fmt: str | None) -> None:
             assert item.position == position
         else:
             assert isinstance(item, Record)
-            assert item.title
+            assert record_has_content(item)
             assert item.source_position == position

@@ -214,8 +214,10 @@ def test_records_without_title_or_anything(tmp_path):
     engine = create_db_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
     migrate(engine)
     summary = import_file(engine, path)
-    assert (summary.read, summary.imported, summary.rejected) == (3, 1, 2)
-    assert [r.position for r in summary.rejections] == [2, 3]
+    # The untitled record with a DOI is kept and counted; only the empty one is rejected.
+    assert (summary.read, summary.imported, summary.rejected) == (3, 2, 1)
+    assert [r.position for r in summary.rejections] == [3]
+    assert summary.untitled == 1 and "imported 2 (1 without a title)" in summary.line()
 
 
 @pytest.mark.parametrize(

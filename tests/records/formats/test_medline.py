@@ -324,13 +324,15 @@ def test_single_record_cut_mid_line_is_rejected(tmp_path):
     assert isinstance(item, Rejection) and "truncated" in item.reason and item.line == 1
 
 
-def test_record_without_title_is_rejected_naming_its_line(tmp_path):
+def test_untitled_record_is_kept_and_an_empty_one_rejected_naming_its_line(tmp_path):
     untitled = RECORD.replace("PMID- 12345678", "PMID- 2").split("TI  - ")[0] + "AB  - x\n\n"
+    empty = "OWN - NLM\nDP  - 2020 Jan\n\n"
     path = tmp_path / "no-title.nbib"
-    path.write_text(RECORD + untitled + RECORD)
+    path.write_text(RECORD + untitled + empty + RECORD)
     items = list(read_file(path))
-    assert [type(i) for i in items] == [Record, Rejection, Record]
-    assert items[1].line == 11 and "no title" in items[1].reason
+    assert [type(i) for i in items] == [Record, Record, Rejection, Record]
+    assert items[1].pmid == "2" and items[1].title is None and items[1].abstract == "x"
+    assert items[2].line == 15 and "no title, abstract" in items[2].reason
 
 
 def test_text_that_is_not_medline_is_rejected(tmp_path):

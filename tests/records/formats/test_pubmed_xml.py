@@ -508,13 +508,14 @@ def test_article_without_title_or_identifier(tmp_path):
     kept, untitled, empty = read_file(path)
     assert kept.title == "Kept"
     assert untitled.pmid == "12" and untitled.title is None
-    assert isinstance(empty, Rejection) and empty.line == 4 and "no title, PMID" in empty.reason
+    assert isinstance(empty, Rejection) and empty.line == 4 and "no title, abstract" in empty.reason
     engine = create_db_engine(f"sqlite:///{tmp_path / 'store.sqlite'}")
     migrate(engine)
     summary = import_file(engine, path)
-    assert (summary.read, summary.imported, summary.rejected) == (3, 1, 2)
-    assert [(r.position, r.line) for r in summary.rejections] == [(2, None), (3, 4)]
-    assert "no title" in summary.rejections[0].reason
+    # The untitled article with a PMID is kept and counted; only the empty one is rejected.
+    assert (summary.read, summary.imported, summary.rejected) == (3, 2, 1)
+    assert [(r.position, r.line) for r in summary.rejections] == [(3, 4)]
+    assert summary.untitled == 1
 
 
 def test_unread_parts_are_skipped_without_moving_positions():

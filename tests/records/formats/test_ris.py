@@ -596,15 +596,18 @@ def test_record_cut_midway_before_the_next_record(tmp_path):
     assert all(isinstance(i, Record) for i in items[:1] + items[2:])
 
 
-def test_record_without_title_is_rejected_naming_its_line(tmp_path):
+def test_untitled_record_is_kept_and_an_empty_one_rejected_naming_its_line(tmp_path):
     path = tmp_path / "no-title.ris"
-    path.write_text(RECORD + RECORD.replace("TI  - Blue light for acne: a trial\n", ""))
+    untitled = RECORD.replace("TI  - Blue light for acne: a trial\n", "")
+    empty = "TY  - JOUR\nAU  - Müller, Jürgen\nPY  - 2020\nER  - \n\n"
+    path.write_text(RECORD + untitled + empty)
     items = list(read_file(path))
     assert isinstance(items[0], Record)
-    assert isinstance(items[1], Rejection)
-    assert (items[1].position, items[1].line) == (2, 8)
-    assert "no title" in items[1].reason
-    assert "record 2 (line 8)" in items[1].describe()
+    assert isinstance(items[1], Record) and items[1].title is None and items[1].abstract
+    assert isinstance(items[2], Rejection)
+    assert (items[2].position, items[2].line) == (3, 14)
+    assert "no title, abstract" in items[2].reason
+    assert "record 3 (line 14)" in items[2].describe()
 
 
 def test_record_without_start_tag_is_rejected(tmp_path):

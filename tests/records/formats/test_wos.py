@@ -175,8 +175,9 @@ def test_record_without_title_and_record_cut_midway(tmp_path):
     path = tmp_path / "damaged.txt"
     path.write_text("FN Clarivate Analytics Web of Science\nVR 1.0\n" + untitled + cut + RECORD)
     items = list(read_file(path))
-    assert [type(i) for i in items] == [Rejection, Rejection, Record]
-    assert items[0].line == 3 and "no title" in items[0].reason
+    # The untitled record keeps its abstract and DOI: it is imported, to be screened untitled.
+    assert [type(i) for i in items] == [Record, Rejection, Record]
+    assert items[0].title is None and items[0].doi == "10.1000/abc.1"
     assert items[1].line == 20 and "next record at line 31" in items[1].reason
 
 

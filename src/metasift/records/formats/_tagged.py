@@ -22,7 +22,7 @@ from typing import Any
 
 from metasift.records.formats.base import ReadItem, Rejection, iter_text
 from metasift.records.model import Record
-from metasift.records.normalize import clean_text, parse_year
+from metasift.records.normalize import EMPTY_RECORD, clean_text, parse_year, record_has_content
 
 _EOL = re.compile(r"\r\n|\r|\n")
 
@@ -108,8 +108,10 @@ def tagged_blocks(
       a ``problem``: it may have been cut short, and importing a partial record silently is
       worse than rejecting it.
     * Tagged lines after an end tag and before the next start tag belong to the previous
-      record when no end tag follows them (Ovid writes ``NL  - journal`` after ``ER``); when an
-      end tag does follow, they are a record that lost its start line, yielded with a problem.
+      record when no end tag follows them (Ovid writes ``NL  - journal`` after ``ER``), or
+      when they follow the end line directly and a blank or untagged line ends them (the next
+      record, whatever became of its start line, begins after that break); otherwise, when an
+      end tag follows, they are a record that lost its start line, yielded with a problem.
     * Untagged lines between records (Ovid's ``1.`` numbering and ``Link to the Ovid Full
       Text`` lines, blank lines) and tags in ``ignore_outside`` (file headers) are skipped.
     """
@@ -117,6 +119,8 @@ def tagged_blocks(
     closed: Block | None = None  # the last whole record, not yet yielded (trailing tags)
     orphan: Block | None = None  # tagged lines found outside any record
     orphan_open = False  # an untagged line continues the orphan's last tag until a blank line
+    closed_at = 0  # the line number of the last end line
+    trailing = False  # whether the orphan began on the line right after an end line
 
     def flush_orphan_to_previous() -> Iterator[Block]:
         nonlocal orphan, closed
@@ -144,7 +148,7 @@ def tagged_blocks(
                 current = Block(number, [line])
             elif tag == end_tag:
                 current.lines.append(line)
-                closed, current = current, None
+                closed, current, closed_at = current, None, number
             else:
                 current.lines.append(line)
             continue
@@ -170,12 +174,16 @@ def tagged_blocks(
         elif tag is not None and tag not in ignore_outside:
             if orphan is None:
                 orphan = Block(number)
+                trailing = number == closed_at + 1
             orphan.lines.append(line)
             orphan_open = True
         elif tag is None and orphan is not None and orphan_open and line.strip():
             orphan.lines.append(line)
         else:
             orphan_open = False
+            if orphan is not None and trailing and closed is not None:
+                # Ovid's trailing tags, ended: a damaged start line further on cannot take them.
+                yield from flush_orphan_to_previous()
     if current is not None:
         current.problem = (
             f"the file ends inside this record (no '{end_tag}' end line): the file looks "
@@ -282,6 +290,9 @@ def records_from_blocks(
 ) -> Iterator[ReadItem]:
     """Parse each block, build its Record, and turn every problem into a rejection.
 
+    ``no_title`` names the tags the format's title would come from, for an empty record's
+    rejection (a record without a title but with an abstract or an identifier is kept).
+
     ``parse`` is rispy on one record's lines; it has no error type of its own, so whatever it
     raises on a damaged record becomes that record's rejection and the others still import.
     """
@@ -300,13 +311,8 @@ def records_from_blocks(
             )
             continue
         record = build(tags)
-        if not record.title:
-            yield Rejection(
-                0,
-                f"no title ({no_title}): a record needs a title to be screened; "
-                "add it in the source file",
-                line=block.start,
-            )
+        if not record_has_content(record):
+            yield Rejection(0, f"{EMPTY_RECORD} ({no_title})", line=block.start)
             continue
         yield record
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,12 +64,41 @@ class ReadOptions:
 
 ReadItem = Record | Rejection
 
+# How many bytes after the first byte that is not UTF-8 are looked at to tell a UTF-8 file
+# with a damaged record from a Windows (cp1252) file.
+UTF8_WINDOW = 64 * 1024
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
+def fallback_after(before_ascii: bool, window: bytes) -> str:
+    """The encoding of a file whose first byte that is not UTF-8 starts ``window``.
+
+    A file whose text before that byte already held UTF-8 characters is UTF-8 with a damaged
+    stretch; so is one whose next ``UTF8_WINDOW`` bytes hold well-formed UTF-8 characters and
+    no more than eight stray bytes for each (cp1252 text almost never forms a UTF-8 sequence:
+    a Windows export has stray bytes only). Reading such a file as cp1252 would turn every
+    accented letter of every other record into mojibake (``é`` into ``Ã©``); read as UTF-8,
+    only the damaged bytes become U+FFFD. Anything else is a Windows export: cp1252.
+    """
+    if not before_ascii:
+        return "utf-8"
+    window = window[:UTF8_WINDOW]
+    good = _UTF8_SEQUENCE.findall(window)
+    stray = len(_HIGH.findall(window)) - sum(map(len, good))
+    return "utf-8" if good and stray <= 8 * len(good) else "cp1252"
+
 
 def detect_encoding(data: bytes) -> str:
-    """Encoding of a byte string: BOM first, then strict UTF-8, then cp1252.
+    """Encoding of a byte string: BOM first, then UTF-8, then cp1252.
 
     cp1252 is the honest fallback for Windows exports (EndNote, Excel CSV); bytes it cannot map
-    are decoded as Latin-1 by :func:`decode`, so decoding never fails.
+    are decoded as Latin-1 by :func:`decode`, so decoding never fails. A UTF-8 file with a few
+    bytes that are not UTF-8 (one damaged record) stays UTF-8: see :func:`fallback_after`.
     """
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -85,7 +115,7 @@ def detect_encoding(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         # A file cut mid-character at the end of the sample is still UTF-8.
         if exc.start < len(data) - 4:
-            return "cp1252"
+            return fallback_after(data[: exc.start].isascii(), data[exc.start :])
     return "utf-8"
 
 
@@ -139,10 +169,10 @@ def iter_text(path: Path, encoding: str | None = None) -> Iterator[str]:
     Decodes exactly as :func:`read_text` does the whole file: the encoding is ``encoding`` or
     detected from a BOM, UTF-16 without one, strict UTF-8, else cp1252, and a binary file
     raises ImportFileError. Whether a file is UTF-8 is known only at its end, so the text is
-    decoded as strict UTF-8 until a byte is not; from that byte on it is cp1252 when all the
-    text before was ASCII (the same text as reading the whole file as cp1252), and UTF-8 with
-    the bad bytes replaced when the file has already shown UTF-8 characters (a whole-file read
-    would have turned those into cp1252 mojibake).
+    decoded as strict UTF-8 until a byte is not; from that byte on it is UTF-8 with the bad
+    bytes replaced or cp1252, as :func:`fallback_after` judges from the text before and the
+    bytes after (the same judgement :func:`detect_encoding` makes of the whole file, so both
+    reads give the same text).
     """
     with open_binary(path) as stream:
 
@@ -190,9 +220,13 @@ def _utf8_until_not(head: bytes, rest: Iterator[bytes], size: int) -> Iterator[s
                 yield text
             bad_at = offset + exc.start
             ascii_so_far = ascii_so_far and text.isascii()
+            rest = data[exc.start :]
+            while len(rest) < UTF8_WINDOW and (more := next(chunks, None)) is not None:
+                rest += more
             # As detect_encoding: a bad byte among the last four is a file cut mid-character.
-            fallback = "cp1252" if ascii_so_far and bad_at < size - 4 else "utf-8"
-            yield from _decode_rest(data[exc.start :], chunks, fallback)
+            at_end = bad_at >= size - 4
+            fallback = "utf-8" if at_end else fallback_after(ascii_so_far, rest)
+            yield from _decode_rest(rest, chunks, fallback)
             return
         if text:
             ascii_so_far = ascii_so_far and text.isascii()

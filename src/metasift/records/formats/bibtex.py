@@ -53,18 +53,19 @@ from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, read
 from metasift.records.formats.jsonl import _label as parse_label
 from metasift.records.model import Record
 from metasift.records.normalize import (
+    EMPTY_RECORD,
     clean_text,
     normalize_author,
     normalize_doi,
     normalize_pmcid,
     normalize_pmid,
     parse_year,
+    record_has_content,
 )
 
 NAME = "bibtex"
 EXTENSIONS = (".bib", ".bibtex", ".biblatex")
 
-NO_TITLE = "no title: a record needs a title to be screened; add it in the source file"
 
 # Record fields a BibTeX file carries (and the writer writes); see write().
 CARRIED_FIELDS = (
@@ -338,8 +339,8 @@ def read(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
         author = entry.fields_dict.get("author")
         names = author.value if author is not None and isinstance(author.value, list) else []
         record = _record(entry, raw, names, label_field)
-        if not record.title:
-            yield Rejection(0, f"entry '{entry.key}': {NO_TITLE}", line=line)
+        if not record_has_content(record):
+            yield Rejection(0, f"entry '{entry.key}': {EMPTY_RECORD}", line=line)
             continue
         yield record
 

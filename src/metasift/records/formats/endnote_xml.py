@@ -37,6 +37,7 @@ from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, open
 from metasift.records.formats.xmlstream import Broken, XmlLayout, iter_record_elements
 from metasift.records.model import Record
 from metasift.records.normalize import (
+    EMPTY_RECORD,
     clean_text,
     normalize_author,
     normalize_doi,
@@ -222,7 +223,7 @@ def iter_endnote_xml(
             number = f" (rec-number {record.source_id})" if record.source_id else ""
             yield Rejection(
                 position,
-                f"record{number} has no title, DOI or PMID; nothing identifies it",
+                f"record{number}: {EMPTY_RECORD}",
                 line=item.line,
             )
             continue

@@ -31,6 +31,7 @@ from metasift.records.formats._tagged import LineReader, split_lines
 from metasift.records.formats.base import ReadItem, ReadOptions, Rejection
 from metasift.records.model import Record
 from metasift.records.normalize import (
+    EMPTY_RECORD,
     clean_list,
     clean_text,
     normalize_doi,
@@ -38,6 +39,7 @@ from metasift.records.normalize import (
     normalize_pmcid,
     normalize_pmid,
     parse_year,
+    record_has_content,
     set_authors,
     split_issns,
 )
@@ -184,13 +186,8 @@ def _item(entry: _Entry) -> ReadItem:
     if not tags:
         return _junk(entry)
     record = record_from_tags(tags, people)
-    if not record.title:
-        return Rejection(
-            0,
-            "no title (no TI or BTI line): a record needs a title to be screened; "
-            "add it in the source file",
-            line=start,
-        )
+    if not record_has_content(record):
+        return Rejection(0, f"{EMPTY_RECORD} (no TI, BTI, AB, AID or PMID line)", line=start)
     return record
 
 

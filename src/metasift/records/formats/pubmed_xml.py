@@ -32,6 +32,7 @@ from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, open
 from metasift.records.formats.xmlstream import Broken, XmlLayout, iter_record_elements
 from metasift.records.model import Record
 from metasift.records.normalize import (
+    EMPTY_RECORD,
     clean_text,
     normalize_author,
     normalize_doi,
@@ -510,7 +511,7 @@ def iter_pubmed_xml(
         if not record_has_content(record):
             yield Rejection(
                 position,
-                "the article has no title, PMID or DOI; nothing identifies it",
+                f"the article: {EMPTY_RECORD}",
                 line=item.line,
             )
             continue

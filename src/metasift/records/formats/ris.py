@@ -115,7 +115,10 @@ def read(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
     blocks = tagged_blocks(lines, tag_of=ris_tag, start_tag="TY", end_tag="ER")
     found = False
     for item in records_from_blocks(
-        blocks, rispy_parse(_parser()), record_from_tags, no_title="no TI, T1, ST or BT tag"
+        blocks,
+        rispy_parse(_parser()),
+        record_from_tags,
+        no_title="no TI, T1, ST, BT, AB, N2 or DO tag",
     ):
         found = True
         yield item

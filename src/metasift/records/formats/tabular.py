@@ -35,18 +35,19 @@ from metasift.records.formats.base import ReadItem, ReadOptions, Rejection, read
 from metasift.records.formats.jsonl import _label as parse_label
 from metasift.records.model import LIST_FIELDS, RECORD_FIELDS, Record
 from metasift.records.normalize import (
+    EMPTY_RECORD,
     clean_text,
     normalize_author,
     normalize_doi,
     normalize_pmcid,
     normalize_pmid,
     parse_year,
+    record_has_content,
 )
 
 NAME = "csv"
 EXTENSIONS = (".csv", ".tsv", ".tab")
 
-NO_TITLE = "no title: a record needs a title to be screened; add it in the source file"
 DELIMITERS = (",", "\t", ";")
 # Cells that spell "no value" in R, pandas and spreadsheet exports.
 MISSING = {
@@ -482,16 +483,40 @@ def _rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list[st
     # Web of Science writes tab-separated values without quoting: a quote is a character.
     quoting = csv.QUOTE_NONE if wos else csv.QUOTE_MINIMAL
     body = "".join(text.splitlines(keepends=True)[skip:])
-    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter, quoting=quoting)
+    # Lines as the csv module counts them (universal newlines), so that line_num indexes them.
+    lines = io.StringIO(body, newline="").readlines()
+
+    def reader_from(index: int) -> Any:
+        return csv.reader(iter(lines[index:]), delimiter=delimiter, quoting=quoting)
+
+    reader = reader_from(0)
     try:
         header = _clean_header(next(reader))
     except (StopIteration, csv.Error) as exc:
         raise ImportFileError(
             str(path), f"the header row cannot be read ({exc}).", line=skip + 1
         ) from exc
+    width = len(header)
+
+    def resync(first: int, stop: int) -> int | None:
+        """The first line in [first, stop) where a whole row of the table's width starts.
+
+        A row cut inside a quoted value leaves its quote open: the csv module then reads the
+        rows after it as part of that value, up to the next quote. Reading again from each
+        line the bad row swallowed finds where the next true row starts.
+        """
+        for index in range(first, stop):
+            try:
+                cells = next(reader_from(index), None)
+            except csv.Error:
+                continue
+            if cells is not None and _row_problem(cells, width) is None:
+                return index
+        return None
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        last = reader.line_num
+        nonlocal reader
+        base, last = 0, reader.line_num  # the reader started at line index base
         while True:
             try:
                 cells = next(reader)
@@ -501,10 +526,18 @@ def _rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list[st
                 raise ImportFileError(
                     str(path),
                     f"the table cannot be read from here on ({exc}).",
-                    line=skip + last + 1,
+                    line=skip + base + last + 1,
                 ) from exc
-            start, last = skip + last + 1, reader.line_num
-            yield start, cells
+            first, end = base + last, base + reader.line_num
+            # A row whose first line is a lone quote was cut right after it: its quote opened
+            # the next row's first value, which reads as a whole row but is not this one.
+            cut = _row_problem(cells, width) or lines[first].strip() == '"'
+            if end - first > 1 and cut and (at := resync(first + 1, end)):
+                yield skip + first + 1, cells[: width - 1]  # rejected: the row is cut short
+                reader, base, last = reader_from(at), at, 0
+                continue
+            last = reader.line_num
+            yield skip + first + 1, cells
 
     return header, rows()
 
@@ -728,8 +761,8 @@ def read(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
             record = _own_record(cells, header)
         else:
             record = _export_record(cells, header, profile, plan, mapped)
-        if not record.title:
-            yield Rejection(0, NO_TITLE, line=line)
+        if not record_has_content(record):
+            yield Rejection(0, EMPTY_RECORD, line=line)
             continue
         yield record
     if not found:

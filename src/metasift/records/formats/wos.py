@@ -80,7 +80,7 @@ def read(path: Path, options: ReadOptions) -> Iterator[ReadItem]:
     )
     found = False
     for item in records_from_blocks(
-        blocks, rispy_parse(parser), record_from_tags, no_title="no TI line"
+        blocks, rispy_parse(parser), record_from_tags, no_title="no TI, AB or DI line"
     ):
         found = True
         yield item

@@ -5,8 +5,9 @@ under one container. Where one record ends and the next begins is decided here, 
 not by the XML parser: a record starts at each start tag of a record element
 (``<PubmedArticle``) and ends at the first record end tag after it (``</PubmedArticle>``), or
 where the next record starts when its end tag is missing. ``<`` is escaped in text and
-cannot occur in an attribute, so a tag of a record element can appear only as that tag (or
-in a comment or CDATA section, which exports do not put in records), and the split needs no
+cannot occur in an attribute, so a tag of a record element can appear only as that tag, or
+as text inside a comment, a CDATA section or the DOCTYPE's internal subset (an entity's
+value): those three are recognised where they start and skipped whole, so the split needs no
 parse. Each record is then parsed on its own, strictly, by lxml: a record that is not
 well-formed is rejected with its line, and its neighbours are untouched.
 
@@ -65,6 +66,20 @@ _BLANK = bytes.maketrans(bytes(b for b in range(256) if b not in b"\r\n"), b" " 
 # text size kept (huge_tree off). Records are parsed inside the container's start tag, where a
 # DOCTYPE cannot occur, so no entity but the predefined ones can ever be declared.
 _PARSER = {"no_network": True, "load_dtd": False, "huge_tree": False}
+# A DOCTYPE, its internal subset read token by token: quoted literals, declarations (whose
+# literals may hold "]", ">" or a record's tags), comments, processing instructions and
+# parameter-entity references. The branches start on different bytes, so a DOCTYPE that does
+# not close fails in linear time.
+_DOCTYPE = (
+    rb"<!DOCTYPE(?:[^\[>\"']|\"[^\"]*\"|'[^']*')*"
+    rb"(?:\[(?:[^\]\"'<]|\"[^\"]*\"|'[^']*'|<!--.*?-->|<\?.*?\?>"
+    rb"|<![A-Za-z](?:[^>\"']|\"[^\"]*\"|'[^']*')*>)*\][ \t\r\n]*)?>"
+)
+# Markup whose text is not markup: a record's tag inside it is not a record boundary.
+_HIDING = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|" + _DOCTYPE, re.DOTALL)
+# How far the reader looks ahead for the end of a comment, CDATA section or DOCTYPE before
+# taking an unclosed one as damage (and its tags as tags).
+_HIDING_LONGEST = 1 << 20
 
 
 @dataclass(slots=True)
@@ -212,7 +227,7 @@ class _Reader:
             rb"\xef\xbb\xbf",
             rb"<\?.*?\?>",
             rb"<!--.*?-->",
-            rb"<!DOCTYPE[^\[>]*(?:\[.*?\][ \t\r\n]*)?>",
+            _DOCTYPE,
             rb"</?(?:" + frame + rb")(?:[ \t\r\n][^<>]*)?>",
         ]
         if ignored:
@@ -360,6 +375,21 @@ class _Reader:
                     yield (seg, self._end)
                 return
             at = found.start() + base
+            hidden = buf.find(b"<!", scan - base, found.start())
+            if hidden >= 0:
+                whole = _HIDING.match(buf, hidden)
+                if (
+                    whole is None
+                    and not self._eof
+                    and self._end - (hidden + base) < _HIDING_LONGEST
+                ):
+                    scan = hidden + base  # its end is not in the buffer yet
+                    self._more(min(seg, self._hold))
+                    continue
+                # A DOCTYPE inside a record is damage the parser reports, not a thing to skip.
+                if whole is not None and not (inside and whole.group(0)[2:3] == b"D"):
+                    scan = whole.end() + base
+                    continue
             first, rest = found.group(1, 2)
             if first == b"/":
                 if rest not in self._records:

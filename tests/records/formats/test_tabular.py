@@ -426,6 +426,25 @@ def test_truncated_file_rejects_the_cut_row(tmp_path):
     assert "cut short" in items[2].reason and items[2].line == 4
 
 
+@pytest.mark.parametrize("kept", [1, 3, 10])
+def test_a_row_cut_just_after_its_opening_quote_costs_only_itself(tmp_path, kept):
+    """'"Foregut duplication cysts: A r' and a line break: read leniently, its quote closes
+    where the next row's title opens and the two rows read as one of the right width. Read
+    strictly the joined row fails, so the next row is found where it starts."""
+    text = (
+        'title,year,journal\r\n"First row",2001,J\r\n'
+        '"Foregut duplication cysts: A review of the literature",2002,J\r\n'
+        '"Completely isolated retroperitoneal duplication cyst",2003,"J, Case Rep"\r\n'
+    )
+    start = text.index('"Foregut')
+    cut = text[: start + kept] + "\r\n" + text[text.index('"Completely') :]
+    items = list(read_file(write(tmp_path, "c.csv", cut), "csv"))
+    assert [type(i).__name__ for i in items] == ["Record", "Rejection", "Record"]
+    assert items[1].line == 3
+    assert items[2].title == "Completely isolated retroperitoneal duplication cyst"
+    assert items[2].journal == "J, Case Rep"
+
+
 @pytest.mark.parametrize("codec", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
 def test_encodings(tmp_path, codec):
     text = "Title\tAuthors\r\nÉtude naïve\tMüller, K.\r\n"

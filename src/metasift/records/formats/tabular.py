@@ -514,6 +514,19 @@ def _rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list[st
                 return index
         return None
 
+    def well_quoted(first: int, end: int) -> bool:
+        """Whether lines [first, end) read as rows under strict quoting (a quote that closes
+        a value is followed by a delimiter or the end of the line)."""
+        if quoting == csv.QUOTE_NONE:
+            return True
+        strict = csv.reader(iter(lines[first:end]), delimiter=delimiter, strict=True)
+        try:
+            for _ in strict:
+                pass
+        except csv.Error:
+            return False
+        return True
+
     def rows() -> Iterator[tuple[int, list[str]]]:
         nonlocal reader
         base, last = 0, reader.line_num  # the reader started at line index base
@@ -530,8 +543,15 @@ def _rows(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, list[st
                 ) from exc
             first, end = base + last, base + reader.line_num
             # A row whose first line is a lone quote was cut right after it: its quote opened
-            # the next row's first value, which reads as a whole row but is not this one.
-            cut = _row_problem(cells, width) or lines[first].strip() == '"'
+            # the next row's first value, which reads as a whole row but is not this one. A
+            # row cut a little later reads as a whole row too, but only because the csv module
+            # is lenient: its value's quote closes where the next row's first value opens, and
+            # text follows that closing quote. Read strictly, such a row fails.
+            cut = (
+                _row_problem(cells, width)
+                or lines[first].strip() == '"'
+                or (end - first > 1 and not well_quoted(first, end))
+            )
             if end - first > 1 and cut and (at := resync(first + 1, end)):
                 yield skip + first + 1, cells[: width - 1]  # rejected: the row is cut short
                 reader, base, last = reader_from(at), at, 0

@@ -36,11 +36,11 @@ class StageState:
         return self.closure is not None
 
     def describe(self) -> str:
-        name = STAGE_NAMES[self.stage]
+        """ "open", or when, by whom and by which rule the stage was closed."""
         if self.closure is None:
-            return f"{name}: open"
+            return "open"
         c = self.closure
-        return f"{name}: closed on {c['closed_at']:%Y-%m-%d} by {c['closed_by']} ({c['rule']})"
+        return f"closed on {c['closed_at']:%Y-%m-%d} by {c['closed_by']} ({c['rule']})"
 
 
 @dataclass
@@ -73,8 +73,7 @@ class ReviewState:
         out += [(label, f"{n:,}") for label, n in self.counts.rows()]
         out.append(("Stopping rule", self.screening.describe()))
         for stage in STAGES:
-            name, state = self.stages[stage].describe().split(": ", 1)
-            out.append((name.capitalize(), state))
+            out.append((STAGE_NAMES[stage].capitalize(), self.stages[stage].describe()))
         return out
 
     def as_json(self) -> dict:

@@ -35,7 +35,7 @@ from metasift.workflow.decisions import (
     verdicts,
 )
 from metasift.workflow.fulltext import list_reports, set_location
-from metasift.workflow.reviewers import ReviewerError, add_reviewer, get_reviewer, list_reviewers
+from metasift.workflow.reviewers import ensure_simulated_reviewer
 
 Progress = Callable[[str, int, int], None]
 
@@ -133,24 +133,6 @@ def identify(project: Project, offline: bool, progress: Progress, announce: Anno
 
 
 # --- simulated reviewers ----------------------------------------------------------------------
-
-
-def _register_simulated(project: Project) -> None:
-    """The simulated reviewer decides and closes screening like any member, so it must be one:
-    registered as an owner by the protocol's ``[simulation]`` (audited as such) when the
-    review has no owner yet, else it must have been added by an owner."""
-    name = project.protocol.simulation.reviewer
-    try:
-        get_reviewer(project.engine, name)
-        return
-    except ReviewerError:
-        pass
-    if any(m.is_owner for m in list_reviewers(project.engine)):
-        raise ReviewerError(
-            f"review.toml [simulation] decides as {name!r}, who is not a member of this review; "
-            f"an owner adds them with 'metasift reviewer add {name} --role owner'."
-        )
-    add_reviewer(project.engine, name, "owner")
 
 
 def _reason(record: Record, simulation: Simulation, allowed: list[str]) -> str | None:
@@ -306,7 +288,7 @@ def run_review(
 
     simulation = project.protocol.simulation
     if simulation.enabled:
-        _register_simulated(project)
+        ensure_simulated_reviewer(project.engine, simulation.reviewer)
     if stage_closed(project.engine, TITLE_ABSTRACT):
         announce("screening", "skipped", "title/abstract screening already closed")
     elif simulation.enabled:

@@ -74,3 +74,15 @@ def test_what_each_role_may_do(engine):
         require(engine, "intruder", "decide")
     assert (refused.value.who, refused.value.action) == ("intruder", "decide")
     assert "metasift reviewer add intruder --role reviewer" in str(refused.value)
+
+
+def test_the_simulated_reviewer_is_a_member_like_anyone(engine):
+    from metasift.workflow.reviewers import ensure_simulated_reviewer
+
+    # A new review: the protocol's simulated reviewer becomes its owner, once.
+    assert ensure_simulated_reviewer(engine, "simulated reviewer").role == "owner"
+    assert ensure_simulated_reviewer(engine, "simulated reviewer").role == "owner"
+    assert [e.entity_id for e in iter_log(engine, action="reviewer.add")] == ["simulated reviewer"]
+    # A review with an owner: an owner must add it.
+    with pytest.raises(ReviewerError, match="metasift reviewer add robot --role owner"):
+        ensure_simulated_reviewer(engine, "robot")

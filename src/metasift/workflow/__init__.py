@@ -43,6 +43,14 @@ __all__, __getattr__, __dir__ = attach(
     ],
     handout=["TeamScreening"],
     prisma=["PrismaCounts"],
-    reviewers=["ROLES", "Reviewer", "add_reviewer", "get_reviewer", "list_reviewers", "require"],
+    reviewers=[
+        "ROLES",
+        "Reviewer",
+        "add_reviewer",
+        "ensure_simulated_reviewer",
+        "get_reviewer",
+        "list_reviewers",
+        "require",
+    ],
     state=["ReviewState", "extraction_studies", "review_state"],
 )

@@ -187,3 +187,26 @@ def require(source: Engine | Connection, name: str, action: str) -> Reviewer:
     if action not in ABILITIES:
         raise ValueError(f"unknown action {action!r}")
     return _conn_do(source, lambda conn: _require(conn, name, action))
+
+
+def ensure_simulated_reviewer(engine: Engine, name: str) -> Reviewer:
+    """The reviewer whose decisions ``metasift run`` simulates (review.toml ``[simulation]``).
+
+    It decides and closes screening like any member, so it must be one: a review with no owner
+    yet registers it as its owner (audited); otherwise an owner must have added it.
+
+    Args:
+        engine: the project store.
+        name: the simulated reviewer's name.
+    """
+    with engine.connect() as conn:
+        found = _get(conn, name)
+        owned = _has_owner(conn)
+    if found is not None:
+        return found
+    if owned:
+        raise ReviewerError(
+            f"review.toml [simulation] decides as {name!r}, who is not a member of this review; "
+            f"an owner adds them with 'metasift reviewer add {name} --role owner'."
+        )
+    return add_reviewer(engine, name, "owner")

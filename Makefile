@@ -1,7 +1,7 @@
 # Two entry points for a fresh machine: `make run` (the main job) and `make test`.
 #
-# Both install the exact versions of the lock, requirements/lock.txt (what `run` needs) and
-# requirements/lock-dev.txt (with the dev extra, for `test`), as pip constraints: a new
+# Both install the exact versions of the lock, requirements-lock.txt (what `run` needs) and
+# requirements-dev-lock.txt (with the dev extra, for `test`), as pip constraints: a new
 # release of a dependency cannot change what a fresh machine installs. The lock pins the
 # build backend too (setuptools), used without build isolation for the same reason.
 #   make lock         make the lock again: the newest versions pyproject.toml allows, on PyPI
@@ -11,8 +11,8 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
-LOCK := requirements/lock.txt
-LOCK_DEV := requirements/lock-dev.txt
+LOCK := requirements-lock.txt
+LOCK_DEV := requirements-dev-lock.txt
 LATEST := .venv-latest
 # `make lock` reads this index only: no pip configuration, no local wheel directories.
 LOCK_INDEX ?= https://pypi.org/simple
@@ -67,7 +67,6 @@ lock:
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_PIP) install --index-url $(LOCK_INDEX) --upgrade pip
 	$(LOCK_PIP) install --index-url $(LOCK_INDEX) "setuptools>=69" -e .
-	mkdir -p requirements
 	($(HEADER) && $(FREEZE)) > $(LOCK)
 	$(LOCK_PIP) install --index-url $(LOCK_INDEX) -c $(LOCK) -e ".[dev]"
 	($(HEADER) && $(FREEZE)) > $(LOCK_DEV)

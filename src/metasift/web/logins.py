@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from metasift.errors import LoginRefusedError
 from metasift.store.audit import record_event
@@ -171,11 +171,15 @@ def attempt_succeeded(engine: Engine, name: str) -> None:
         conn.execute(login_attempts.delete().where(login_attempts.c.account == name))
 
 
+def _failures(conn: Connection, name: str) -> int:
+    query = sa.select(sa.func.count()).where(login_attempts.c.account == name)
+    return int(conn.execute(query).scalar_one())
+
+
 def failures(engine: Engine, name: str) -> int:
     """Failed logins of ``name`` since its last successful login or unlock."""
     with engine.connect() as conn:
-        query = sa.select(sa.func.count()).where(login_attempts.c.account == name)
-        return int(conn.execute(query).scalar_one())
+        return _failures(conn, name)
 
 
 def unlock(engine: Engine, name: str, *, actor: str) -> int:
@@ -188,8 +192,7 @@ def unlock(engine: Engine, name: str, *, actor: str) -> int:
     """
     with engine.begin() as conn:
         require(conn, actor, "manage")
-        query = sa.select(sa.func.count()).where(login_attempts.c.account == name)
-        cleared = int(conn.execute(query).scalar_one())
+        cleared = _failures(conn, name)
         conn.execute(login_attempts.delete().where(login_attempts.c.account == name))
         record_event(
             conn,

@@ -102,7 +102,7 @@ def load_snapshot(engine: Engine, protocol: Protocol) -> Snapshot:
     snap.title_abstract = verdicts(engine, protocol, TITLE_ABSTRACT)
     if snap.title_abstract_closed:
         snap.automation_note = closure_note(engine)
-    snap.reports = list_reports(engine, protocol)
+    snap.reports = list_reports(engine, protocol, snap.title_abstract)
     return snap
 
 

@@ -41,14 +41,20 @@ class Report:
     verdict: Verdict | None
 
 
-def sought_ids(engine: Engine, protocol: Protocol) -> list[int]:
-    """Records whose title/abstract verdict sends them to full text, in record order."""
+def sought_ids(
+    engine: Engine, protocol: Protocol, title_abstract: dict[int, Verdict] | None = None
+) -> list[int]:
+    """Records whose title/abstract verdict sends them to full text, in record order.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        title_abstract: the title/abstract verdicts, when the caller has them already.
+    """
+    if title_abstract is None:
+        title_abstract = verdicts(engine, protocol, TITLE_ABSTRACT)
     screenable = set(screenable_ids(engine))
-    return [
-        rid
-        for rid, v in verdicts(engine, protocol, TITLE_ABSTRACT).items()
-        if v.included and rid in screenable
-    ]
+    return [rid for rid, v in title_abstract.items() if v.included and rid in screenable]
 
 
 def _ensure(conn: Connection, record_ids: Iterable[int]) -> None:
@@ -63,9 +69,17 @@ def _ensure(conn: Connection, record_ids: Iterable[int]) -> None:
         conn.execute(reports.insert(), rows)
 
 
-def list_reports(engine: Engine, protocol: Protocol) -> list[Report]:
-    """Every report sought, with its retrieval state, study and full-text verdict."""
-    sought = sought_ids(engine, protocol)
+def list_reports(
+    engine: Engine, protocol: Protocol, title_abstract: dict[int, Verdict] | None = None
+) -> list[Report]:
+    """Every report sought, with its retrieval state, study and full-text verdict.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        title_abstract: the title/abstract verdicts, when the caller has them already.
+    """
+    sought = sought_ids(engine, protocol, title_abstract)
     with engine.begin() as conn:
         _ensure(conn, sought)
         rows = {row.record_id: row for row in conn.execute(sa.select(reports))}

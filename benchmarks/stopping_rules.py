@@ -1,0 +1,117 @@
+"""Stopping rules side by side on the 19 collections: who keeps the recall target, at what cost.
+
+Reads the screening runs of benchmarks/screening_selection.py (its cache; run it first) for one
+model, 10 seeds per collection, and applies every rule to each run's order (after the last
+relevant record every order goes on with irrelevant records only, so the labels of a complete
+screening are known). Target recall 95%, confidence 95%. Per collection and over all runs:
+runs that stopped below the target, mean recall at the stop, and the mean share of records
+saved against screening everything (a rule that never stops saves nothing). Rules that draw a
+random sample use the run's seed; the sample counts as screened.
+
+The rules (metasift.screening.stopping):
+- hypergeometric: Callaghan & Mueller-Hansen (2020) applied to ranked screening (buscar);
+- hypergeometric-sampled: the same paper's procedure with a random sample after the switch;
+- target: Cormack & Grossman's target method (59 random relevant records for 95%/95%);
+- quantile (QBCB): Lewis et al. (2021), a 500-record random sample first;
+- knee: Cormack & Grossman (2016); safe: the SAFE heuristics; consecutive: 50 irrelevant in
+  a row. The last three give no guarantee.
+
+    .venv/bin/python benchmarks/stopping_rules.py [--model default] [--seeds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from _screening_data import collections, load
+from rich.console import Console
+from rich.table import Table
+from screening_selection import OUT, order_labels
+
+from metasift.screening import stopping
+
+console = Console(width=220)
+TARGET, CONFIDENCE = 0.95, 0.95
+
+
+def rules(seed: int) -> list:
+    return [
+        stopping.HypergeometricStop(TARGET, CONFIDENCE),
+        stopping.SampledHypergeometricStop(TARGET, CONFIDENCE, seed=seed),
+        stopping.TargetStop(TARGET, CONFIDENCE, seed=seed),
+        stopping.QuantileStop(TARGET, CONFIDENCE, seed=seed),
+        stopping.KneeStop(),
+        stopping.SafeStop(),
+        stopping.ConsecutiveIrrelevantStop(),
+    ]
+
+
+def apply(job: tuple[str, list[int], int, int]) -> tuple[str, int, dict]:
+    name, found, n, seed = job
+    labels = order_labels(found, n)
+    return name, seed, {rule.name: rule.simulate(labels, n) for rule in rules(seed)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--cache", default=str(OUT / "selection19.json"))
+    args = parser.parse_args()
+    runs = json.loads(open(args.cache).read())
+    cols = collections()
+    jobs = [
+        (c.name, runs[f"{args.model}|{c.name}|{s}"]["found"], len(load(c)[1]), s)
+        for c in cols
+        for s in range(args.seeds)
+    ]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(apply, jobs))
+    names = [r.name for r in rules(0)]
+    table = Table(
+        title=f"Stopping rules on {args.model}'s runs ({args.seeds} seeds, 1+1 priors; "
+        f"target recall {TARGET:.0%}, confidence {CONFIDENCE:.0%}): missed runs / mean saved"
+    )
+    table.add_column("collection")
+    table.add_column("N", justify="right")
+    for rule in names:
+        table.add_column(rule, justify="right")
+    totals = {rule: ([], []) for rule in names}
+    per_collection_ok = {rule: 0 for rule in names}
+    for c in cols:
+        n = len(load(c)[1])
+        mine = [r for name, _, r in results if name == c.name]
+        cells = [c.name, str(n)]
+        for rule in names:
+            stops = [r[rule] for r in mine]
+            missed = sum(s["recall"] < TARGET for s in stops)
+            saved = [s["records_saved"] / n for s in stops]
+            totals[rule][0].append(missed)
+            totals[rule][1].extend(saved)
+            per_collection_ok[rule] += missed <= 0.05 * len(stops)
+            cells.append(f"{missed}/{len(stops)}  {100 * np.mean(saved):4.1f}%")
+        table.add_row(*cells)
+    total_runs = len(results)
+    table.add_row(
+        "all runs",
+        "",
+        *(
+            f"{sum(totals[r][0])}/{total_runs} ({100 * sum(totals[r][0]) / total_runs:.1f}%)  "
+            f"{100 * np.mean(totals[r][1]):.1f}%"
+            for r in names
+        ),
+    )
+    table.add_row(
+        "collections kept",
+        "",
+        *(f"{per_collection_ok[r]}/{len(cols)}" for r in names),
+    )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

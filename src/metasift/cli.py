@@ -201,7 +201,32 @@ def init(
 def import_(
     files: Annotated[list[Path], typer.Argument(help="Export files (or SYNERGY folders).")],
     project: ProjectOpt = Path("."),
-    source: Annotated[str | None, typer.Option(help="Database the files come from.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Database the files come from (default: what the export states, else the "
+            "file name, flagged as 'source not stated')."
+        ),
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="Platform or interface searched (Ovid, Embase.com...).")
+    ] = None,
+    searched: Annotated[
+        str | None, typer.Option(help="Date the search was run (YYYY-MM-DD).")
+    ] = None,
+    query_file: Annotated[
+        Path | None, typer.Option(help="Text file holding the full search string, as run.")
+    ] = None,
+    limits: Annotated[
+        str | None, typer.Option(help="Limits and filters applied (dates, languages...).")
+    ] = None,
+    source_type: Annotated[
+        str | None,
+        typer.Option(
+            help="Where PRISMA counts it: database, register, other (citation searching, "
+            "websites...) or previous (studies of the review's previous version)."
+        ),
+    ] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Format, if detection fails.")] = None,
     column: Annotated[
         list[str] | None,
@@ -212,10 +237,13 @@ def import_(
         bool, typer.Option(help="Import a file again even if already imported.")
     ] = False,
 ) -> None:
-    """Import export files; prints for each: read N, imported M, rejected K."""
+    """Import export files; prints for each: read N, imported M, rejected K, and the PRISMA-S
+    details recorded (a --source named in review.toml takes its platform, date, search string
+    and limits from there)."""
     from metasift.project import Project
     from metasift.records.formats import ReadOptions
     from metasift.records.importing import import_file
+    from metasift.records.provenance import SearchDetails, declared_details, describe
 
     column_map = {}
     for item in column or []:
@@ -225,9 +253,19 @@ def import_(
                 f"--column {item!r}: expected FIELD=COLUMN, e.g. title=Article Title."
             )
         column_map[key.strip()] = value.strip()
-    options = ReadOptions(source_database=source, column_map=column_map, label_column=label_column)
+    options = ReadOptions(column_map=column_map, label_column=label_column)
+    query = None
+    if query_file is not None:
+        try:
+            query = query_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise MetasiftError(
+                f"--query-file {query_file}: cannot read it ({exc.strerror or exc})."
+            ) from exc
+    given = SearchDetails(source, platform, searched, query, limits, source_type)
     failed = False
     with Project.open(project) as proj, _progress() as progress:
+        details = given.over(declared_details(proj.protocol, source, proj.root))
         for path in files:
             task = progress.add_task(f"Importing {_safe(path.name)}", total=None)
             try:
@@ -238,6 +276,7 @@ def import_(
                     options=options,
                     force=force,
                     on_record=lambda n, t=task: progress.update(t, completed=n),
+                    details=details,
                 )
             except MetasiftError as exc:
                 failed = True
@@ -246,6 +285,10 @@ def import_(
             finally:
                 progress.remove_task(task)
             console.print(f"{_safe(path)}: {summary.format}: {_safe(summary.line())}")
+            if (found := summary.provenance) is not None:
+                console.print(f"  PRISMA-S: {_safe(describe(found))}")
+                for note in [*found.flags, *found.notes]:
+                    console.print(f"  [yellow]note:[/yellow] {_safe(note)}")
             for rejection in summary.rejections[:20]:
                 console.print(f"  rejected {_safe(rejection.describe())}")
             if summary.rejected > 20:

@@ -18,8 +18,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
-from metasift.errors import ImportFileError
+from metasift.errors import ImportFileError, ProtocolError
+from metasift.protocol import Protocol, Source
 from metasift.records.model import Record
 
 # How an import's source name was obtained (the ``imports.source_origin`` column).
@@ -251,6 +253,68 @@ class SearchDetails:
                 "--source-type",
                 f"unknown source type {self.source_type!r}; use one of {', '.join(SOURCE_TYPES)}.",
             )
+
+    def over(self, defaults: SearchDetails) -> SearchDetails:
+        """These details, with ``defaults`` filling what they leave out."""
+        return SearchDetails(
+            **{k: getattr(self, k) or getattr(defaults, k) for k in self.__dataclass_fields__}
+        )
+
+
+def source_details(source: Source, root: Path) -> SearchDetails:
+    """The PRISMA-S details review.toml declares for a source.
+
+    Args:
+        source: the ``[[sources]]`` table.
+        root: the project folder, which ``query_file`` is relative to.
+    """
+    query = source.query
+    if not query and source.query_file:
+        path = root / source.query_file
+        try:
+            query = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ProtocolError(
+                f"review.toml: source {source.name!r}: cannot read query_file {path}: "
+                f"{exc.strerror or exc}; fix the path."
+            ) from exc
+    return SearchDetails(
+        source=source.name,
+        platform=source.platform or None,
+        searched=source.searched or None,
+        query=query or None,
+        limits=source.limits or None,
+        source_type=source.category,
+    )
+
+
+def declared_details(protocol: Protocol, name: str | None, root: Path) -> SearchDetails:
+    """What review.toml declares for the source ``name`` (empty details for a name it does
+    not list, or no name)."""
+    for source in protocol.sources if name else ():
+        if source.name.lower() == name.lower():
+            return source_details(source, root)
+    return SearchDetails()
+
+
+def describe(p: Provenance) -> str:
+    """One line of an import's PRISMA-S details, as the import command prints it."""
+    how = {FROM_USER: "as given", FROM_EXPORT: "stated by the export", FROM_SEARCH: "searched"}
+    if p.source:
+        parts = [f"source {p.source} ({how.get(p.origin, p.origin)})"]
+    else:
+        parts = ["source: the file name (the export names no database; give --source)"]
+    if p.platform:
+        parts.append(f"platform {p.platform}")
+    if p.searched:
+        parts.append(f"searched {p.searched}")
+    if p.query:
+        parts.append(f"search string of {len(p.query):,} characters")
+    if p.limits:
+        parts.append(f"limits: {p.limits}")
+    if p.source_type and p.source_type != "database":
+        parts.append(f"counted as {p.source_type}")
+    return ", ".join(parts)
 
 
 def parse_searched(value: str) -> str:

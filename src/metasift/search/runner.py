@@ -28,8 +28,8 @@ from sqlalchemy import Connection, Engine
 from metasift.errors import SearchError
 from metasift.records.formats.base import Rejection
 from metasift.records.importing import add_items, begin_import, finish_import
-from metasift.records.provenance import FROM_SEARCH
 from metasift.records.model import RECORD_FIELDS, Record
+from metasift.records.provenance import FROM_SEARCH
 from metasift.search.base import KINDS, Page, SearchSpec, SourceClient
 from metasift.search.config import (
     Credentials,

@@ -81,6 +81,7 @@ def _search_table(project: Project) -> Table:
 
 
 def _searches(project: Project) -> Table | None:
+    """The search appendix: every search, live or imported, in PRISMA-S order."""
     from metasift.search.log import search_log
 
     entries = search_log(project.engine)
@@ -88,29 +89,29 @@ def _searches(project: Project) -> Table | None:
         return None
     rows = [
         [
-            e.database,
-            e.platform,
-            e.date[:10],
-            e.query,
+            e.database if e.source == e.database else f"{e.source} ({e.database})",
+            e.platform or "not stated",
+            (e.date[:10] or "not stated"),
+            e.query or "not stated",
             e.filters,
-            "" if e.reported is None else str(e.reported),
-            str(e.retrieved),
-            "" if e.imported is None else str(e.imported),
-            e.status + (f": {e.warning}" if e.warning else ""),
+            ("" if e.reported is None else f"reported {e.reported}, ")
+            + f"retrieved {e.retrieved}"
+            + ("" if e.imported is None else f", new {e.imported}"),
+            e.status
+            + (f": {e.warning}" if e.warning else "")
+            + (f" ({e.flags})" if e.flags else ""),
         ]
         for e in entries
     ]
     return Table(
-        "Searches as run (PRISMA-S)",
+        "Search appendix (PRISMA-S): every database searched, live or exported and imported",
         [
             "database",
             "platform",
-            "date",
-            "query",
-            "filters",
-            "reported",
-            "retrieved",
-            "new",
+            "date searched",
+            "search string",
+            "limits and filters",
+            "records",
             "status",
         ],
         rows,

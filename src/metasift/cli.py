@@ -1168,43 +1168,92 @@ def simulate(
         err_console.print(f"Wrote {_safe(plot)}")
 
 
-def _screen_view(shown, status, criteria) -> None:
+SCREEN_KEYS = "[i]nclude  [e]xclude  [m]aybe  [a] more of the abstract  [u]ndo  [q]uit > "
+SHORT_KEYS = "i/e/m a u q > "
+
+
+def _screen_view(shown, status, criteria, *, page: int = 0, out=None) -> int:
+    """Draw one record to screen, fitted to the terminal: the title, the footer and the keys
+    always show; the abstract gets the lines left and is paged (``page``) when longer. On a
+    small terminal the title is cut short and the footer and keys said briefly.
+
+    Returns the number of pages the abstract takes at this terminal size.
+    """
     from rich.panel import Panel
     from rich.text import Text
 
+    out = out or console
+    width, height = out.size.width, out.size.height
+    inner = max(width - 4, 10)  # the panel's borders and padding
     record = shown.record
-    body = Text()
-    body.append(_safe(record.title or "(no title)", markup=False) + "\n", style="bold")
+
+    def wrapped(text: str, style: str = "", limit: int | None = None) -> list[Text]:
+        body = Text(_safe(text, markup=False), style=style)
+        body.highlight_words(criteria.include_terms, style="bold green", case_sensitive=False)
+        body.highlight_words(criteria.exclude_terms, style="bold red", case_sensitive=False)
+        lines = list(body.wrap(out, inner))
+        if limit is not None and len(lines) > limit:
+            lines = lines[:limit]
+            lines[-1].truncate(inner - 1)
+            lines[-1].append("…")
+        return lines
+
+    def rows(text: str, at: int = width) -> int:
+        return len(Text(text).wrap(out, at))
+
     meta = " · ".join(
         x for x in (record.first_author, str(record.year or ""), record.journal or "") if x
     )
-    if meta:
-        body.append(_safe(meta, markup=False) + "\n", style="dim")
-    body.append("\n")
-    body.append(_safe(record.abstract or "(no abstract)", markup=False))
-    body.highlight_words(criteria.include_terms, style="bold green", case_sensitive=False)
-    body.highlight_words(criteria.exclude_terms, style="bold red", case_sensitive=False)
-    rank = "" if shown.rank is None else f"ranked {shown.rank} of the records left"
-    console.print(
-        Panel(body, title=f"record {shown.record_id}", subtitle=rank),
-        soft_wrap=False,
-    )
-    console.print(_screen_status(status), markup=False)
+    # Roomy first; then briefer until the title, footer and keys leave the abstract a line.
+    for title_limit, with_meta, brief in ((4, True, False), (2, False, True), (1, False, True)):
+        title = wrapped(record.title or "(no title)", "bold", title_limit)
+        meta_lines = wrapped(meta, "dim", 2) if meta and with_meta else []
+        footer = _screen_status(status, brief=brief)
+        keys = SHORT_KEYS if brief else SCREEN_KEYS
+        # Borders (2), the blank line after the title, the "more" line, and the key echoed.
+        more = 1 if brief else rows("[abstract lines 999-999 of 999: a for more]", inner)
+        fixed = 2 + len(title) + len(meta_lines) + 1 + more + rows(footer) + rows(keys) + 1
+        if height - fixed >= 1:
+            break
+    room = max(height - fixed, 1)
+    abstract = wrapped(record.abstract or "(no abstract)")
+    pages = max(1, -(-len(abstract) // room))
+    page %= pages
+    shown_lines = abstract[page * room : (page + 1) * room]
+    body = Text("\n").join([*title, *meta_lines, Text(""), *shown_lines])
+    if pages > 1:
+        first, last = page * room + 1, page * room + len(shown_lines)
+        note = (
+            f"[{first}-{last}/{len(abstract)}, a]"
+            if brief
+            else (f"[abstract lines {first}-{last} of {len(abstract)}: a for more]")
+        )
+        body.append("\n" + note, style="dim")
+    rank = "" if shown.rank is None or brief else f"ranked {shown.rank} of the records left"
+    out.print(Panel(body, title=f"record {shown.record_id}", subtitle=rank), soft_wrap=False)
+    out.print(footer, markup=False, highlight=False)
+    out.print(keys, end="", markup=False, highlight=False)
+    return pages
 
 
-def _screen_status(status) -> str:
-    recall = (
-        "estimated recall -"
-        if status.estimated_recall is None
-        else f"estimated recall {100 * status.estimated_recall:.0f}% "
-        f"(lower bound {100 * (status.recall_lower_bound or 0):.0f}%)"
-    )
-    verdict = "stop recommended" if status.stop else "keep screening"
+def _screen_status(status, *, brief: bool = False) -> str:
+    """The screener's footer: progress and the stopping rule's estimate, in words."""
+    from metasift.screening.stopping import recall_in_words
+
+    if brief:
+        recall = (
+            "recall: too early"
+            if status.estimated_recall is None
+            else f"~{100 * status.estimated_recall:.0f}% found"
+        )
+        stop = ", may stop" if status.stop else ""
+        return f"screened {status.n_screened:,} of {status.n_records:,} · {recall}{stop}"
+    recall = recall_in_words(status.estimated_recall, status.recall_lower_bound, status.stop)
     return (
         f"screened {status.n_screened:,} of {status.n_records:,} "
-        f"({100 * status.n_screened / max(status.n_records, 1):.0f}%), "
+        f"({100 * status.n_screened / max(status.n_records, 1):.0f}%) · "
         f"{status.n_included:,} judged relevant (include or maybe) · "
-        f"{recall} — {verdict} [{status.rule}]"
+        f"{recall} [{status.rule}]"
     )
 
 
@@ -1229,8 +1278,8 @@ def screen(
     ] = None,
 ) -> None:
     """Screen titles and abstracts, most relevant first: i include, e exclude, m maybe,
-    u undo, q quit. Records are handed out as in the web app: a record another member is
-    reading is passed over."""
+    a more of a long abstract, u undo, q quit. Records are handed out as in the web app: a
+    record another member is reading is passed over."""
     from metasift.project import Project
     from metasift.screening.session import KEYS
     from metasift.workflow.handout import TeamScreening
@@ -1241,21 +1290,22 @@ def screen(
         team = TeamScreening(proj.engine, proj.protocol)
         rule = team.session(name).rule.describe()
         err_console.print(f"Stopping rule: {rule}.", markup=False)
-        decided = 0
+        decided = page = 0
         try:
             _, shown, why = team.decide_and_next(name)
             while True:
                 if shown is None:
                     console.print(why or "No record is waiting for you.", markup=False)
                     break
-                _screen_view(shown, team.status(), proj.protocol.criteria)
-                console.print(
-                    "[i]nclude  [e]xclude  [m]aybe  [u]ndo  [q]uit > ", end="", markup=False
-                )
+                _screen_view(shown, team.status(), proj.protocol.criteria, page=page)
                 key = _read_key()
                 console.print(key or "")
                 if key in (None, "q"):
                     break
+                if key == "a":
+                    page += 1
+                    continue
+                page = 0
                 if key == "u":
                     undone = team.undo(name)
                     console.print(
@@ -1265,7 +1315,7 @@ def screen(
                     _, shown, why = team.decide_and_next(name)
                     continue
                 if key not in KEYS:
-                    console.print(f"unknown key {key!r}: use i, e, m, u or q")
+                    console.print(f"unknown key {key!r}: use i, e, m, a, u or q")
                     continue
                 stored, shown, why = team.decide_and_next(name, shown.record_id, KEYS[key])
                 decided += int(stored)

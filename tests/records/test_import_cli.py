@@ -63,6 +63,9 @@ def test_imports_record_their_details_and_searchlog_and_prisma_use_them(tmp_path
     entries = json.loads(run("searchlog", "-p", project, "--format", "json"))
     assert [e["kind"] for e in entries] == ["import"] * 4
 
+    status = run("status", "-p", project)
+    assert "Source not stated" in status and "pubmed_zotero.ris" in status
+
     counts = json.loads(run("prisma", "-p", project, "--json", "--draft"))
     identification = counts["identification"]
     # The corrupt file gave nothing: it is no database of the diagram.

@@ -52,6 +52,9 @@ class ImportCount:
     n_read: int
     n_merged: int
     n_rejected: int
+    # False when neither the reviewer nor the export named the database: the file name stands
+    # in, and the doors flag it ("source not stated").
+    stated: bool = True
 
 
 @dataclass
@@ -95,6 +98,7 @@ def load_snapshot(engine: Engine, protocol: Protocol) -> Snapshot:
                     row.n_read,
                     row.n_merged,
                     row.n_rejected,
+                    stated=bool(row.source),
                 )
             )
         snap.import_of = dict(conn.execute(sa.select(records.c.id, records.c.import_id)).all())

@@ -90,11 +90,16 @@ def load_snapshot(engine: Engine, protocol: Protocol) -> Snapshot:
     with engine.connect() as conn:
         for row in conn.execute(sa.select(imports).order_by(imports.c.id)):
             name = import_source(row)
+            kind = row.source_type or category.get(name.lower(), "database")
+            if kind == "previous" and row.source_type != "previous":
+                # Only an import stored as "previous" is kept out of screening (see
+                # store.records); one renamed so later is counted as what it was screened as.
+                kind = "database"
             snap.imports.append(
                 ImportCount(
                     row.id,
                     name,
-                    row.source_type or category.get(name.lower(), "database"),
+                    kind,
                     row.n_read,
                     row.n_merged,
                     row.n_rejected,

@@ -63,6 +63,12 @@ def test_imports_record_their_details_and_searchlog_and_prisma_use_them(tmp_path
     entries = json.loads(run("searchlog", "-p", project, "--format", "json"))
     assert [e["kind"] for e in entries] == ["import"] * 4
 
+    run("report", "-p", project)
+    report = (Path(project) / "report" / "report.md").read_text(encoding="utf-8")
+    appendix = report[report.index("Search appendix (PRISMA-S)") :]
+    assert '| PubMed | PubMed | 2024-02-01 | ("blue light"[tiab] OR phototherapy[mh])' in appendix
+    assert "(source not stated; date searched not stated; search string not stated)" in appendix
+
     status = run("status", "-p", project)
     assert "Source not stated" in status and "pubmed_zotero.ris" in status
 

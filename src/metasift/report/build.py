@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -26,6 +26,9 @@ from metasift.workflow.counts import import_source
 from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, agreement
 from metasift.workflow.prisma import PrismaCounts
 from metasift.workflow.state import ReviewState, review_state
+
+if TYPE_CHECKING:
+    from metasift.search.log import LogEntry
 
 
 def _protocol_table(project: Project) -> Table:
@@ -80,6 +83,15 @@ def _search_table(project: Project) -> Table:
     )
 
 
+def _records(e: LogEntry) -> str:
+    """What a search gave: a live run's counts, or an import's."""
+    if e.kind == "import":
+        return f"read {e.retrieved:,}, imported {e.imported or 0:,}"
+    text = "" if e.reported is None else f"reported {e.reported:,}, "
+    text += f"retrieved {e.retrieved:,}"
+    return text + ("" if e.imported is None else f", new {e.imported:,}")
+
+
 def _searches(project: Project) -> Table | None:
     """The search appendix: every search, live or imported, in PRISMA-S order."""
     from metasift.search.log import search_log
@@ -94,9 +106,7 @@ def _searches(project: Project) -> Table | None:
             (e.date[:10] or "not stated"),
             e.query or "not stated",
             e.filters,
-            ("" if e.reported is None else f"reported {e.reported}, ")
-            + f"retrieved {e.retrieved}"
-            + ("" if e.imported is None else f", new {e.imported}"),
+            _records(e),
             e.status
             + (f": {e.warning}" if e.warning else "")
             + (f" ({e.flags})" if e.flags else ""),

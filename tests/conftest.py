@@ -15,6 +15,18 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(os.environ.get("METASIFT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Caches of the tests go to a temporary folder, not the user's cache folder."""
+    before = os.environ.get("METASIFT_CACHE_DIR")
+    os.environ["METASIFT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("METASIFT_CACHE_DIR", None)
+    else:
+        os.environ["METASIFT_CACHE_DIR"] = before
+
+
 def shared(*parts: str) -> Path:
     """A path under ../shared/data; skips the test with the reason when it is absent."""
     path = SHARED_DATA.joinpath(*parts)

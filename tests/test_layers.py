@@ -28,6 +28,7 @@ LAYERS = {
     "project": 6,
     "errors": 6,
     "lazy": 6,
+    "cache": 6,
 }
 
 

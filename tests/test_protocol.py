@@ -34,3 +34,25 @@ def test_invalid_toml_names_the_file():
 def test_duplicate_exclusion_reason():
     with pytest.raises(ProtocolError, match="listed twice"):
         parse_protocol('[review]\ntitle="x"\n[criteria]\nexclusion_reasons=["a","a"]\n')
+
+
+def test_a_file_source_declares_its_prisma_s_details(tmp_path):
+    from metasift.protocol import parse_protocol
+    from metasift.records.provenance import declared_details
+
+    (tmp_path / "embase.txt").write_text("'adipose'/exp AND 'psoriasis'/exp\n", encoding="utf-8")
+    protocol = parse_protocol(
+        '[review]\ntitle = "t"\n[[sources]]\nname = "Embase"\nkind = "file"\n'
+        'files = ["embase.ris"]\nplatform = "Embase.com"\nsearched = "2025-03-01"\n'
+        'query_file = "embase.txt"\nlimits = "English"\ncategory = "database"\n'
+    )
+    details = declared_details(protocol, "embase", tmp_path)
+    assert (details.source, details.platform, details.searched) == (
+        "Embase",
+        "Embase.com",
+        "2025-03-01",
+    )
+    assert (details.query, details.limits) == ("'adipose'/exp AND 'psoriasis'/exp", "English")
+    assert declared_details(protocol, "Scopus", tmp_path).source is None
+    with pytest.raises(ProtocolError, match=r"sources\.0\.searched.*YYYY-MM-DD"):
+        parse_protocol('[review]\ntitle = "t"\n[[sources]]\nname = "E"\nsearched = "March"\n')

@@ -201,7 +201,32 @@ def init(
 def import_(
     files: Annotated[list[Path], typer.Argument(help="Export files (or SYNERGY folders).")],
     project: ProjectOpt = Path("."),
-    source: Annotated[str | None, typer.Option(help="Database the files come from.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Database the files come from (default: what the export states, else the "
+            "file name, flagged as 'source not stated')."
+        ),
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="Platform or interface searched (Ovid, Embase.com...).")
+    ] = None,
+    searched: Annotated[
+        str | None, typer.Option(help="Date the search was run (YYYY-MM-DD).")
+    ] = None,
+    query_file: Annotated[
+        Path | None, typer.Option(help="Text file holding the full search string, as run.")
+    ] = None,
+    limits: Annotated[
+        str | None, typer.Option(help="Limits and filters applied (dates, languages...).")
+    ] = None,
+    source_type: Annotated[
+        str | None,
+        typer.Option(
+            help="Where PRISMA counts it: database, register, other (citation searching, "
+            "websites...) or previous (studies of the review's previous version)."
+        ),
+    ] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Format, if detection fails.")] = None,
     column: Annotated[
         list[str] | None,
@@ -212,10 +237,13 @@ def import_(
         bool, typer.Option(help="Import a file again even if already imported.")
     ] = False,
 ) -> None:
-    """Import export files; prints for each: read N, imported M, rejected K."""
+    """Import export files; prints for each: read N, imported M, rejected K, and the PRISMA-S
+    details recorded (a --source named in review.toml takes its platform, date, search string
+    and limits from there)."""
     from metasift.project import Project
     from metasift.records.formats import ReadOptions
     from metasift.records.importing import import_file
+    from metasift.records.provenance import SearchDetails, declared_details, describe
 
     column_map = {}
     for item in column or []:
@@ -225,9 +253,19 @@ def import_(
                 f"--column {item!r}: expected FIELD=COLUMN, e.g. title=Article Title."
             )
         column_map[key.strip()] = value.strip()
-    options = ReadOptions(source_database=source, column_map=column_map, label_column=label_column)
+    options = ReadOptions(column_map=column_map, label_column=label_column)
+    query = None
+    if query_file is not None:
+        try:
+            query = query_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise MetasiftError(
+                f"--query-file {query_file}: cannot read it ({exc.strerror or exc})."
+            ) from exc
+    given = SearchDetails(source, platform, searched, query, limits, source_type)
     failed = False
     with Project.open(project) as proj, _progress() as progress:
+        details = given.over(declared_details(proj.protocol, source, proj.root))
         for path in files:
             task = progress.add_task(f"Importing {_safe(path.name)}", total=None)
             try:
@@ -238,6 +276,7 @@ def import_(
                     options=options,
                     force=force,
                     on_record=lambda n, t=task: progress.update(t, completed=n),
+                    details=details,
                 )
             except MetasiftError as exc:
                 failed = True
@@ -246,6 +285,10 @@ def import_(
             finally:
                 progress.remove_task(task)
             console.print(f"{_safe(path)}: {summary.format}: {_safe(summary.line())}")
+            if (found := summary.provenance) is not None:
+                console.print(f"  PRISMA-S: {_safe(describe(found))}")
+                for note in [*found.flags, *found.notes]:
+                    console.print(f"  [yellow]note:[/yellow] {_safe(note)}")
             for rejection in summary.rejections[:20]:
                 console.print(f"  rejected {_safe(rejection.describe())}")
             if summary.rejected > 20:
@@ -1135,43 +1178,92 @@ def simulate(
         err_console.print(f"Wrote {_safe(plot)}")
 
 
-def _screen_view(shown, status, criteria) -> None:
+SCREEN_KEYS = "[i]nclude  [e]xclude  [m]aybe  [a] more of the abstract  [u]ndo  [q]uit > "
+SHORT_KEYS = "i/e/m a u q > "
+
+
+def _screen_view(shown, status, criteria, *, page: int = 0, out=None) -> int:
+    """Draw one record to screen, fitted to the terminal: the title, the footer and the keys
+    always show; the abstract gets the lines left and is paged (``page``) when longer. On a
+    small terminal the title is cut short and the footer and keys said briefly.
+
+    Returns the number of pages the abstract takes at this terminal size.
+    """
     from rich.panel import Panel
     from rich.text import Text
 
+    out = out or console
+    width, height = out.size.width, out.size.height
+    inner = max(width - 4, 10)  # the panel's borders and padding
     record = shown.record
-    body = Text()
-    body.append(_safe(record.title or "(no title)", markup=False) + "\n", style="bold")
+
+    def wrapped(text: str, style: str = "", limit: int | None = None) -> list[Text]:
+        body = Text(_safe(text, markup=False), style=style)
+        body.highlight_words(criteria.include_terms, style="bold green", case_sensitive=False)
+        body.highlight_words(criteria.exclude_terms, style="bold red", case_sensitive=False)
+        lines = list(body.wrap(out, inner))
+        if limit is not None and len(lines) > limit:
+            lines = lines[:limit]
+            lines[-1].truncate(inner - 1)
+            lines[-1].append("…")
+        return lines
+
+    def rows(text: str, at: int = width) -> int:
+        return len(Text(text).wrap(out, at))
+
     meta = " · ".join(
         x for x in (record.first_author, str(record.year or ""), record.journal or "") if x
     )
-    if meta:
-        body.append(_safe(meta, markup=False) + "\n", style="dim")
-    body.append("\n")
-    body.append(_safe(record.abstract or "(no abstract)", markup=False))
-    body.highlight_words(criteria.include_terms, style="bold green", case_sensitive=False)
-    body.highlight_words(criteria.exclude_terms, style="bold red", case_sensitive=False)
-    rank = "" if shown.rank is None else f"ranked {shown.rank} of the records left"
-    console.print(
-        Panel(body, title=f"record {shown.record_id}", subtitle=rank),
-        soft_wrap=False,
-    )
-    console.print(_screen_status(status), markup=False)
+    # Roomy first; then briefer until the title, footer and keys leave the abstract a line.
+    for title_limit, with_meta, brief in ((4, True, False), (2, False, True), (1, False, True)):
+        title = wrapped(record.title or "(no title)", "bold", title_limit)
+        meta_lines = wrapped(meta, "dim", 2) if meta and with_meta else []
+        footer = _screen_status(status, brief=brief)
+        keys = SHORT_KEYS if brief else SCREEN_KEYS
+        # Borders (2), the blank line after the title, the "more" line, and the key echoed.
+        more = 1 if brief else rows("[abstract lines 999-999 of 999: a for more]", inner)
+        fixed = 2 + len(title) + len(meta_lines) + 1 + more + rows(footer) + rows(keys) + 1
+        if height - fixed >= 1:
+            break
+    room = max(height - fixed, 1)
+    abstract = wrapped(record.abstract or "(no abstract)")
+    pages = max(1, -(-len(abstract) // room))
+    page %= pages
+    shown_lines = abstract[page * room : (page + 1) * room]
+    body = Text("\n").join([*title, *meta_lines, Text(""), *shown_lines])
+    if pages > 1:
+        first, last = page * room + 1, page * room + len(shown_lines)
+        note = (
+            f"[{first}-{last}/{len(abstract)}, a]"
+            if brief
+            else (f"[abstract lines {first}-{last} of {len(abstract)}: a for more]")
+        )
+        body.append("\n" + note, style="dim")
+    rank = "" if shown.rank is None or brief else f"ranked {shown.rank} of the records left"
+    out.print(Panel(body, title=f"record {shown.record_id}", subtitle=rank), soft_wrap=False)
+    out.print(footer, markup=False, highlight=False)
+    out.print(keys, end="", markup=False, highlight=False)
+    return pages
 
 
-def _screen_status(status) -> str:
-    recall = (
-        "estimated recall -"
-        if status.estimated_recall is None
-        else f"estimated recall {100 * status.estimated_recall:.0f}% "
-        f"(lower bound {100 * (status.recall_lower_bound or 0):.0f}%)"
-    )
-    verdict = "stop recommended" if status.stop else "keep screening"
+def _screen_status(status, *, brief: bool = False) -> str:
+    """The screener's footer: progress and the stopping rule's estimate, in words."""
+    from metasift.screening.stopping import recall_in_words
+
+    if brief:
+        recall = (
+            "recall: too early"
+            if status.estimated_recall is None
+            else f"~{100 * status.estimated_recall:.0f}% found"
+        )
+        stop = ", may stop" if status.stop else ""
+        return f"screened {status.n_screened:,} of {status.n_records:,} · {recall}{stop}"
+    recall = recall_in_words(status.estimated_recall, status.recall_lower_bound, status.stop)
     return (
         f"screened {status.n_screened:,} of {status.n_records:,} "
-        f"({100 * status.n_screened / max(status.n_records, 1):.0f}%), "
+        f"({100 * status.n_screened / max(status.n_records, 1):.0f}%) · "
         f"{status.n_included:,} judged relevant (include or maybe) · "
-        f"{recall} — {verdict} [{status.rule}]"
+        f"{recall} [{status.rule}]"
     )
 
 
@@ -1196,8 +1288,8 @@ def screen(
     ] = None,
 ) -> None:
     """Screen titles and abstracts, most relevant first: i include, e exclude, m maybe,
-    u undo, q quit. Records are handed out as in the web app: a record another member is
-    reading is passed over."""
+    a more of a long abstract, u undo, q quit. Records are handed out as in the web app: a
+    record another member is reading is passed over."""
     from metasift.project import Project
     from metasift.screening.session import KEYS
     from metasift.workflow.handout import TeamScreening
@@ -1208,21 +1300,22 @@ def screen(
         team = TeamScreening(proj.engine, proj.protocol)
         rule = team.session(name).rule.describe()
         err_console.print(f"Stopping rule: {rule}.", markup=False)
-        decided = 0
+        decided = page = 0
         try:
             _, shown, why = team.decide_and_next(name)
             while True:
                 if shown is None:
                     console.print(why or "No record is waiting for you.", markup=False)
                     break
-                _screen_view(shown, team.status(), proj.protocol.criteria)
-                console.print(
-                    "[i]nclude  [e]xclude  [m]aybe  [u]ndo  [q]uit > ", end="", markup=False
-                )
+                _screen_view(shown, team.status(), proj.protocol.criteria, page=page)
                 key = _read_key()
                 console.print(key or "")
                 if key in (None, "q"):
                     break
+                if key == "a":
+                    page += 1
+                    continue
+                page = 0
                 if key == "u":
                     undone = team.undo(name)
                     console.print(
@@ -1232,7 +1325,7 @@ def screen(
                     _, shown, why = team.decide_and_next(name)
                     continue
                 if key not in KEYS:
-                    console.print(f"unknown key {key!r}: use i, e, m, u or q")
+                    console.print(f"unknown key {key!r}: use i, e, m, a, u or q")
                     continue
                 stored, shown, why = team.decide_and_next(name, shown.record_id, KEYS[key])
                 decided += int(stored)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -62,9 +63,10 @@ class Source(Section):
 
     name: str
     kind: Literal["pubmed", "europepmc", "openalex", "file"] = "file"
-    # Where the PRISMA diagram counts it: bibliographic databases, trial registers, or other
-    # methods (citation searching, websites, organisations).
-    category: Literal["database", "register", "other"] = "database"
+    # Where the PRISMA diagram counts it: bibliographic databases, trial registers, other
+    # methods (citation searching, websites, organisations), or the studies included in the
+    # review's previous version (an updated review).
+    category: Literal["database", "register", "other", "previous"] = "database"
     query: str = ""
     platform: str = ""
     date_from: str = ""
@@ -74,6 +76,22 @@ class Source(Section):
     files: list[str] = []
     format: str = ""
     base_url: str = ""
+    # PRISMA-S details of a search run by hand and exported (kind = "file"): the date it was
+    # run (YYYY-MM-DD), the search string in a file (relative to the project directory) when
+    # not given as ``query``, and the limits applied.
+    searched: str = ""
+    query_file: str = ""
+    limits: str = ""
+
+    @field_validator("searched")
+    @classmethod
+    def _iso_date(cls, value: str) -> str:
+        if value:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("write the date searched as YYYY-MM-DD") from None
+        return value
 
 
 class ProjectSettings(Section):
@@ -205,6 +223,17 @@ exclude_terms = []
 # query = "(term1[tiab] OR term2[tiab]) AND term3[mh]"
 # date_from = "2000/01/01"
 # date_to = "2025/12/31"
+# An export of a search run by hand (Ovid, Embase.com, Web of Science, Scopus...), with the
+# PRISMA-S details the export does not carry:
+# [[sources]]
+# name = "Embase"
+# kind = "file"
+# files = ["exports/embase.ris"]
+# platform = "Embase.com"
+# searched = "2025-03-01"
+# query_file = "searches/embase.txt"
+# limits = "English; 2000 to 2025"
+# category = "database"  # or "register", "other" (citation searching...), "previous"
 # Credentials never go here: set NCBI_API_KEY, OPENALEX_API_KEY and METASIFT_EMAIL in the
 # environment or in ~/.config/metasift/config.toml. 'metasift search' runs these queries.
 

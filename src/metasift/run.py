@@ -25,6 +25,7 @@ from metasift.records.formats import ReadOptions
 from metasift.records.importing import file_checksum, import_file
 from metasift.records.model import Record
 from metasift.records.normalize import clean_text, normalize_doi, normalize_pmid
+from metasift.records.provenance import source_details
 from metasift.store.schema import imports
 from metasift.workflow.decisions import (
     FULL_TEXT,
@@ -113,6 +114,7 @@ def identify(project: Project, offline: bool, progress: Progress, announce: Anno
                     options=ReadOptions(source_database=source.name),
                     on_record=lambda n, name=name: progress(f"importing {name}", n, 0),
                     name=name,
+                    details=source_details(source, project.root),
                 )
                 announce("import", "done", f"{source.name}: {name}: {summary.line()}")
         elif offline:

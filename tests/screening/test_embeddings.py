@@ -28,3 +28,14 @@ def test_embeddings_load_offline_and_separate_topics(monkeypatch):
     unrelated = SentenceEmbeddings().transform(["Quarterly revenue of a steel company."])
     # Abstracts on rodent memory are closer to each other than to a finance sentence.
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ unrelated[0])
+
+
+def test_embeddings_are_cached_in_the_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("METASIFT_CACHE_DIR", str(tmp_path))
+    texts = ["Adipose-derived stem cells in psoriasis.", "Exosomes in atopic dermatitis."]
+    first = SentenceEmbeddings().transform(texts)
+    assert len(list((tmp_path / "embeddings").glob("*.npy"))) == 1
+    import metasift.screening.features as features
+
+    monkeypatch.setattr(features, "load_embedding_model", lambda: pytest.fail("not cached"))
+    assert np.array_equal(SentenceEmbeddings().transform(texts), first)

@@ -183,3 +183,17 @@ def test_every_rule_states_its_guarantee():
     assert "ranks relevant records no lower than a random draw" in HypergeometricStop().describe()
     for rule in (KneeStop(), SafeStop(), ConsecutiveIrrelevantStop()):
         assert "without a statistical guarantee" in rule.describe()
+
+
+def test_recall_in_words():
+    from metasift.screening.stopping import recall_in_words
+
+    assert recall_in_words(None, None, False) == (
+        "too early to estimate how many relevant records are found; keep screening"
+    )
+    assert recall_in_words(0.8, 0.65, False) == (
+        "about 80% of the relevant records found so far (at least 65%); keep screening"
+    )
+    assert recall_in_words(0.97, 0.97, True) == (
+        "about 97% of the relevant records found so far; the stopping rule says you may stop"
+    )

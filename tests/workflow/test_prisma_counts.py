@@ -126,3 +126,30 @@ def test_tally_is_a_pure_function_of_the_decisions():
     counts.screened += 1
     with pytest.raises(PrismaError, match="'Records screened' is 5"):
         counts.check(final=False)
+
+
+def test_an_import_that_gave_nothing_is_no_source_and_the_previous_version_is_not_counted_again():
+    """A corrupt export (read 1, rejected 1) is not a database of the diagram; the studies
+    of an updated review's previous version are neither identified nor screened, and a record
+    found again as their duplicate is a duplicate removed."""
+    from metasift.workflow.counts import ImportCount, Snapshot, tally
+    from metasift.workflow.decisions import Verdict
+
+    snap = Snapshot(
+        imports=[
+            ImportCount(1, "PubMed", "database", n_read=3, n_merged=0, n_rejected=0),
+            ImportCount(2, "trunc.xml", "database", n_read=1, n_merged=0, n_rejected=1),
+            ImportCount(3, "Review 2021", "previous", n_read=2, n_merged=0, n_rejected=0),
+        ],
+        # Record 3 (PubMed) is record 10 of the previous version found again.
+        import_of={1: 1, 2: 1, 3: 1, 10: 3, 11: 3},
+        cluster_of={3: 100, 10: 100},
+        screenable=[1, 2],  # the store screens neither the previous studies nor record 3
+        title_abstract={1: Verdict(1, "final", "exclude"), 2: Verdict(2, "final", "exclude")},
+    )
+    counts = tally(snap)
+    assert counts.databases == {"PubMed": 3}
+    assert (counts.duplicates, counts.other_removed, counts.screened) == (1, 0, 2)
+    assert (counts.previous_studies, counts.total_studies, counts.updated) == (2, 2, True)
+    counts.check()
+    assert ("Total studies included in review", 2) in counts.rows()

@@ -3,7 +3,8 @@
 Entry points: :class:`Record`; :func:`read_file` / :func:`read_records` (any supported export,
 format detected from content) and :func:`write_records`; :func:`import_file` /
 :func:`import_files` (an export into a project store, reporting read, imported and rejected
-records); the normalisers (:func:`normalize_doi`, :func:`normalize_pmid`, :func:`clean_text`).
+records, with the PRISMA-S details of each import: :class:`SearchDetails`, :func:`resolve`);
+the normalisers (:func:`normalize_doi`, :func:`normalize_pmid`, :func:`clean_text`).
 Names load on first use, so importing the package stays cheap.
 """
 
@@ -22,6 +23,7 @@ __all__, __getattr__, __dir__ = attach(
         "write_records",
     ],
     importing=["ImportSummary", "file_checksum", "import_file", "import_files"],
+    provenance=["ExportTally", "Provenance", "SearchDetails", "declared_details", "resolve"],
     model=["RECORD_FIELDS", "Record"],
     normalize=[
         "clean_text",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from metasift.records.formats import (
 )
 from metasift.records.model import Record
 from metasift.records.normalize import EMPTY_RECORD, record_has_content
+from metasift.records.provenance import ExportTally, Provenance, SearchDetails, resolve
 from metasift.store.records import insert_records
 from metasift.store.schema import imports, rejections
 
@@ -45,6 +46,8 @@ class ImportSummary:
     untitled: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     import_id: int | None = None
+    # The PRISMA-S details stored with the import (a file import's, once read).
+    provenance: Provenance | None = None
 
     def line(self) -> str:
         imported = f"imported {self.imported}"
@@ -96,14 +99,26 @@ def begin_import(
     checksum: str,
     source: str | None,
     options: dict,
+    origin: str | None = None,
 ) -> ImportSummary:
-    """Create the ``imports`` row of a new import inside the caller's transaction."""
+    """Create the ``imports`` row of a new import inside the caller's transaction.
+
+    Args:
+        conn: the caller's transaction.
+        file: how the file (or the search) is named in the store.
+        fmt: the format read.
+        checksum: the file's SHA-256, by which a second import of it is recognised.
+        source: the name PRISMA reports the import under (None: decided when read).
+        options: the reader's settings, kept to re-read the file the same way.
+        origin: how ``source`` was obtained (see :mod:`metasift.records.provenance`).
+    """
     import_id = conn.execute(
         imports.insert().values(
             file=file,
             format=fmt,
             checksum=checksum,
             source=source,
+            source_origin=origin,
             imported_at=datetime.now(UTC),
             n_read=0,
             n_imported=0,
@@ -153,6 +168,18 @@ def add_items(
 def finish_import(conn: Connection, summary: ImportSummary) -> None:
     """Write the rejections and the final counts of ``summary``'s import."""
     summary.rejected = len(summary.rejections)
+    details = {}
+    if (p := summary.provenance) is not None:
+        details = {
+            "source": p.source,
+            "source_origin": p.origin,
+            "database": p.database,
+            "platform": p.platform,
+            "searched": p.searched,
+            "query": p.query,
+            "limits": p.limits,
+            "source_type": p.source_type,
+        }
     if summary.rejections:
         conn.execute(
             rejections.insert(),
@@ -174,13 +201,25 @@ def finish_import(conn: Connection, summary: ImportSummary) -> None:
             n_imported=summary.imported,
             n_rejected=summary.rejected,
             n_merged=summary.merged,
+            **details,
         )
     )
 
 
-def _renamed(items: Iterable[Record | Rejection], name: str) -> Iterator[Record | Rejection]:
+def _renamed(
+    items: Iterable[Record | Rejection],
+    name: str,
+    tally: ExportTally,
+    database: str | None,
+) -> Iterator[Record | Rejection]:
+    """``items`` under the stored file name, counted by what each says of its database
+    before the reviewer's ``database`` (``--source``), when given, replaces it."""
     for item in items:
         item.source_file = name
+        if isinstance(item, Record):
+            tally.add(item)
+            if database:
+                item.source_database = database
         yield item
 
 
@@ -193,14 +232,30 @@ def import_file(
     force: bool = False,
     on_record: Callable[[int], None] | None = None,
     name: str | None = None,
+    details: SearchDetails | None = None,
 ) -> ImportSummary:
-    """Read ``path`` and store its records; returns the counts and the rejections.
+    """Read ``path`` and store its records; returns the counts, the rejections and the
+    PRISMA-S details stored with the import.
 
-    ``name`` is how the file is recorded (the import's file and each record's source file);
-    by default the path as given. A project passes its own relative path, so that the store
-    does not depend on where the project folder lies.
+    Args:
+        engine: the project store.
+        path: the export file (or SYNERGY folder).
+        fmt: its format; detected from the content when None.
+        options: reader settings; ``options.source_database`` is the reviewer's name for the
+            source, as ``details.source``.
+        force: import a file again that was imported before.
+        on_record: called with the number of records read so far.
+        name: how the file is recorded (the import's file and each record's source file);
+            by default the path as given. A project passes its own relative path, so that
+            the store does not depend on where the project folder lies.
+        details: the PRISMA-S details the reviewer gave (source, platform, date searched,
+            search string, limits, source type); the export's own statements fill the gaps.
     """
     options = options or ReadOptions()
+    details = details or SearchDetails()
+    source = details.source or options.source_database
+    if source != details.source:
+        details = SearchDetails(**{**details.__dict__, "source": source})
     name = name or str(path)
     fmt = canonical_format(fmt) if fmt else detect_format(path)
     checksum = file_checksum(path)
@@ -220,18 +275,23 @@ def import_file(
             file=name,
             fmt=fmt,
             checksum=checksum,
-            source=options.source_database,
+            source=source,
             options={"column_map": options.column_map, "label_column": options.label_column},
         )
+        tally = ExportTally(fmt)
+        # The reader leaves each record's database as the export states it; _renamed applies
+        # the reviewer's name after counting what the export said.
+        as_read = replace(options, source_database=None)
         add_items(
             conn,
             summary,
-            _renamed(read_file(path, fmt, options), name),
+            _renamed(read_file(path, fmt, as_read), name, tally, source),
             source_file=name,
             on_record=on_record,
         )
         if summary.read == 0:
             raise ImportFileError(str(path), f"no {fmt} records found in the file.")
+        summary.provenance = resolve(details, tally)
         finish_import(conn, summary)
     return summary
 
@@ -244,11 +304,21 @@ def import_files(
     options: ReadOptions | None = None,
     force: bool = False,
     on_record: Callable[[Path, int], None] | None = None,
+    details: SearchDetails | None = None,
 ) -> list[ImportSummary]:
+    """:func:`import_file` for each of ``paths``, with the same settings and details."""
     results = []
     for path in paths:
         callback = (lambda n, p=path: on_record(p, n)) if on_record else None
         results.append(
-            import_file(engine, path, fmt=fmt, options=options, force=force, on_record=callback)
+            import_file(
+                engine,
+                path,
+                fmt=fmt,
+                options=options,
+                force=force,
+                on_record=callback,
+                details=details,
+            )
         )
     return results

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -26,6 +26,9 @@ from metasift.workflow.counts import import_source
 from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, agreement
 from metasift.workflow.prisma import PrismaCounts
 from metasift.workflow.state import ReviewState, review_state
+
+if TYPE_CHECKING:
+    from metasift.search.log import LogEntry
 
 
 def _protocol_table(project: Project) -> Table:
@@ -80,7 +83,17 @@ def _search_table(project: Project) -> Table:
     )
 
 
+def _records(e: LogEntry) -> str:
+    """What a search gave: a live run's counts, or an import's."""
+    if e.kind == "import":
+        return f"read {e.retrieved:,}, imported {e.imported or 0:,}"
+    text = "" if e.reported is None else f"reported {e.reported:,}, "
+    text += f"retrieved {e.retrieved:,}"
+    return text + ("" if e.imported is None else f", new {e.imported:,}")
+
+
 def _searches(project: Project) -> Table | None:
+    """The search appendix: every search, live or imported, in PRISMA-S order."""
     from metasift.search.log import search_log
 
     entries = search_log(project.engine)
@@ -88,29 +101,27 @@ def _searches(project: Project) -> Table | None:
         return None
     rows = [
         [
-            e.database,
-            e.platform,
-            e.date[:10],
-            e.query,
+            e.database if e.source == e.database else f"{e.source} ({e.database})",
+            e.platform or "not stated",
+            (e.date[:10] or "not stated"),
+            e.query or "not stated",
             e.filters,
-            "" if e.reported is None else str(e.reported),
-            str(e.retrieved),
-            "" if e.imported is None else str(e.imported),
-            e.status + (f": {e.warning}" if e.warning else ""),
+            _records(e),
+            e.status
+            + (f": {e.warning}" if e.warning else "")
+            + (f" ({e.flags})" if e.flags else ""),
         ]
         for e in entries
     ]
     return Table(
-        "Searches as run (PRISMA-S)",
+        "Search appendix (PRISMA-S): every database searched, live or exported and imported",
         [
             "database",
             "platform",
-            "date",
-            "query",
-            "filters",
-            "reported",
-            "retrieved",
-            "new",
+            "date searched",
+            "search string",
+            "limits and filters",
+            "records",
             "status",
         ],
         rows,

@@ -1,7 +1,9 @@
 """The PRISMA 2020 flow diagram, drawn with matplotlib in the template's layout.
 
-Both variants of the PRISMA 2020 template are drawn: "databases and registers only" and
-"with other methods" (a second column for websites, organisations and citation searching).
+The variants of the PRISMA 2020 template are drawn: "databases and registers only", "with
+other methods" (a second column for websites, organisations and citation searching), and
+either of them "for updated reviews" (a first column for the studies of the previous version,
+joined with the new studies in a total at the bottom).
 Counts come from :class:`metasift.workflow.prisma.PrismaCounts`, checked before drawing.
 """
 
@@ -28,6 +30,7 @@ HEADER_H = 0.42
 PHASE_COLOUR = "#a9c9e8"
 HEADER_COLOUR = "#f2c94c"
 OTHER_HEADER_COLOUR = "#d9d9d9"
+PREVIOUS_HEADER_COLOUR = "#c6e0b4"
 EDGE = "#333333"
 
 
@@ -130,7 +133,9 @@ def draw_prisma(
         counts.check()
     other = counts.with_other_methods if other_methods is None else other_methods
 
-    x_main = PHASE_W + 0.25
+    updated = counts.updated
+    x_previous = PHASE_W + 0.25
+    x_main = x_previous + (BOX_W + GAP_X if updated else 0)
     x_side = x_main + BOX_W + GAP_X
     x_other = x_side + BOX_W + GAP_X * 1.6
     x_other_side = x_other + BOX_W + GAP_X
@@ -193,8 +198,26 @@ def draw_prisma(
         f"Studies included in review {_n(counts.included_studies)}",
         f"Reports of included studies {_n(counts.included_reports)}",
     ]
+    previous_lines = total_lines = []
+    if updated:
+        included_lines = [
+            f"New studies included in review {_n(counts.included_studies)}",
+            f"Reports of new included studies {_n(counts.included_reports)}",
+        ]
+        previous_lines = [
+            f"Studies included in previous version of review {_n(counts.previous_studies)}",
+            "Reports of studies included in previous version of review "
+            f"{_n(counts.previous_reports)}",
+        ]
+        total_lines = [
+            f"Total studies included in review {_n(counts.total_studies)}",
+            f"Reports of total included studies {_n(counts.total_reports)}",
+        ]
+        heights[0] = max(heights[0], _height(previous_lines, BOX_W))
     # Tall enough for the rotated "Included" phase label.
-    heights.append(max(_height(included_lines, BOX_W), 0.95))
+    heights.append(
+        max(_height(included_lines, BOX_W), _height(total_lines, BOX_W) if updated else 0, 0.95)
+    )
 
     total_h = HEADER_H + GAP_Y * len(heights) + sum(heights) + 0.2
     # A draft says so below the boxes, in a band of its own, never over them.
@@ -215,10 +238,22 @@ def draw_prisma(
     _draw_box(
         ax,
         header,
-        ["Identification of studies via databases and registers"],
+        [
+            "Identification of new studies via databases and registers"
+            if updated
+            else "Identification of studies via databases and registers"
+        ],
         fill=HEADER_COLOUR,
         header=True,
     )
+    if updated:
+        _draw_box(
+            ax,
+            _Box(x_previous, top, BOX_W, HEADER_H),
+            ["Previous studies"],
+            fill=PREVIOUS_HEADER_COLOUR,
+            header=True,
+        )
     if other:
         o_header = _Box(x_other, top, 2 * BOX_W + GAP_X, HEADER_H)
         _draw_box(
@@ -258,6 +293,14 @@ def draw_prisma(
     row_tops.append(y)
     included = _Box(x_main, y, BOX_W, heights[-1])
     _draw_box(ax, included, included_lines)
+    if updated:
+        # The previous version's studies join the new ones in the total, below them.
+        previous = _Box(x_previous, row_tops[0], BOX_W, heights[0])
+        total = _Box(x_previous, y, BOX_W, heights[-1])
+        _draw_box(ax, previous, previous_lines)
+        _draw_box(ax, total, total_lines)
+        _arrow(ax, (x_previous + BOX_W / 2, previous.bottom), (x_previous + BOX_W / 2, total.y))
+        _arrow(ax, (included.x, included.mid_y), (total.x + total.w, total.mid_y))
     last = main_boxes[-1]
     _arrow(ax, (last.x + last.w / 2, last.bottom), (included.x + included.w / 2, included.y))
     if other:

@@ -37,6 +37,7 @@ __all__, __getattr__, __dir__ = attach(
         "StopEstimate",
         "StoppingRule",
         "default_rules",
+        "recall_in_words",
     ],
     store=["add_decision", "standing_decisions"],
 )

@@ -284,16 +284,29 @@ class SentenceEmbeddings(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
-        model = load_embedding_model()
-        return np.asarray(
-            model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=self.normalize,
-                show_progress_bar=False,
-            ),
-            dtype=np.float32,
-        )
+        # Embedding a collection takes minutes on a CPU; simulations embed the same one for
+        # every seed and model, so the vectors are kept in the user's cache folder.
+        from metasift.cache import cached_array
+
+        texts = list(texts)
+
+        def encode() -> np.ndarray:
+            return np.asarray(
+                load_embedding_model().encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=self.normalize,
+                    show_progress_bar=False,
+                ),
+                dtype=np.float32,
+            )
+
+        import importlib.metadata as md
+
+        embedding_model_path()  # says what to install when the model package is missing
+        model = f"{EMBEDDING_PACKAGE} {md.version(EMBEDDING_PACKAGE)}"
+        key = [model, f"normalize={self.normalize}", *texts]
+        return cached_array("embeddings", key, encode)
 
 
 def embedding_model_path() -> str:

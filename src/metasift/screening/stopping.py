@@ -66,6 +66,24 @@ class StopEstimate:
         return asdict(self)
 
 
+def recall_in_words(estimated: float | None, lower: float | None, stop: bool) -> str:
+    """A stopping rule's estimate as a reviewer reads it: how many of the relevant records are
+    found so far, and whether to go on.
+
+    Args:
+        estimated: the estimated recall (0-1), None while too few records are screened.
+        lower: its lower bound, if the rule gives one.
+        stop: whether the rule recommends stopping.
+    """
+    verdict = "the stopping rule says you may stop" if stop else "keep screening"
+    if estimated is None:
+        return f"too early to estimate how many relevant records are found; {verdict}"
+    found = f"about {100 * estimated:.0f}% of the relevant records found so far"
+    if lower is not None and lower < estimated - 0.005:
+        found += f" (at least {100 * lower:.0f}%)"
+    return f"{found}; {verdict}"
+
+
 class StoppingRule(Protocol):
     name: str
 

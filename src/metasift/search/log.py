@@ -1,8 +1,12 @@
-"""The PRISMA-S search log: every run of every search, as Markdown, CSV or JSON.
+"""The PRISMA-S search log: every search, run live or by hand and imported, as Markdown, CSV
+or JSON.
 
-One entry per run (the log keeps them all, failed and abandoned ones too): database,
-platform, date, the exact query as sent, limits and filters, and the results: the count the
-database reported, the records retrieved, imported as new and merged as seen before.
+One entry per live run (the log keeps them all, failed and abandoned ones too) and per imported
+export, in the order they were done, each in PRISMA-S order: database, platform, date
+searched, the full search string, limits and filters, and the records: the count the database
+reported, the records retrieved, imported as new and merged as seen before. An import whose
+database, date or search string was not stated says so; one that gave no records stays in the
+log as such.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from sqlalchemy import Engine
 
 from metasift.errors import SearchError
 from metasift.records.cells import SafeDictWriter
-from metasift.store.schema import searches
+from metasift.records.provenance import NOT_STATED
+from metasift.store.schema import imports, searches
 
 FORMATS = ("md", "csv", "json")
 
 
 @dataclass
 class LogEntry:
+    """One search in the log: a live run (``kind`` "search") or an imported export ("import";
+    ``run`` is then the import's id, ``file`` its file)."""
+
     run: int
     source: str
     database: str
@@ -45,6 +53,11 @@ class LogEntry:
     import_id: int | None
     warning: str | None
     error: str | None
+    kind: str = "search"
+    file: str = ""
+    limits: str = ""
+    # What PRISMA-S asks for and the import lacks ("source not stated", ...), and notes.
+    flags: str = ""
 
 
 def _filters(value: dict[str, Any] | None) -> str:
@@ -63,9 +76,18 @@ def _iso(moment: Any) -> str | None:
 
 
 def search_log(engine: Engine) -> list[LogEntry]:
+    """Every live search run and every imported export, in the order they were done.
+
+    Args:
+        engine: the project store.
+    """
     with engine.connect() as conn:
         rows = conn.execute(sa.select(searches).order_by(searches.c.id)).all()
-    return [
+        of_searches = sa.select(searches.c.import_id).where(searches.c.import_id.is_not(None))
+        files = conn.execute(
+            sa.select(imports).where(imports.c.id.not_in(of_searches)).order_by(imports.c.id)
+        ).all()
+    entries = [
         LogEntry(
             run=row.id,
             source=row.source,
@@ -91,6 +113,55 @@ def search_log(engine: Engine) -> list[LogEntry]:
         )
         for row in rows
     ]
+    # Searches by when they started, imports by when they were imported: the order of work.
+    moments = [_iso(row.started_at) or "" for row in rows]
+    moments += [_iso(row.imported_at) or "" for row in files]
+    entries += [_import_entry(row) for row in files]
+    order = sorted(range(len(entries)), key=lambda i: moments[i])
+    return [entries[i] for i in order]
+
+
+def _import_entry(row: sa.Row) -> LogEntry:
+    """An imported export as a log entry: what the reviewer and the export stated."""
+    file = row.file.replace("\\", "/").rsplit("/", 1)[-1]
+    flags = []
+    if not row.source:
+        flags.append(NOT_STATED)
+    if not row.searched:
+        flags.append("date searched not stated")
+    if not row.query:
+        flags.append("search string not stated")
+    if row.database and row.source and row.database.lower() not in row.source.lower():
+        flags.append(f"the export says {row.database}")
+    if row.n_imported == 0:
+        flags.append("gave no records")
+    return LogEntry(
+        run=row.id,
+        source=row.source or file,
+        database=row.source or row.database or file,
+        platform=row.platform or "",
+        url="",
+        date=row.searched or "",
+        finished=_iso(row.imported_at),
+        query=row.query or "",
+        query_as_written=row.query or "",
+        filters=row.limits or "",
+        ad_hoc=False,
+        status="imported" if row.n_imported else "imported, no records",
+        reported=None,
+        retrieved=row.n_read,
+        imported=row.n_imported,
+        merged=row.n_merged,
+        rejected=row.n_rejected,
+        resumed=0,
+        import_id=row.id,
+        warning=None,
+        error=None,
+        kind="import",
+        file=file,
+        limits=row.limits or "",
+        flags="; ".join(flags),
+    )
 
 
 def _number(value: int | None) -> str:
@@ -102,38 +173,75 @@ def _cell(text: str) -> str:
 
 
 def to_markdown(entries: list[LogEntry]) -> str:
+    """The log as Markdown: a summary table, then each search in PRISMA-S order."""
     out = ["# Search log (PRISMA-S)", ""]
     if not entries:
-        return "\n".join([*out, "No searches have been run.", ""])
+        return "\n".join([*out, "No searches have been run. No exports have been imported.", ""])
     out += [
-        "| run | database | platform | date | filters | reported | retrieved | new | merged "
-        "| status |",
-        "| ---: | --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+        "| # | database | platform | date searched | limits | reported | retrieved | new "
+        "| merged | status |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for e in entries:
         out.append(
-            f"| {e.run} | {_cell(e.source)} | {_cell(e.platform)} | {e.date} | "
+            f"| {_label(e)} | {_cell(e.source)} | {_cell(e.platform)} | "
+            f"{e.date[:10] if e.kind == 'import' else e.date} | "
             f"{_cell(e.filters)} | {_number(e.reported)} | {_number(e.retrieved)} | "
             f"{_number(e.imported)} | {_number(e.merged)} | {e.status} |"
         )
     out.append("")
     for e in entries:
-        name = e.source if e.source == e.database else f"{e.source} ({e.database})"
-        out += [f"## Run {e.run}: {name}, {e.date}", ""]
-        out.append(f"- Platform: {e.platform} ({e.url})")
-        if e.filters:
-            out.append(f"- Limits and filters: {e.filters}")
-        if e.ad_hoc:
-            out.append("- Ad hoc query (not the protocol's)")
-        if e.resumed:
-            out.append(f"- Resumed {e.resumed} time(s) after an interruption")
-        if e.warning:
-            out.append(f"- **Warning:** {e.warning}")
-        if e.error:
-            out.append(f"- Error: {e.error}")
-        fence = "~~~~" if "```" in e.query else "```"
-        out += ["- Query, exactly as sent:", "", fence, e.query, fence, ""]
+        out += _section(e) if e.kind == "import" else _run_section(e)
     return "\n".join(out)
+
+
+def _label(e: LogEntry) -> str:
+    return f"import {e.run}" if e.kind == "import" else f"run {e.run}"
+
+
+def _fenced(query: str) -> list[str]:
+    fence = "~~~~" if "```" in query else "```"
+    return ["", fence, query, fence, ""]
+
+
+def _run_section(e: LogEntry) -> list[str]:
+    name = e.source if e.source == e.database else f"{e.source} ({e.database})"
+    out = [f"## Run {e.run}: {name}, {e.date}", ""]
+    out.append(f"- Platform: {e.platform} ({e.url})")
+    out.append(f"- Date searched: {e.date}")
+    if e.filters:
+        out.append(f"- Limits and filters: {e.filters}")
+    out.append(
+        f"- Records: reported {_number(e.reported) or '-'}, retrieved {e.retrieved:,}, "
+        f"new {_number(e.imported) or '-'}, merged {_number(e.merged) or '-'}"
+    )
+    if e.ad_hoc:
+        out.append("- Ad hoc query (not the protocol's)")
+    if e.resumed:
+        out.append(f"- Resumed {e.resumed} time(s) after an interruption")
+    if e.warning:
+        out.append(f"- **Warning:** {e.warning}")
+    if e.error:
+        out.append(f"- Error: {e.error}")
+    return [*out, "- Query, exactly as sent:", *_fenced(e.query)]
+
+
+def _section(e: LogEntry) -> list[str]:
+    out = [f"## Import {e.run}: {e.source}, from {e.file}", ""]
+    out.append(f"- Database: {e.database}")
+    out.append(f"- Platform: {e.platform or 'not stated'}")
+    out.append(f"- Date searched: {e.date or 'not stated'}")
+    if e.filters:
+        out.append(f"- Limits and filters: {e.filters}")
+    out.append(
+        f"- Records: read {e.retrieved:,}, imported {_number(e.imported)}, rejected "
+        f"{_number(e.rejected)}, merged {_number(e.merged)}"
+    )
+    if e.flags:
+        out.append(f"- **Not stated or noted:** {e.flags}")
+    if not e.query:
+        return [*out, "- Search string: not stated", ""]
+    return [*out, "- Search string, as run:", *_fenced(e.query)]
 
 
 def to_csv(entries: list[LogEntry]) -> str:

@@ -29,6 +29,7 @@ from metasift.errors import SearchError
 from metasift.records.formats.base import Rejection
 from metasift.records.importing import add_items, begin_import, finish_import
 from metasift.records.model import RECORD_FIELDS, Record
+from metasift.records.provenance import FROM_SEARCH
 from metasift.search.base import KINDS, Page, SearchSpec, SourceClient
 from metasift.search.config import (
     Credentials,
@@ -340,6 +341,7 @@ def _finish(
             checksum=hashlib.sha256(f"search {search_id} {started}".encode()).hexdigest(),
             source=spec.source,
             options={"search_id": search_id, "kind": spec.kind},
+            origin=FROM_SEARCH,
         )
         add_items(
             conn,

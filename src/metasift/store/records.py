@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from metasift.records.model import RECORD_FIELDS, Record
-from metasift.store.schema import dedup_clusters, dedup_members, records
+from metasift.store.schema import dedup_clusters, dedup_members, imports, records
 
 _STORED = [f for f in RECORD_FIELDS if f not in ("source_position",)]
 
@@ -55,8 +55,25 @@ def count_records(engine: Engine) -> int:
 
 
 def _not_removed() -> sa.ColumnElement[bool]:
+    """Records screening works on: not a removed duplicate, not a study of the review's
+    previous version (an import of source type "previous"), and not found again in this round
+    as a duplicate of one (it was included last time; PRISMA counts it as a duplicate)."""
     removed = sa.select(dedup_members.c.record_id).where(dedup_members.c.role == "duplicate")
-    return records.c.id.not_in(removed)
+    previous = (
+        sa.select(records.c.id)
+        .join(imports, imports.c.id == records.c.import_id)
+        .where(imports.c.source_type == "previous")
+    )
+    found_again = sa.select(dedup_members.c.record_id).where(
+        dedup_members.c.cluster_id.in_(
+            sa.select(dedup_members.c.cluster_id).where(dedup_members.c.record_id.in_(previous))
+        )
+    )
+    return sa.and_(
+        records.c.id.not_in(removed),
+        records.c.id.not_in(previous),
+        records.c.id.not_in(found_again),
+    )
 
 
 def screenable_ids(engine: Engine | Connection) -> list[int]:

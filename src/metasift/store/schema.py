@@ -31,6 +31,18 @@ imports = sa.Table(
     sa.Column("n_rejected", sa.Integer, nullable=False),
     sa.Column("n_merged", sa.Integer, nullable=False, server_default="0"),
     sa.Column("options", sa.JSON, nullable=False),
+    # PRISMA-S details (revision 0011_import_details). ``source`` is the name the import is
+    # reported under; ``source_origin`` says whether the reviewer gave it ("user"), the export
+    # stated it ("export"), a live search ran it ("search") or none did ("file name", flagged).
+    # ``database`` is what the export states, kept even when the reviewer named it otherwise.
+    sa.Column("source_origin", sa.String(16)),
+    sa.Column("database", sa.Text),
+    sa.Column("platform", sa.Text),
+    sa.Column("searched", sa.String(10)),
+    sa.Column("query", sa.Text),
+    sa.Column("limits", sa.Text),
+    # database, register, other or previous; None: as review.toml's source of that name says.
+    sa.Column("source_type", sa.String(16)),
 )
 
 records = sa.Table(

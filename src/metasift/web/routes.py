@@ -165,6 +165,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
     def import_upload(request: Request, slug: str, form: Posted):
         from metasift.records.formats import ReadOptions, canonical_format
         from metasift.records.importing import import_file
+        from metasift.records.provenance import SearchDetails, declared_details, describe
 
         ctx = served.writer(request, slug, form, owner=True)
         upload = form.get("file")
@@ -182,15 +183,25 @@ def add_routes(app: FastAPI, served: Served) -> None:
                     if size > served.max_upload:
                         raise too_large(served.max_upload)
                     out.write(chunk)
-            options = ReadOptions(source_database=_text(form, "source") or None)
+            source = _text(form, "source") or None
+            given = SearchDetails(
+                source=source,
+                platform=_text(form, "platform") or None,
+                searched=_text(form, "searched") or None,
+                query=_text(form, "query") or None,
+                limits=_text(form, "limits") or None,
+                source_type=_text(form, "source_type") or None,
+            )
+            declared = declared_details(ctx.protocol, source, ctx.served.project.root)
             try:
                 summary = import_file(
                     ctx.engine,
                     path,
                     fmt=fmt,
-                    options=options,
+                    options=ReadOptions(),
                     name=name,
                     force=bool(form.get("force")),
+                    details=given.over(declared),
                 )
             except ImportFileError as exc:
                 # Name the file as the user knows it, not the temporary copy.
@@ -198,7 +209,12 @@ def add_routes(app: FastAPI, served: Served) -> None:
                 raise ImportFileError(name, message.removeprefix(f"{name}: ")) from None
         ctx.served.records_changed()
         return served.page(
-            "import.html", ctx, formats=_formats(), imports=_imports(ctx), summary=summary
+            "import.html",
+            ctx,
+            formats=_formats(),
+            imports=_imports(ctx),
+            summary=summary,
+            describe=describe,
         )
 
     def _formats() -> list[str]:

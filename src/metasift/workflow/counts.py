@@ -10,7 +10,11 @@ Identification counts every record read from each source's files and searches (r
 in an earlier run of a living search are not identified twice). Records an importer rejected
 (no title, unreadable) are "removed for other reasons". A screened item belongs to the
 "other methods" column when every record of its duplicate cluster came from a source the
-protocol lists with ``category = "other"`` (citation searching, websites...).
+protocol lists with ``category = "other"`` (citation searching, websites...), or that was
+imported with ``--source-type other``. An import that yielded no records (all rejected, or all
+seen before) is not a source of the diagram; the search log still lists it. The records of an
+import of source type "previous" are the studies included in the review's previous version
+(an updated review): they are not identified, screened or counted again in this round.
 """
 
 from __future__ import annotations
@@ -44,10 +48,13 @@ class ImportCount:
 
     id: int
     source: str
-    category: str  # database, register or other
+    category: str  # database, register, other or previous
     n_read: int
     n_merged: int
     n_rejected: int
+    # False when neither the reviewer nor the export named the database: the file name stands
+    # in, and the doors flag it ("source not stated").
+    stated: bool = True
 
 
 @dataclass
@@ -83,14 +90,20 @@ def load_snapshot(engine: Engine, protocol: Protocol) -> Snapshot:
     with engine.connect() as conn:
         for row in conn.execute(sa.select(imports).order_by(imports.c.id)):
             name = import_source(row)
+            kind = row.source_type or category.get(name.lower(), "database")
+            if kind == "previous" and row.source_type != "previous":
+                # Only an import stored as "previous" is kept out of screening (see
+                # store.records); one renamed so later is counted as what it was screened as.
+                kind = "database"
             snap.imports.append(
                 ImportCount(
                     row.id,
                     name,
-                    category.get(name.lower(), "database"),
+                    kind,
                     row.n_read,
                     row.n_merged,
                     row.n_rejected,
+                    stated=bool(row.source),
                 )
             )
         snap.import_of = dict(conn.execute(sa.select(records.c.id, records.c.import_id)).all())
@@ -111,8 +124,17 @@ def tally(snap: Snapshot) -> PrismaCounts:
     ``counts.pending`` (what -> how many). A pure function: no store, no protocol."""
     counts = PrismaCounts()
     other_import_ids: set[int] = set()
+    previous_import_ids: set[int] = set()
     rejected_db = 0
     for imp in snap.imports:
+        if imp.n_read - imp.n_merged - imp.n_rejected <= 0:
+            continue  # gave no records: not a source of the diagram
+        if imp.category == "previous":
+            previous_import_ids.add(imp.id)
+            # One record per study included last time: each is a study and its report.
+            counts.previous_studies += imp.n_read - imp.n_merged - imp.n_rejected
+            counts.previous_reports += imp.n_read - imp.n_merged - imp.n_rejected
+            continue
         target = {
             "database": counts.databases,
             "register": counts.registers,
@@ -134,7 +156,8 @@ def tally(snap: Snapshot) -> PrismaCounts:
 
     db_items = [rid for rid in snap.screenable if not is_other(rid)]
     other_items = [rid for rid in snap.screenable if is_other(rid)]
-    db_records = sum(1 for imp in snap.import_of.values() if imp not in other_import_ids)
+    not_db = other_import_ids | previous_import_ids
+    db_records = sum(1 for imp in snap.import_of.values() if imp not in not_db)
     counts.duplicates = db_records - len(db_items)
     counts.other_removed = rejected_db
 

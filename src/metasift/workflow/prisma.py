@@ -51,6 +51,9 @@ class PrismaCounts:
     included_studies: int = 0
     included_reports: int = 0
     other_flow: OtherMethodsFlow = field(default_factory=OtherMethodsFlow)
+    # An updated review: the studies (and their reports) included in its previous version.
+    previous_studies: int = 0
+    previous_reports: int = 0
     # Stopping rule that left records unscreened (e.g. "hypergeometric test, recall >= 95%").
     automation_note: str = ""
     # Work not finished yet (what -> how many); a final diagram needs none.
@@ -65,13 +68,36 @@ class PrismaCounts:
         return self.duplicates + self.automation_ineligible + self.other_removed
 
     @property
+    def updated(self) -> bool:
+        """Whether this is an updated review (the PRISMA 2020 template with previous studies)."""
+        return self.previous_studies > 0 or self.previous_reports > 0
+
+    @property
+    def total_studies(self) -> int:
+        """Studies included in the review: new ones and those of the previous version."""
+        return self.included_studies + self.previous_studies
+
+    @property
+    def total_reports(self) -> int:
+        return self.included_reports + self.previous_reports
+
+    @property
     def with_other_methods(self) -> bool:
         return bool(self.other_methods) or self.other_flow.sought > 0
 
     def rows(self) -> list[tuple[str, int]]:
         """The boxes as (label, count), in the diagram's order and with its wording: what the
         web app, ``metasift status`` and the report list."""
-        out = [
+        out = []
+        if self.updated:
+            out += [
+                ("Studies included in previous version of review", self.previous_studies),
+                (
+                    "Reports of studies included in previous version of review",
+                    self.previous_reports,
+                ),
+            ]
+        out += [
             ("Records identified", self.identified),
             ("Duplicates removed", self.duplicates),
             ("Records marked ineligible by automation tools", self.automation_ineligible),
@@ -92,10 +118,18 @@ class PrismaCounts:
                 ("Reports assessed for eligibility (other methods)", o.assessed),
             ]
             out += [(f"Reports excluded (other methods): {r}", n) for r, n in o.excluded.items()]
-        out += [
-            ("Studies included in review", self.included_studies),
-            ("Reports of included studies", self.included_reports),
-        ]
+        if self.updated:
+            out += [
+                ("New studies included in review", self.included_studies),
+                ("Reports of new included studies", self.included_reports),
+                ("Total studies included in review", self.total_studies),
+                ("Reports of total included studies", self.total_reports),
+            ]
+        else:
+            out += [
+                ("Studies included in review", self.included_studies),
+                ("Reports of included studies", self.included_reports),
+            ]
         return out
 
     def check(self, *, final: bool = True) -> None:
@@ -203,6 +237,12 @@ class PrismaCounts:
             "included_studies": self.included_studies,
             "included_reports": self.included_reports,
             "other_methods_flow": asdict(self.other_flow),
+            "previous_version": {
+                "studies": self.previous_studies,
+                "reports": self.previous_reports,
+            },
+            "total_studies": self.total_studies,
+            "total_reports": self.total_reports,
             "automation_note": self.automation_note,
             "pending": dict(self.pending),
         }

@@ -58,6 +58,8 @@ class ReviewState:
     included_studies: list[int] = field(default_factory=list)
     # The records whose reports are included (a study may have several).
     included_records: list[int] = field(default_factory=list)
+    # Imports whose database nobody stated: reported under their file names (PRISMA-S item 1).
+    unstated_sources: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -71,6 +73,15 @@ class ReviewState:
             ("Records after de-duplication", f"{self.n_screenable:,}"),
         ]
         out += [(label, f"{n:,}") for label, n in self.counts.rows()]
+        if self.unstated_sources:
+            out.append(
+                (
+                    "Source not stated",
+                    ", ".join(self.unstated_sources)
+                    + " (reported by file name: import again with --source, or name the "
+                    "database in review.toml)",
+                )
+            )
         out.append(("Stopping rule", self.screening.describe()))
         for stage in STAGES:
             out.append((STAGE_NAMES[stage].capitalize(), self.stages[stage].describe()))
@@ -117,6 +128,7 @@ def review_state(engine: Engine, protocol: Protocol) -> ReviewState:
         decisions_by_reviewer={k: dict(v) for k, v in sorted(by_reviewer.items())},
         included_studies=included_studies(snap.reports),
         included_records=[r.record_id for r in included_reports(snap.reports)],
+        unstated_sources=[i.source for i in snap.imports if not i.stated],
     )
 
 

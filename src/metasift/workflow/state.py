@@ -19,7 +19,7 @@ from metasift.store.records import count_records
 from metasift.workflow.closure import StopState, stop_state
 from metasift.workflow.counts import included_studies, load_snapshot, tally
 from metasift.workflow.decisions import STAGE_NAMES, STAGES, stage_closed
-from metasift.workflow.fulltext import included_reports, list_reports
+from metasift.workflow.fulltext import Report, included_reports, list_reports
 from metasift.workflow.prisma import PrismaCounts
 from metasift.workflow.reviewers import Reviewer, list_reviewers
 
@@ -58,6 +58,8 @@ class ReviewState:
     included_studies: list[int] = field(default_factory=list)
     # The records whose reports are included (a study may have several).
     included_records: list[int] = field(default_factory=list)
+    # Every report sought for retrieval, with its study and full-text verdict.
+    reports: list[Report] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -117,6 +119,7 @@ def review_state(engine: Engine, protocol: Protocol) -> ReviewState:
         decisions_by_reviewer={k: dict(v) for k, v in sorted(by_reviewer.items())},
         included_studies=included_studies(snap.reports),
         included_records=[r.record_id for r in included_reports(snap.reports)],
+        reports=snap.reports,
     )
 
 

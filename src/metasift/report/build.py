@@ -15,8 +15,17 @@ import sqlalchemy as sa
 
 from metasift.project import Project
 from metasift.protocol import Simulation
+from metasift.records.cite import reference, study_labels
 from metasift.records.formats import write_records
-from metasift.report.context import Analysis, Download, Figure, ReportContext, Table
+from metasift.report.context import (
+    Analysis,
+    Download,
+    Figure,
+    ReferenceList,
+    ReportContext,
+    StudyReferences,
+    Table,
+)
 from metasift.report.figures import svg_of
 from metasift.report.prisma_diagram import prisma_svg
 from metasift.screening.settings import screening_settings
@@ -24,6 +33,14 @@ from metasift.store.records import iter_records
 from metasift.store.schema import imports, records
 from metasift.workflow.counts import import_source
 from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, agreement
+from metasift.workflow.fulltext import (
+    CONFLICT,
+    NOT_RETRIEVED,
+    PENDING,
+    exclusion_reason,
+    full_text_outcome,
+    report_status,
+)
 from metasift.workflow.prisma import PrismaCounts
 from metasift.workflow.state import ReviewState, review_state
 
@@ -214,6 +231,71 @@ def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> N
             )
 
 
+_AWAITING = {
+    NOT_RETRIEVED: "not retrieved",
+    PENDING: "awaiting a full-text decision",
+    CONFLICT: "full-text decisions in conflict",
+}
+
+
+def _study_lists(project: Project, review: ReviewState, ctx: ReportContext) -> None:
+    """The excluded full texts with their reasons, and the reference lists of included,
+    excluded and awaiting studies, as workflow sorts the reports sought."""
+    outcome = full_text_outcome(review.reports)
+    wanted = [r.record_id for r in review.reports]
+    if not wanted:
+        return
+    recs = dict(iter_records(project.engine, records.c.id.in_(wanted)))
+    # A report is listed under its study's name (the study id is its first report's record).
+    studies = study_labels({r.study_id: recs[r.study_id] for r in review.reports})
+    label = {r.record_id: studies[r.study_id] for r in review.reports}
+    excluded = sorted(
+        ([label[r.record_id], exclusion_reason(r)] for r in outcome.excluded),
+        key=lambda row: row[0].lower(),
+    )
+    if excluded:
+        ctx.excluded = Table(
+            "Excluded full texts with reasons", ["study", "reason for exclusion"], excluded
+        )
+    # Several reports of one study are listed under the study (RevMan's study references).
+    included: dict[int, list[int]] = {}
+    for r in outcome.included:
+        included.setdefault(r.study_id, []).append(r.record_id)
+    lists = [
+        (
+            "Included studies",
+            [
+                StudyReferences(label[sid], [reference(recs[rid]) for rid in rids])
+                for sid, rids in included.items()
+            ],
+        ),
+        (
+            "Excluded studies",
+            [
+                StudyReferences(label[r.record_id], [reference(recs[r.record_id])])
+                for r in outcome.excluded
+            ],
+        ),
+        (
+            "Studies awaiting classification",
+            [
+                StudyReferences(
+                    label[r.record_id],
+                    [reference(recs[r.record_id])],
+                    _AWAITING[report_status(r)]
+                    + (f": {r.not_retrieved_reason}" if r.not_retrieved_reason else ""),
+                )
+                for r in outcome.awaiting
+            ],
+        ),
+    ]
+    ctx.references = [
+        ReferenceList(title, sorted(items, key=lambda s: s.study.lower()))
+        for title, items in lists
+        if items
+    ]
+
+
 def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
     from metasift.extraction.stage import analysis_rows
     from metasift.synthesis.plan import parse_plan, run_analysis
@@ -332,6 +414,7 @@ def build_report(
     ctx.screening, ctx.screening_figures = _screening(project, review)
     study_ids = review.included_studies
     _extraction(project, study_ids, ctx)
+    _study_lists(project, review, ctx)
     _analyses(project, study_ids, ctx)
     ctx.downloads = _downloads(project, review.included_records, counts)
     return ctx

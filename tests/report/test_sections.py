@@ -3,7 +3,9 @@ excluded full texts with reasons and the reference lists (included, excluded, aw
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 
@@ -191,3 +193,131 @@ def test_reference_style():
         {3: Record(authors=["Park, H."], year=2020), 1: Record(authors=["Park, K."], year=2020)}
     )
     assert labels == {1: "Park 2020a", 3: "Park 2020b"}
+
+
+ANALYSED = """
+[review]
+title = "Stem cells and psoriasis"
+[criteria]
+exclusion_reasons = ["wrong population"]
+[extraction]
+reviewers = 1
+[[extraction.fields]]
+name = "design"
+type = "choice"
+choices = ["RCT", "cohort"]
+[[extraction.fields]]
+name = "country"
+[[extraction.outcomes]]
+name = "clear"
+kind = "dichotomous"
+[[analysis.analyses]]
+name = "Clearance"
+measure = "RR"
+method = "REML"
+by = "design"
+where = { outcome = "clear" }
+favours = ["control", "ADSC"]
+[analysis.analyses.columns]
+ai = "ADSC.events"
+n1i = "ADSC.n"
+ci = "control.events"
+n2i = "control.n"
+"""
+
+# study: (design, country, ADSC events/n, control events/n)
+TRIALS = {
+    "Ames": ("RCT", "Korea", (12, 20), (5, 20)),
+    "Bell": ("RCT", "Japan", (18, 30), (9, 31)),
+    "Cruz": ("cohort", "Brazil", (7, 15), (6, 16)),
+    "Dahl": ("cohort", "Norway", (25, 40), (15, 38)),
+}
+
+
+@pytest.fixture
+def analysed(tmp_path):
+    from metasift.extraction.rob import TOOLS
+    from metasift.extraction.stage import enter_value, record_rob
+
+    (tmp_path / "review.toml").write_text(ANALYSED, encoding="utf-8")
+    (tmp_path / "records.jsonl").write_text(
+        "".join(
+            json.dumps({"title": f"Trial {name}", "authors": [f"{name}, A."], "year": 2019}) + "\n"
+            for name in TRIALS
+        )
+    )
+    with Project.open(tmp_path) as proj:
+        engine, protocol = proj.engine, proj.protocol
+        add_reviewer(engine, "ana", "owner")
+        import_file(engine, tmp_path / "records.jsonl")
+        for rid, (design, country, adsc, control) in enumerate(TRIALS.values(), start=1):
+            decide(engine, protocol, record_id=rid, reviewer="ana", decision="include")
+            set_location(engine, protocol, rid, f"{rid}.pdf", "ana")
+            decide(
+                engine, protocol, record_id=rid, reviewer="ana", decision="include", stage=FULL_TEXT
+            )
+            enter_value(engine, protocol, (rid, "design", "", "", ""), design, "ana")
+            enter_value(engine, protocol, (rid, "country", "", "", ""), country, "ana")
+            for arm, (events, n) in (("ADSC", adsc), ("control", control)):
+                enter_value(engine, protocol, (rid, "events", arm, "clear", ""), str(events), "ana")
+                enter_value(engine, protocol, (rid, "n", arm, "clear", ""), str(n), "ana")
+        # RoB 2 for the first three studies: Cruz at high risk in D2
+        for rid in (1, 2, 3):
+            for domain in TOOLS["rob2"]:
+                judgement = "High" if (rid, domain.key) == (3, "D2") else "Low"
+                record_rob(
+                    engine,
+                    study_id=rid,
+                    tool="rob2",
+                    domain=domain.key,
+                    reviewer="ana",
+                    judgement=judgement,
+                )
+        yield proj
+
+
+def test_characteristics_and_risk_of_bias(analysed):
+    ctx = build_report(analysed)
+    assert ctx.characteristics.columns == ["study", "design", "country", "arms"]
+    assert ctx.characteristics.rows == [
+        ["Ames 2019", "RCT", "Korea", ""],
+        ["Bell 2019", "RCT", "Japan", ""],
+        ["Cruz 2019", "cohort", "Brazil", ""],
+        ["Dahl 2019", "cohort", "Norway", ""],
+    ]
+    assert [f.caption for f in ctx.risk_of_bias] == [
+        "RoB 2: traffic-light plot",
+        "RoB 2: summary plot",
+    ]
+    traffic, summary = (_texts(f.svg) for f in ctx.risk_of_bias)
+    assert {"Ames 2019", "Bell 2019", "Cruz 2019"} <= set(traffic)
+    # robvis' summary: the share of studies per judgement in each domain (1 of 3 high in D2)
+    assert "33%" in summary and "67%" in summary and "100%" in summary
+
+
+def _texts(svg: str) -> list[str]:
+    return [html.unescape(t) for t in re.findall(r">([^<>]+)</text>", svg)]
+
+
+def test_forest_plot_in_revman_layout(analysed):
+    ctx = build_report(analysed)
+    (analysis,) = ctx.analyses
+    forest = next(f for f in analysis.figures if f.caption == "Clearance: forest plot")
+    texts = _texts(forest.svg)
+    for header in ("Study or Subgroup", "ADSC", "control", "Events", "Total", "Weight"):
+        assert header in texts, header
+    i = texts.index("Ames 2019")
+    assert texts[i + 1 : i + 5] == ["12", "20", "5", "20"]
+    assert texts.count("Subtotal (95% CI)") == 2 and "Total (95% CI)" in texts
+    weights = [float(t[:-1]) for t in texts if re.fullmatch(r"\d+\.\d%", t)]
+    # four studies, two subtotals and the total
+    assert len(weights) == 7 and weights[-1] == 100.0
+    study_weights = [float(texts[texts.index(f"{n} 2019") + 5][:-1]) for n in TRIALS]
+    assert sum(study_weights) == pytest.approx(100, abs=0.2)
+    assert sum(t.startswith("Heterogeneity: Tau² = ") for t in texts) == 3
+    assert sum(t.startswith("Test for overall effect: Z = ") for t in texts) == 3
+    assert any(t.startswith("Test for subgroup differences: Chi² = ") for t in texts)
+    assert "Favours control" in texts and "Favours ADSC" in texts
+    # the dots: six judgements for each of the three judged studies, none for Dahl
+    assert "Risk of bias legend (RoB 2)" in texts
+    assert sum(t in ("+", "×") for t in texts) == 18 and texts.count("×") == 2

@@ -176,6 +176,16 @@ def test_reference_lists(project):
     assert "- **Lee 2012** _(not retrieved: no access)_: Lee HJ. 2012. A lost abstract." in md
 
 
+def test_risk_of_bias_not_assessed_yet_is_said(project):
+    ctx = build_report(project)
+    assert ctx.risk_of_bias == []
+    assert ctx.risk_of_bias_note.startswith(
+        "No risk-of-bias judgement is recorded yet for the 2 included studies."
+    )
+    assert ctx.risk_of_bias_note in render_markdown(ctx)
+    assert '<a href="#rob">Risk of bias</a>' in render_html(ctx)
+
+
 def test_reference_style():
     many = Record(
         title="Why?",

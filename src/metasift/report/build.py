@@ -232,6 +232,14 @@ def _extraction(
             ctx.risk_of_bias.append(
                 Figure(f"{name}: summary plot", svg_of(xplots.summary_plot(rows, tool)))
             )
+    if not ctx.risk_of_bias:
+        n = ctx.prisma.included_studies
+        ctx.risk_of_bias_note = (
+            f"No risk-of-bias judgement is recorded yet for the {n} included "
+            f"stud{'y' if n == 1 else 'ies'}. Record them with 'metasift rob record --study ID "
+            "--tool rob2|robins-i|syrcle --domain D1 ...'; the traffic-light and summary plots, "
+            "and the dots beside each study of the forest plots, then appear here."
+        )
 
 
 _AWAITING = {

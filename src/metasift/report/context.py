@@ -84,6 +84,8 @@ class ReportContext:
     evidence_map: Figure | None = None
     evidence_table: Table | None = None
     risk_of_bias: list[Figure] = field(default_factory=list)
+    # Said when included studies have no risk-of-bias judgements yet (what to do about it).
+    risk_of_bias_note: str = ""
     analyses: list[Analysis] = field(default_factory=list)
     downloads: list[Download] = field(default_factory=list)
     # Plain statements the reader must see (e.g. "decisions were simulated from labels").

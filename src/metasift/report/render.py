@@ -103,11 +103,13 @@ def render_markdown(ctx: ReportContext, figures_dir: str = "figures") -> str:
             lines += [f"![{ctx.evidence_map.caption}]({figures_dir}/evidence_map.svg)", ""]
         if ctx.evidence_table:
             lines += _md_table(ctx.evidence_table)
-    if ctx.risk_of_bias:
+    if ctx.risk_of_bias or ctx.risk_of_bias_note:
         lines += ["## Risk of bias", ""]
         lines += [
             f"![{f.caption}]({figures_dir}/rob_{i}.svg)" for i, f in enumerate(ctx.risk_of_bias)
         ]
+        if ctx.risk_of_bias_note:
+            lines.append(ctx.risk_of_bias_note)
         lines.append("")
     if ctx.analyses:
         lines += ["## Meta-analyses", ""]

@@ -156,7 +156,10 @@ def _p(p: float) -> str:
         return "P = NA"
     if p < 0.00001:
         return "P < 0.00001"
-    return f"P = {p:.2f}" if p >= 0.01 else f"P = {p:.5f}".rstrip("0")
+    if p >= 0.01:
+        return f"P = {p:.2f}"
+    # one significant digit below 0.01, as RevMan prints small P values
+    return f"P = {p:.{-math.floor(math.log10(p))}f}"
 
 
 def heterogeneity_line(res: RMAResult) -> str:
@@ -225,7 +228,8 @@ class _Layout:
             rob = None
             if self.rob is not None:
                 key = self.keys[row] if self.keys is not None else labels[i]
-                rob = self.rob.judgements.get(key)
+                # a study not assessed gets empty circles, so that the gap shows
+                rob = self.rob.judgements.get(key) or [None] * len(self.rob.domains)
             self.rows.append(
                 _Row(
                     "study",

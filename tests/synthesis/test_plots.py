@@ -47,7 +47,7 @@ def test_forest_shows_studies_weights_pooled_and_prediction(tmp_path: Path) -> N
         "Total (95% CI)",
         "IV, Random (REML), 95% CI",
         "Prediction interval",
-        "Risk ratio",
+        "Risk Ratio",
         "Weight",
     ):
         assert label in text, label
@@ -134,7 +134,7 @@ def test_forest_continuous_arms_and_generic(tmp_path: Path) -> None:
     assert texts.count("Mean") == 2 and texts.count("SD") == 2
     i = texts.index("Ames 2001")
     assert texts[i + 1 : i + 7] == ["10.5", "2.25", "20", "11", "2", "21"]
-    assert "IV, Fixed, 95% CI" in texts and "Mean difference" in texts
+    assert "IV, Fixed, 95% CI" in texts and "Mean Difference" in texts
     assert any(t.startswith("Heterogeneity: Chi² = ") for t in texts)
     assert "Favours experimental" in texts
     # without arm data: the estimate and its standard error (generic inverse variance)

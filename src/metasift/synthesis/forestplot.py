@@ -44,6 +44,17 @@ from metasift.synthesis.plotstyle import (
 )
 from metasift.synthesis.subgroup import SubgroupResult
 
+# The measures' names in RevMan's column headers (short enough for the estimates' column).
+HEADERS = {
+    "MD": "Mean Difference",
+    "SMD": "Std. Mean Difference",
+    "ROM": "Ratio of Means",
+    "OR": "Odds Ratio",
+    "RR": "Risk Ratio",
+    "RD": "Risk Difference",
+    "PETO": "Peto Odds Ratio",
+    "IRR": "Rate Ratio",
+}
 FONT = 8.0
 ROW = 0.22  # inches per row
 MAX_LABEL = 40  # characters of a study's label before it is cut
@@ -360,7 +371,8 @@ def forest(
         favours = tuple(
             name.lower() if name in ("Experimental", "Control") else name for name in arm_labels
         )
-    header = f"{LABELS.get(measure, 'Effect size')}\n{_model(base or first)}"
+    name = HEADERS.get(measure) or LABELS.get(measure, "Effect size")
+    header = f"{name}\n{_model(base or first)}"
     fig = _draw(layout, header, ratio, refline, favours, xlabel, title)
     return save(fig, path)
 

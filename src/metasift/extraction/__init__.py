@@ -22,7 +22,7 @@ __all__, __getattr__, __dir__ = attach(
     evaluate=["score"],
     evidence=["NOT_REPORTED", "CharacteristicsTable", "EvidenceMap", "evidence_counts"],
     forms=["Form", "extraction_settings"],
-    plots=["evidence_heatmap", "summary_plot", "traffic_light"],
+    plots=["evidence_heatmap", "rob_by_study", "rob_columns", "summary_plot", "traffic_light"],
     rob=["JUDGEMENTS", "TOOLS", "TOOL_NAMES"],
     stage=[
         "Context",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ParamSpec
+from typing import Any, ParamSpec
 from typing import Protocol as TypingProtocol
 
 import matplotlib
@@ -56,6 +56,38 @@ class RobRowLike(TypingProtocol):
     result: str
     domains: dict[str, str]
     overall: str | None
+
+
+def rob_columns(tool: str) -> list[tuple[str, str]]:
+    """The (header, name) of each judgement robvis draws for ``tool``: its domains ("D1", or
+    "D1" for SYRCLE's item 1), then "Overall" where the tool has an overall judgement.
+
+    Args:
+        tool: rob2, robins-i or syrcle.
+    """
+    columns = [(f"D{d.key}" if tool == "syrcle" else d.key, d.name) for d in rob_tools.TOOLS[tool]]
+    if tool != "syrcle":
+        columns.append(("Overall", "Overall risk of bias"))
+    return columns
+
+
+def rob_by_study(rows: Sequence[RobRowLike], tool: str) -> dict[Any, list[str | None]]:
+    """Each study's judgements in the order of :func:`rob_columns`, for the dots beside a
+    forest plot (robvis' rob_forest). A study judged for several results keeps the judgement
+    of its first row.
+
+    Args:
+        rows: risk-of-bias rows with a ``study_id`` (:func:`~metasift.extraction.stage.rob_table`).
+        tool: the tool the rows were judged with.
+    """
+    keys = [d.key for d in rob_tools.TOOLS[tool]]
+    out: dict[Any, list[str | None]] = {}
+    for row in rows:
+        values = [row.domains.get(k) for k in keys]
+        if tool != "syrcle":
+            values.append(row.overall)
+        out.setdefault(getattr(row, "study_id", row.label), values)
+    return out
 
 
 HOUSE_STYLE = {"font.family": FONT, "svg.fonttype": "none", "font.size": 10}

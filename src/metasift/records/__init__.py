@@ -4,7 +4,8 @@ Entry points: :class:`Record`; :func:`read_file` / :func:`read_records` (any sup
 format detected from content) and :func:`write_records`; :func:`import_file` /
 :func:`import_files` (an export into a project store, reporting read, imported and rejected
 records, with the PRISMA-S details of each import: :class:`SearchDetails`, :func:`resolve`);
-the normalisers (:func:`normalize_doi`, :func:`normalize_pmid`, :func:`clean_text`).
+:func:`reference` (a record as a formatted reference); the normalisers (:func:`normalize_doi`,
+:func:`normalize_pmid`, :func:`clean_text`).
 Names load on first use, so importing the package stays cheap.
 """
 
@@ -12,6 +13,7 @@ from metasift.lazy import attach
 
 __all__, __getattr__, __dir__ = attach(
     __name__,
+    cite=["Reference", "reference", "study_label", "study_labels", "vancouver_name"],
     formats=[
         "FORMAT_NAMES",
         "ReadOptions",

@@ -15,8 +15,18 @@ import sqlalchemy as sa
 
 from metasift.project import Project
 from metasift.protocol import Simulation
+from metasift.records.cite import reference, study_labels
 from metasift.records.formats import write_records
-from metasift.report.context import Analysis, Download, Figure, ReportContext, Table
+from metasift.records.model import Record
+from metasift.report.context import (
+    Analysis,
+    Download,
+    Figure,
+    ReferenceList,
+    ReportContext,
+    StudyReferences,
+    Table,
+)
 from metasift.report.figures import svg_of
 from metasift.report.prisma_diagram import prisma_svg
 from metasift.screening.settings import screening_settings
@@ -24,6 +34,14 @@ from metasift.store.records import iter_records
 from metasift.store.schema import imports, records
 from metasift.workflow.counts import import_source
 from metasift.workflow.decisions import FULL_TEXT, TITLE_ABSTRACT, agreement
+from metasift.workflow.fulltext import (
+    CONFLICT,
+    NOT_RETRIEVED,
+    PENDING,
+    exclusion_reason,
+    full_text_outcome,
+    report_status,
+)
 from metasift.workflow.prisma import PrismaCounts
 from metasift.workflow.state import ReviewState, review_state
 
@@ -161,7 +179,9 @@ def _screening(project: Project, review: ReviewState) -> tuple[Table, list[Figur
     return Table("Title/abstract screening", ["", ""], rows), figures
 
 
-def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
+def _extraction(
+    project: Project, study_ids: list[int], ctx: ReportContext, studies: dict[int, str]
+) -> None:
     from metasift.extraction import plots as xplots
     from metasift.extraction import stage as xstage
     from metasift.extraction.evidence import NOT_REPORTED, evidence_counts
@@ -183,7 +203,7 @@ def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> N
     names = [f.name for f in xstage.context(project.protocol).form.fields]
     rows, filled = [], 0
     for sid, row in zip(study_ids, table.rows, strict=True):
-        row = list(row)
+        row = [studies.get(sid, row[0]), *row[1:]]
         for i, name in enumerate(names, start=1):
             if not row[i] and suggested[sid].get(name):
                 row[i] = "; ".join(map(str, suggested[sid][name])) + " *"
@@ -212,7 +232,7 @@ def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> N
             [*emap.fields, "studies"],
             [[*cell, str(len(ids))] for cell, ids in sorted(emap.studies.items())],
         )
-    labels = {sid: row[0] for sid, row in zip(study_ids, table.rows, strict=True)}
+    labels = {sid: row[0] for sid, row in zip(study_ids, rows, strict=True)}
     for tool in TOOLS:
         rows = xstage.rob_table(project.engine, study_ids, tool, labels)
         if rows:
@@ -223,9 +243,113 @@ def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> N
             ctx.risk_of_bias.append(
                 Figure(f"{name}: summary plot", svg_of(xplots.summary_plot(rows, tool)))
             )
+    if not ctx.risk_of_bias:
+        n = ctx.prisma.included_studies
+        ctx.risk_of_bias_note = (
+            f"No risk-of-bias judgement is recorded yet for the {n} included "
+            f"stud{'y' if n == 1 else 'ies'}. Record them with 'metasift rob record --study ID "
+            "--tool rob2|robins-i|syrcle --domain D1 ...'; the traffic-light and summary plots, "
+            "and the dots beside each study of the forest plots, then appear here."
+        )
 
 
-def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
+_AWAITING = {
+    NOT_RETRIEVED: "not retrieved",
+    PENDING: "awaiting a full-text decision",
+    CONFLICT: "full-text decisions in conflict",
+}
+
+
+def _study_names(project: Project, review: ReviewState) -> tuple[dict[int, Record], dict[int, str]]:
+    """The records of every report sought, and each study's name ("Shin 2020"), the same in
+    every section (the study id is its first report's record)."""
+    wanted = [r.record_id for r in review.reports]
+    if not wanted:
+        return {}, {}
+    recs = dict(iter_records(project.engine, records.c.id.in_(wanted)))
+    return recs, study_labels({r.study_id: recs[r.study_id] for r in review.reports})
+
+
+def _study_lists(
+    review: ReviewState, ctx: ReportContext, recs: dict[int, Record], studies: dict[int, str]
+) -> None:
+    """The excluded full texts with their reasons, and the reference lists of included,
+    excluded and awaiting studies, as workflow sorts the reports sought."""
+    outcome = full_text_outcome(review.reports)
+    # A report is listed under its study's name.
+    label = {r.record_id: studies[r.study_id] for r in review.reports}
+    excluded = sorted(
+        ([label[r.record_id], exclusion_reason(r)] for r in outcome.excluded),
+        key=lambda row: row[0].lower(),
+    )
+    if excluded:
+        ctx.excluded = Table(
+            "Excluded full texts with reasons", ["study", "reason for exclusion"], excluded
+        )
+    # Several reports of one study are listed under the study (RevMan's study references).
+    included: dict[int, list[int]] = {}
+    for r in outcome.included:
+        included.setdefault(r.study_id, []).append(r.record_id)
+    lists = [
+        (
+            "Included studies",
+            [
+                StudyReferences(label[sid], [reference(recs[rid]) for rid in rids])
+                for sid, rids in included.items()
+            ],
+        ),
+        (
+            "Excluded studies",
+            [
+                StudyReferences(label[r.record_id], [reference(recs[r.record_id])])
+                for r in outcome.excluded
+            ],
+        ),
+        (
+            "Studies awaiting classification",
+            [
+                StudyReferences(
+                    label[r.record_id],
+                    [reference(recs[r.record_id])],
+                    _AWAITING[report_status(r)]
+                    + (f": {r.not_retrieved_reason}" if r.not_retrieved_reason else ""),
+                )
+                for r in outcome.awaiting
+            ],
+        ),
+    ]
+    ctx.references = [
+        ReferenceList(title, sorted(items, key=lambda s: s.study.lower()))
+        for title, items in lists
+        if items
+    ]
+
+
+def _rob_dots(project: Project, study_ids: list[int]) -> Any:
+    """The first risk-of-bias tool's judgements of the included studies, as the dots the
+    forest plots draw beside each study (None when no study has been judged)."""
+    from metasift.extraction.plots import STYLE, rob_by_study, rob_columns
+    from metasift.extraction.rob import TOOL_NAMES, TOOLS
+    from metasift.extraction.stage import rob_table
+    from metasift.synthesis.forestplot import RobDots
+
+    for tool in TOOLS:
+        rows = rob_table(project.engine, study_ids, tool)
+        if rows:
+            columns = rob_columns(tool)
+            return RobDots(
+                TOOL_NAMES[tool],
+                [header for header, _ in columns],
+                [f"{header}: {name}" for header, name in columns if header != "Overall"],
+                STYLE[tool],
+                rob_by_study(rows, tool),
+            )
+    return None
+
+
+def _analyses(
+    project: Project, study_ids: list[int], ctx: ReportContext, studies: dict[int, str]
+) -> None:
     from metasift.extraction.stage import analysis_rows
     from metasift.synthesis.plan import parse_plan, run_analysis
 
@@ -233,7 +357,13 @@ def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> Non
     if not plan.analyses:
         return
     rows = analysis_rows(project.engine, project.protocol, study_ids)
+    # The forest plots name the studies as the rest of the report does ("Shin 2020"), unless
+    # the plan labels them with a column of its own.
+    rows = [{**row, "study": studies.get(row["study_id"], row["study"])} for row in rows]
+    rob = _rob_dots(project, study_ids)
     for analysis in plan.analyses:
+        if analysis.slab is None:
+            analysis = analysis.model_copy(update={"slab": "study"})
         outcome = run_analysis(rows, analysis)
         summary = outcome.to_dict()
         keys = (
@@ -254,7 +384,7 @@ def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> Non
         if "exp" in summary:
             cells += [[f"exp({k})", _fmt(v)] for k, v in summary["exp"].items()]
         # the fitted analysis draws its own plots, as the CLI's do
-        figures = [Figure(f"{analysis.name}: forest plot", svg_of(outcome.forest()))]
+        figures = [Figure(f"{analysis.name}: forest plot", svg_of(outcome.forest(rob=rob)))]
         if outcome.view().k >= 3:
             figures.append(Figure(f"{analysis.name}: funnel plot", svg_of(outcome.funnel())))
         ctx.analyses.append(
@@ -342,7 +472,9 @@ def build_report(
     )
     ctx.screening, ctx.screening_figures = _screening(project, review)
     study_ids = review.included_studies
-    _extraction(project, study_ids, ctx)
-    _analyses(project, study_ids, ctx)
+    recs, names = _study_names(project, review)
+    _extraction(project, study_ids, ctx, names)
+    _study_lists(review, ctx, recs, names)
+    _analyses(project, study_ids, ctx, names)
     ctx.downloads = _downloads(project, review.included_records, counts)
     return ctx

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from metasift.records.cite import Reference
 from metasift.workflow.prisma import PrismaCounts
 
 
@@ -40,6 +41,24 @@ class Download:
 
 
 @dataclass
+class StudyReferences:
+    """One study of a reference list: its label, the references of its reports, and a note
+    (why it awaits classification)."""
+
+    study: str
+    references: list[Reference]
+    note: str = ""
+
+
+@dataclass
+class ReferenceList:
+    """A titled list of studies with their references (included, excluded, awaiting)."""
+
+    title: str
+    studies: list[StudyReferences]
+
+
+@dataclass
 class Analysis:
     name: str
     summary: Table
@@ -59,9 +78,14 @@ class ReportContext:
     screening: Table | None = None
     screening_figures: list[Figure] = field(default_factory=list)
     characteristics: Table | None = None
+    # One row per report excluded at full text: the study and the reason.
+    excluded: Table | None = None
+    references: list[ReferenceList] = field(default_factory=list)
     evidence_map: Figure | None = None
     evidence_table: Table | None = None
     risk_of_bias: list[Figure] = field(default_factory=list)
+    # Said when included studies have no risk-of-bias judgements yet (what to do about it).
+    risk_of_bias_note: str = ""
     analyses: list[Analysis] = field(default_factory=list)
     downloads: list[Download] = field(default_factory=list)
     # Plain statements the reader must see (e.g. "decisions were simulated from labels").

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from metasift.report.context import ReportContext, Table
+from metasift.report.context import ReportContext, StudyReferences, Table
 
 _NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(?:[eE][-+]?\d+)?%?$")
 
@@ -46,6 +46,14 @@ def _md_table(table: Table) -> list[str]:
         lines += ["", f"_{table.note}_"]
     lines.append("")
     return lines
+
+
+def _md_study(study: StudyReferences) -> str:
+    refs = "; ".join(
+        _md_cell(r.text) + (f" [doi:{r.doi}]({r.url})" if r.doi else "") for r in study.references
+    )
+    note = f" _({_md_cell(study.note)})_" if study.note else ""
+    return f"- **{_md_cell(study.study)}**{note}: {refs}"
 
 
 def render_markdown(ctx: ReportContext, figures_dir: str = "figures") -> str:
@@ -87,17 +95,21 @@ def render_markdown(ctx: ReportContext, figures_dir: str = "figures") -> str:
         lines.append("")
     if ctx.characteristics:
         lines += ["## Characteristics of included studies", "", *_md_table(ctx.characteristics)]
+    if ctx.excluded:
+        lines += ["## Excluded full texts", "", *_md_table(ctx.excluded)]
     if ctx.evidence_map or ctx.evidence_table:
         lines += ["## Evidence map", ""]
         if ctx.evidence_map:
             lines += [f"![{ctx.evidence_map.caption}]({figures_dir}/evidence_map.svg)", ""]
         if ctx.evidence_table:
             lines += _md_table(ctx.evidence_table)
-    if ctx.risk_of_bias:
+    if ctx.risk_of_bias or ctx.risk_of_bias_note:
         lines += ["## Risk of bias", ""]
         lines += [
             f"![{f.caption}]({figures_dir}/rob_{i}.svg)" for i, f in enumerate(ctx.risk_of_bias)
         ]
+        if ctx.risk_of_bias_note:
+            lines.append(ctx.risk_of_bias_note)
         lines.append("")
     if ctx.analyses:
         lines += ["## Meta-analyses", ""]
@@ -107,6 +119,12 @@ def render_markdown(ctx: ReportContext, figures_dir: str = "figures") -> str:
                 f"![{f.caption}]({figures_dir}/analysis_{a_index}_{i}.svg)"
                 for i, f in enumerate(analysis.figures)
             ]
+            lines.append("")
+    if ctx.references:
+        lines += ["## References", ""]
+        for ref_list in ctx.references:
+            lines += [f"### {ref_list.title}", ""]
+            lines += [_md_study(study) for study in ref_list.studies]
             lines.append("")
     if ctx.downloads:
         lines += ["## Downloads", ""]

@@ -40,6 +40,7 @@ __all__, __getattr__, __dir__ = attach(
         "rma",
     ],
     plan=["Analysis", "AnalysisOutcome", "AnalysisPlan", "parse_plan", "run_analysis", "run_plan"],
+    forestplot=["RobDots"],
     plots=["forest", "funnel"],
     sensitivity=["cumul", "leave1out"],
     subgroup=["SubgroupResult", "subgroup"],

@@ -80,7 +80,8 @@ class EffectSizes:
     measure: str = "GEN"
     slab: list[str] | None = None
     ni: np.ndarray | None = None
-    # The (uncorrected) 2x2 tables or rate data, kept for Mantel-Haenszel and Peto.
+    # The (uncorrected) 2x2 tables or rate data, kept for Mantel-Haenszel and Peto, and each
+    # arm's means, SDs and sizes: what the forest plot shows per arm.
     tables: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -182,7 +183,7 @@ def escalc(
             yi, vi, ni, tables = _irr(arr, add, to, drop00, labels)
         elif measure in ("MD", "SMD", "ROM"):
             yi, vi, ni = _means(measure, arr, labels)
-            tables = {}
+            tables = {n: arr[n].copy() for n in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")}
         elif measure in ("COR", "ZCOR"):
             yi, vi, ni = _correlations(measure, arr, labels)
             tables = {}

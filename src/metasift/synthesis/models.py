@@ -146,11 +146,13 @@ class RMAResult:
         return self.summary()
 
     def forest(self, path: Path | str | None = None, **options: Any) -> Figure:
-        """Forest plot of the fit (studies, pooled diamond, prediction interval).
+        """Forest plot of the fit in RevMan's layout (studies, weights, pooled diamond,
+        heterogeneity and overall-effect lines, prediction interval).
 
         :param path: also write the figure there (.svg, .png or .pdf).
         :param options: as :func:`metasift.synthesis.plots.forest` (``transf``, ``xlabel``,
-            ``title``, ``prediction``, ``refline``).
+            ``title``, ``prediction``, ``refline``, ``arms``, ``arm_labels``, ``favours``,
+            ``rob``, ``keys``).
         :returns: the matplotlib figure.
         """
         from metasift.synthesis import plots

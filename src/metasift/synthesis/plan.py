@@ -37,6 +37,8 @@ from metasift.synthesis.table import Row, effect_sizes, moderators
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from metasift.synthesis.forestplot import RobDots
+
 POOLING = (*METHODS, "MH", "PETO")
 
 
@@ -63,6 +65,9 @@ class Analysis(BaseModel):
     bias: bool = False
     forest: str | None = None
     funnel: str | None = None
+    # What either side of the line of no effect favours in the forest plot (RevMan's
+    # "Favours [experimental]" and "Favours [control]"); by default the arms' names.
+    favours: tuple[str, str] | None = None
 
     @field_validator("measure")
     @classmethod
@@ -122,6 +127,8 @@ class AnalysisOutcome:
     bias: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # The rows analysed, one per effect size, in order (their study ids name the studies).
+    rows: list[Row] = field(default_factory=list)
 
     def summary(self, digits: int = 4) -> str:
         """The fit's own summary (as metafor prints it), then the subgroups and bias tests.
@@ -142,16 +149,47 @@ class AnalysisOutcome:
             return self.fit
         return rma(self.effects, method="EE", tau2_ci=False)
 
-    def forest(self, path: Path | str | None = None, *, title: str | None = None) -> Figure:
-        """The fit's forest plot, in subgroup blocks when the analysis has subgroups.
+    def arm_labels(self) -> tuple[str, str]:
+        """The two arms' names, from the columns the analysis reads ("ADSC.mean" -> "ADSC"),
+        else RevMan's "Experimental" and "Control"."""
+        names = []
+        for inputs, default in (
+            (("n1i", "ai", "m1i", "x1i", "sd1i", "t1i"), "Experimental"),
+            (("n2i", "ci", "m2i", "x2i", "sd2i", "t2i"), "Control"),
+        ):
+            columns = [self.analysis.columns.get(name, "") for name in inputs]
+            arms = [c.rsplit(".", 1)[0] for c in columns if "." in c]
+            names.append(arms[0] if arms else default)
+        return names[0], names[1]
+
+    def forest(
+        self,
+        path: Path | str | None = None,
+        *,
+        title: str | None = None,
+        rob: RobDots | None = None,
+    ) -> Figure:
+        """The fit's forest plot in RevMan's layout (each arm's data, weights, subtotals,
+        heterogeneity and "Favours" labels), in subgroup blocks when the analysis has them.
 
         :param path: also write the figure there (.svg, .png or .pdf).
         :param title: printed above the plot.
+        :param rob: risk-of-bias judgements to draw beside each study, keyed by the rows'
+            ``study_id`` (else by the study labels).
         """
+        options: dict[str, Any] = {
+            "title": title,
+            "arms": self.effects.tables,
+            "arm_labels": self.arm_labels(),
+            "favours": self.analysis.favours,
+            "rob": rob,
+        }
+        if rob is not None and self.rows and all("study_id" in row for row in self.rows):
+            options["keys"] = [row["study_id"] for row in self.rows]
         if self.subgroups is not None:
             overall = self.fit if isinstance(self.fit, RMAResult) else None
-            return self.subgroups.forest(path, overall=overall, title=title)
-        return self.view().forest(path, title=title)
+            return self.subgroups.forest(path, overall=overall, **options)
+        return self.view().forest(path, **options)
 
     def funnel(self, path: Path | str | None = None) -> Figure:
         """The fit's contour-enhanced funnel plot, with the trim-and-fill studies when the
@@ -267,7 +305,7 @@ def _run(
             messages.append("all effect sizes are identical: there is no heterogeneity to model.")
         if fit.k == 1:
             messages.append("only one study: its own estimate is reported; nothing is pooled.")
-    outcome = AnalysisOutcome(analysis, es, fit)
+    outcome = AnalysisOutcome(analysis, es, fit, rows=list(rows))
     if analysis.by:
         groups = [row.get(analysis.by) for row in rows]
         if rows and analysis.by not in rows[0]:

@@ -40,6 +40,14 @@ class SubgroupResult:
     overall: RMAResult | None = None
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def I2b(self) -> float:
+        """I² of the test for subgroup differences, as RevMan reports it: the share of the
+        variability between subgroup estimates beyond chance, max(0, (Qb - df) / Qb)."""
+        if not self.Qb or math.isnan(self.Qb):
+            return 0.0
+        return max(0.0, (self.Qb - self.Qb_df) / self.Qb) * 100
+
     def summary(self, digits: int = 4) -> str:
         """One row per subgroup and the two tests for subgroup differences, formatted as
         metafor formats numbers.

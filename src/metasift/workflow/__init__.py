@@ -8,8 +8,10 @@ Entry points: :func:`review_state` (where the review stands: PRISMA counts, stag
 :func:`verdicts` and :func:`conflicts`; :func:`close_stage` and :func:`reopen_stage`;
 :func:`add_reviewer` and :func:`require` (the team and its one role model);
 :func:`list_reports`, :func:`set_location`, :func:`mark_not_retrieved` and
-:func:`group_reports` (full text); :func:`extraction_studies`; :class:`TeamScreening` (who
-screens which record next, with leases, in the browser and the terminal).
+:func:`group_reports` (full text); :func:`report_status`, :func:`full_text_outcome` and
+:func:`exclusion_reason` (where each report stands: PRISMA's boxes and the report's lists of
+included, excluded and awaiting studies); :func:`extraction_studies`; :class:`TeamScreening`
+(who screens which record next, with leases, in the browser and the terminal).
 Names load on first use, so importing the package stays cheap.
 """
 
@@ -34,11 +36,15 @@ __all__, __getattr__, __dir__ = attach(
         "visible_decisions",
     ],
     fulltext=[
+        "FullTextOutcome",
         "Report",
+        "exclusion_reason",
+        "full_text_outcome",
         "group_reports",
         "included_reports",
         "list_reports",
         "mark_not_retrieved",
+        "report_status",
         "set_location",
     ],
     handout=["TeamScreening"],

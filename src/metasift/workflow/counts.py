@@ -30,7 +30,17 @@ from metasift.store.records import screenable_ids
 from metasift.store.schema import dedup_members, imports, records
 from metasift.workflow.closure import closure_note
 from metasift.workflow.decisions import TITLE_ABSTRACT, Verdict, stage_closed, verdicts
-from metasift.workflow.fulltext import Report, included_reports, list_reports
+from metasift.workflow.fulltext import (
+    CONFLICT,
+    INCLUDED,
+    NOT_RETRIEVED,
+    PENDING,
+    Report,
+    exclusion_reason,
+    included_reports,
+    list_reports,
+    report_status,
+)
 from metasift.workflow.prisma import (
     AWAITING_FULL_TEXT,
     AWAITING_SCREENING,
@@ -188,28 +198,27 @@ def tally(snap: Snapshot) -> PrismaCounts:
             counts.other_flow.sought += 1
 
     other = counts.other_flow
-    included = {r.record_id for r in included_reports(snap.reports)}
     for report in snap.reports:
         in_db = report.record_id in db_set
         flow: PrismaCounts | OtherMethodsFlow = counts if in_db else other
-        if report.retrieval == "not_retrieved":
+        status = report_status(report)
+        if status == NOT_RETRIEVED:
             flow.not_retrieved += 1
             continue
-        verdict = report.verdict
-        if verdict is None or verdict.status == "pending":
+        if status == PENDING:
             pending[AWAITING_FULL_TEXT] += 1
             continue
-        if verdict.status == "conflict":
+        if status == CONFLICT:
             pending[FT_CONFLICTS] += 1
             continue
         flow.assessed += 1
-        if report.record_id in included:
+        if status == INCLUDED:
             counts.included_reports += 1
             if not in_db:
                 other.included_reports += 1
         else:
             reasons = counts.excluded_full_text if in_db else other.excluded
-            reason = verdict.reason or "no reason given"
+            reason = exclusion_reason(report)
             reasons[reason] = reasons.get(reason, 0) + 1
     counts.included_studies = len(included_studies(snap.reports))
     counts.pending = dict(pending)

@@ -108,15 +108,70 @@ def _may_change(conn: Connection, actor: str) -> None:
     require_open(conn, FULL_TEXT)
 
 
+# Where a report stands at full text (:func:`report_status`).
+NOT_RETRIEVED = "not_retrieved"
+PENDING = "pending"
+CONFLICT = "conflict"
+INCLUDED = "included"
+EXCLUDED = "excluded"
+
+
+def report_status(report: Report) -> str:
+    """Where ``report`` stands at full text: not retrieved, pending (no final verdict yet), in
+    conflict, included or excluded. The one rule the PRISMA counts, extraction and the
+    report's lists of included, excluded and awaiting studies share.
+
+    Args:
+        report: a report sought for retrieval.
+    """
+    if report.retrieval == "not_retrieved":
+        return NOT_RETRIEVED
+    verdict = report.verdict
+    if verdict is None or verdict.status == "pending":
+        return PENDING
+    if verdict.status == "conflict":
+        return CONFLICT
+    return INCLUDED if verdict.included else EXCLUDED
+
+
+def exclusion_reason(report: Report) -> str:
+    """The reason an excluded report is counted and listed under (PRISMA's box, the report's
+    table of excluded studies).
+
+    Args:
+        report: a report excluded at full text.
+    """
+    return (report.verdict.reason if report.verdict else None) or "no reason given"
+
+
 def included_reports(reports: Iterable[Report]) -> list[Report]:
     """The reports of included studies: retrieved (or not marked unretrievable) and included
-    by a final full-text verdict. The one definition the PRISMA counts, extraction and the
-    report share."""
-    return [
-        r
-        for r in reports
-        if r.retrieval != "not_retrieved" and r.verdict is not None and r.verdict.included
-    ]
+    by a final full-text verdict."""
+    return [r for r in reports if report_status(r) == INCLUDED]
+
+
+@dataclass(frozen=True)
+class FullTextOutcome:
+    """The reports sought, sorted as a review reports them (RevMan's study lists)."""
+
+    included: list[Report]
+    # Assessed and excluded, each with its verdict's reason.
+    excluded: list[Report]
+    # Awaiting classification: not retrieved, or without a final full-text verdict yet.
+    awaiting: list[Report]
+
+
+def full_text_outcome(reports: Iterable[Report]) -> FullTextOutcome:
+    """Sort ``reports`` into included, excluded and awaiting classification (report order).
+
+    Args:
+        reports: the reports sought (:func:`list_reports`).
+    """
+    sorted_: dict[str, list[Report]] = {INCLUDED: [], EXCLUDED: [], "awaiting": []}
+    for report in reports:
+        status = report_status(report)
+        sorted_[status if status in (INCLUDED, EXCLUDED) else "awaiting"].append(report)
+    return FullTextOutcome(sorted_[INCLUDED], sorted_[EXCLUDED], sorted_["awaiting"])
 
 
 def _sought_check(engine: Engine, protocol: Protocol, record_id: int) -> None:

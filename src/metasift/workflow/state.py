@@ -19,7 +19,7 @@ from metasift.store.records import count_records
 from metasift.workflow.closure import StopState, stop_state
 from metasift.workflow.counts import included_studies, load_snapshot, tally
 from metasift.workflow.decisions import STAGE_NAMES, STAGES, stage_closed
-from metasift.workflow.fulltext import included_reports, list_reports
+from metasift.workflow.fulltext import Report, included_reports, list_reports
 from metasift.workflow.prisma import PrismaCounts
 from metasift.workflow.reviewers import Reviewer, list_reviewers
 
@@ -60,6 +60,8 @@ class ReviewState:
     included_records: list[int] = field(default_factory=list)
     # Imports whose database nobody stated: reported under their file names (PRISMA-S item 1).
     unstated_sources: list[str] = field(default_factory=list)
+    # Every report sought for retrieval, with its study and full-text verdict.
+    reports: list[Report] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -129,6 +131,7 @@ def review_state(engine: Engine, protocol: Protocol) -> ReviewState:
         included_studies=included_studies(snap.reports),
         included_records=[r.record_id for r in included_reports(snap.reports)],
         unstated_sources=[i.source for i in snap.imports if not i.stated],
+        reports=snap.reports,
     )
 
 

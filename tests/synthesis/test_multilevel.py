@@ -189,3 +189,47 @@ def test_t_test_uses_k_minus_p_degrees_of_freedom() -> None:
     assert "tval  df" in fit.summary()
     z = rma_mv(es, random="~ 1 | district/school", data=data)
     assert fit.ci_ub[0] - fit.ci_lb[0] > z.ci_ub[0] - z.ci_lb[0]
+
+
+# ---- cross-checks that need no reference ------------------------------------------------------
+
+
+def test_one_level_per_row_is_the_random_effects_model() -> None:
+    from metasift.synthesis import rma
+
+    es, data = _konstantopoulos()
+    data = dict(data, row=list(range(len(es.yi))))
+    for method in ("REML", "ML"):
+        mv = rma_mv(es, random="~ 1 | row", data=data, method=method)
+        uni = rma(es, method=method)
+        assert mv.sigma2[0] == pytest.approx(uni.tau2, rel=1e-9)
+        assert mv.b[0] == pytest.approx(uni.b[0], rel=1e-9)
+        assert mv.se[0] == pytest.approx(uni.se[0], rel=1e-9)
+        assert mv.QE == pytest.approx(uni.QE, rel=1e-12)
+
+
+def test_a_full_v_matrix_gives_what_its_diagonal_gives() -> None:
+    es, data = _konstantopoulos()
+    by_vector = rma_mv(es.yi, es.vi, random="~ 1 | district/school", data=data)
+    by_matrix = rma_mv(es.yi, np.diag(es.vi), random="~ 1 | district/school", data=data)
+    _close(by_matrix.sigma2, by_vector.sigma2, 1e-12)
+    _close(by_matrix.logLik, by_vector.logLik, 1e-12)
+
+
+def test_a_component_on_the_boundary_is_exactly_zero() -> None:
+    # effect sizes that vary within clusters only: no between-cluster variance
+    rng = np.random.default_rng(7)
+    k = 40
+    cluster = np.repeat(np.arange(8), 5)
+    yi = 0.3 + rng.normal(0, 0.3, k)
+    yi -= np.bincount(cluster, yi)[cluster] / 5 - 0.3  # every cluster has the same mean
+    vi = np.full(k, 0.02)
+    data = {"cluster": list(cluster), "row": list(range(k))}
+    with pytest.warns(SynthesisWarning, match="variance component of cluster is estimated as 0"):
+        fit = rma_mv(yi, vi, random="~ 1 | cluster/row", data=data)
+    assert fit.sigma2[0] == 0.0
+    assert fit.sigma2[1] > 0
+    # a zero component contributes nothing: the fit is the model without it
+    alone = rma_mv(yi, vi, random="~ 1 | row", data=data)
+    _close(fit.logLik, alone.logLik, 1e-12)
+    _close(fit.sigma2[1], alone.sigma2[0], 1e-9)

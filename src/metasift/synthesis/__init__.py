@@ -31,6 +31,7 @@ __all__, __getattr__, __dir__ = attach(
         "sd_from_median",
         "sd_from_se",
     ],
+    dependent=["MultilevelOutcome", "run_multilevel"],
     errors=["ConvergenceError", "SynthesisError"],
     mh=["MHResult", "rma_mh", "rma_peto"],
     multilevel=["MVResult", "RandomTerm", "parse_random", "rma_mv"],

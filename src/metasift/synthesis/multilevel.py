@@ -339,12 +339,17 @@ class _Model:
 
 
 def _start(y: np.ndarray, X: np.ndarray, V: np.ndarray, q: int) -> np.ndarray:
-    """metafor's starting values: the residual variance beyond sampling error, shared evenly."""
+    """metafor's starting values: the residual variance beyond sampling error, shared evenly
+    (the residual variance of least squares when some sampling variance is zero)."""
     vi = np.diag(V)
-    W = 1 / vi
-    beta = np.linalg.solve(X.T @ (W[:, None] * X), X.T @ (W * y))
-    total = max(0.001, float(np.var(y - X @ beta, ddof=1) - 1 / np.mean(1 / vi)))
-    return np.full(q, total / q)
+    if np.all(vi > 0):
+        W = 1 / vi
+        beta = np.linalg.solve(X.T @ (W[:, None] * X), X.T @ (W * y))
+        total = float(np.var(y - X @ beta, ddof=1) - 1 / np.mean(W))
+    else:
+        beta = np.linalg.lstsq(X, y, rcond=None)[0]
+        total = float(np.sum((y - X @ beta) ** 2) / max(len(y) - X.shape[1], 1))
+    return np.full(q, max(0.001 * q, total) / q)
 
 
 def _positive_definite(matrix: np.ndarray) -> bool:

@@ -356,7 +356,7 @@ def _positive_definite(matrix: np.ndarray) -> bool:
     return matrix.size > 0 and bool(np.all(np.linalg.eigvalsh(matrix) > 0))
 
 
-def fit_sigma2(
+def _fit_sigma2(
     model: _Model, reml: bool, start: np.ndarray, maxiter: int = 1000
 ) -> tuple[np.ndarray, int]:
     """Maximise the (restricted) likelihood over sigma2 >= 0; (sigma2, iterations).
@@ -515,7 +515,7 @@ def rma_mv(
         groups.append(codes)
     model = _Model(y, X, Vm, G)
     reml = method == "REML"
-    sigma2, iterations = fit_sigma2(model, reml, _start(y, X, Vm, q), maxiter)
+    sigma2, iterations = _fit_sigma2(model, reml, _start(y, X, Vm, q), maxiter)
     for name, s, n in zip((t.name for t in terms), sigma2, nlevels, strict=True):
         if n == 1:
             _warn(messages, f"{name} has a single level; its variance cannot be estimated.")

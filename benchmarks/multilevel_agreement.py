@@ -6,8 +6,8 @@ clubSandwich), case by case.
 Reads tests/fixtures/multilevel/reference.json (written by benchmarks/multilevel_reference.R)
 and prints, per model, the largest relative difference over the model's statistics (b, se,
 zval, pval, ci, vb, sigma2, QE, QEp, QM, QMp, logLik, deviance, AIC, BIC, AICc) and over the
-robust ones (se, tval, df, pval, ci, vb), how far metafor's own optimiser stopped from the
-maximum, and the seconds metasift took. No R needed.
+robust ones (se, tval, df, pval, ci, vb, and the HTZ test of the moderators), how far
+metafor's own optimiser stopped from the maximum, and the seconds metasift took. No R needed.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "multilevel"
 FIT_KEYS = ("b", "se", "zval", "pval", "ci_lb", "ci_ub", "vb", "sigma2")
 FIT_KEYS += ("QE", "QEp", "QM", "QMp", "logLik", "deviance", "AIC", "BIC", "AICc")
-ROBUST_KEYS = ("se", "tval", "df", "pval", "ci_lb", "ci_ub", "vb")
+ROBUST_KEYS = ("se", "tval", "df", "pval", "ci_lb", "ci_ub", "vb", "QM", "QMdf", "QMp")
 
 
 def _rel(actual: object, expected: object) -> float:

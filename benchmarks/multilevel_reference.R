@@ -185,6 +185,10 @@ for (case in cases) {
       ci_lb = I(as.numeric(rob$ci.lb)),
       ci_ub = I(as.numeric(rob$ci.ub)),
       vb = unname(as.matrix(rob$vb)),
+      # the test of the moderators: clubSandwich's Wald_test, HTZ (a t test when int-only)
+      QM = rob$QM,
+      QMdf = I(as.numeric(rob$QMdf)),
+      QMp = rob$QMp,
       n_clusters = rob$n
     ),
     printed = paste(capture.output(print(free)), collapse = "\n")

@@ -72,6 +72,11 @@ def test_robust_agrees_with_clubsandwich(fits: dict, name: str) -> None:
     for key in ("se", "tval", "df", "pval", "ci_lb", "ci_ub"):
         _close(getattr(rob, key), ref["robust"][key])
     _close(rob.vb, ref["robust"]["vb"])
+    # the test of the moderators (HTZ Wald test; the squared t test for an intercept alone)
+    _close(
+        [rob.QM, *rob.QMdf, rob.QMp],
+        [ref["robust"]["QM"], *ref["robust"]["QMdf"], ref["robust"]["QMp"]],
+    )
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -113,6 +118,11 @@ def test_robust_summary_lists_clusters(fits: dict) -> None:
     assert "Number of clusters:    17" in text
     assert "Estimates per cluster: 1-22 (mean: 5.88, median: 5)" in text
     assert "var-cov estimator: CR2" in text
+    # as metafor prints robust(res, cluster=study, clubSandwich=TRUE) with mods = ~ deltype
+    text = str(fits["assink_reml_deltype"].robust("study"))
+    assert "Test of Moderators (coefficients 2:3):\nF(df1 = 2, df2 = 0.8) = 47.7593, " in text
+    assert "p-val = 0.1480" in text
+    assert "deltypegeneral    0.7297  0.0539  13.5481  2.28  0.0032" in text
 
 
 # ---- formulas --------------------------------------------------------------------------------

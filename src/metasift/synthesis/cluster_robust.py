@@ -10,7 +10,8 @@ the coefficients by one built from each cluster's residuals, each adjusted by th
 A_j = U_j' (U_j (I - H)_jj M_j U_j')^(-1/2) U_j (U_j the Cholesky factor of M_j; Bell &
 McCaffrey 2002, Pustejovsky & Tipton 2018), so that the estimator is unbiased when the working
 model is right. Each coefficient's t test takes the Satterthwaite degrees of freedom of that
-variance estimate, which are few when clusters are few or unbalanced.
+variance estimate, which are few when clusters are few or unbalanced; the moderators are tested
+together by the HTZ Wald test (Tipton & Pustejovsky 2015), as metafor's ``robust()`` does.
 
 Hand-written on numpy because no Python library implements CR2 with these small-sample
 corrections; the formulas are clubSandwich 0.5.8's for ``rma.mv`` objects (``inverse_var``,
@@ -54,6 +55,9 @@ class RobustResult:
     cluster: str
     n_clusters: int
     cluster_sizes: list[int]
+    QM: float
+    QMdf: tuple[float, float]
+    QMp: float
     level: float
     fit: MVResult = field(repr=False)
     vcov: str = "CR2"
@@ -90,6 +94,7 @@ class RobustResult:
         }
         for key, values in fields.items():
             out[key] = float(values[0]) if one else [float(v) for v in values]
+        out.update(QM=self.QM, QMdf=list(self.QMdf), QMp=self.QMp)
         return out
 
 
@@ -121,6 +126,35 @@ def _power(matrix: np.ndarray, power: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = np.where(values > 1e-12, np.abs(values) ** power, 0.0)
     return (vectors * scaled) @ vectors.T
+
+
+def _wald_htz(
+    b: np.ndarray, vcov: np.ndarray, H: np.ndarray, GG: np.ndarray, btt: list[int]
+) -> tuple[float, tuple[float, float], float]:
+    """(F, (df1, df2), p) of clubSandwich's HTZ Wald test that the ``btt`` coefficients are 0.
+
+    Hotelling's T^2 with the degrees of freedom of Tipton & Pustejovsky (2015): the
+    variance of the robust covariance estimate, standardised by its expectation Omega,
+    gives nu = q(q+1) / sum(Var); F = (nu - q + 1) / nu * Q / q on (q, nu - q + 1) df.
+    """
+    q = len(btt)
+    Hc, GGc = H[btt], GG[np.ix_(btt, btt)]
+    # P[s, t, j, m]: the covariance terms between clusters j and m of coefficients s and t
+    P = -np.einsum("iuj,lum->iljm", Hc, Hc)
+    for j in range(H.shape[2]):
+        P[:, :, j, j] += GGc[:, :, j]
+    omega = np.einsum("iljj->il", P)
+    root = _power(omega, -0.5)
+    B = np.einsum("sa,abjm,bt->stjm", root, P, root)
+    var = np.einsum("stjm,tsjm->st", B, B) + np.einsum("ssjm,ttjm->st", B, B)
+    nu = q * (q + 1) / float(np.sum(var))
+    cb = b[btt]
+    Q = float(cb @ np.linalg.solve(vcov[np.ix_(btt, btt)], cb))
+    delta = max((nu - q + 1) / nu, 0.0)
+    df2 = nu - q + 1
+    F = delta * Q / q
+    p_val = float(stats.f.sf(F, q, df2)) if df2 > 0 else math.nan
+    return max(0.0, F), (float(q), df2), p_val
 
 
 def robust(fit: MVResult, cluster: str | Sequence[Any]) -> RobustResult:
@@ -165,7 +199,7 @@ def robust(fit: MVResult, cluster: str | Sequence[Any]) -> RobustResult:
     bread = np.linalg.inv(xwx)
     chol_bread = np.linalg.cholesky(bread)
     components = np.empty((p, J))
-    g_rows = np.zeros((p, J))  # row sums of squares of G_j = bread E_j U_j'
+    GG = np.empty((p, p, J))  # G_j G_j', G_j = bread E_j U_j'
     H = np.empty((p, p, J))  # H_j = bread E_j X_j L, L L' = bread
     for j, (rows, Xj, Mj, Wj) in enumerate(blocks):
         U = np.linalg.cholesky(Mj).T  # upper: U'U = M_j
@@ -174,18 +208,24 @@ def robust(fit: MVResult, cluster: str | Sequence[Any]) -> RobustResult:
         Ej = Xj.T @ Wj @ Aj
         components[:, j] = Ej @ e[rows]
         ME = bread @ Ej
-        g_rows[:, j] = np.sum((ME @ U.T) ** 2, axis=1)
+        G = ME @ U.T
+        GG[:, :, j] = G @ G.T
         H[:, :, j] = ME @ Xj @ chol_bread
     vcov = bread @ components @ components.T @ bread
     se = np.sqrt(np.diag(vcov))
     df = np.empty(p)
     for i in range(p):
-        Pi = -H[i].T @ H[i] + np.diag(g_rows[i])
+        Pi = -H[i].T @ H[i] + np.diag(GG[i, i])
         df[i] = 2 * np.trace(Pi) ** 2 / (2 * np.sum(Pi**2))
     b = fit.b
     tval = b / se
     pval = 2 * stats.t.sf(np.abs(tval), df)
     crit = stats.t.isf((1 - fit.level / 100) / 2, df)
+    if fit.int_only:
+        QM, QMdf, QMp = float(tval[0] ** 2), (1.0, float(df[0])), float(pval[0])
+    else:
+        btt = list(range(1, p)) if fit.coef_names[0] == "intrcpt" else list(range(p))
+        QM, QMdf, QMp = _wald_htz(b, vcov, H, GG, btt)
     return RobustResult(
         b=b,
         se=se,
@@ -199,6 +239,9 @@ def robust(fit: MVResult, cluster: str | Sequence[Any]) -> RobustResult:
         cluster=name,
         n_clusters=J,
         cluster_sizes=[len(rows) for rows in members],
+        QM=QM,
+        QMdf=QMdf,
+        QMp=QMp,
         level=fit.level,
         fit=fit,
     )

@@ -121,6 +121,12 @@ def robust_summary(rob: RobustResult, fit: MVResult, digits: int = 4) -> str:
         f"{fmtx(statistics.mean(sizes), 2)}, median: {_round2(statistics.median(sizes))})",
         "",
     ]
+    if not fit.int_only:
+        m = int(rob.QMdf[0])
+        first = fit.p - m + 1
+        which = f"coefficient {first}" if m == 1 else f"coefficients {first}:{fit.p}"
+        test = fmt_test("F", rob.QM, rob.QMp, digits, df=rob.QMdf[0], df2=rob.QMdf[1])
+        lines += [f"Test of Moderators ({which}):", test, ""]
     columns = [
         ("estimate", [fmtx(v, digits) for v in rob.b]),
         ("se", [fmtx(v, digits) for v in rob.se]),
@@ -138,7 +144,7 @@ def robust_summary(rob: RobustResult, fit: MVResult, digits: int = 4) -> str:
         LEGEND,
         "",
         f"Results based on cluster-robust inference (var-cov estimator: {rob.vcov},",
-        f"approx t-tests and confidence intervals, df: {rob.test} approx), clustered by "
+        f"approx t/F-tests and confidence intervals, df: {rob.test} approx), clustered by "
         f"{rob.cluster}.",
     ]
     return "\n".join(lines)

@@ -243,3 +243,12 @@ def test_a_component_on_the_boundary_is_exactly_zero() -> None:
     alone = rma_mv(yi, vi, random="~ 1 | row", data=data)
     _close(fit.logLik, alone.logLik, 1e-12)
     _close(fit.sigma2[1], alone.sigma2[0], 1e-9)
+
+
+def test_no_heterogeneity_at_all_gives_zero_components() -> None:
+    data = {"s": [1, 1, 2, 2, 3, 3, 4, 4], "e": [1, 2] * 4}
+    with pytest.warns(SynthesisWarning, match="estimated as 0"):
+        fit = rma_mv([0.2] * 8, [0.01] * 8, random="~ 1 | s/e", data=data)
+    assert list(fit.sigma2) == [0.0, 0.0]
+    assert fit.estimate == pytest.approx(0.2)
+    assert fit.se[0] == pytest.approx((0.01 / 8) ** 0.5)

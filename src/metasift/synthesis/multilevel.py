@@ -516,6 +516,8 @@ def rma_mv(
     model = _Model(y, X, Vm, G)
     reml = method == "REML"
     sigma2, iterations = _fit_sigma2(model, reml, _start(y, X, Vm, q), maxiter)
+    # metafor counts values within round-off of zero (10 machine epsilons) as zero
+    sigma2 = np.where(sigma2 <= 10 * np.finfo(float).eps, 0.0, sigma2)
     for name, s, n in zip((t.name for t in terms), sigma2, nlevels, strict=True):
         if n == 1:
             _warn(messages, f"{name} has a single level; its variance cannot be estimated.")

@@ -344,7 +344,7 @@ def meta(
     measure: Annotated[
         str | None,
         typer.Option(
-            help="MD, SMD, ROM, OR, RR, RD, PETO, COR, ZCOR, PR, PLO, PAS, IRR "
+            help="MD, SMD, ROM, NMD, OR, RR, RD, PETO, COR, ZCOR, PR, PLO, PAS, IRR "
             "(omit when the data have yi and vi)."
         ),
     ] = None,
@@ -374,6 +374,17 @@ def meta(
         list[str] | None,
         typer.Option(help="Read a metafor input from another column: ARG=COLUMN (repeatable)."),
     ] = None,
+    random: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Multilevel model (metafor's rma.mv) with these random effects, e.g. "
+            "'~ 1 | study/esid' (repeatable); --method REML or ML."
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="With --random: CR2 cluster-robust tests clustered on this column."),
+    ] = None,
 ) -> None:
     """Meta-analysis of a CSV of study data, with metafor's estimators and names."""
     import json
@@ -389,6 +400,21 @@ def meta(
         if not sep:
             raise MetasiftError(f"--column {item!r}: expected ARG=COLUMN, e.g. ai=tpos.")
         columns[arg.strip()] = col.strip()
+    if random or cluster:
+        _meta_multilevel(
+            data,
+            rows,
+            random,
+            cluster,
+            measure,
+            method,
+            mod_list,
+            columns,
+            slab,
+            as_json,
+            {"--knha": knha, "--by": by, "--bias": bias, "--forest": forest, "--funnel": funnel},
+        )
+        return
     try:
         analysis = Analysis(
             name="meta",
@@ -415,6 +441,54 @@ def meta(
         console.print(outcome.summary(), markup=False, highlight=False, emoji=False)
     for path in outcome.files:
         err_console.print(f"Wrote {_safe(path)}")
+
+
+def _meta_multilevel(
+    data: Path,
+    rows: list,
+    random: list[str] | None,
+    cluster: str | None,
+    measure: str | None,
+    method: str,
+    mods: list[str],
+    columns: dict[str, str],
+    slab: str | None,
+    as_json: bool,
+    others: dict[str, object],
+) -> None:
+    """``meta --random``: a multilevel model, with CR2 robust tests when --cluster is given."""
+    import json
+
+    from metasift.synthesis.dependent import run_multilevel
+
+    if not random:
+        raise MetasiftError(
+            "--cluster works with a multilevel model: add its random effects, e.g. "
+            "--random '~ 1 | study/esid' --cluster study."
+        )
+    given = [name for name, value in others.items() if value]
+    if given:
+        raise MetasiftError(
+            f"{', '.join(given)} cannot be combined with --random yet; a multilevel model takes "
+            "--measure, --method REML|ML, --mods, --cluster, --column, --slab and --json."
+        )
+    outcome = run_multilevel(
+        rows,
+        random=random,
+        measure=measure,
+        method=method,
+        mods=mods,
+        cluster=cluster,
+        columns=columns,
+        slab=slab,
+        origin=f"{data}: ",
+    )
+    for message in outcome.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {_safe(message)}")
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.to_dict(), indent=2) + "\n")
+    else:
+        console.print(outcome.summary(), markup=False, highlight=False, emoji=False)
 
 
 # --- extraction and risk of bias ----------------------------------------------------------------

@@ -6,10 +6,12 @@
     fit.forest("forest.png")      # and fit.funnel(...)
 
 Entry points: :func:`escalc` / :func:`effect_sizes` (effect sizes from arrays or table rows),
-:func:`rma` (equal-, random- and mixed-effects models), :func:`rma_mh` / :func:`rma_peto`,
-:func:`subgroup`, the bias tests (:func:`regtest`, :func:`ranktest`, :func:`trimfill`,
-:func:`fsn`), :func:`leave1out` / :func:`cumul`, and :func:`run_analysis` / :func:`run_plan`,
-which run the protocol's analysis plan (what ``metasift meta`` and the report call).
+:func:`rma` (equal-, random- and mixed-effects models), :func:`rma_mv` (multilevel models of
+dependent effect sizes) with :func:`robust` (CR2 cluster-robust tests), :func:`rma_mh` /
+:func:`rma_peto`, :func:`subgroup`, the bias tests (:func:`regtest`, :func:`ranktest`,
+:func:`trimfill`, :func:`fsn`), :func:`leave1out` / :func:`cumul`, and :func:`run_analysis` /
+:func:`run_plan`, which run the protocol's analysis plan (what ``metasift meta`` and the
+report call).
 Names load on first use, so importing the package does not import scipy or matplotlib.
 """
 
@@ -18,6 +20,7 @@ from metasift.lazy import attach
 __all__, __getattr__, __dir__ = attach(
     __name__,
     bias=["fsn", "ranktest", "regtest", "trimfill"],
+    cluster_robust=["RobustResult", "robust"],
     effects=[
         "MEASURES",
         "EffectSizes",
@@ -28,8 +31,10 @@ __all__, __getattr__, __dir__ = attach(
         "sd_from_median",
         "sd_from_se",
     ],
+    dependent=["MultilevelOutcome", "run_multilevel"],
     errors=["ConvergenceError", "SynthesisError"],
     mh=["MHResult", "rma_mh", "rma_peto"],
+    multilevel=["MVResult", "RandomTerm", "parse_random", "rma_mv"],
     models=[
         "METHODS",
         "Control",

@@ -29,6 +29,11 @@ MEASURES: dict[str, tuple[str, tuple[tuple[str, ...], ...], bool]] = {
         False,
     ),
     "ROM": ("log ratio of means", (("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),), True),
+    "NMD": (
+        "normalised mean difference (% of the control-sham difference)",
+        (("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i", "m0i"),),
+        False,
+    ),
     "OR": ("log odds ratio", (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")), True),
     "RR": ("log risk ratio", (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")), True),
     "RD": ("risk difference", (("ai", "bi", "ci", "di"), ("ai", "n1i", "ci", "n2i")), False),
@@ -61,6 +66,7 @@ INPUT_NAMES = (
     "m2i",
     "sd1i",
     "sd2i",
+    "m0i",
     "xi",
     "mi",
     "ni",
@@ -184,6 +190,11 @@ def escalc(
         elif measure in ("MD", "SMD", "ROM"):
             yi, vi, ni = _means(measure, arr, labels)
             tables = {n: arr[n].copy() for n in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")}
+        elif measure == "NMD":
+            from metasift.synthesis.nmd import nmd
+
+            yi, vi, ni = nmd(arr, labels)
+            tables = {}
         elif measure in ("COR", "ZCOR"):
             yi, vi, ni = _correlations(measure, arr, labels)
             tables = {}

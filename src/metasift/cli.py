@@ -1166,6 +1166,14 @@ def simulate(
         str | None,
         typer.Option(help="'criteria': no prior labels; rank by similarity to the criteria."),
     ] = None,
+    prior_idx: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="A prior record by its position in the file (0 is the first record read); "
+            "repeat for several. Instead of drawing priors by seed, e.g. to pair a run with "
+            "ASReview's --prior-idx."
+        ),
+    ] = None,
     criteria: Annotated[
         Path | None,
         typer.Option(help="Text file with the eligibility criteria (default: criteria.txt)."),
@@ -1219,6 +1227,7 @@ def simulate(
             model=spec,
             seed=seed,
             prior=chosen,
+            prior_indices=prior_idx or None,
             criteria_text=criteria_text,
             until_all_found=not screen_all,
             on_step=lambda n, total: progress.update(task, completed=n),
@@ -1242,7 +1251,8 @@ def simulate(
         table.add_row(f"stop: {name}", value)
     table.add_row("wall time", f"{result.wall_time:.2f} s")
     console.print(table)
-    console.print(f"model {spec.name}, seed {seed}, priors: {chosen.describe()}")
+    priors = f"records {', '.join(map(str, prior_idx))}" if prior_idx else chosen.describe()
+    console.print(f"model {spec.name}, seed {seed}, priors: {priors}")
     if json_out:
         ids = [r.source_position for r in data.records]
         json_out.write_text(json.dumps(result_document(result, ids, data.name), indent=1))

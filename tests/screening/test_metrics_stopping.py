@@ -15,8 +15,10 @@ from metasift.screening.stopping import (
     ConsecutiveIrrelevantStop,
     HypergeometricStop,
     KneeStop,
+    QuantileStop,
     SafeStop,
     SampledHypergeometricStop,
+    TargetStop,
     _least_missed_bound,
     _missed_bound,
     _samples,
@@ -197,3 +199,38 @@ def test_recall_in_words():
     assert recall_in_words(0.97, 0.97, True) == (
         "about 97% of the relevant records found so far; the stopping rule says you may stop"
     )
+
+
+def test_target_method_size_and_cost():
+    """59 random relevant records make the target set for 95% recall at 95% confidence
+    (0.95**59 < 0.05 < 0.95**58); the random draws count as screened."""
+    assert TargetStop().target_size == 59 and TargetStop(0.9, 0.95).target_size == 29
+    labels = np.zeros(2000, dtype=np.int64)
+    labels[:200] = 1  # a perfect ranking
+    result = TargetStop(seed=1).simulate(labels, 2000)
+    drawn = np.random.default_rng(1).permutation(2000)
+    sample = drawn[: int(np.searchsorted(np.cumsum(labels[drawn]), 59)) + 1]
+    ranked = int(max(i for i in sample if labels[i])) + 1  # the last target, in rank order
+    assert result["sample"] == len(sample) and labels[sample].sum() == 59
+    assert result["stop_at"] == len(set(range(ranked)) | set(sample.tolist()))
+    assert result["recall"] == 1.0 and result["records_saved"] == 2000 - result["stop_at"]
+    few = np.zeros(2000, dtype=np.int64)
+    few[:58] = 1  # fewer relevant records than the target set needs: screen everything
+    assert TargetStop(seed=1).simulate(few, 2000)["stop_at"] is None
+
+
+def test_quantile_rule_needs_59_relevant_in_its_sample():
+    q = QuantileStop()
+    assert [q.needed(r) for r in (58, 59, 60, 100, 200)] == [0, 59, 60, 99, 196]
+    labels = np.zeros(1000, dtype=np.int64)
+    labels[::10] = 1  # 100 relevant, spread evenly in rank order
+    result = QuantileStop(sample_size=1000, seed=2).simulate(labels, 1000)
+    assert result["stop_at"] == 1000 and result["records_saved"] == 0  # the sample is all
+    result = QuantileStop(sample_size=700, seed=2).simulate(labels, 1000)
+    sample = np.random.default_rng(2).permutation(1000)[:700]
+    r = int(labels[sample].sum())
+    hits = sorted(i for i in sample if labels[i])
+    ranked = hits[q.needed(r) - 1] + 1
+    assert result["stop_at"] == len(set(range(ranked)) | set(sample.tolist()))
+    found = labels[:ranked].sum() + sum(labels[i] for i in sample if i >= ranked)
+    assert result["recall"] == found / 100

@@ -104,3 +104,29 @@ def test_zip_bomb_is_refused_with_a_message(tmp_path):
     assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
     assert "works_1.zip:works_1.json" in result.stderr
     assert "refused as a possible zip bomb" in result.stderr
+
+
+def test_priors_by_position_and_stopping_at_the_last_relevant_record(tmp_path):
+    """--prior-idx pairs a run with ASReview's; by default ranking stops once every relevant
+    record is found, and --screen-all ranks the rest without changing any metric or stop."""
+    labels = [r.label for r in read_records(MINI)]
+    first_in, first_out = labels.index(1), labels.index(0)
+    docs = {}
+    for flag in ([], ["--screen-all"]):
+        out = tmp_path / f"sim{len(flag)}.json"
+        args = ["--prior-idx", str(first_out), "--prior-idx", str(first_in), "--json", str(out)]
+        result = run(str(MINI), *args, *flag)
+        assert result.exit_code == 0, result.output
+        assert f"priors: records {first_out}, {first_in}" in result.stdout
+        docs[bool(flag)] = json.loads(out.read_text())
+    early, full = docs[False], docs[True]
+    ids = [r.source_position for r in read_records(MINI)]
+    assert [o["record_id"] for o in early["order"][:2]] == [ids[first_out], ids[first_in]]
+    assert early["metrics"] == full["metrics"] and early["stopping"] == full["stopping"]
+    assert early["n_rankings"] < full["n_rankings"]
+
+
+def test_prior_positions_outside_the_dataset_are_refused():
+    result = run_process(str(MINI), "--prior-idx", "40")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "record 40 is not in the dataset; give distinct positions from 0 to 39" in result.stderr

@@ -109,6 +109,12 @@ def simulate(
         cold = bm25_scores(texts, criteria_text)
     learner = Learner(X, model, seed=seed, cold_scores=cold)
     priors = list(prior_indices) if prior_indices is not None else choose_priors(y, prior, seed)
+    outside = [i for i in priors if not 0 <= i < len(y)]
+    if outside or len(set(priors)) < len(priors):
+        what = f"record {outside[0]} is not in the dataset" if outside else "a record repeats"
+        raise MetasiftError(
+            f"prior records: {what}; give distinct positions from 0 to {len(y) - 1}."
+        )
     for i, index in enumerate(priors):
         learner.teach(index, int(y[index]), retrain=i == len(priors) - 1)
     n, total = len(y), int(y.sum())

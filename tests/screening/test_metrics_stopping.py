@@ -234,3 +234,23 @@ def test_quantile_rule_needs_59_relevant_in_its_sample():
     assert result["stop_at"] == len(set(range(ranked)) | set(sample.tolist()))
     found = labels[:ranked].sum() + sum(labels[i] for i in sample if i >= ranked)
     assert result["recall"] == found / 100
+
+
+def test_first_stop_equals_testing_every_step():
+    """first_stop tests each stretch of irrelevant records at its end and bisects; it must
+    find the same step as testing after every record screened."""
+    rule = HypergeometricStop()
+    rng = np.random.default_rng(1)
+    stops = 0
+    for _ in range(150):
+        n = int(rng.integers(2, 300))
+        relevant = int(rng.integers(0, max(1, n // 4)))
+        labels = np.zeros(n, dtype=np.int64)
+        labels[:relevant] = 1
+        order = labels[np.argsort(-(rng.random(n) + labels * rng.uniform(0, 3)))]
+        for screened in (order, order[: int(rng.integers(1, n + 1))]):
+            steps = range(1, min(len(screened), n - 1) + 1)
+            every = [t for t in steps if rule.p_value(screened[:t], n) < 1.0 - rule.confidence]
+            assert rule.first_stop(screened, n) == (every[0] if every else None)
+            stops += bool(every)
+    assert stops > 100  # most orders do stop: the comparison is not vacuous

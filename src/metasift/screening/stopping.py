@@ -48,6 +48,7 @@ statistical guarantee), so the reviewer sees the same bound whichever rule is fo
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -105,8 +106,11 @@ def _samples(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return n[keep], k[keep]
 
 
-def _pvalues(n: np.ndarray, k: np.ndarray, t: int, n_total: int, missed: np.ndarray) -> np.ndarray:
-    """P(at most k relevant in a sample of n) if ``missed`` relevant records are unscreened."""
+def _pvalues(
+    n: np.ndarray, k: np.ndarray, t: int | np.ndarray, n_total: int, missed: np.ndarray
+) -> np.ndarray:
+    """P(at most k relevant in a sample of n) if ``missed`` relevant records are unscreened
+    after ``t`` were screened (``t`` one count, or one per sample)."""
     urn = n_total - t + n
     p = hypergeom.cdf(k, urn, k + missed, n)
     return np.where(missed > n_total - t, 0.0, np.nan_to_num(p, nan=0.0))
@@ -225,11 +229,33 @@ class HypergeometricStop:
         )
 
     def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
-        for t in range(1, min(len(order_labels), n_total - 1) + 1):
-            if order_labels[:t].any() and self.p_value(order_labels[:t], n_total) < (
-                1.0 - self.confidence
-            ):
-                return t
+        """The first count screened at which :meth:`p_value` rejects H0.
+
+        Between two relevant records the p-value can only fall: each candidate sample grows by
+        one irrelevant record and the urn stays the same size, and a larger sample with the
+        same relevant count is less likely under H0. So each stretch of irrelevant records is
+        tested at its end, and searched by bisection only when that end rejects: about two
+        tests per relevant record instead of one per record screened, with the same answer.
+        """
+        labels = np.asarray(order_labels, dtype=np.int64)
+        last = min(len(labels), n_total - 1)
+        alpha = 1.0 - self.confidence
+
+        def rejects(t: int) -> bool:
+            return self.p_value(labels[:t], n_total) < alpha
+
+        # Steps at which a relevant record has just been screened, then the end.
+        bounds = [*(np.flatnonzero(labels[:last]) + 1).tolist(), last + 1]
+        for step, following in itertools.pairwise(bounds):
+            if rejects(step):
+                return step
+            lo, hi = step + 1, following - 1
+            if lo > hi or not rejects(hi):
+                continue
+            while lo < hi:
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if rejects(mid) else (mid + 1, hi)
+            return lo
         return None
 
     def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:

@@ -346,22 +346,19 @@ def meta(
         if not sep:
             raise MetasiftError(f"--column {item!r}: expected ARG=COLUMN, e.g. ai=tpos.")
         columns[arg.strip()] = col.strip()
-    try:
-        analysis = Analysis(
-            name="meta",
-            measure=measure,
-            method=method,
-            knha=knha,
-            mods=mod_list,
-            by=by,
-            slab=slab,
-            bias=bias,
-            columns=columns,
-            forest=str(forest) if forest else None,
-            funnel=str(funnel) if funnel else None,
-        )
-    except ValueError as exc:
-        raise MetasiftError(str(exc).split("\n", 1)[-1].strip()) from exc
+    analysis = Analysis.build(
+        name="meta",
+        measure=measure,
+        method=method,
+        knha=knha,
+        mods=mod_list,
+        by=by,
+        slab=slab,
+        bias=bias,
+        columns=columns,
+        forest=str(forest) if forest else None,
+        funnel=str(funnel) if funnel else None,
+    )
     outcome = run_analysis(rows, analysis, origin=f"{data}: ")
     for message in outcome.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {_safe(message)}")

@@ -22,11 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from metasift.protocol import validate_section
-from metasift.synthesis.bias import fsn, ranktest, regtest, trimfill
-from metasift.synthesis.effects import INPUT_NAMES, MEASURES, TWO_BY_TWO, EffectSizes
+from metasift.synthesis.bias import fsn, ranktest, regtest, trimfill, warn_small_k
+from metasift.synthesis.effects import (
+    INPUT_NAMES,
+    MEASURES,
+    TWO_BY_TWO,
+    EffectSizes,
+    unknown_measure,
+)
 from metasift.synthesis.errors import SynthesisError, describe_rows
 from metasift.synthesis.mh import MHResult, rma_mh, rma_peto
 from metasift.synthesis.models import METHODS, RMAResult, SynthesisWarning, rma
@@ -70,15 +76,32 @@ class Analysis(BaseModel):
         if value is None:
             return None
         if value.upper() not in MEASURES:
-            raise ValueError(f"unknown measure {value!r}; one of {', '.join(MEASURES)}")
+            raise ValueError(unknown_measure(value))
         return value.upper()
 
     @field_validator("method")
     @classmethod
     def _method(cls, value: str) -> str:
         if value.upper() not in POOLING:
-            raise ValueError(f"unknown method {value!r}; one of {', '.join(POOLING)}")
+            raise ValueError(f"unknown method {value!r}: use one of {', '.join(POOLING)}")
         return value.upper()
+
+    @classmethod
+    def build(cls, **options: Any) -> Analysis:
+        """An analysis from options given on a command line or in code; an invalid option is a
+        :class:`SynthesisError` that says what is allowed (not pydantic's report).
+
+        :param options: the fields of :class:`Analysis`.
+        """
+        try:
+            return cls(**options)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                where = ".".join(str(p) for p in error["loc"])
+                message = str(error["msg"]).removeprefix("Value error, ")
+                problems.append(message if where in message else f"{where}: {message}")
+            raise SynthesisError("; ".join(problems) + ".") from None
 
     @field_validator("columns")
     @classmethod
@@ -162,6 +185,7 @@ class AnalysisOutcome:
         fit = self.view()
         if fit.k < 2:
             raise SynthesisError("a funnel plot needs at least two studies.")
+        warn_small_k(fit.k)
         fill = fit.int_only and fit.k > 2 and self.analysis.bias
         return fit.funnel(path, trimfill=fill, contours=True)
 
@@ -328,11 +352,11 @@ def _bias(fit: RMAResult, messages: list[str]) -> dict[str, Any]:
         return out
     try:
         eg = regtest(fit)
-        out["regtest"] = {"zval": eg.zval, "pval": eg.pval, "est": eg.est}
+        out["regtest"] = {"zval": eg.zval, "pval": eg.pval, "est": eg.est, "k": eg.k}
         if eg.ddf is not None:
             out["regtest"]["ddf"] = eg.ddf
         rk = ranktest(fit.yi, fit.vi)
-        out["ranktest"] = {"tau": rk.tau, "pval": rk.pval}
+        out["ranktest"] = {"tau": rk.tau, "pval": rk.pval, "k": rk.k}
         tf = trimfill(fit)
         out["trimfill"] = {
             "k0": tf.k0,

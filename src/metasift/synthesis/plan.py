@@ -46,6 +46,25 @@ if TYPE_CHECKING:
 POOLING = (*METHODS, "MH", "PETO")
 
 
+class GradeOptions(BaseModel):
+    """How GRADE and the Summary of Findings read one analysis (``grade`` of an analysis).
+
+    ``randomised`` sets where certainty starts (high for randomised trials, low otherwise);
+    ``thresholds`` are the decision thresholds on the natural scale (e.g. [0.75, 1.25] for a
+    risk ratio, [-5, 5] points for a mean difference); ``ois`` overrides the computed optimal
+    information size; ``outcome`` and ``follow_up`` label the Summary of Findings row.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    randomised: bool = True
+    thresholds: tuple[float, float] | None = None
+    ois: int | None = Field(None, gt=0)
+    outcome: str = ""
+    follow_up: str = ""
+    comment: str = ""
+
+
 class Analysis(BaseModel):
     """One meta-analysis of the plan."""
 
@@ -69,6 +88,7 @@ class Analysis(BaseModel):
     bias: bool = False
     forest: str | None = None
     funnel: str | None = None
+    grade: GradeOptions = GradeOptions()
 
     @field_validator("measure")
     @classmethod
@@ -145,6 +165,8 @@ class AnalysisOutcome:
     bias: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # the table rows the effect sizes come from, in order (each names its study)
+    rows: list[Row] = field(default_factory=list)
 
     def summary(self, digits: int = 4) -> str:
         """The fit's own summary (as metafor prints it), then the subgroups and bias tests.
@@ -291,7 +313,7 @@ def _run(
             messages.append("all effect sizes are identical: there is no heterogeneity to model.")
         if fit.k == 1:
             messages.append("only one study: its own estimate is reported; nothing is pooled.")
-    outcome = AnalysisOutcome(analysis, es, fit)
+    outcome = AnalysisOutcome(analysis, es, fit, rows=list(rows))
     if analysis.by:
         groups = [row.get(analysis.by) for row in rows]
         if rows and analysis.by not in rows[0]:

@@ -7,6 +7,7 @@ values and the protocol; nothing is typed in by hand.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -216,6 +217,8 @@ def _extraction(project: Project, study_ids: list[int], ctx: ReportContext) -> N
 
 def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
     from metasift.extraction.stage import analysis_rows
+    from metasift.synthesis.bias import small_k_warning
+    from metasift.synthesis.models import SynthesisWarning
     from metasift.synthesis.plan import parse_plan, run_analysis
 
     plan = parse_plan(project.protocol.analysis)
@@ -245,7 +248,14 @@ def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> Non
         # the fitted analysis draws its own plots, as the CLI's do
         figures = [Figure(f"{analysis.name}: forest plot", svg_of(outcome.forest()))]
         if outcome.view().k >= 3:
-            figures.append(Figure(f"{analysis.name}: funnel plot", svg_of(outcome.funnel())))
+            caption = f"{analysis.name}: funnel plot"
+            caution = small_k_warning(outcome.view().k)
+            if caution:
+                caption += f" ({caution})"
+            with warnings.catch_warnings():
+                # the caption carries Cochrane's caution
+                warnings.simplefilter("ignore", SynthesisWarning)
+                figures.append(Figure(caption, svg_of(outcome.funnel())))
         ctx.analyses.append(
             Analysis(
                 analysis.name,

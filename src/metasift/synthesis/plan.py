@@ -77,6 +77,9 @@ class Analysis(BaseModel):
     mods: list[str] = []
     by: str | None = None
     slab: str | None = None
+    # the intervention and comparator arms of extracted data: metafor's inputs are then read
+    # from "<arm>.<statistic>" columns (see arm_columns); ``columns`` still overrides any
+    arms: tuple[str, str] | None = None
     # metafor input name -> column of the extracted data holding it
     columns: dict[str, str] = {}
     # only rows whose columns have these values (e.g. one outcome at one time point)
@@ -224,7 +227,68 @@ class AnalysisOutcome:
             out["bias"] = self.bias
         if self.warnings:
             out["warnings"] = list(dict.fromkeys(self.warnings))
+        studies = self.studies()
+        if studies:
+            out["studies"] = studies
         return out
+
+    def studies(self) -> list[dict[str, Any]]:
+        """Each pooled effect with where it came from: the study (its record id), its label,
+        yi, vi, weight and who extracted it; empty when the rows do not name their studies.
+        """
+        if not self.rows or "study_id" not in self.rows[0]:
+            return []
+        fit = self.view()
+        kept = [int(i) for i in fit.rows] if fit.rows is not None else range(len(self.effects))
+        out = []
+        for j, i in enumerate(kept):
+            row = self.rows[i]
+            out.append(
+                {
+                    "study_id": row.get("study_id"),
+                    "study": self.effects.slab[i] if self.effects.slab else None,
+                    "yi": float(fit.yi[j]),
+                    "vi": float(fit.vi[j]),
+                    "weight": float(fit.weights[j]),
+                    "extracted_by": row.get("extracted_by"),
+                }
+            )
+        return out
+
+
+ARM_INPUTS = {
+    "two_by_two": (("ai", 0, "events"), ("n1i", 0, "n"), ("ci", 1, "events"), ("n2i", 1, "n")),
+    "means": (
+        ("m1i", 0, "mean"),
+        ("sd1i", 0, "sd"),
+        ("n1i", 0, "n"),
+        ("m2i", 1, "mean"),
+        ("sd2i", 1, "sd"),
+        ("n2i", 1, "n"),
+    ),
+}
+
+
+def arm_columns(measure: str | None, arms: tuple[str, str]) -> dict[str, str]:
+    """metafor's inputs read from extracted arms (escalc from arms): events/total give OR, RR,
+    RD and Peto's OR; mean/SD/N give MD, SMD and ROM; without a measure, an outcome extracted
+    as effect and standard error gives yi and sei.
+
+    :param measure: the analysis' measure (None: generic effect/SE).
+    :param arms: (intervention arm, comparator arm) as named in the extraction data.
+    """
+    if measure is None or measure == "GEN":
+        return {"yi": "effect", "sei": "se"}
+    if measure in TWO_BY_TWO:
+        kind = "two_by_two"
+    elif measure in ("MD", "SMD", "ROM"):
+        kind = "means"
+    else:
+        raise SynthesisError(
+            f"arms give events/total (OR, RR, RD, PETO) or mean/SD/N (MD, SMD, ROM), not "
+            f"{measure}; map its inputs with 'columns' instead."
+        )
+    return {arg: f"{arms[side]}.{stat}" for arg, side, stat in ARM_INPUTS[kind]}
 
 
 def _select(rows: Sequence[Row], where: Mapping[str, Any], name: str) -> list[Row]:
@@ -276,11 +340,16 @@ def _run(
     options: dict[str, Any] = {"to": analysis.to, "drop00": analysis.drop00}
     if analysis.add is not None:
         options["add"] = analysis.add
+    columns = dict(analysis.columns)
+    if analysis.arms:
+        columns = {**arm_columns(analysis.measure, analysis.arms), **columns}
+    measure = analysis.measure or ("GEN" if analysis.arms else None)
     es = effect_sizes(
         rows,
-        analysis.measure,
-        columns=analysis.columns,
-        slab=analysis.slab,
+        measure,
+        columns=columns,
+        # extracted arms carry each study's citation in 'study'
+        slab=analysis.slab or ("study" if analysis.arms and rows and "study" in rows[0] else None),
         origin=origin,
         **options,
     )

@@ -168,3 +168,32 @@ def test_confirm_override_store_and_audit(project):
     ]
     assert events[1].value["judgement"] == "not serious"
     assert events[1].value["proposed"] == "serious"
+
+
+def test_summary_of_findings_rows(project):
+    from metasift.workflow.certainty import summary_of_findings
+
+    engine, protocol = project.engine, project.protocol
+    record_grade(
+        engine,
+        protocol,
+        analysis="Tuberculosis",
+        domain="inconsistency",
+        reviewer="ana",
+        footnote="I2 = 92%: effects vary with latitude.",
+    )
+    sof = summary_of_findings(engine, protocol)
+    assert sof.title == "BCG vaccine compared to no vaccine for people at risk of tuberculosis"
+    (row,) = sof.rows
+    assert row.outcome == "Tuberculosis (confirmed cases) (follow-up: 3 to 20 years)"
+    assert row.participants == "357,347 (13 RCTs)"
+    assert row.certainty == "⨁◯◯◯ VERY LOW"
+    assert row.relative == "RR 0.49 (0.34 to 0.70)"
+    # comparator risk 1,510 / 166,283 = 9.08 per 1,000; RR 0.4894 (0.3427 to 0.6988)
+    assert row.comparator_risk == "9 per 1,000"
+    assert row.difference == "5 fewer per 1,000 (from 6 fewer to 3 fewer)"
+    assert row.footnotes == ["a", "b"]
+    assert sof.footnotes[0][1].startswith("Risk of bias: rated down one level (serious). ")
+    assert sof.footnotes[1][1] == (
+        "Inconsistency: rated down two levels (very serious). I2 = 92%: effects vary with latitude."
+    )

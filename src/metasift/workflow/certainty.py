@@ -33,6 +33,8 @@ from metasift.synthesis.grade import (
     propose,
 )
 from metasift.synthesis.plan import AnalysisOutcome, parse_plan, run_analysis
+from metasift.synthesis.sof import SummaryOfFindings
+from metasift.synthesis.sof import summary_of_findings as build_sof
 from metasift.workflow.reviewers import require
 from metasift.workflow.state import extraction_studies
 
@@ -271,6 +273,40 @@ def record_grade(
     return StoredJudgement(analysis, domain, **values)
 
 
+def summary_of_findings(
+    engine: Engine,
+    protocol: Protocol,
+    study_ids: Sequence[int] | None = None,
+    graded: Sequence[Graded] | None = None,
+) -> SummaryOfFindings:
+    """The Summary of Findings of the review's analyses, with the reviewed certainty (a
+    domain no reviewer has judged yet counts with metasift's proposal).
+
+    :param engine: the project store.
+    :param protocol: the review's protocol (PICO for the title, the analysis plan).
+    :param study_ids: the studies pooled (default: those included at full text).
+    :param graded: :func:`grade_review`'s result, when already computed.
+    """
+    if graded is None:
+        graded = grade_review(engine, protocol, study_ids)
+    pico = protocol.pico
+    intervention = _short(pico.intervention) or "intervention"
+    comparator = _short(pico.comparator) or "comparator"
+    title = protocol.review.title
+    if pico.intervention and pico.comparator and pico.population:
+        title = f"{intervention} compared to {comparator} for {_short(pico.population)}"
+    items = [
+        (g.outcome, g.final, {d: g.footnote(d) for d in DOMAINS if g.footnote(d)}) for g in graded
+    ]
+    return build_sof(items, title=title, intervention=intervention, comparator=comparator)
+
+
+def _short(text: str) -> str:
+    """The PICO element's first sentence, as a column header or title can hold it."""
+    first = text.strip().split(". ")[0].rstrip(".")
+    return first[:120]
+
+
 def _level(domain: str, judgement: str) -> int:
     from metasift.errors import SynthesisError
 
@@ -280,4 +316,11 @@ def _level(domain: str, judgement: str) -> int:
         raise GradeError(str(exc)) from exc
 
 
-__all__ = ["Graded", "StoredJudgement", "grade_review", "record_grade", "study_rob"]
+__all__ = [
+    "Graded",
+    "StoredJudgement",
+    "grade_review",
+    "record_grade",
+    "study_rob",
+    "summary_of_findings",
+]

@@ -265,6 +265,41 @@ def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> Non
         )
 
 
+def _certainty(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
+    from metasift.synthesis.grade import TITLES
+    from metasift.workflow.certainty import grade_review, summary_of_findings
+
+    graded = grade_review(project.engine, project.protocol, study_ids)
+    if not graded:
+        return
+    for item in graded:
+        final = item.final
+        rows = []
+        for proposal in item.proposed.judgements:
+            decided = item.decisions.get(proposal.domain)
+            rows.append(
+                [
+                    TITLES[proposal.domain],
+                    proposal.label,
+                    final.judgement(proposal.domain).label,
+                    decided.reviewer if decided else "not yet judged",
+                    item.footnote(proposal.domain),
+                ]
+            )
+        pending = f"; not yet judged by a reviewer: {len(item.pending)}" if item.pending else ""
+        ctx.certainty.append(
+            Table(
+                f"{item.name}: certainty {final.label} "
+                f"(starts {'high' if final.randomised else 'low'}{pending})",
+                ["domain", "proposed", "judgement", "reviewer", "footnote / rule"],
+                rows,
+            )
+        )
+    ctx.summary_of_findings = summary_of_findings(
+        project.engine, project.protocol, study_ids, graded
+    )
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -343,5 +378,6 @@ def build_report(
     study_ids = review.included_studies
     _extraction(project, study_ids, ctx)
     _analyses(project, study_ids, ctx)
+    _certainty(project, study_ids, ctx)
     ctx.downloads = _downloads(project, review.included_records, counts)
     return ctx

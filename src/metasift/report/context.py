@@ -7,8 +7,12 @@ and the web app's report page show the same numbers from one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from metasift.workflow.prisma import PrismaCounts
+
+if TYPE_CHECKING:
+    from metasift.synthesis.sof import SummaryOfFindings
 
 
 @dataclass
@@ -63,6 +67,9 @@ class ReportContext:
     evidence_table: Table | None = None
     risk_of_bias: list[Figure] = field(default_factory=list)
     analyses: list[Analysis] = field(default_factory=list)
+    # GRADE: each analysis' domains (proposed, judged, footnote), and the Summary of Findings.
+    certainty: list[Table] = field(default_factory=list)
+    summary_of_findings: SummaryOfFindings | None = None
     downloads: list[Download] = field(default_factory=list)
     # Plain statements the reader must see (e.g. "decisions were simulated from labels").
     notices: list[str] = field(default_factory=list)

@@ -49,7 +49,8 @@ class Context:
 
 def context(protocol: Protocol) -> Context:
     settings = extraction_settings(protocol.extraction)
-    vocab = load_vocabularies(settings.vocabularies)
+    files = [protocol.folder / name for name in settings.vocabulary_files]
+    vocab = load_vocabularies(settings.vocabularies, files)
     form = settings.form
     choices: dict[str, list[str]] = {}
     for spec in [*form.fields, *form.arm_fields]:

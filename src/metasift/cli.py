@@ -331,6 +331,13 @@ def meta(
         list[str] | None,
         typer.Option(help="Read a metafor input from another column: ARG=COLUMN (repeatable)."),
     ] = None,
+    arms: Annotated[
+        str | None,
+        typer.Option(
+            help="INTERVENTION,COMPARATOR: read inputs from per-arm columns as extraction "
+            "exports them (e.g. 'ADSC.events', 'ADSC.n', 'vehicle.mean', 'vehicle.sd')."
+        ),
+    ] = None,
 ) -> None:
     """Meta-analysis of a CSV of study data, with metafor's estimators and names."""
     import json
@@ -346,8 +353,12 @@ def meta(
         if not sep:
             raise MetasiftError(f"--column {item!r}: expected ARG=COLUMN, e.g. ai=tpos.")
         columns[arg.strip()] = col.strip()
+    pair = [a.strip() for a in arms.split(",")] if arms else None
+    if pair is not None and len(pair) != 2:
+        raise MetasiftError(f"--arms {arms!r}: name two arms, e.g. --arms treatment,control.")
     analysis = Analysis.build(
         name="meta",
+        arms=pair,
         measure=measure,
         method=method,
         knha=knha,

@@ -93,3 +93,24 @@ def test_pvalues_below_cutoff_print_as_metafor():
     assert fmtp(3e-9) == "<.0001"
     assert fmtx(-0.5663548926337385) == "-0.5664"
     assert np.isclose(float(fmtx(-0.5663548926337385)), -0.5664)
+
+
+def test_meta_command_reads_extracted_arms(tmp_path):
+    from typer.testing import CliRunner
+
+    from metasift.cli import app
+
+    rows = read_csv(DATA / "bcg.csv")
+    lines = ["study,vaccine.events,vaccine.n,control.events,control.n"]
+    for r in rows:
+        t, c = int(r["tpos"]), int(r["cpos"])
+        lines.append(f"{r['author']},{t},{t + int(r['tneg'])},{c},{c + int(r['cneg'])}")
+    path = tmp_path / "arms.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["meta", str(path), "--measure", "RR", "--arms", "vaccine,control", "--slab", "study"]
+    )
+    assert result.exit_code == 0, result.output
+    assert " -0.7145 " in result.output  # metafor's REML estimate on dat.bcg
+    bad = CliRunner().invoke(app, ["meta", str(path), "--measure", "RR", "--arms", "vaccine"])
+    assert "name two arms" in str(bad.exception)

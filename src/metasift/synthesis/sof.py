@@ -173,9 +173,12 @@ def _comparator_means(outcome: AnalysisOutcome) -> list[float]:
     values = []
     for i in kept:
         if i < len(outcome.rows):
-            value = outcome.rows[i].get(column)
-            if isinstance(value, int | float) and not math.isnan(float(value)):
-                values.append(float(value))
+            try:
+                value = float(outcome.rows[i].get(column))
+            except (TypeError, ValueError):
+                continue
+            if not math.isnan(value):
+                values.append(value)
     return values
 
 

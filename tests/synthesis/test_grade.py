@@ -65,6 +65,11 @@ def test_bcg_proposals():
     assert certainty.label == "low"
 
 
+def test_egger_runs_with_ten_studies_even_without_bias_tests():
+    ev = evidence(_outcome(_rows()))
+    assert ev.egger_p == pytest.approx(0.4217844888552804, rel=1e-9)
+
+
 def test_small_k_never_judges_funnel_asymmetry():
     ev = evidence(_outcome(_rows()[:6], bias=True))
     judged = propose(ev).judgement("publication_bias")

@@ -242,9 +242,9 @@ def _analyses(project: Project, study_ids: list[int], ctx: ReportContext) -> Non
             "pi_lb",
             "pi_ub",
         )
-        cells = [[key, _fmt(summary.get(key))] for key in keys if key in summary]
+        cells = [[key, _fmt(summary.get(key), key)] for key in keys if key in summary]
         if "exp" in summary:
-            cells += [[f"exp({k})", _fmt(v)] for k, v in summary["exp"].items()]
+            cells += [[f"exp({k})", _fmt(v, k)] for k, v in summary["exp"].items()]
         # the fitted analysis draws its own plots, as the CLI's do
         figures = [Figure(f"{analysis.name}: forest plot", svg_of(outcome.forest()))]
         if outcome.view().k >= 3:
@@ -300,9 +300,15 @@ def _certainty(project: Project, study_ids: list[int], ctx: ReportContext) -> No
     )
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, key: str = "") -> str:
+    """A statistic as metafor prints it: 4 decimals, I2 and H2 with 2, p-values as ``<.0001``
+    below the cutoff."""
+    from metasift.synthesis.summary import fmtp, fmtx
+
     if isinstance(value, float):
-        return f"{value:.4g}"
+        if key in ("pval", "QEp", "QMp"):
+            return fmtp(value)
+        return fmtx(value, 2 if key in ("I2", "H2") else 4)
     return "" if value is None else str(value)
 
 

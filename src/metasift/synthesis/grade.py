@@ -45,6 +45,7 @@ from scipy import stats
 from metasift.errors import SynthesisError
 
 if TYPE_CHECKING:
+    from metasift.synthesis.models import RMAResult
     from metasift.synthesis.plan import AnalysisOutcome
 
 CERTAINTY = {4: "high", 3: "moderate", 2: "low", 1: "very low"}
@@ -351,7 +352,7 @@ def publication_bias(ev: Evidence) -> Judgement:
             "13.3.5.4); judge from the search's reach",
         )
     if ev.egger_p is None:
-        return Judgement("publication_bias", 0, "Egger's test not run (set bias = true)")
+        return Judgement("publication_bias", 0, "Egger's test could not be run on these data")
     p = f"Egger's test p = {ev.egger_p:.4f}" if ev.egger_p >= 1e-4 else "Egger's test p < .0001"
     if ev.egger_p < 0.10:
         return Judgement("publication_bias", -1, f"{p} (k = {ev.k}): funnel asymmetry")
@@ -418,6 +419,16 @@ def _kept(outcome: AnalysisOutcome) -> list[int]:
     return list(range(len(outcome.effects)))
 
 
+def _egger(fit: RMAResult) -> float | None:
+    """Egger's test p-value (metafor's regtest under the fitted model), None if it cannot run."""
+    from metasift.synthesis.bias import regtest
+
+    try:
+        return regtest(fit).pval
+    except SynthesisError:
+        return None
+
+
 def evidence(outcome: AnalysisOutcome, rob: Mapping[int, str | None] | None = None) -> Evidence:
     """The numbers GRADE's rules read, from a run analysis and each study's overall risk of
     bias.
@@ -444,6 +455,8 @@ def evidence(outcome: AnalysisOutcome, rob: Mapping[int, str | None] | None = No
     totals = arm_totals(outcome)
     options = outcome.analysis.grade
     egger = outcome.bias.get("regtest", {}).get("pval")
+    if egger is None and fit.k >= SMALL_K:
+        egger = _egger(fit)
     return Evidence(
         outcome=outcome.analysis.name,
         measure=outcome.effects.measure,

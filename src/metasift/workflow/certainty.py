@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from metasift.errors import GradeError
+from metasift.errors import GradeError, SynthesisError
 from metasift.extraction.rob import TOOLS
 from metasift.extraction.stage import analysis_rows, rob_table
 from metasift.protocol import Protocol
@@ -220,6 +220,7 @@ def record_grade(
     :param study_ids: the studies pooled (default: those included at full text).
     :param graded: :func:`grade_review`'s result by analysis name, when already computed.
     """
+    # checked first so that a stranger is refused before the plan's analyses are run
     require(engine, reviewer, "decide")
     if graded is None:
         graded = {g.name: g for g in grade_review(engine, protocol, study_ids)}
@@ -311,8 +312,6 @@ def _short(text: str) -> str:
 
 
 def _level(domain: str, judgement: str) -> int:
-    from metasift.errors import SynthesisError
-
     try:
         return level_of(domain, judgement)
     except SynthesisError as exc:

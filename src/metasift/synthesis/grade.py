@@ -228,12 +228,17 @@ def risk_of_bias(ev: Evidence) -> Judgement:
         f"concerns, {_pct(missing)} not assessed"
     )
     if high >= 50:
-        return Judgement("risk_of_bias", -2, f"{numbers}: half or more at high risk")
+        return Judgement(
+            "risk_of_bias", -2, f"{numbers}: half the weight or more from studies at high risk"
+        )
     if high + some + missing >= 50:
         return Judgement(
-            "risk_of_bias", -1, f"{numbers}: half or more at high risk, with concerns or unassessed"
+            "risk_of_bias",
+            -1,
+            f"{numbers}: half the weight or more from studies at high risk, with some concerns "
+            "or not assessed",
         )
-    return Judgement("risk_of_bias", 0, f"{numbers}: most weight at low risk")
+    return Judgement("risk_of_bias", 0, f"{numbers}: most of the weight from studies at low risk")
 
 
 def _crosses(lb: float, ub: float, value: float) -> bool:

@@ -128,3 +128,18 @@ def test_reviewer_overrides_and_labels():
         level_of("inconsistency", "bad")
     with pytest.raises(SynthesisError, match="unknown GRADE domain"):
         level_of("bias", "serious")
+
+
+def test_indirectness_from_animal_and_in_vitro_weight():
+    base = _ev(1, 2, 1.5, participants=420)
+    assert propose(base).judgement("indirectness").level == 0
+    animal = _ev(1, 2, 1.5, participants=420, designs=["animal in vivo", "RCT"])
+    judged = propose(animal).judgement("indirectness")
+    assert (judged.level, judged.rule) == (
+        -2,
+        "50% of the weight from animal or in-vitro studies: half or more",
+    )
+    some = Evidence(**{**animal.__dict__, "weights": [20, 80]})
+    assert propose(some).judgement("indirectness").rule == (
+        "20% of the weight from animal or in-vitro studies"
+    )

@@ -12,8 +12,10 @@ after the GRADE Handbook and the GRADE guidelines series (J Clin Epidemiol 2011-
 * **Inconsistency** (guideline 7): I2 of 50% or more, or study confidence intervals that do not
   all overlap: serious; I2 of 75% or more with a prediction interval that holds effects on both
   sides of no effect: very serious. A single study: not assessable, not serious.
-* **Indirectness** (guideline 8): the data cannot show it; proposed not serious, for the
-  reviewer to judge against the review question.
+* **Indirectness** (guideline 8): from the extracted study designs, the share of the weight
+  from animal or in-vitro studies (evidence about people drawn from them is indirect): half or
+  more: very serious; any: serious. Otherwise the data cannot show indirectness: proposed not
+  serious, for the reviewer to judge against the review question.
 * **Imprecision** (guidelines 6 and 34): the confidence interval against no effect and the
   decision thresholds (the protocol's, or GRADE's rough guide of RR 0.75 and 1.25 for ratio
   measures). Crossing both thresholds: very serious; crossing no effect or one threshold:
@@ -99,6 +101,7 @@ class Evidence:
     :param thresholds: decision thresholds on the natural scale (e.g. (0.75, 1.25) for RR).
     :param egger_p: the p-value of Egger's test (used with 10 studies or more).
     :param ois: an optimal information size given by the protocol, else computed.
+    :param designs: each study's extracted design (e.g. "RCT", "animal in vivo"), if known.
     """
 
     outcome: str
@@ -121,6 +124,7 @@ class Evidence:
     thresholds: tuple[float, float] | None = None
     egger_p: float | None = None
     ois: int | None = None
+    designs: Sequence[str | None] = ()
 
     @property
     def k(self) -> int:
@@ -279,8 +283,24 @@ def inconsistency(ev: Evidence) -> Judgement:
     return Judgement("inconsistency", 0, f"{numbers}: I2 < 50% and overlapping CIs")
 
 
+NON_HUMAN = frozenset({"animal in vivo", "in vitro"})
+
+
 def indirectness(ev: Evidence) -> Judgement:
-    """Not judged from the data: proposed not serious, for the reviewer to judge."""
+    """The weight of animal and in-vitro studies; otherwise for the reviewer to judge."""
+    if ev.designs and any(ev.designs):
+        total = float(sum(ev.weights)) or 1.0
+        share = sum(
+            w
+            for w, d in zip(ev.weights, ev.designs, strict=True)
+            if (d or "").strip().lower() in NON_HUMAN
+        )
+        share = share / total * 100
+        numbers = f"{_pct(share)} of the weight from animal or in-vitro studies"
+        if share >= 50:
+            return Judgement("indirectness", -2, f"{numbers}: half or more")
+        if share > 0:
+            return Judgement("indirectness", -1, numbers)
     return Judgement(
         "indirectness",
         0,
@@ -457,6 +477,10 @@ def evidence(outcome: AnalysisOutcome, rob: Mapping[int, str | None] | None = No
     ids = [outcome.rows[i].get("study_id") if i < len(outcome.rows) else None for i in kept]
     rob = rob or {}
     judged = [rob.get(int(i)) if i is not None else None for i in ids]
+    designs = [
+        str(outcome.rows[i].get("design") or "") or None if i < len(outcome.rows) else None
+        for i in kept
+    ]
     totals = arm_totals(outcome)
     options = outcome.analysis.grade
     egger = outcome.bias.get("regtest", {}).get("pval")
@@ -483,6 +507,7 @@ def evidence(outcome: AnalysisOutcome, rob: Mapping[int, str | None] | None = No
         thresholds=options.thresholds,
         egger_p=egger,
         ois=options.ois,
+        designs=designs,
     )
 
 

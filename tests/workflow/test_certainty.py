@@ -197,3 +197,32 @@ def test_summary_of_findings_rows(project):
     assert sof.footnotes[1][1] == (
         "Inconsistency: rated down two levels (very serious). I2 = 92%: effects vary with latitude."
     )
+
+
+def test_summary_of_findings_explains_an_override(project):
+    from metasift.workflow.certainty import summary_of_findings
+
+    record_grade(
+        project.engine,
+        project.protocol,
+        analysis="Tuberculosis",
+        domain="risk_of_bias",
+        reviewer="ana",
+        judgement="not serious",
+        footnote="The unassessed trials are the large, well-conducted ones.",
+    )
+    sof = summary_of_findings(project.engine, project.protocol)
+    assert sof.rows[0].certainty == "⨁⨁◯◯ LOW"
+    assert sof.footnotes == [
+        (
+            "a",
+            "Risk of bias: not rated down (not serious). The unassessed trials are the large, "
+            "well-conducted ones.",
+        ),
+        (
+            "b",
+            "Inconsistency: rated down two levels (very serious). I2 = 92%; prediction interval "
+            "0.15 to 1.55 (effects in both directions); study CIs do not all overlap: I2 >= 75% "
+            "and the prediction interval crosses no effect",
+        ),
+    ]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from metasift.synthesis.grade import DOMAINS, TITLES, Certainty, arm_totals
+from metasift.synthesis.grade import DOMAINS, TITLES, UPGRADING, Certainty, arm_totals
 from metasift.synthesis.plan import AnalysisOutcome
 
 SYMBOLS = {4: "⨁⨁⨁⨁", 3: "⨁⨁⨁◯", 2: "⨁⨁◯◯", 1: "⨁◯◯◯"}
@@ -274,7 +274,8 @@ def summary_of_findings(
     """The table from each outcome's analysis, certainty and footnotes.
 
     :param items: per outcome: the analysis as run, its certainty, and domain -> footnote
-        text (a footnote is shown for every domain rated down or up).
+        text. A footnote explains every domain rated down or up, and any other domain that has
+        a note (e.g. a reviewer's reason for not rating down where metasift proposed it).
     :param title: "[intervention] compared to [comparator] for [population]".
     :param intervention: how the intervention arm is named in the column headers.
     :param comparator: how the comparator arm is named.
@@ -284,20 +285,21 @@ def summary_of_findings(
     for outcome, certainty, notes in items:
         marks = []
         for judgement in certainty.judgements:
-            if judgement.level == 0:
+            if judgement.level == 0 and judgement.domain not in notes:
                 continue
             mark = next(letters)
             marks.append(mark)
-            steps = abs(judgement.level)
-            way = "down" if judgement.level < 0 else "up"
-            amount = {1: "one level", 2: "two levels", 3: "three levels"}[steps]
             label = DOMAINS[judgement.domain][judgement.level]
+            if judgement.level == 0:
+                way = "up" if judgement.domain in UPGRADING else "down"
+                change = f"not rated {way}"
+            else:
+                way = "down" if judgement.level < 0 else "up"
+                amount = {1: "one level", 2: "two levels", 3: "three levels"}
+                change = f"rated {way} {amount[abs(judgement.level)]}"
             text = notes.get(judgement.domain) or judgement.rule
             table.footnotes.append(
-                (
-                    mark,
-                    f"{TITLES[judgement.domain]}: rated {way} {amount} ({label}). {text}",
-                )
+                (mark, f"{TITLES[judgement.domain]}: {change} ({label}). {text}")
             )
         table.rows.append(sof_row(outcome, certainty, marks))
     return table

@@ -299,10 +299,20 @@ def summary_of_findings(
     title = protocol.review.title
     if pico.intervention and pico.comparator and pico.population:
         title = f"{intervention} compared to {comparator} for {_short(pico.population)}"
-    items = [
-        (g.outcome, g.final, {d: g.footnote(d) for d in DOMAINS if g.footnote(d)}) for g in graded
-    ]
+    items = [(g.outcome, g.final, _notes(g)) for g in graded]
     return build_sof(items, title=title, intervention=intervention, comparator=comparator)
+
+
+def _notes(item: Graded) -> dict[str, str]:
+    """The footnotes of an outcome: every domain rated down or up, and every proposal a
+    reviewer overrode (with their reason)."""
+    final = item.final
+    out = {}
+    for judged in final.judgements:
+        stored = item.decisions.get(judged.domain)
+        if judged.level != 0 or (stored is not None and stored.overridden):
+            out[judged.domain] = item.footnote(judged.domain)
+    return out
 
 
 def _short(text: str) -> str:

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from metasift.extraction.evaluate import score
 from metasift.extraction.suggest import predicted_fields, suggest_all
-from metasift.extraction.vocab import load_vocabularies
+from metasift.extraction.vocab import load_vocabularies, vocabulary_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELDS = {
@@ -58,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     records = [json.loads(line) for line in args.corpus.read_text().splitlines()]
     gold = [json.loads(line) for line in args.gold.read_text().splitlines()]
-    vocab = load_vocabularies()
+    # the flagship's own vocabularies: metasift ships none
+    vocab = load_vocabularies(files=vocabulary_folder(ROOT / "examples/admsc-skin/vocab"))
     majority = Counter(g["design"] for g in gold if g["design"]).most_common(1)[0][0]
     started = time.perf_counter()
     ours, base = [], []

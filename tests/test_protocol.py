@@ -56,3 +56,29 @@ def test_a_file_source_declares_its_prisma_s_details(tmp_path):
     assert declared_details(protocol, "Scopus", tmp_path).source is None
     with pytest.raises(ProtocolError, match=r"sources\.0\.searched.*YYYY-MM-DD"):
         parse_protocol('[review]\ntitle = "t"\n[[sources]]\nname = "E"\nsearched = "March"\n')
+
+
+def test_init_template_shows_extraction_and_analysis_and_validates():
+    import re
+
+    from metasift.extraction.forms import extraction_settings
+    from metasift.protocol import parse_protocol, template
+    from metasift.synthesis.plan import parse_plan
+
+    text = template("A review")
+    assert "[extraction]" in text and "[analysis]" in text
+    protocol = parse_protocol(text)
+    assert extraction_settings(protocol.extraction).reviewers == 2
+    assert parse_plan(protocol.analysis).analyses == []
+    # the commented examples are valid too once uncommented
+    head, tail = text.split("[extraction]\n", 1)
+    lines = [head, "[extraction]"]
+    for line in tail.splitlines():
+        example = re.match(r"^# (\[\[?(extraction|analysis)\.|[a-z_]+ = )(.*)$", line)
+        lines.append(line[2:] if example else line)
+    full = parse_protocol("\n".join(lines))
+    settings = extraction_settings(full.extraction)
+    assert [o.kind for o in settings.outcomes] == ["dichotomous"]
+    (analysis,) = parse_plan(full.analysis).analyses
+    assert analysis.arms == ("treatment", "control")
+    assert analysis.grade.thresholds == (0.75, 1.25)

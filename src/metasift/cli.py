@@ -385,6 +385,13 @@ def meta(
         str | None,
         typer.Option(help="With --random: CR2 cluster-robust tests clustered on this column."),
     ] = None,
+    arms: Annotated[
+        str | None,
+        typer.Option(
+            help="INTERVENTION,COMPARATOR: read inputs from per-arm columns as extraction "
+            "exports them (e.g. 'ADSC.events', 'ADSC.n', 'vehicle.mean', 'vehicle.sd')."
+        ),
+    ] = None,
 ) -> None:
     """Meta-analysis of a CSV of study data, with metafor's estimators and names."""
     import json
@@ -412,25 +419,33 @@ def meta(
             columns,
             slab,
             as_json,
-            {"--knha": knha, "--by": by, "--bias": bias, "--forest": forest, "--funnel": funnel},
+            {
+                "--knha": knha,
+                "--by": by,
+                "--bias": bias,
+                "--forest": forest,
+                "--funnel": funnel,
+                "--arms": arms,
+            },
         )
         return
-    try:
-        analysis = Analysis(
-            name="meta",
-            measure=measure,
-            method=method,
-            knha=knha,
-            mods=mod_list,
-            by=by,
-            slab=slab,
-            bias=bias,
-            columns=columns,
-            forest=str(forest) if forest else None,
-            funnel=str(funnel) if funnel else None,
-        )
-    except ValueError as exc:
-        raise MetasiftError(str(exc).split("\n", 1)[-1].strip()) from exc
+    pair = [a.strip() for a in arms.split(",")] if arms else None
+    if pair is not None and len(pair) != 2:
+        raise MetasiftError(f"--arms {arms!r}: name two arms, e.g. --arms treatment,control.")
+    analysis = Analysis.build(
+        name="meta",
+        arms=pair,
+        measure=measure,
+        method=method,
+        knha=knha,
+        mods=mod_list,
+        by=by,
+        slab=slab,
+        bias=bias,
+        columns=columns,
+        forest=str(forest) if forest else None,
+        funnel=str(funnel) if funnel else None,
+    )
     outcome = run_analysis(rows, analysis, origin=f"{data}: ")
     for message in outcome.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {_safe(message)}")
@@ -932,6 +947,130 @@ def rob_plot(
     figure = traffic_light(rows, tool) if kind == "traffic" else summary_plot(rows, tool)
     save(figure, out)
     console.print(f"Wrote {out}")
+
+
+# --- certainty of evidence (GRADE) and the Summary of Findings ---------------------------------
+
+grade_app = typer.Typer(
+    help="GRADE: certainty of evidence per outcome, proposed from the data, judged by reviewers.",
+    no_args_is_help=True,
+    context_settings=_GROUP_SETTINGS,
+)
+app.add_typer(grade_app, name="grade")
+
+
+@grade_app.command("list")
+def grade_list(
+    project: ProjectOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Each analysis' domains: metasift's proposal and rule, the reviewers' judgement."""
+    import json
+
+    from metasift.project import Project
+    from metasift.workflow.certainty import grade_review
+
+    with Project.open(project) as proj:
+        graded = grade_review(proj.engine, proj.protocol)
+    if as_json:
+        sys.stdout.write(json.dumps([g.to_dict() for g in graded], indent=2) + "\n")
+        return
+    if not graded:
+        console.print("No analyses to grade: add [[analysis.analyses]] to review.toml.")
+        return
+    for item in graded:
+        data = item.to_dict()
+        table = Table("domain", "proposed", "judgement", "reviewer", "rule / footnote")
+        for d in data["domains"]:
+            table.add_row(
+                _safe(d["domain"]),
+                _safe(d["proposed"]),
+                _safe(d["judgement"]),
+                _safe(d["reviewer"] or "-"),
+                _safe(d["footnote"]),
+            )
+        console.print(
+            f"[bold]{_safe(item.name)}[/bold]: certainty {_safe(data['certainty'])}"
+            + (f" (pending: {', '.join(item.pending)})" if item.pending else "")
+        )
+        console.print(table)
+
+
+@grade_app.command("judge")
+def grade_judge(
+    analysis: Annotated[str, typer.Argument(help="The analysis' name in review.toml.")],
+    domain: Annotated[
+        str,
+        typer.Argument(
+            help="risk_of_bias, inconsistency, indirectness, imprecision, publication_bias "
+            "(non-randomised: large_effect, dose_response, confounding)."
+        ),
+    ],
+    judgement: Annotated[
+        str | None,
+        typer.Option(help="e.g. 'not serious', 'serious', 'very serious' (omit to confirm)."),
+    ] = None,
+    footnote: Annotated[
+        str, typer.Option(help="Why (shown in the Summary of Findings); needed to override.")
+    ] = "",
+    reviewer: ReviewerOpt = None,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Confirm metasift's proposal for one domain, or override it with a footnote."""
+    from metasift.project import Project
+    from metasift.workflow.certainty import record_grade
+
+    with Project.open(project) as proj:
+        stored = record_grade(
+            proj.engine,
+            proj.protocol,
+            analysis=analysis,
+            domain=domain,
+            reviewer=_reviewer(reviewer),
+            judgement=judgement,
+            footnote=footnote,
+        )
+    how = "overrides the proposal" if stored.overridden else "confirms the proposal"
+    console.print(f"{_safe(analysis)}, {_safe(domain)}: {_safe(stored.label)} ({how}).")
+
+
+@app.command()
+def sof(
+    project: ProjectOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    docx: Annotated[
+        Path | None, typer.Option(help="Also write the table as a Word document (.docx).")
+    ] = None,
+    markdown: Annotated[bool, typer.Option(help="Print the table as Markdown.")] = False,
+) -> None:
+    """Summary of Findings in GRADEpro's layout, from the analyses and their certainty."""
+    import json
+
+    from metasift.project import Project
+    from metasift.workflow.certainty import summary_of_findings
+
+    with Project.open(project) as proj:
+        table = summary_of_findings(proj.engine, proj.protocol)
+    if not table.rows:
+        raise MetasiftError("no analyses to summarise: add [[analysis.analyses]] to review.toml.")
+    if docx is not None:
+        from metasift.report.sof import write_docx
+
+        write_docx(table, docx)
+        err_console.print(f"Wrote {_safe(docx)}")
+    if as_json:
+        sys.stdout.write(json.dumps(table.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    elif markdown:
+        from metasift.report.sof import sof_markdown
+
+        sys.stdout.write(sof_markdown(table))
+    else:
+        grid = Table(*table.headers, title=f"Summary of findings: {_safe(table.title)}")
+        for row in table.rows:
+            grid.add_row(*(_safe(c) for c in row.cells()))
+        console.print(grid)
+        for mark, text in table.footnotes:
+            console.print(f"{mark}. {_safe(text)}")
 
 
 @app.command()

@@ -160,6 +160,11 @@ class PrismaError(ReviewError):
     """PRISMA boxes that do not add up, or a diagram asked for while work is pending."""
 
 
+class GradeError(ReviewError):
+    """A GRADE judgement that cannot be recorded as asked (unknown analysis or domain, an
+    override without its footnote)."""
+
+
 class ExtractionError(MetasiftError):
     """Extraction values, suggestions or forms that cannot be used as asked."""
 

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from metasift.errors import ProtocolError
 
@@ -128,6 +128,15 @@ class Protocol(Section):
     screening: dict[str, Any] = {}
     extraction: dict[str, Any] = {}
     analysis: dict[str, Any] = {}
+    # The folder of the review.toml this protocol was read from (load_protocol sets it): files
+    # the protocol names (vocabularies, full-text decisions) are relative to it.
+    _folder: Path | None = PrivateAttr(default=None)
+
+    @property
+    def folder(self) -> Path:
+        """The folder paths in the protocol are relative to (the working folder when the
+        protocol was not read from a file)."""
+        return self._folder if self._folder is not None else Path(".")
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -184,7 +193,9 @@ def load_protocol(path: Path) -> Protocol:
         raise ProtocolError(
             f"{path}: no protocol file; run 'metasift init {path.parent}' to create one."
         )
-    return parse_protocol(path.read_text(encoding="utf-8"), str(path))
+    protocol = parse_protocol(path.read_text(encoding="utf-8"), str(path))
+    protocol._folder = path.parent
+    return protocol
 
 
 TEMPLATE = """\
@@ -249,6 +260,44 @@ exclude_terms = []
 # confidence = 0.95
 # consecutive_irrelevant = 50
 # seed_studies = ["10.1000/xyz123"]  # DOIs or PMIDs of studies known to be relevant
+
+[extraction]
+# Data extraction ('metasift extract template' writes the form as CSV/XLSX). A review that
+# lists no fields of its own gets the generic form: design, population, intervention,
+# comparator, country, follow-up, sample size, funding.
+reviewers = 2                       # 2 = double extraction with reconciliation, 1 = single
+# vocabulary_files = ["vocab/diseases.toml"]  # topic vocabularies for choices and suggestions
+# map_fields = ["population", "intervention", "design"]  # what the evidence map crosses
+
+# A study-level field of your own (type: text, number, integer, choice, multi_choice, date):
+# [[extraction.fields]]
+# name = "risk_group"
+# type = "choice"
+# choices = ["low", "high"]
+
+# Outcomes, extracted per arm: "dichotomous" (events of n), "continuous" (mean, sd, n; or
+# median with quartiles), or "generic" (a comparison's effect and se, e.g. a log hazard ratio).
+# [[extraction.outcomes]]
+# name = "mortality"
+# kind = "dichotomous"
+# timepoints = ["12 months"]
+
+[analysis]
+# Meta-analyses over the extracted data ('metasift meta', the report, 'metasift grade' and
+# 'metasift sof'). `arms` = [intervention, comparator] as named in the extraction: OR, RR and
+# RD come from events/n, MD and SMD from mean/sd/n; without a measure, from effect/se.
+# [[analysis.analyses]]
+# name = "Mortality at 12 months"
+# measure = "RR"                    # OR, RR, RD, MD, SMD, ... ('metasift meta --help')
+# method = "REML"                   # or DL, PM, EE, MH, PETO, ...
+# arms = ["treatment", "control"]
+# where = {{ outcome = "mortality", timepoint = "12 months" }}
+# bias = true                       # Egger's test etc. (Cochrane: only with 10+ studies)
+# [analysis.analyses.grade]         # GRADE and the Summary of Findings
+# randomised = true                 # certainty starts high (randomised) or low
+# thresholds = [0.75, 1.25]         # decision thresholds (here RR); default GRADE's 0.75/1.25
+# outcome = "All-cause mortality"   # the Summary of Findings row label
+# follow_up = "12 months"
 """
 
 

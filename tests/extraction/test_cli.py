@@ -98,6 +98,6 @@ def test_extract_and_rob_commands(tmp_path, monkeypatch):
     assert "Lee 2021" in Path("rob.svg").read_text(encoding="utf-8")
     run("extract", "map", "--out", "map.svg", "--csv", "map.csv")
     assert Path("map.csv").read_text(encoding="utf-8").splitlines() == [
-        '"disease","intervention","design","studies","study_ids"',
+        '"population","intervention","design","studies","study_ids"',
         '"not reported","not reported","animal in vivo",1,"1"',
     ]

@@ -10,7 +10,8 @@ from metasift.extraction import plots
 from metasift.extraction.evaluate import score, score_field
 from metasift.extraction.evidence import characteristics_table, evidence_counts
 from metasift.extraction.forms import extraction_settings
-from metasift.extraction.vocab import load_vocabularies
+from metasift.extraction.vocab import load_vocabularies, vocabulary_folder
+from tests.extraction import FLAGSHIP_VOCAB, flagship_extraction
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLD = Path(__file__).parent / "gold.jsonl"
@@ -44,7 +45,7 @@ def test_scoring_on_a_tiny_gold():
 def test_gold_file_is_well_formed():
     gold = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines()]
     assert len(gold) >= 40
-    vocab = load_vocabularies()
+    vocab = load_vocabularies(files=vocabulary_folder(FLAGSHIP_VOCAB))
     designs = {
         "RCT",
         "non-randomised clinical",
@@ -127,7 +128,7 @@ def test_evidence_counts():
 
 
 def test_characteristics_table():
-    form = extraction_settings({}).form
+    form = extraction_settings(flagship_extraction()).form
     table = characteristics_table(
         [(1, "Lee 2021"), (2, "Kim <2022>")],
         VALUES,

@@ -7,7 +7,7 @@ import pytest
 from metasift.errors import ProtocolError
 from metasift.extraction.forms import extraction_settings
 from metasift.extraction.template import read_template, write_template
-from metasift.extraction.validation import CellError, validate_rows
+from metasift.extraction.validation import CellError, columns, validate_rows
 
 SECTION = {
     "reviewers": 2,
@@ -46,18 +46,35 @@ def test_errors_name_the_key_path():
         extraction_settings({"arm_fields": [{"name": "n", "type": "integer"}]})
 
 
-def test_default_form_has_the_suggested_fields():
-    names = [f.name for f in extraction_settings({}).form.fields]
+def test_default_form_is_generic():
+    settings = extraction_settings({})
+    names = [f.name for f in settings.form.fields]
     assert names == [
         "design",
-        "disease",
+        "population",
         "intervention",
-        "species",
-        "model",
-        "outcome_measures",
-        "mediators",
+        "comparator",
+        "country",
+        "follow_up",
         "sample_size",
+        "funding",
     ]
+    assert not any(f.vocabulary for f in settings.form.fields)
+    assert settings.vocabulary_files == [] and settings.vocabularies == {}
+    assert settings.map_fields == ("population", "intervention", "design")
+
+
+def test_generic_outcomes_take_effect_and_se_without_an_arm():
+    form = extraction_settings({"outcomes": [{"name": "death", "kind": "generic"}]}).form
+    assert form.outcome("death").statistics == ("n", "effect", "se")
+    header = columns(form)
+    rows = [(2, {"study_id": "1", "outcome": "death", "effect": "-0.22", "se": "0.1"})]
+    values, errors = validate_rows(form, rows, header, sheet="s")
+    assert errors == []
+    assert {(v.field, v.value, v.arm) for v in values} == {("effect", -0.22, ""), ("se", 0.1, "")}
+    bad = [(2, {"study_id": "1", "outcome": "death", "effect": "x", "se": "-1"})]
+    _, errors = validate_rows(form, bad, header, sheet="s")
+    assert [e.column for e in errors] == ["effect", "se"]
 
 
 HEADER = [
@@ -80,6 +97,8 @@ HEADER = [
     "q1",
     "q3",
     "events",
+    "effect",
+    "se",
 ]
 
 

@@ -10,6 +10,7 @@ from metasift.extraction.store import CONSENSUS, get_suggestions, get_values
 from metasift.protocol import parse_protocol
 from metasift.records.importing import import_file
 from metasift.store import create_db_engine, migrate
+from tests.extraction import flagship_extraction
 
 PROTOCOL = parse_protocol(
     """
@@ -43,6 +44,16 @@ name = "ige"
 kind = "continuous"
 timepoints = ["end"]
 """
+)
+# the fields name the flagship's vocabularies (metasift ships none): read them from its files
+PROTOCOL = PROTOCOL.model_copy(
+    update={
+        "extraction": {
+            **PROTOCOL.extraction,
+            "vocabulary_files": flagship_extraction()["vocabulary_files"],
+            "map_fields": ["disease", "intervention", "design"],
+        }
+    }
 )
 
 RECORDS = [

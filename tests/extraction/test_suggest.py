@@ -13,7 +13,8 @@ from metasift.extraction.suggest import (
     word_number,
 )
 from metasift.extraction.text import split_sentences
-from metasift.extraction.vocab import load_vocabularies
+from metasift.extraction.vocab import load_vocabularies, vocabulary_folder
+from tests.extraction import FLAGSHIP_VOCAB
 
 ABSTRACT = (
     "Atopic dermatitis (AD) is a chronic skin disease. Exosomes derived from human adipose "
@@ -25,7 +26,7 @@ ABSTRACT = (
 
 @pytest.fixture(scope="module")
 def vocab():
-    return load_vocabularies()
+    return load_vocabularies(files=vocabulary_folder(FLAGSHIP_VOCAB))
 
 
 def test_sentences_keep_offsets():
@@ -70,7 +71,8 @@ def test_abbreviation_ad_is_not_adipose_derived(vocab):
 
 def test_protocol_vocabulary_extension():
     vocab = load_vocabularies(
-        {"interventions": {"ADMSC": ["lipo-stem cells"]}, "diseases": {"prurigo": ["PN"]}}
+        {"interventions": {"ADMSC": ["lipo-stem cells"]}, "diseases": {"prurigo": ["PN"]}},
+        vocabulary_folder(FLAGSHIP_VOCAB),
     )
     found = suggest_entities({"abstract": "Lipo-stem cells in PN and prurigo nodularis."}, vocab)
     assert {(s.field, s.value, s.evidence.cue) for s in found} >= {

@@ -106,7 +106,9 @@ def test_report_pools_extracted_data_like_metafor(project):
     assert float(summary["tau2"]) == pytest.approx(reference["tau2"], rel=1e-3)
     assert [f.caption for f in analysis.figures] == [
         "Length of stay: forest plot",
-        "Length of stay: funnel plot",
+        "Length of stay: funnel plot (only 9 studies: Cochrane advises funnel plots and tests "
+        "for funnel plot asymmetry only with at least 10 studies, as with fewer the power is "
+        "too low to distinguish chance from real asymmetry (Handbook 13.3.5.4).)",
     ]
     html = render_html(ctx)
     assert "Length of stay (REML)" in html and html.count("<svg") >= 4

@@ -1,19 +1,22 @@
 """The extraction form: the ``[extraction]`` section of review.toml, validated by pydantic.
 
 A form has study-level fields (typed: text, number, integer, choice, multi-choice, date),
-arm-level fields (every arm also has ``n``), and outcomes measured at time points, each arm's
-result being a continuous summary (n, mean, SD, or median with quartiles) or a count of events.
+arm-level fields (every arm also has ``n``), and outcomes measured at time points. Each arm's
+result is a continuous summary (n, mean, SD, or median with quartiles) or a count of events
+(events of n); a ``generic`` outcome is a comparison reported only as an effect with its
+standard error (e.g. a log hazard ratio), entered without an arm.
 
 Example::
 
     [extraction]
     reviewers = 2
+    # topic vocabularies for choices and automatic suggestions (paths relative to review.toml)
+    vocabulary_files = ["vocab/diseases.toml"]
 
     [[extraction.fields]]
-    name = "design"
-    type = "choice"
-    choices = ["RCT", "animal in vivo", "in vitro"]
-    required = true
+    name = "disease"
+    type = "multi_choice"
+    vocabulary = "diseases"
 
     [[extraction.arm_fields]]
     name = "dose"
@@ -28,9 +31,10 @@ Example::
     [extraction.vocabularies.interventions]
     "ADMSC" = ["adipose stromal vascular cells"]
 
-When ``fields`` is absent the form of :data:`DEFAULT_FIELDS` is used: the fields the suggestion
-tools fill in (design, disease, intervention, species, model, outcome measures, mediators,
-sample size).
+When ``fields`` is absent the generic form of :data:`DEFAULT_FIELDS` is used (study design,
+population, intervention, comparator, country, follow-up, sample size, funding): it fits any
+review, and a review adds its own topic fields and vocabularies (the flagship example's are in
+``examples/admsc-skin``).
 """
 
 from __future__ import annotations
@@ -55,11 +59,18 @@ DESIGNS = (
     "other",
 )
 
-# The statistics an arm can report for one outcome at one time point.
+# The statistics an arm can report for one outcome at one time point; a generic outcome's
+# comparison reports an effect (on the scale pooled, e.g. log HR) and its standard error.
 CONTINUOUS_STATS = ("n", "mean", "sd", "median", "q1", "q3")
 DICHOTOMOUS_STATS = ("n", "events")
-STATISTICS = ("n", "mean", "sd", "median", "q1", "q3", "events")
+GENERIC_STATS = ("n", "effect", "se")
+STATISTICS = ("n", "mean", "sd", "median", "q1", "q3", "events", "effect", "se")
 INTEGER_STATS = ("n", "events")
+OUTCOME_STATS = {
+    "continuous": CONTINUOUS_STATS,
+    "dichotomous": DICHOTOMOUS_STATS,
+    "generic": GENERIC_STATS,
+}
 
 
 class _Section(BaseModel):
@@ -117,7 +128,7 @@ class OutcomeSpec(_Section):
 
     name: str
     label: str = ""
-    kind: Literal["continuous", "dichotomous"] = "continuous"
+    kind: Literal["continuous", "dichotomous", "generic"] = "continuous"
     unit: str = ""
     # Empty: a single, unnamed time point.
     timepoints: list[str] = []
@@ -134,7 +145,7 @@ class OutcomeSpec(_Section):
 
     @property
     def statistics(self) -> tuple[str, ...]:
-        return CONTINUOUS_STATS if self.kind == "continuous" else DICHOTOMOUS_STATS
+        return OUTCOME_STATS[self.kind]
 
 
 class ExtractionSettings(_Section):
@@ -145,10 +156,12 @@ class ExtractionSettings(_Section):
     fields: list[FieldSpec] = []
     arm_fields: list[FieldSpec] = []
     outcomes: list[OutcomeSpec] = []
+    # Topic vocabulary files (TOML, one category each), relative to review.toml.
+    vocabulary_files: list[str] = []
     # category -> concept -> extra synonyms; a new concept or category is created if unknown.
     vocabularies: dict[str, dict[str, list[str]]] = {}
     # Which fields the evidence map crosses.
-    map_fields: tuple[str, str, str] = ("disease", "intervention", "design")
+    map_fields: tuple[str, str, str] = ("population", "intervention", "design")
 
     @field_validator("reviewers")
     @classmethod
@@ -185,13 +198,13 @@ class ExtractionSettings(_Section):
 
 DEFAULT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(name="design", label="Study design", type="choice", choices=list(DESIGNS)),
-    FieldSpec(name="disease", type="multi_choice", vocabulary="diseases"),
-    FieldSpec(name="intervention", type="multi_choice", vocabulary="interventions"),
-    FieldSpec(name="species", type="multi_choice", vocabulary="species"),
-    FieldSpec(name="model", label="Disease model", type="multi_choice", vocabulary="models"),
-    FieldSpec(name="outcome_measures", type="multi_choice", vocabulary="outcomes"),
-    FieldSpec(name="mediators", type="multi_choice", vocabulary="mediators"),
+    FieldSpec(name="population", help="who was studied (condition, age, setting)"),
+    FieldSpec(name="intervention", help="what the intervention groups received"),
+    FieldSpec(name="comparator", help="what the comparison groups received"),
+    FieldSpec(name="country"),
+    FieldSpec(name="follow_up", label="Follow-up", help="e.g. 12 weeks"),
     FieldSpec(name="sample_size", label="Total sample size", type="integer", min=0),
+    FieldSpec(name="funding", label="Funding source"),
 )
 
 

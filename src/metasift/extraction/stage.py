@@ -49,7 +49,8 @@ class Context:
 
 def context(protocol: Protocol) -> Context:
     settings = extraction_settings(protocol.extraction)
-    vocab = load_vocabularies(settings.vocabularies)
+    files = [protocol.folder / name for name in settings.vocabulary_files]
+    vocab = load_vocabularies(settings.vocabularies, files)
     form = settings.form
     choices: dict[str, list[str]] = {}
     for spec in [*form.fields, *form.arm_fields]:
@@ -646,14 +647,17 @@ def analysis_rows(
     """Extracted outcome data as the rows the analysis plan reads.
 
     One row per study, outcome and time point; each arm's statistics are columns named
-    "<arm>.<statistic>" (e.g. "ADSC.mean", "control.sd"), beside the study's label, id and
-    study-level fields, so that an analysis maps metafor's inputs to them with ``columns``
-    and picks its rows with ``where``.
+    "<arm>.<statistic>" (e.g. "ADSC.mean", "control.sd"), beside the study's label, id (its
+    record id) and study-level fields, so that an analysis reads metafor's inputs from its
+    ``arms`` (or maps them with ``columns``) and picks its rows with ``where``. Each row says
+    who extracted its numbers (``extracted_by``: reviewers, or "consensus"), so that every
+    pooled effect traces back to a record and its extractors.
     """
     ctx = context(protocol)
     recs = study_records(engine, study_ids)
     studies = study_values(engine, study_ids, ctx.settings.reviewers)
     rows: dict[tuple[int, str, str], dict[str, Any]] = {}
+    extractors: dict[tuple[int, str, str], set[str]] = {}
     for key, value in final_values(engine, study_ids, ctx.settings.reviewers).items():
         study_id, statistic, arm, outcome, timepoint = key
         if not outcome:
@@ -672,4 +676,7 @@ def analysis_rows(
                 "timepoint": timepoint,
             }
         row[f"{arm}.{statistic}" if arm else statistic] = value.value
+        extractors.setdefault((study_id, outcome, timepoint), set()).add(value.reviewer)
+    for key, names in extractors.items():
+        rows[key]["extracted_by"] = "; ".join(sorted(names))
     return [rows[k] for k in sorted(rows)]

@@ -202,7 +202,7 @@ def validate_rows(
                 names = ", ".join(o.name for o in form.outcomes) or "none defined"
                 error("outcome", f"an outcome of the form ({names})")
                 continue
-            if not arm:
+            if not arm and outcome.kind != "generic":
                 error("arm", "the arm this result belongs to")
                 continue
             if outcome.timepoints and timepoint not in outcome.timepoints:
@@ -226,7 +226,7 @@ def validate_rows(
                 except ValueError as exc:
                     error(column, str(exc))
                     continue
-                if stats[column] < 0 and column in ("n", "events", "sd"):
+                if stats[column] < 0 and column in ("n", "events", "sd", "se"):
                     error(column, "a value >= 0")
                     del stats[column]
             if cross_checks:

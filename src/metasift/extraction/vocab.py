@@ -1,7 +1,9 @@
-"""Curated vocabularies (the TOML files in ``vocab/``) and the tagger that finds them in text.
+"""Topic vocabularies (TOML files a review brings) and the tagger that finds them in text.
 
-Each file is one category (diseases, interventions, species, models, outcomes, mediators) and
-lists concepts with three kinds of synonyms:
+metasift ships no topic vocabulary: a review lists its files in ``[extraction]
+vocabulary_files`` (paths relative to review.toml; the flagship example's are in
+``examples/admsc-skin/vocab/``) or names concepts inline. Each file is one category (e.g.
+diseases, interventions, species) and lists concepts with three kinds of synonyms:
 
 * ``terms`` match case-insensitively, treating spaces and hyphens alike, with an optional
   plural ("adipose-derived stem cell" finds "Adipose derived stem cells");
@@ -23,7 +25,9 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
+
+from metasift.errors import ProtocolError
 
 _SEP = r"[\s\-‐‑–]*"
 _LEFT = r"(?<![A-Za-z0-9])"
@@ -122,7 +126,7 @@ class Category:
 
 
 class Vocabularies(Mapping[str, Category]):
-    """All categories, the packaged files merged with the protocol's additions."""
+    """All categories: the review's vocabulary files merged with the protocol's additions."""
 
     def __init__(self, categories: Mapping[str, Category]) -> None:
         self._categories = dict(categories)
@@ -164,29 +168,58 @@ def parse_vocabulary(text: str, origin: str) -> tuple[str, list[Concept]]:
     return category, concepts
 
 
-def packaged_vocabularies() -> dict[str, list[Concept]]:
-    out: dict[str, list[Concept]] = {}
-    folder = resources.files("metasift.extraction") / "vocab"
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".toml"):
-            category, concepts = parse_vocabulary(entry.read_text(encoding="utf-8"), entry.name)
-            out[category] = concepts
+def read_vocabulary_files(paths: Iterable[Path]) -> list[tuple[str, str]]:
+    """(file name, text) of each vocabulary file, read once so that loading can be memoised.
+
+    :param paths: TOML vocabulary files.
+    """
+    out = []
+    for path in paths:
+        try:
+            out.append((str(path), Path(path).read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise ProtocolError(
+                f"{path}: vocabulary file not readable ({exc.strerror or exc}); check "
+                "[extraction] vocabulary_files in review.toml (paths relative to it)"
+            ) from exc
     return out
 
 
-def load_vocabularies(extra: Mapping[str, Mapping[str, list[str]]] | None = None) -> Vocabularies:
-    """The packaged vocabularies, extended by ``extra`` (category -> concept -> synonyms).
+def vocabulary_folder(folder: Path) -> list[Path]:
+    """The vocabulary files of a folder (``*.toml``), in name order.
 
-    Compiling several hundred synonyms takes a second, so the result is memoised per ``extra``
-    (vocabularies are never changed after they are built).
+    :param folder: e.g. ``examples/admsc-skin/vocab``.
     """
-    return _load(json.dumps(extra or {}, sort_keys=True))
+    return sorted(Path(folder).glob("*.toml"))
+
+
+def load_vocabularies(
+    extra: Mapping[str, Mapping[str, list[str]]] | None = None,
+    files: Iterable[Path] = (),
+) -> Vocabularies:
+    """The vocabularies of ``files`` (TOML, one category each), extended by ``extra``
+    (category -> concept -> synonyms).
+
+    Compiling several hundred synonyms takes a second, so the result is memoised per files'
+    contents and ``extra`` (vocabularies are never changed after they are built).
+
+    :param extra: concepts named in review.toml's ``[extraction.vocabularies]``.
+    :param files: vocabulary files (``[extraction] vocabulary_files``).
+    """
+    texts = read_vocabulary_files(files)
+    return _load(json.dumps(extra or {}, sort_keys=True), json.dumps(texts))
 
 
 @functools.lru_cache(maxsize=8)
-def _load(extra_json: str) -> Vocabularies:
+def _load(extra_json: str, files_json: str) -> Vocabularies:
     extra: dict[str, dict[str, list[str]]] = json.loads(extra_json)
-    base = packaged_vocabularies()
+    base: dict[str, list[Concept]] = {}
+    for origin, text in json.loads(files_json):
+        try:
+            category, concepts = parse_vocabulary(text, origin)
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            raise ProtocolError(f"{origin}: not a vocabulary file ({exc})") from exc
+        base.setdefault(category, []).extend(concepts)
     for category, concepts in extra.items():
         existing = base.setdefault(category, [])
         by_name = {c.name.lower(): c for c in existing}

@@ -7,6 +7,7 @@ values and the protocol; nothing is typed in by hand.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -351,6 +352,8 @@ def _analyses(
     project: Project, study_ids: list[int], ctx: ReportContext, studies: dict[int, str]
 ) -> None:
     from metasift.extraction.stage import analysis_rows
+    from metasift.synthesis.bias import small_k_warning
+    from metasift.synthesis.models import SynthesisWarning
     from metasift.synthesis.plan import parse_plan, run_analysis
 
     plan = parse_plan(project.protocol.analysis)
@@ -380,13 +383,20 @@ def _analyses(
             "pi_lb",
             "pi_ub",
         )
-        cells = [[key, _fmt(summary.get(key))] for key in keys if key in summary]
+        cells = [[key, _fmt(summary.get(key), key)] for key in keys if key in summary]
         if "exp" in summary:
-            cells += [[f"exp({k})", _fmt(v)] for k, v in summary["exp"].items()]
+            cells += [[f"exp({k})", _fmt(v, k)] for k, v in summary["exp"].items()]
         # the fitted analysis draws its own plots, as the CLI's do
         figures = [Figure(f"{analysis.name}: forest plot", svg_of(outcome.forest(rob=rob)))]
         if outcome.view().k >= 3:
-            figures.append(Figure(f"{analysis.name}: funnel plot", svg_of(outcome.funnel())))
+            caption = f"{analysis.name}: funnel plot"
+            caution = small_k_warning(outcome.view().k)
+            if caution:
+                caption += f" ({caution})"
+            with warnings.catch_warnings():
+                # the caption carries Cochrane's caution
+                warnings.simplefilter("ignore", SynthesisWarning)
+                figures.append(Figure(caption, svg_of(outcome.funnel())))
         ctx.analyses.append(
             Analysis(
                 analysis.name,
@@ -396,9 +406,50 @@ def _analyses(
         )
 
 
-def _fmt(value: Any) -> str:
+def _certainty(project: Project, study_ids: list[int], ctx: ReportContext) -> None:
+    from metasift.synthesis.grade import TITLES
+    from metasift.workflow.certainty import grade_review, summary_of_findings
+
+    graded = grade_review(project.engine, project.protocol, study_ids)
+    if not graded:
+        return
+    for item in graded:
+        final = item.final
+        rows = []
+        for proposal in item.proposed.judgements:
+            decided = item.decisions.get(proposal.domain)
+            rows.append(
+                [
+                    TITLES[proposal.domain],
+                    proposal.label,
+                    final.judgement(proposal.domain).label,
+                    decided.reviewer if decided else "not yet judged",
+                    item.footnote(proposal.domain),
+                ]
+            )
+        pending = f"; not yet judged by a reviewer: {len(item.pending)}" if item.pending else ""
+        ctx.certainty.append(
+            Table(
+                f"{item.name}: certainty {final.label} "
+                f"(starts {'high' if final.randomised else 'low'}{pending})",
+                ["domain", "proposed", "judgement", "reviewer", "footnote / rule"],
+                rows,
+            )
+        )
+    ctx.summary_of_findings = summary_of_findings(
+        project.engine, project.protocol, study_ids, graded
+    )
+
+
+def _fmt(value: Any, key: str = "") -> str:
+    """A statistic as metafor prints it: 4 decimals, I2 and H2 with 2, p-values as ``<.0001``
+    below the cutoff."""
+    from metasift.synthesis.summary import fmtp, fmtx
+
     if isinstance(value, float):
-        return f"{value:.4g}"
+        if key in ("pval", "QEp", "QMp"):
+            return fmtp(value)
+        return fmtx(value, 2 if key in ("I2", "H2") else 4)
     return "" if value is None else str(value)
 
 
@@ -476,5 +527,6 @@ def build_report(
     _extraction(project, study_ids, ctx, names)
     _study_lists(review, ctx, recs, names)
     _analyses(project, study_ids, ctx, names)
+    _certainty(project, study_ids, ctx)
     ctx.downloads = _downloads(project, review.included_records, counts)
     return ctx

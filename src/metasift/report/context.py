@@ -7,9 +7,13 @@ and the web app's report page show the same numbers from one place.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from metasift.records.cite import Reference
 from metasift.workflow.prisma import PrismaCounts
+
+if TYPE_CHECKING:
+    from metasift.synthesis.sof import SummaryOfFindings
 
 
 @dataclass
@@ -87,6 +91,9 @@ class ReportContext:
     # Said when included studies have no risk-of-bias judgements yet (what to do about it).
     risk_of_bias_note: str = ""
     analyses: list[Analysis] = field(default_factory=list)
+    # GRADE: each analysis' domains (proposed, judged, footnote), and the Summary of Findings.
+    certainty: list[Table] = field(default_factory=list)
+    summary_of_findings: SummaryOfFindings | None = None
     downloads: list[Download] = field(default_factory=list)
     # Plain statements the reader must see (e.g. "decisions were simulated from labels").
     notices: list[str] = field(default_factory=list)

@@ -17,7 +17,8 @@ from metasift.report.context import ReportContext, StudyReferences, Table
 _NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(?:[eE][-+]?\d+)?%?$")
 
 
-def _environment() -> Environment:
+def environment() -> Environment:
+    """The report's Jinja2 environment (its templates, autoescaping and filters)."""
     env = Environment(
         loader=PackageLoader("metasift.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -30,7 +31,7 @@ def _environment() -> Environment:
 
 
 def render_html(ctx: ReportContext) -> str:
-    return _environment().get_template("report.html.j2").render(ctx=ctx)
+    return environment().get_template("report.html.j2").render(ctx=ctx)
 
 
 def _md_cell(text: str) -> str:
@@ -120,6 +121,13 @@ def render_markdown(ctx: ReportContext, figures_dir: str = "figures") -> str:
                 for i, f in enumerate(analysis.figures)
             ]
             lines.append("")
+    if ctx.summary_of_findings:
+        from metasift.report.sof import sof_markdown
+
+        lines += ["## Summary of findings", "", sof_markdown(ctx.summary_of_findings)]
+        lines += ["### Certainty of the evidence (GRADE)", ""]
+        for table in ctx.certainty:
+            lines += _md_table(table)
     if ctx.references:
         lines += ["## References", ""]
         for ref_list in ctx.references:

@@ -489,3 +489,22 @@ assignments = sa.Table(
     # The leases being read now, without scanning every decided slot.
     sa.Index("ix_assignments_state", "stage", "state", "expires_at"),
 )
+
+# GRADE (revision 0012_grade): the judgement a reviewer confirmed or set for one domain of one
+# analysis of the plan, beside what metasift proposed then and the rule it used, so that the
+# Summary of Findings shows both when they differ. One row per analysis and domain; earlier
+# judgements live in the audit log.
+grade_judgements = sa.Table(
+    "grade_judgements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("analysis", sa.String(200), nullable=False),
+    sa.Column("domain", sa.String(32), nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("proposed_level", sa.Integer, nullable=False),
+    sa.Column("proposed_rule", sa.Text, nullable=False),
+    sa.Column("footnote", sa.Text, nullable=False),
+    sa.Column("reviewer", sa.String(128), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("analysis", "domain", name="uq_grade_judgements_key"),
+)

@@ -20,9 +20,39 @@ from metasift.synthesis.models import RMAResult, SynthesisWarning, rma
 
 PREDICTORS = ("sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv")
 
+# Cochrane Handbook 13.3.5.4: below ten studies the tests cannot tell chance from asymmetry.
+SMALL_K = 10
 
-@dataclass
+
+def small_k_warning(k: int) -> str | None:
+    """Cochrane's caution for funnel plots and asymmetry tests on fewer than ten studies.
+
+    :param k: the number of studies.
+    :returns: the warning, or None when there are ten or more.
+    """
+    if k >= SMALL_K:
+        return None
+    return (
+        f"only {k} studies: Cochrane advises funnel plots and tests for funnel plot asymmetry "
+        f"only with at least {SMALL_K} studies, as with fewer the power is too low to "
+        "distinguish chance from real asymmetry (Handbook 13.3.5.4)."
+    )
+
+
+def warn_small_k(k: int) -> None:
+    """Issue :func:`small_k_warning` as a :class:`SynthesisWarning` when it applies.
+
+    :param k: the number of studies.
+    """
+    message = small_k_warning(k)
+    if message:
+        warnings.warn(message, SynthesisWarning, stacklevel=3)
+
+
+@dataclass(repr=False)
 class RegtestResult:
+    """Egger's test; prints as metafor's ``print(regtest(...))`` does."""
+
     model: str
     predictor: str
     zval: float
@@ -31,6 +61,15 @@ class RegtestResult:
     est: float | None
     ci_lb: float | None
     ci_ub: float | None
+    k: int = 0
+    method: str = ""
+
+    def __str__(self) -> str:
+        from metasift.synthesis.summary import regtest_summary
+
+        return regtest_summary(self)
+
+    __repr__ = __str__
 
 
 def _quiet_rma(*args: object, **kwargs: object) -> RMAResult:
@@ -70,6 +109,8 @@ def regtest(res: RMAResult, model: str = "rma", predictor: str = "sei") -> Regte
         )
     p = X.shape[1]
     level = res.level
+    k = len(yi)
+    warn_small_k(k)
     if model == "rma":
         fit = _quiet_rma(
             yi,
@@ -84,7 +125,7 @@ def regtest(res: RMAResult, model: str = "rma", predictor: str = "sei") -> Regte
         est = ci_lb = ci_ub = None
         if p == 1 and predictor in ("sei", "vi", "ninv", "sqrtninv"):
             est, ci_lb, ci_ub = float(fit.b[0]), float(fit.ci_lb[0]), float(fit.ci_ub[0])
-        return RegtestResult(model, predictor, zval, pval, ddf, est, ci_lb, ci_ub)
+        return RegtestResult(model, predictor, zval, pval, ddf, est, ci_lb, ci_ub, k, res.method)
     if model != "lm":
         raise SynthesisError(f"unknown model {model!r}; use 'rma' or 'lm'.")
     w = 1 / vi
@@ -103,13 +144,23 @@ def regtest(res: RMAResult, model: str = "rma", predictor: str = "sei") -> Regte
         crit = stats.t.isf((1 - level / 100) / 2, ddf)
         est = float(beta[0])
         ci_lb, ci_ub = est - crit * float(se[0]), est + crit * float(se[0])
-    return RegtestResult(model, predictor, zval, pval, ddf, est, ci_lb, ci_ub)
+    return RegtestResult(model, predictor, zval, pval, ddf, est, ci_lb, ci_ub, k, res.method)
 
 
-@dataclass
+@dataclass(repr=False)
 class RanktestResult:
+    """Begg and Mazumdar's test; prints as metafor's ``print(ranktest(...))`` does."""
+
     tau: float
     pval: float
+    k: int = 0
+
+    def __str__(self) -> str:
+        from metasift.synthesis.summary import ranktest_summary
+
+        return ranktest_summary(self)
+
+    __repr__ = __str__
 
 
 def ranktest(yi: np.ndarray, vi: np.ndarray, exact: bool = True) -> RanktestResult:
@@ -123,6 +174,7 @@ def ranktest(yi: np.ndarray, vi: np.ndarray, exact: bool = True) -> RanktestResu
     yi, vi = yi[ok], vi[ok]
     if len(yi) < 3:
         raise SynthesisError("the rank correlation test needs at least 3 studies.")
+    warn_small_k(len(yi))
     wi = 1 / vi
     theta = float(np.sum(wi * yi) / wi.sum())
     vb = 1 / wi.sum()
@@ -130,7 +182,7 @@ def ranktest(yi: np.ndarray, vi: np.ndarray, exact: bool = True) -> RanktestResu
     ties = min(len(np.unique(ystar)), len(np.unique(vi))) < len(yi)
     method = "exact" if exact and not ties else "asymptotic"
     res = stats.kendalltau(ystar, vi, method=method)
-    return RanktestResult(float(res.statistic), float(res.pvalue))
+    return RanktestResult(float(res.statistic), float(res.pvalue), len(yi))
 
 
 @dataclass

@@ -51,6 +51,21 @@ MEASURES: dict[str, tuple[str, tuple[tuple[str, ...], ...], bool]] = {
     "GEN": ("generic effect size (yi, vi given)", (("yi", "vi"), ("yi", "sei")), False),
 }
 TWO_BY_TWO = ("OR", "RR", "RD", "PETO")
+
+
+def unknown_measure(measure: object) -> str:
+    """What to say of a measure metasift does not know: the allowed ones, and the way out
+    for any other effect (hazard ratios, adjusted estimates): give yi and vi (or sei).
+
+    :param measure: the measure asked for, as given.
+    """
+    allowed = ", ".join(m for m in MEASURES if m != "GEN")
+    return (
+        f"unknown measure {measure!r}: use one of {allowed}, or give yi/vi (or yi/sei) "
+        "columns for any other effect (e.g. log hazard ratios)"
+    )
+
+
 INPUT_NAMES = (
     "ai",
     "bi",
@@ -163,7 +178,7 @@ def escalc(
         # metafor adds nothing for the arcsine transformation unless asked to.
         add = 0.0 if measure == "PAS" else 0.5
     if measure not in MEASURES:
-        raise SynthesisError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}.")
+        raise SynthesisError(unknown_measure(measure) + ".")
     if vtype != "LS":
         raise SynthesisError("only vtype='LS' (metafor's default) is implemented.")
     unknown = set(columns) - set(INPUT_NAMES)

@@ -22,11 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from metasift.protocol import validate_section
-from metasift.synthesis.bias import fsn, ranktest, regtest, trimfill
-from metasift.synthesis.effects import INPUT_NAMES, MEASURES, TWO_BY_TWO, EffectSizes
+from metasift.synthesis.bias import fsn, ranktest, regtest, trimfill, warn_small_k
+from metasift.synthesis.effects import (
+    INPUT_NAMES,
+    MEASURES,
+    TWO_BY_TWO,
+    EffectSizes,
+    unknown_measure,
+)
 from metasift.synthesis.errors import SynthesisError, describe_rows
 from metasift.synthesis.mh import MHResult, rma_mh, rma_peto
 from metasift.synthesis.models import METHODS, RMAResult, SynthesisWarning, rma
@@ -42,6 +48,25 @@ if TYPE_CHECKING:
 POOLING = (*METHODS, "MH", "PETO")
 
 
+class GradeOptions(BaseModel):
+    """How GRADE and the Summary of Findings read one analysis (``grade`` of an analysis).
+
+    ``randomised`` sets where certainty starts (high for randomised trials, low otherwise);
+    ``thresholds`` are the decision thresholds on the natural scale (e.g. [0.75, 1.25] for a
+    risk ratio, [-5, 5] points for a mean difference); ``ois`` overrides the computed optimal
+    information size; ``outcome`` and ``follow_up`` label the Summary of Findings row.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    randomised: bool = True
+    thresholds: tuple[float, float] | None = None
+    ois: int | None = Field(None, gt=0)
+    outcome: str = ""
+    follow_up: str = ""
+    comment: str = ""
+
+
 class Analysis(BaseModel):
     """One meta-analysis of the plan."""
 
@@ -54,6 +79,9 @@ class Analysis(BaseModel):
     mods: list[str] = []
     by: str | None = None
     slab: str | None = None
+    # the intervention and comparator arms of extracted data: metafor's inputs are then read
+    # from "<arm>.<statistic>" columns (see arm_columns); ``columns`` still overrides any
+    arms: tuple[str, str] | None = None
     # metafor input name -> column of the extracted data holding it
     columns: dict[str, str] = {}
     # only rows whose columns have these values (e.g. one outcome at one time point)
@@ -68,6 +96,7 @@ class Analysis(BaseModel):
     # What either side of the line of no effect favours in the forest plot (RevMan's
     # "Favours [experimental]" and "Favours [control]"); by default the arms' names.
     favours: tuple[str, str] | None = None
+    grade: GradeOptions = GradeOptions()
 
     @field_validator("measure")
     @classmethod
@@ -75,15 +104,32 @@ class Analysis(BaseModel):
         if value is None:
             return None
         if value.upper() not in MEASURES:
-            raise ValueError(f"unknown measure {value!r}; one of {', '.join(MEASURES)}")
+            raise ValueError(unknown_measure(value))
         return value.upper()
 
     @field_validator("method")
     @classmethod
     def _method(cls, value: str) -> str:
         if value.upper() not in POOLING:
-            raise ValueError(f"unknown method {value!r}; one of {', '.join(POOLING)}")
+            raise ValueError(f"unknown method {value!r}: use one of {', '.join(POOLING)}")
         return value.upper()
+
+    @classmethod
+    def build(cls, **options: Any) -> Analysis:
+        """An analysis from options given on a command line or in code; an invalid option is a
+        :class:`SynthesisError` that says what is allowed (not pydantic's report).
+
+        :param options: the fields of :class:`Analysis`.
+        """
+        try:
+            return cls(**options)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                where = ".".join(str(p) for p in error["loc"])
+                message = str(error["msg"]).removeprefix("Value error, ")
+                problems.append(message if where in message else f"{where}: {message}")
+            raise SynthesisError("; ".join(problems) + ".") from None
 
     @field_validator("columns")
     @classmethod
@@ -200,6 +246,7 @@ class AnalysisOutcome:
         fit = self.view()
         if fit.k < 2:
             raise SynthesisError("a funnel plot needs at least two studies.")
+        warn_small_k(fit.k)
         fill = fit.int_only and fit.k > 2 and self.analysis.bias
         return fit.funnel(path, trimfill=fill, contours=True)
 
@@ -216,7 +263,68 @@ class AnalysisOutcome:
             out["bias"] = self.bias
         if self.warnings:
             out["warnings"] = list(dict.fromkeys(self.warnings))
+        studies = self.studies()
+        if studies:
+            out["studies"] = studies
         return out
+
+    def studies(self) -> list[dict[str, Any]]:
+        """Each pooled effect with where it came from: the study (its record id), its label,
+        yi, vi, weight and who extracted it; empty when the rows do not name their studies.
+        """
+        if not self.rows or "study_id" not in self.rows[0]:
+            return []
+        fit = self.view()
+        kept = [int(i) for i in fit.rows] if fit.rows is not None else range(len(self.effects))
+        out = []
+        for j, i in enumerate(kept):
+            row = self.rows[i]
+            out.append(
+                {
+                    "study_id": row.get("study_id"),
+                    "study": self.effects.slab[i] if self.effects.slab else None,
+                    "yi": float(fit.yi[j]),
+                    "vi": float(fit.vi[j]),
+                    "weight": float(fit.weights[j]),
+                    "extracted_by": row.get("extracted_by"),
+                }
+            )
+        return out
+
+
+ARM_INPUTS = {
+    "two_by_two": (("ai", 0, "events"), ("n1i", 0, "n"), ("ci", 1, "events"), ("n2i", 1, "n")),
+    "means": (
+        ("m1i", 0, "mean"),
+        ("sd1i", 0, "sd"),
+        ("n1i", 0, "n"),
+        ("m2i", 1, "mean"),
+        ("sd2i", 1, "sd"),
+        ("n2i", 1, "n"),
+    ),
+}
+
+
+def arm_columns(measure: str | None, arms: tuple[str, str]) -> dict[str, str]:
+    """metafor's inputs read from extracted arms (escalc from arms): events/total give OR, RR,
+    RD and Peto's OR; mean/SD/N give MD, SMD and ROM; without a measure, an outcome extracted
+    as effect and standard error gives yi and sei.
+
+    :param measure: the analysis' measure (None: generic effect/SE).
+    :param arms: (intervention arm, comparator arm) as named in the extraction data.
+    """
+    if measure is None or measure == "GEN":
+        return {"yi": "effect", "sei": "se"}
+    if measure in TWO_BY_TWO:
+        kind = "two_by_two"
+    elif measure in ("MD", "SMD", "ROM"):
+        kind = "means"
+    else:
+        raise SynthesisError(
+            f"arms give events/total (OR, RR, RD, PETO) or mean/SD/N (MD, SMD, ROM), not "
+            f"{measure}; map its inputs with 'columns' instead."
+        )
+    return {arg: f"{arms[side]}.{stat}" for arg, side, stat in ARM_INPUTS[kind]}
 
 
 def _select(rows: Sequence[Row], where: Mapping[str, Any], name: str) -> list[Row]:
@@ -268,11 +376,16 @@ def _run(
     options: dict[str, Any] = {"to": analysis.to, "drop00": analysis.drop00}
     if analysis.add is not None:
         options["add"] = analysis.add
+    columns = dict(analysis.columns)
+    if analysis.arms:
+        columns = {**arm_columns(analysis.measure, analysis.arms), **columns}
+    measure = analysis.measure or ("GEN" if analysis.arms else None)
     es = effect_sizes(
         rows,
-        analysis.measure,
-        columns=analysis.columns,
-        slab=analysis.slab,
+        measure,
+        columns=columns,
+        # extracted arms carry each study's citation in 'study'
+        slab=analysis.slab or ("study" if analysis.arms and rows and "study" in rows[0] else None),
         origin=origin,
         **options,
     )
@@ -366,11 +479,11 @@ def _bias(fit: RMAResult, messages: list[str]) -> dict[str, Any]:
         return out
     try:
         eg = regtest(fit)
-        out["regtest"] = {"zval": eg.zval, "pval": eg.pval, "est": eg.est}
+        out["regtest"] = {"zval": eg.zval, "pval": eg.pval, "est": eg.est, "k": eg.k}
         if eg.ddf is not None:
             out["regtest"]["ddf"] = eg.ddf
         rk = ranktest(fit.yi, fit.vi)
-        out["ranktest"] = {"tau": rk.tau, "pval": rk.pval}
+        out["ranktest"] = {"tau": rk.tau, "pval": rk.pval, "k": rk.k}
         tf = trimfill(fit)
         out["trimfill"] = {
             "k0": tf.k0,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from metasift.synthesis.effects import MEASURES
 
 if TYPE_CHECKING:
+    from metasift.synthesis.bias import RanktestResult, RegtestResult
     from metasift.synthesis.mh import MHResult
     from metasift.synthesis.models import RMAResult
     from metasift.synthesis.subgroup import SubgroupResult
@@ -351,6 +352,71 @@ def subgroup_summary(res: SubgroupResult, digits: int = 4) -> str:
     return "\n".join(lines)
 
 
+_PREDICTORS = {
+    "sei": "standard error",
+    "vi": "sampling variance",
+    "ni": "sample size",
+    "ninv": "inverse of the sample size",
+    "sqrtni": "square root sample size",
+    "sqrtninv": "inverse of the square root sample size",
+}
+
+
+def _small_k_note(k: int) -> list[str]:
+    from metasift.synthesis.bias import small_k_warning
+
+    note = small_k_warning(k) if k else None
+    return ["", f"Note: {note}"] if note else []
+
+
+def regtest_summary(res: RegtestResult, digits: int = 4) -> str:
+    """Egger's test as metafor's ``print(regtest(...))`` lays it out, with Cochrane's caution
+    when there are fewer than ten studies.
+
+    :param res: the test's result.
+    :param digits: decimals of statistics and p-values.
+    """
+    if res.model == "lm":
+        model = "weighted regression with multiplicative dispersion"
+    else:
+        fixed = res.method in ("EE", "FE", "CE")
+        model = f"{'fixed' if fixed else 'mixed'}-effects meta-regression model"
+    p = _p_phrase(res.pval, digits).replace("p-val", "p")
+    if res.ddf is not None:
+        stat = f"t = {fmtx(res.zval, digits)}, df = {_df(res.ddf)}, {p}"
+    else:
+        stat = f"z = {fmtx(res.zval, digits)}, {p}"
+    lines = [
+        "Regression Test for Funnel Plot Asymmetry",
+        "",
+        f"Model:     {model}",
+        f"Predictor: {_PREDICTORS.get(res.predictor, res.predictor)}",
+        "",
+        f"Test for Funnel Plot Asymmetry: {stat}",
+    ]
+    if res.est is not None:
+        lines.append(
+            f"Limit Estimate (as sei -> 0):   b = {fmtx(res.est, digits)} "
+            f"(CI: {fmtx(res.ci_lb, digits)}, {fmtx(res.ci_ub, digits)})"
+        )
+    return "\n".join(lines + _small_k_note(res.k))
+
+
+def ranktest_summary(res: RanktestResult, digits: int = 4) -> str:
+    """Begg and Mazumdar's test as metafor's ``print(ranktest(...))`` lays it out.
+
+    :param res: the test's result.
+    :param digits: decimals of statistics and p-values.
+    """
+    p = _p_phrase(res.pval, digits).replace("p-val", "p")
+    lines = [
+        "Rank Correlation Test for Funnel Plot Asymmetry",
+        "",
+        f"Kendall's tau = {fmtx(res.tau, digits)}, {p}",
+    ]
+    return "\n".join(lines + _small_k_note(res.k))
+
+
 def _count(value: float) -> str:
     return "Inf" if math.isinf(value) else _df(value)
 
@@ -395,4 +461,6 @@ def bias_summary(bias: Mapping[str, Mapping[str, Any]], digits: int = 4) -> str:
         rows.append((f"Fail-safe N ({fs['type']} approach):", text))
     width = max((len(label) for label, _ in rows), default=0)
     lines = ["Small-Study Effects and Publication Bias:", ""]
-    return "\n".join(lines + [f"{label.ljust(width)} {text}" for label, text in rows])
+    lines += [f"{label.ljust(width)} {text}" for label, text in rows]
+    k = int(bias.get("regtest", {}).get("k") or bias.get("ranktest", {}).get("k") or 0)
+    return "\n".join(lines + _small_k_note(k))

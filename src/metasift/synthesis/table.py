@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from metasift.synthesis.effects import INPUT_NAMES, MEASURES, EffectSizes, escalc
+from metasift.synthesis.effects import INPUT_NAMES, MEASURES, EffectSizes, escalc, unknown_measure
 from metasift.synthesis.errors import SynthesisError
 
 Row = Mapping[str, Any]
@@ -99,7 +99,7 @@ def effect_sizes(
     columns = dict(columns or {})
     measure = (measure or infer_measure(rows, columns)).upper()
     if measure not in MEASURES:
-        raise SynthesisError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}.")
+        raise SynthesisError(origin + unknown_measure(measure) + ".")
     present = set(rows[0].keys()) if rows else set()
     inputs: dict[str, list[float]] = {}
     for option in MEASURES[measure][1]:

@@ -20,6 +20,7 @@ from metasift.lazy import attach
 __all__, __getattr__, __dir__ = attach(
     __name__,
     agreement=["Agreement", "cohen_kappa", "fleiss_kappa"],
+    certainty=["Graded", "grade_review", "record_grade", "study_rob", "summary_of_findings"],
     closure=["StopState", "close_stage", "reopen_stage", "stop_state"],
     counts=["Snapshot", "load_snapshot", "prisma_counts", "tally"],
     decisions=[

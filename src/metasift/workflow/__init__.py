@@ -7,9 +7,10 @@ Entry points: :func:`review_state` (where the review stands: PRISMA counts, stag
 :func:`check_decision`, :func:`decide` and :func:`resolve` (decisions under the review's rules),
 :func:`verdicts` and :func:`conflicts`; :func:`close_stage` and :func:`reopen_stage`;
 :func:`add_reviewer` and :func:`require` (the team and its one role model);
-:func:`list_reports`, :func:`set_location`, :func:`mark_not_retrieved` and
-:func:`group_reports` (full text); :func:`extraction_studies`; :class:`TeamScreening` (who
-screens which record next, with leases, in the browser and the terminal).
+:func:`list_reports`, :func:`retrieval_of`, :func:`fetch_reports`, :func:`attach_report`,
+:func:`set_location`, :func:`mark_not_retrieved` and :func:`group_reports` (full text);
+:func:`extraction_studies`; :class:`TeamScreening` (who screens which record next, with
+leases, in the browser and the terminal).
 Names load on first use, so importing the package stays cheap.
 """
 
@@ -35,10 +36,13 @@ __all__, __getattr__, __dir__ = attach(
     ],
     fulltext=[
         "Report",
+        "attach_report",
+        "fetch_reports",
         "group_reports",
         "included_reports",
         "list_reports",
         "mark_not_retrieved",
+        "retrieval_of",
         "set_location",
     ],
     handout=["TeamScreening"],

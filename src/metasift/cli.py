@@ -1503,14 +1503,95 @@ def fulltext_list(project: ProjectOpt = Path(".")) -> None:
 
     with Project.open(project) as proj:
         reports = list_reports(proj.engine, proj.protocol)
-    table = Table("record", "study", "retrieval", "location", "verdict")
+    table = Table("record", "study", "retrieval", "location", "source", "verdict")
     for r in reports:
         verdict = "" if r.verdict is None else f"{r.verdict.status}: {r.verdict.decision or ''}"
         if r.verdict and r.verdict.reason:
             verdict += f" ({r.verdict.reason})"
         where = r.location or r.not_retrieved_reason or ""
-        table.add_row(str(r.record_id), str(r.study_id), r.retrieval, _safe(where), _safe(verdict))
+        source = ""
+        if r.texts:
+            text = r.texts[-1]
+            source = f"{text.source}, {text.licence}" if text.licence else text.source
+        table.add_row(
+            str(r.record_id),
+            str(r.study_id),
+            r.retrieval,
+            _safe(where),
+            _safe(source),
+            _safe(verdict),
+        )
     console.print(table)
+
+
+@fulltext_app.command("fetch")
+def fulltext_fetch(
+    only_included: Annotated[
+        bool, typer.Option(help="Only the reports of studies included at full text.")
+    ] = False,
+    again: Annotated[
+        bool, typer.Option(help="Ask again about reports no source had a copy of.")
+    ] = False,
+    project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Find and download open-access full texts (Europe PMC, PMC OA, Unpaywall) of the reports
+    sought; resumable. Unpaywall needs METASIFT_EMAIL (or 'email' in the config file)."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    from metasift.project import Project
+    from metasift.workflow.fulltext import fetch_reports
+
+    notices = RichHandler(console=err_console, show_time=False, show_path=False)
+    logging.getLogger("metasift.search").addHandler(notices)
+    with Project.open(project) as proj, _progress() as progress:
+        task = progress.add_task("Fetching full texts", total=None)
+
+        def on_progress(done: int, total: int, record_id: int, outcome: str) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = fetch_reports(
+                proj.engine,
+                proj.protocol,
+                proj.root,
+                _reviewer(reviewer),
+                only_included=only_included,
+                again=again,
+                on_progress=on_progress,
+            )
+        finally:
+            logging.getLogger("metasift.search").removeHandler(notices)
+    missing = [r for r in report.records if r.outcome in ("not_found", "failed")]
+    if missing:
+        table = Table("record", "outcome", "what each source said")
+        for r in missing:
+            table.add_row(str(r.record_id), r.outcome.replace("_", " "), _safe(r.summary()))
+        console.print(table)
+    console.print(_safe(report), markup=False)
+
+
+@fulltext_app.command("attach")
+def fulltext_attach(
+    record: int,
+    file: Annotated[Path, typer.Argument(help="The report's PDF or JATS XML.")],
+    project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Attach a PDF or JATS XML file as the full text of a report (it counts as retrieved)."""
+    from metasift.project import Project
+    from metasift.workflow.fulltext import attach_report
+
+    with Project.open(project) as proj:
+        text = attach_report(
+            proj.engine, proj.protocol, proj.root, record, file, _reviewer(reviewer)
+        )
+    pages = f", {text.pages} page(s)" if text.pages else ""
+    console.print(
+        f"record {record}: {_safe(file)} stored as {text.path} ({text.size:,} bytes{pages})"
+    )
 
 
 @fulltext_app.command("locate")

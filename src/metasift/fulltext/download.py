@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from metasift.errors import FileRefusedError
-from metasift.fulltext.files import Checked, FileStore, Limits, check_file
+from metasift.fulltext.files import Checked, FileStore, Limits, check_file, size_text
 from metasift.fulltext.sources import Candidate
 from metasift.search.http import HttpClient
 
@@ -114,7 +114,7 @@ def _receive(response: httpx.Response, part: Path, have: int, limit: int, shown:
     if total is not None and total > limit:
         part.unlink(missing_ok=True)
         raise FileRefusedError(
-            shown, f"the file is {total / 1e6:.1f} MB; at most {limit / 1e6:.0f} MB is accepted"
+            shown, f"the file is {size_text(total)}; at most {size_text(limit)} is accepted"
         )
     written = have
     with part.open(mode) as out:
@@ -128,5 +128,5 @@ def _receive(response: httpx.Response, part: Path, have: int, limit: int, shown:
             pass  # cut short: what arrived is kept and resumed
     if written > limit:
         part.unlink(missing_ok=True)
-        raise FileRefusedError(shown, f"the file is larger than {limit / 1e6:.0f} MB")
+        raise FileRefusedError(shown, f"the file is larger than {size_text(limit)}")
     return total

@@ -144,8 +144,13 @@ def _said(kind: str) -> str:
     return names.get(kind, kind)
 
 
+def size_text(size: int) -> str:
+    """A byte count for people: "350 kB", "12.5 MB"."""
+    return f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1e3))} kB"
+
+
 def _too_large(size: int, limit: int, what: str) -> str:
-    return f"the {what} is {size / 1e6:.1f} MB; at most {limit / 1e6:.0f} MB is accepted"
+    return f"the {what} is {size_text(size)}; at most {size_text(limit)} is accepted"
 
 
 class FileStore:

@@ -162,28 +162,42 @@ def _refuse(reason: str) -> dict[str, Any]:
 
 
 def _scripted(reader: Any, limit: int) -> str | None:
-    """The first script or launch action found among the document's objects, if any."""
-    from pypdf.generic import DictionaryObject, IndirectObject
+    """The first script or launch action found in the document's objects, if any.
+
+    Every indirect object is read once and its direct dictionaries and arrays walked (an
+    action is often written inline, as in ``/OpenAction << /S /JavaScript ... >>``); indirect
+    references are not followed, since their objects are read in turn. ``limit`` bounds the
+    nodes looked at.
+    """
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
     ids = [(num, gen) for gen, objs in reader.xref.items() for num in objs]
     ids += [(num, 0) for num in reader.xref_objStm]
-    for num, gen in ids[:limit]:
+    budget = limit
+    for num, gen in ids:
         try:
-            obj = reader.get_object(IndirectObject(num, gen, reader))
+            todo = [reader.get_object(IndirectObject(num, gen, reader))]
         except Exception:  # an unreadable object is not a script
             continue
-        if not isinstance(obj, DictionaryObject):
-            continue
-        if _ACTION_KEYS & set(obj.keys()):
-            return "JavaScript"
-        if obj.get("/S") in _ACTION_TYPES:
-            return f"a {str(obj['/S']).lstrip('/')} action"
+        while todo and budget > 0:
+            obj = todo.pop()
+            budget -= 1
+            if isinstance(obj, DictionaryObject):
+                if _ACTION_KEYS & set(obj.keys()):
+                    return "JavaScript"
+                if obj.get("/S") in _ACTION_TYPES:
+                    return f"a {str(obj['/S']).lstrip('/')} action"
+                todo += [v for v in obj.values() if not isinstance(v, IndirectObject)]
+            elif isinstance(obj, ArrayObject):
+                todo += [v for v in obj if not isinstance(v, IndirectObject)]
+        if budget <= 0:
+            break
     return None
 
 
 def _inspect(mode: str, path: str, limits: dict[str, Any]) -> dict[str, Any]:
     from pypdf import PdfReader, apply_configuration
-    from pypdf.errors import PyPdfError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     cap = int(limits["max_stream_bytes"])
     settings = {
@@ -234,6 +248,10 @@ def _inspect(mode: str, path: str, limits: dict[str, Any]) -> dict[str, Any]:
                     text = page.extract_text()[:budget] if budget > 0 else ""
                     budget -= len(text)
                     texts.append((number, text))
+        except LimitReachedError as exc:
+            return _refuse(
+                f"a page of the PDF inflates past the limits: a decompression bomb? ({exc})"
+            )
         except (PyPdfError, ValueError, KeyError, TypeError, RecursionError) as exc:
             return _refuse(f"a page of the PDF cannot be read within the limits ({exc})")
     return {"ok": True, "pages": pages, "pages_text": texts}

@@ -85,8 +85,9 @@ def huge_page_tree(path: Path, pages: int = 10_000, *, count: int | None = None)
     return write_pdf(objects, path)
 
 
-def decompression_bomb(path: Path, inflated: int = 120_000_000) -> Path:
-    """A page whose content stream inflates from ~100 KB to ``inflated`` bytes."""
+def decompression_bomb(path: Path, inflated: int = 60_000_000) -> Path:
+    """A page whose content stream inflates ~1000-fold to ``inflated`` bytes (the default is
+    above the reader's 50 MB limit)."""
     packer = zlib.compressobj(9)
     block = b"\0" * 1_000_000
     packed = b"".join(packer.compress(block) for _ in range(inflated // len(block)))

@@ -7,8 +7,9 @@ pages, a stream that inflates to gigabytes (a decompression bomb), a cross-refer
 sends the parser in circles. So every PDF is read in a child process:
 
 * pypdf's own limits, lowered (:class:`PdfLimits`): pages, bytes out of one stream;
-* the child's address space, CPU time and file writes capped by ``setrlimit`` (POSIX), and a
-  wall-clock timeout after which it is killed, so a file that slips past pypdf's limits still
+* the child's address space, CPU time and file writes capped by ``setrlimit`` (POSIX; the
+  child sets them on itself before it reads anything), and a wall-clock timeout after which
+  it is killed, so a file that slips past pypdf's limits still
   cannot hang or swap the worker that reads it;
 * a broken cross-reference table is refused (pypdf in strict mode), not silently rebuilt;
 * a document with JavaScript or a launch action is refused: it is never run here, but a reader
@@ -24,7 +25,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,6 @@ def _run(mode: str, path: Path, limits: PdfLimits, shown: str) -> dict[str, Any]
             capture_output=True,
             timeout=limits.timeout,
             env=env,
-            preexec_fn=_confine(limits) if os.name == "posix" else None,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
@@ -138,20 +137,6 @@ def _crash(done: subprocess.CompletedProcess[bytes]) -> str:
     if "MemoryError" in last[0]:
         return "reading the PDF needed more memory than allowed (a decompression bomb?)"
     return f"the PDF reader failed ({last[0][:200]})"
-
-
-def _confine(limits: PdfLimits) -> Callable[[], None]:
-    """The child's resource limits, set between fork and exec."""
-
-    def apply() -> None:
-        import resource
-
-        cpu = int(limits.timeout) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-
-    return apply
 
 
 # --- the child ---------------------------------------------------------------------------------
@@ -257,8 +242,26 @@ def _inspect(mode: str, path: str, limits: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "pages": pages, "pages_text": texts}
 
 
+def _confine(limits: dict[str, Any]) -> None:
+    """Cap this process's memory, CPU time and file writes before it reads the PDF.
+
+    The child sets its own limits as it starts (rather than a ``preexec_fn`` in the parent,
+    which is unsafe in a threaded web server); nothing of the file is read before.
+    """
+    try:
+        import resource
+    except ImportError:  # not POSIX: the parent's timeout still holds
+        return
+    cpu = int(limits["timeout"]) + 1
+    memory = int(limits["memory_bytes"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
 def _main(argv: list[str]) -> int:
     mode, path, limits = argv[1], argv[2], json.loads(argv[3])
+    _confine(limits)
     try:
         answer = _inspect(mode, path, limits)
     except MemoryError:

@@ -120,3 +120,35 @@ def test_cli_attach_and_list(project):
     assert "Traceback" not in refused.stderr
     listed = ms("list")
     assert "retrieved" in listed.stdout and "upload" in listed.stdout
+
+
+def test_a_closed_stage_takes_texts_only_for_assessed_reports(project):
+    from datetime import UTC, datetime
+
+    from metasift.errors import StageClosedError
+    from metasift.store.schema import stage_closures
+    from metasift.workflow import decisions as wd
+
+    wd.decide(
+        project.engine,
+        project.protocol,
+        record_id=2,
+        reviewer="ana",
+        decision="include",
+        stage=wd.FULL_TEXT,
+    )
+    with project.engine.begin() as conn:  # closed as 'metasift close full_text' would
+        conn.execute(
+            stage_closures.insert().values(
+                stage=wd.FULL_TEXT,
+                closed_at=datetime.now(UTC),
+                closed_by="ana",
+                rule="all assessed",
+                n_screened=1,
+                n_unscreened=0,
+            )
+        )
+    with pytest.raises(StageClosedError):
+        _attach(project, 1, FIXTURES / "pone.0000217.pdf")
+    # The included report gets its text for extraction: no count changes.
+    assert _attach(project, 2, FIXTURES / "pone.0000217.pdf").pages == 3

@@ -157,3 +157,30 @@ def test_only_included_fetches_the_reports_of_included_studies(project, services
     )
     report = _fetch(project, clients, limits, only_included=True)
     assert [r.record_id for r in report.records] == [2]
+
+
+def test_cli_fetch_lists_what_was_not_found(project, services):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        **services.env,
+        "METASIFT_EMAIL": EMAIL,
+        "METASIFT_HTTP_BACKOFF": "0.01",
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "metasift.cli", "fulltext", "fetch", "-p", str(project.root)],
+        capture_output=True,
+        text=True,
+        env={**env, "METASIFT_REVIEWER": "ana", "COLUMNS": "300"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    # Without the tests' 200 kB limit, the 349 kB PDF is stored too.
+    assert "stored 4, not found 4, failed 0" in out
+    assert "a PDF was promised but the content is an HTML page" in out
+    assert EMAIL not in done.stdout + done.stderr

@@ -338,6 +338,11 @@ class HttpClient:
             if following is None:
                 return response
             response.close()
+            if following.url.scheme not in ("http", "https"):
+                raise SearchHTTPError(
+                    f"{self.service} redirected to a {following.url.scheme}: URL "
+                    f"({self.scrub(redact_url(following.url))}); only http and https are followed."
+                )
             if _origin(following.url) != home:
                 log.info(
                     "%s redirected to %s; following it without credentials",

@@ -156,6 +156,14 @@ def _may_change(conn: Connection, actor: str) -> None:
     require_open(conn, FULL_TEXT)
 
 
+def _may_store(conn: Connection, actor: str, *, assessed: bool) -> None:
+    """Storing full texts is a full-text step; on a closed stage it is allowed only for reports
+    already assessed, where a text changes no count (it is there for extraction)."""
+    require(conn, actor, "decide")
+    if not assessed:
+        require_open(conn, FULL_TEXT)
+
+
 def included_reports(reports: Iterable[Report]) -> list[Report]:
     """The reports of included studies: retrieved (or not marked unretrievable) and included
     by a final full-text verdict. The one definition the PRISMA counts, extraction and the
@@ -292,7 +300,7 @@ def fetch_reports(
     from metasift.store.schema import records
 
     with engine.begin() as conn:
-        _may_change(conn, actor)
+        _may_store(conn, actor, assessed=only_included)
     found = list_reports(engine, protocol)
     wanted = [r.record_id for r in (included_reports(found) if only_included else found)]
     targets = list(iter_records(engine, records.c.id.in_(wanted))) if wanted else []
@@ -332,7 +340,8 @@ def attach_report(
     from metasift.fulltext import attach_text
 
     _sought_check(engine, protocol, record_id)
+    assessed = record_id in verdicts(engine, protocol, FULL_TEXT)
     with engine.begin() as conn:
-        _may_change(conn, actor)
+        _may_store(conn, actor, assessed=assessed)
         _ensure(conn, [record_id])
     return attach_text(engine, root, record_id, path, actor=actor, limits=limits)

@@ -184,3 +184,29 @@ def test_cli_fetch_lists_what_was_not_found(project, services):
     assert "stored 4, not found 4, failed 0" in out
     assert "a PDF was promised but the content is an HTML page" in out
     assert EMAIL not in done.stdout + done.stderr
+
+
+def test_service_urls_and_email_from_the_config_file(project, services, fast, tmp_path):
+    from metasift.fulltext import Services
+
+    config = tmp_path / "config.toml"
+    lines = [f'email = "{EMAIL}"']
+    lines += [f'{k.removeprefix("METASIFT_").lower()} = "{v}"' for k, v in services.env.items()]
+    config.write_text("\n".join(lines), encoding="utf-8")
+    made = Services.from_config(
+        project.root, settings=fast, environ={"METASIFT_CONFIG": str(config)}
+    )
+    try:
+        assert made.unpaywall.base_url == services.env["METASIFT_UNPAYWALL_URL"]
+        assert made.email == EMAIL  # the user named the host: the e-mail may go there
+    finally:
+        made.close()
+    # With no URL set, the public services over https, the e-mail to Unpaywall's own host.
+    public = Services.from_config(project.root, settings=fast, environ={"METASIFT_EMAIL": EMAIL})
+    try:
+        assert public.unpaywall.base_url == "https://api.unpaywall.org/"
+        assert public.pmc_oa.base_url == "https://www.ncbi.nlm.nih.gov/pmc/utils/oa/"
+        assert public.europepmc.base_url == "https://www.ebi.ac.uk/europepmc/webservices/rest/"
+        assert public.email == EMAIL
+    finally:
+        public.close()

@@ -110,15 +110,15 @@ class Services:
         credentials = credentials or load_credentials(root, environ)
         reach = Reachability()
         clients = {}
+        email = None
         for kind, name in ((EUROPEPMC, "Europe PMC"), (PMC_OA, "PMC OA"), (UNPAYWALL, "Unpaywall")):
             target = service_target(kind, environ=environ, project_root=root)
+            # Only Unpaywall asks for the e-mail; the others get no credentials at all.
             allowed = credentials_for(target, credentials) if kind == UNPAYWALL else Credentials()
+            email = allowed.email if kind == UNPAYWALL else email
             clients[kind] = service_client(
                 target.url, name, RATES[kind], allowed, settings, reachability=reach
             )
-        unpaywall_email = credentials_for(
-            service_target(UNPAYWALL, environ=environ, project_root=root), credentials
-        ).email
         web = service_client(
             "https://localhost/",
             "the full text's server",
@@ -129,7 +129,7 @@ class Services:
         )
         for client in (*clients.values(), web):
             client.resume_hint = RESUME_HINT
-        return cls(clients[EUROPEPMC], clients[PMC_OA], clients[UNPAYWALL], web, unpaywall_email)
+        return cls(clients[EUROPEPMC], clients[PMC_OA], clients[UNPAYWALL], web, email)
 
 
 @dataclass(frozen=True)
@@ -222,26 +222,19 @@ def _fetch_one(
     actor: str,
 ) -> RecordFetch:
     tries: list[Try] = []
-    text: StoredText | None = None
     tried: set[str] = set()
     pmcid = record.pmcid
-
-    def lookups():
-        nonlocal pmcid
-        epmc = lookup_europepmc(services.europepmc, record)
-        pmcid = epmc.pmcid or pmcid
-        yield epmc
-        yield lookup_pmc_oa(services.pmc_oa, pmcid)
-        yield lookup_unpaywall(services.unpaywall, record.doi, services.email)
-
-    for found in lookups():
+    for source in (EUROPEPMC, PMC_OA, UNPAYWALL):
+        if source == EUROPEPMC:
+            found = lookup_europepmc(services.europepmc, record)
+            pmcid = found.pmcid or pmcid  # PMC OA is asked by PMCID, which Europe PMC knows
+        elif source == PMC_OA:
+            found = lookup_pmc_oa(services.pmc_oa, pmcid)
+        else:
+            found = lookup_unpaywall(services.unpaywall, record.doi, services.email)
         if not found.candidates:
-            tries.append(
-                Try(
-                    found.source, "failed" if found.failed else "not_found", found.detail, found.url
-                )
-            )
-            continue
+            outcome = "failed" if found.failed else "not_found"
+            tries.append(Try(found.source, outcome, found.detail, found.url))
         for candidate in found.candidates:
             if candidate.url in tried:
                 continue
@@ -249,12 +242,12 @@ def _fetch_one(
             text, attempt = _try_copy(engine, store, services, limits, record_id, candidate, actor)
             tries.append(attempt)
             if text is not None:
-                break
-        if text is not None:
-            break
+                record_tries(engine, run, record_id, tries, datetime.now(UTC))
+                return RecordFetch(record_id, "stored", text, tuple(tries))
     record_tries(engine, run, record_id, tries, datetime.now(UTC))
-    outcome = LastFetch(record_id, run, tuple(tries)).outcome
-    return RecordFetch(record_id, outcome, text, tuple(tries))
+    return RecordFetch(
+        record_id, LastFetch(record_id, run, tuple(tries)).outcome, None, tuple(tries)
+    )
 
 
 def _try_copy(

@@ -443,6 +443,8 @@ def add_routes(app: FastAPI, served: Served) -> None:
                 _text(form, "reason"),
                 ctx.user.name,
             )
+        elif action == "attach":
+            _attach_upload(ctx, _int(form, "record_id"), form.get("file"))
         elif action == "group":
             try:
                 ids = [int(x) for x in _text(form, "records").replace(",", " ").split()]
@@ -465,6 +467,58 @@ def add_routes(app: FastAPI, served: Served) -> None:
         else:
             raise HTTPException(404, "No such page.")
         return _back(request, f"/p/{slug}/fulltext")
+
+    def _attach_upload(ctx: Ctx, record_id: int, upload: object) -> None:
+        """One uploaded file attached as a report's full text: its bytes only (read within the
+        upload limit into a private temporary file) reach the stage, never its name."""
+        from metasift.errors import FileRefusedError
+        from metasift.workflow.fulltext import attach_report
+
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise HTTPException(400, "Choose a PDF or JATS XML file to attach.")
+        name = Path(upload.filename).name
+        with tempfile.TemporaryDirectory(prefix="metasift-fulltext-") as tmp:
+            path = Path(tmp) / "upload"
+            size = 0
+            with path.open("wb") as out:
+                while chunk := upload.file.read(1 << 20):
+                    size += len(chunk)
+                    if size > served.max_upload:
+                        raise too_large(served.max_upload)
+                    out.write(chunk)
+            try:
+                attach_report(
+                    ctx.engine,
+                    ctx.protocol,
+                    ctx.served.project.root,
+                    record_id,
+                    path,
+                    ctx.user.name,
+                )
+            except FileRefusedError as exc:
+                raise FileRefusedError(name, exc.reason) from None
+
+    @app.get("/p/{slug}/fulltext/{record_id}/text")
+    def fulltext_file(request: Request, slug: str, record_id: int) -> Response:
+        """The report's latest stored full text, as a download: a file from a publisher or a
+        reviewer is never rendered by the browser on this site's origin (an XML file could
+        carry XHTML scripts)."""
+        from fastapi.responses import FileResponse
+
+        from metasift.fulltext import FileStore, stored_texts
+
+        ctx = served.member(request, slug)
+        texts = stored_texts(ctx.engine, [record_id]).get(record_id)
+        if not texts:
+            raise HTTPException(404, "No full text is stored for this report.")
+        text = texts[-1]
+        path = FileStore(ctx.served.project.root).verified_path(text.sha256, text.media_type)
+        return FileResponse(
+            path,
+            media_type=text.media_type,
+            filename=f"record-{record_id}{path.suffix}",
+            headers={"Content-Security-Policy": "sandbox", "Cache-Control": "private"},
+        )
 
     # -- extraction and risk of bias ----------------------------------------------------------
     def _included_studies(ctx: Ctx) -> list[int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -25,6 +26,7 @@ class Answer:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     cut: int | None = None  # send only this many bytes of the body, then close
+    drip: float = 0.0  # seconds between 1 kB pieces of the body
 
 
 @dataclass
@@ -284,8 +286,14 @@ def _handler(services: FullTextServices) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
             body = answer.body if answer.cut is None else answer.body[: answer.cut]
-            self.wfile.write(body)
-            self.wfile.flush()
+            step = 1000 if answer.drip else len(body) or 1
+            try:
+                for start in range(0, len(body), step):
+                    self.wfile.write(body[start : start + step])
+                    self.wfile.flush()
+                    time.sleep(answer.drip)
+            except OSError:
+                pass  # the client gave up
             self.close_connection = True
 
     return Handler

@@ -210,3 +210,19 @@ def test_service_urls_and_email_from_the_config_file(project, services, fast, tm
         assert public.email == EMAIL
     finally:
         public.close()
+
+
+def test_a_server_that_drips_is_given_up_on_and_resumed_later(project, services, clients, limits):
+    from dataclasses import replace
+
+    whole = services.files["/cut.pdf"][0]
+    services.fault("/cut.pdf", Answer(200, whole, drip=0.05))
+    hurried = replace(limits, download_seconds=0.5)
+    started = time.monotonic()
+    report = _fetch(project, clients, hurried)
+    assert time.monotonic() - started < 15
+    assert report.records[3].outcome == "failed"
+    assert "sent too slowly" in report.records[3].tries[-1].detail
+    again = _fetch(project, clients, limits)
+    assert again.records[3].outcome == "stored"
+    assert services.requests("/cut.pdf")[-1].headers.get("range", "").startswith("bytes=")

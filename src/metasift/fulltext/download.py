@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,9 @@ def download(
     limit = (
         limits.max_pdf_bytes if candidate.media_type == "application/pdf" else limits.max_xml_bytes
     )
+    # One deadline for all tries: a server that sends a byte now and then, each within the
+    # read timeout, cannot keep the fetch forever.
+    deadline = time.monotonic() + limits.download_seconds
     for attempt in range(1, tries + 1):
         have = part.stat().st_size if part.exists() else 0
         # Identity encoding: the length and ranges then count the file's own bytes.
@@ -76,7 +80,7 @@ def download(
             if response.status_code == 416 and have:  # the part is already the whole file
                 expected = have
             else:
-                expected = _receive(response, part, have, limit, shown)
+                expected = _receive(response, part, have, limit, shown, deadline)
         finally:
             response.close()
         size = part.stat().st_size
@@ -95,10 +99,13 @@ def download(
     raise AssertionError("unreachable")
 
 
-def _receive(response: httpx.Response, part: Path, have: int, limit: int, shown: str) -> int | None:
+def _receive(
+    response: httpx.Response, part: Path, have: int, limit: int, shown: str, deadline: float
+) -> int | None:
     """Write the body to ``part`` (appending to a resumed range); the size expected in all.
 
-    Returns None when the server gave no length (the body is then whole when it ends).
+    Returns None when the server gave no length (the body is then whole when it ends). Raises
+    Incomplete, keeping what arrived, when the body is still coming at ``deadline``.
     """
     length = response.headers.get("Content-Length")
     if response.status_code == 206 and have:
@@ -124,6 +131,11 @@ def _receive(response: httpx.Response, part: Path, have: int, limit: int, shown:
                 if written > limit:
                     break
                 out.write(chunk)
+                if time.monotonic() > deadline:
+                    raise Incomplete(
+                        f"the server sent too slowly: {written:,} bytes by the deadline "
+                        "(the part is kept; the next fetch resumes it)"
+                    )
         except httpx.HTTPError:
             pass  # cut short: what arrived is kept and resumed
     if written > limit:

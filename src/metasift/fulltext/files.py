@@ -41,10 +41,12 @@ class Limits:
         max_pdf_bytes: largest PDF accepted (downloaded or attached).
         max_xml_bytes: largest JATS XML accepted.
         pdf: limits of the PDF reader (pages, inflated stream size, time, memory).
+        download_seconds: time one download may take, its resumed tries included.
     """
 
     max_pdf_bytes: int = 100_000_000
     max_xml_bytes: int = 20_000_000
+    download_seconds: float = 600.0
     pdf: PdfLimits = field(default_factory=PdfLimits)
 
     @property

@@ -27,6 +27,7 @@ from metasift.fulltext.jats import check_jats
 from metasift.fulltext.pdfsafe import PdfLimits, inspect_pdf
 
 FOLDER = "fulltexts"
+HELD = ".held"  # uploads waiting for a reviewer to say whose report they are
 PDF = "application/pdf"
 JATS = "application/jats+xml"
 EXTENSION = {PDF: ".pdf", JATS: ".xml"}
@@ -178,7 +179,7 @@ class FileStore:
             raise RetrievalError(f"{sha256!r} is not a SHA-256 checksum.")
         return self.folder / f"{sha256}{EXTENSION[media_type]}"
 
-    def put(self, source: Path, checked: Checked) -> Path:
+    def put(self, source: Path, checked: Checked, *, held: bool = False) -> Path:
         """Copy ``source`` into the store under its checksum; returns the stored path.
 
         The copy is hashed as it is written: a file that changed since it was checked is
@@ -187,12 +188,16 @@ class FileStore:
         Args:
             source: the checked file.
             checked: what :func:`check_file` found for it.
+            held: put it among the files held for a reviewer to say whose report they are
+                (an upload matched uncertainly), not among the reports' full texts.
         """
         target = self.path(checked.sha256, checked.media_type)
+        if held:
+            target = self.folder / HELD / target.name
         if target.is_file() and digest(target)[0] == checked.sha256:
             return target
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             h = hashlib.sha256()
             with os.fdopen(fd, "wb") as out, source.open("rb") as fh:
@@ -221,6 +226,29 @@ class FileStore:
                 f"{path}: the file no longer matches its checksum; fetch or attach it again."
             )
         return path
+
+    def held(self) -> list[tuple[str, str, Path]]:
+        """The files held for a reviewer: ``(sha256, media type, path)``, oldest first."""
+        folder = self.folder / HELD
+        kinds = {ext: media for media, ext in EXTENSION.items()}
+        found = [
+            (p.stem, kinds[p.suffix], p)
+            for p in (folder.iterdir() if folder.is_dir() else [])
+            if p.suffix in kinds and not p.name.startswith(".")
+        ]
+        return sorted(found, key=lambda item: item[2].stat().st_mtime)
+
+    def held_file(self, sha256: str) -> tuple[str, Path]:
+        """The media type and path of the held file ``sha256``; RetrievalError if none.
+
+        Args:
+            sha256: the file's checksum (anything but 64 hex digits is refused).
+        """
+        for media_type in EXTENSION:
+            path = self.folder / HELD / self.path(sha256, media_type).name
+            if path.is_file():
+                return media_type, path
+        raise RetrievalError(f"no uploaded file {sha256[:12]}... is waiting to be matched.")
 
     def partial(self, key: str) -> Path:
         """A file for a download in progress, kept between runs so that it can resume.

@@ -120,3 +120,19 @@ def _body(node: etree._Element, trail: list[str], out: list[tuple[str, str]]) ->
         if _local(child.tag) == "sec":
             title = child.find("{*}title")
             _body(child, [*trail, _text(title) if title is not None else "Section"], out)
+
+
+def jats_identifiers(path: Path, *, shown: str | None = None) -> dict[str, str]:
+    """The article's own ids from ``<article-meta>``: ``{"doi": ..., "pmid": ..., "pmc": ...}``.
+
+    Args:
+        path: a JATS XML file.
+        shown: how the file is named in errors.
+    """
+    root = _root(path, shown or str(path))
+    ids = {}
+    for element in root.iterfind(".//{*}article-meta/{*}article-id"):
+        kind = element.get("pub-id-type")
+        if kind and element.text and kind not in ids:
+            ids[kind] = element.text.strip()
+    return ids

@@ -79,7 +79,11 @@ def inspect_pdf(
 
 
 def pdf_pages(
-    path: Path, limits: PdfLimits | None = None, *, shown: str | None = None
+    path: Path,
+    limits: PdfLimits | None = None,
+    *,
+    shown: str | None = None,
+    first: int | None = None,
 ) -> list[tuple[int, str]]:
     """The text of each page of ``path`` as ``[(page number from 1, text)]``, read with limits.
 
@@ -87,8 +91,10 @@ def pdf_pages(
         path: a PDF (checked again here: the same refusals as :func:`inspect_pdf`).
         limits: what reading it may cost (default :class:`PdfLimits`).
         shown: how the file is named in errors.
+        first: only the text of this many first pages.
     """
-    answer = _run("text", path, limits or PdfLimits(), shown or str(path))
+    mode = f"text:{first}" if first else "text"
+    answer = _run(mode, path, limits or PdfLimits(), shown or str(path))
     return [(int(n), str(text)) for n, text in answer["pages_text"]]
 
 
@@ -229,6 +235,8 @@ def _inspect(mode: str, path: str, limits: dict[str, Any]) -> dict[str, Any]:
             for number, page in enumerate(reader.pages, start=1):
                 if mode == "check":
                     page.get_contents() and page.get_contents().get_data()  # inflate, bounded
+                elif ":" in mode and number > int(mode.split(":")[1]):
+                    break
                 else:
                     text = page.extract_text()[:budget] if budget > 0 else ""
                     budget -= len(text)

@@ -8,6 +8,7 @@ Entry points: :func:`review_state` (where the review stands: PRISMA counts, stag
 :func:`verdicts` and :func:`conflicts`; :func:`close_stage` and :func:`reopen_stage`;
 :func:`add_reviewer` and :func:`require` (the team and its one role model);
 :func:`list_reports`, :func:`retrieval_of`, :func:`fetch_reports`, :func:`attach_report`,
+:func:`upload_report` (matched to its report, or held for :func:`attach_held`),
 :func:`set_location`, :func:`mark_not_retrieved` and :func:`group_reports` (full text);
 :func:`extraction_studies`; :class:`TeamScreening` (who screens which record next, with
 leases, in the browser and the terminal).
@@ -36,14 +37,19 @@ __all__, __getattr__, __dir__ = attach(
     ],
     fulltext=[
         "Report",
+        "Upload",
+        "attach_held",
         "attach_report",
+        "discard_held",
         "fetch_reports",
         "group_reports",
+        "held_uploads",
         "included_reports",
         "list_reports",
         "mark_not_retrieved",
         "retrieval_of",
         "set_location",
+        "upload_report",
     ],
     handout=["TeamScreening"],
     prisma=["PrismaCounts"],

@@ -40,7 +40,9 @@ from metasift.workflow.reviewers import require
 if TYPE_CHECKING:
     from metasift.fulltext import FetchReport, Limits, Services, StoredText
     from metasift.fulltext.fetch import FetchProgress
+    from metasift.fulltext.match import Match
     from metasift.fulltext.store import LastFetch
+    from metasift.records.model import Record
 
 
 @dataclass(frozen=True)
@@ -345,3 +347,126 @@ def attach_report(
         _may_store(conn, actor, assessed=assessed)
         _ensure(conn, [record_id])
     return attach_text(engine, root, record_id, path, actor=actor, limits=limits)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: ``attached`` to the report it certainly belongs to, or ``held`` for
+    a reviewer to confirm the suggested report (``match.record_id``, None when none fits)."""
+
+    outcome: str
+    sha256: str
+    media_type: str
+    match: Match
+
+
+def _sought_records(engine: Engine, protocol: Protocol) -> dict[int, Record]:
+    from metasift.store.records import iter_records
+    from metasift.store.schema import records
+
+    sought = sought_ids(engine, protocol)
+    return dict(iter_records(engine, records.c.id.in_(sought))) if sought else {}
+
+
+def upload_report(
+    engine: Engine,
+    protocol: Protocol,
+    root: Path,
+    path: Path,
+    actor: str,
+    *,
+    shown: str | None = None,
+    limits: Limits | None = None,
+) -> Upload:
+    """Match an uploaded full text to the report it belongs to, and attach it when the match
+    is certain (a DOI or PMID of exactly one report in its first pages, or its exact title);
+    otherwise hold it for a reviewer (:func:`attach_held`). The rule of certainty is
+    :func:`metasift.fulltext.match.match_text`'s.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        root: the project folder.
+        path: the uploaded file (a private copy; its name is never used).
+        actor: who uploads (a member who may decide).
+        shown: how the file is named in errors (the name it was uploaded under).
+        limits: size and PDF limits.
+    """
+    from metasift.fulltext import FileStore, Limits, check_file
+    from metasift.fulltext.match import match_text
+    from metasift.fulltext.text import opening_text
+
+    with engine.begin() as conn:
+        require(conn, actor, "decide")
+    limits = limits or Limits()
+    checked = check_file(path, limits, shown=shown)
+    found = match_text(
+        opening_text(path, checked.media_type, limits.pdf), _sought_records(engine, protocol)
+    )
+    if found.certain and found.record_id is not None:
+        attach_report(engine, protocol, root, found.record_id, path, actor, limits)
+        return Upload("attached", checked.sha256, checked.media_type, found)
+    FileStore(root).put(path, checked, held=True)
+    return Upload("held", checked.sha256, checked.media_type, found)
+
+
+def held_uploads(engine: Engine, protocol: Protocol, root: Path) -> list[Upload]:
+    """The uploads waiting for a reviewer, each with the report suggested for it now.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        root: the project folder.
+    """
+    from metasift.errors import FileRefusedError
+    from metasift.fulltext import FileStore
+    from metasift.fulltext.match import Match, match_text
+    from metasift.fulltext.text import opening_text
+
+    sought = _sought_records(engine, protocol)
+    out = []
+    for sha, media_type, path in FileStore(root).held():
+        try:
+            found = match_text(opening_text(path, media_type), sought)
+        except FileRefusedError:
+            found = Match(None)
+        out.append(Upload("held", sha, media_type, found))
+    return out
+
+
+def attach_held(
+    engine: Engine, protocol: Protocol, root: Path, sha256: str, record_id: int, actor: str
+) -> StoredText:
+    """Attach the held upload ``sha256`` to report ``record_id``, as a reviewer confirmed.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        root: the project folder.
+        sha256: the held file's checksum.
+        record_id: the report it belongs to.
+        actor: who confirms (a member who may decide).
+    """
+    from metasift.fulltext import FileStore
+
+    _, path = FileStore(root).held_file(sha256)
+    text = attach_report(engine, protocol, root, record_id, path, actor)
+    path.unlink(missing_ok=True)
+    return text
+
+
+def discard_held(engine: Engine, root: Path, sha256: str, actor: str) -> None:
+    """Delete the held upload ``sha256`` (it belongs to no report of the review).
+
+    Args:
+        engine: the project store.
+        root: the project folder.
+        sha256: the held file's checksum.
+        actor: who discards it (a member who may decide).
+    """
+    from metasift.fulltext import FileStore
+
+    with engine.begin() as conn:
+        require(conn, actor, "decide")
+    _, path = FileStore(root).held_file(sha256)
+    path.unlink(missing_ok=True)

@@ -53,9 +53,15 @@ def _stream(data: bytes, extra: bytes = b"") -> bytes:
     return b"<< /Length %d %s>>\nstream\n" % (len(data), extra) + data + b"\nendstream"
 
 
-def one_page(path: Path, *, catalog_extra: bytes = b"", content: bytes | None = None) -> Path:
-    """A one-page PDF saying a line of text; ``catalog_extra`` goes into the catalog."""
-    text = b"BT /F1 12 Tf 72 720 Td (Adipose-derived stem cells, n = 24) Tj ET"
+def one_page(
+    path: Path,
+    *,
+    catalog_extra: bytes = b"",
+    content: bytes | None = None,
+    line: bytes = b"Adipose-derived stem cells, n = 24",
+) -> Path:
+    """A one-page PDF saying ``line``; ``catalog_extra`` goes into the catalog."""
+    text = b"BT /F1 12 Tf 72 720 Td (" + line + b") Tj ET"
     return write_pdf(
         [
             b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b">>",

@@ -51,3 +51,47 @@ def test_attach_on_the_page_and_download_the_text(tmp_path: Path):
         )
         assert denied.status_code == 403
         assert ben.get("/p/alpha/fulltext/2/text").status_code == 404
+
+
+def test_upload_many_matches_them_and_a_reviewer_confirms_the_rest(tmp_path: Path):
+    from tests.fulltext import pdfs
+
+    root = make_project(tmp_path / "alpha", "Alpha review", None, reviewers=1)
+    with Project.open(root) as project:
+        wd.decide(project.engine, project.protocol, record_id=1, reviewer="ana", decision="include")
+    titled = pdfs.one_page(
+        tmp_path / "a.pdf", line=b"Adipose stem cell exosomes in atopic dermatitis mice"
+    ).read_bytes()
+    stray = pdfs.one_page(tmp_path / "b.pdf", line=b"Milk yields of dairy cows").read_bytes()
+    with start_server([root]) as server:
+        ben = server.login("ben")
+        token = csrf_of(ben.get("/p/alpha/fulltext").text)
+        answer = ben.post(
+            "/p/alpha/fulltext/upload",
+            files=[
+                ("files", ("smith2020.pdf", titled, "application/pdf")),
+                ("files", ("unknown.pdf", stray, "application/pdf")),
+                ("files", ("landing.pdf", b"<!DOCTYPE html><html></html>", "application/pdf")),
+            ],
+            data={"csrf_token": token},
+        )
+        assert answer.status_code == 200, answer.text
+        page = " ".join(answer.text.split())
+        assert "smith2020.pdf</td><td> attached to record 1 (by title)" in page
+        assert "unknown.pdf</td><td> waiting: no report matches" in page
+        assert "landing.pdf</td><td> refused: not a full text" in page
+        sha = hashlib.sha256(stray).hexdigest()
+        looked = ben.get(f"/p/alpha/fulltext/held/{sha}")
+        assert looked.content == stray and looked.headers["content-security-policy"] == "sandbox"
+        assert ben.get("/p/alpha/fulltext/held/..%2F..%2Freview.toml").status_code >= 400
+        assert ben.get(f"/p/alpha/fulltext/held/{'0' * 64}").status_code >= 400
+        confirmed = ben.post(
+            "/p/alpha/fulltext/confirm",
+            data={"csrf_token": token, "sha256": sha, "record_id": "1"},
+        )
+        assert confirmed.status_code == 303
+        assert "No upload is waiting" in ben.get("/p/alpha/fulltext/held").text
+    with Project.open(root) as project:
+        from metasift.fulltext import stored_texts
+
+        assert len(stored_texts(project.engine)[1]) == 2

@@ -445,6 +445,22 @@ def add_routes(app: FastAPI, served: Served) -> None:
             )
         elif action == "attach":
             _attach_upload(ctx, _int(form, "record_id"), form.get("file"))
+        elif action == "upload":
+            return _upload_many(ctx, form.getlist("files"))
+        elif action in ("confirm", "discard"):
+            sha = _text(form, "sha256")
+            if action == "confirm":
+                fulltext.attach_held(
+                    ctx.engine,
+                    ctx.protocol,
+                    ctx.served.project.root,
+                    sha,
+                    _int(form, "record_id"),
+                    ctx.user.name,
+                )
+            else:
+                fulltext.discard_held(ctx.engine, ctx.served.project.root, sha, ctx.user.name)
+            return _back(request, f"/p/{slug}/fulltext/held")
         elif action == "group":
             try:
                 ids = [int(x) for x in _text(form, "records").replace(",", " ").split()]
@@ -468,9 +484,81 @@ def add_routes(app: FastAPI, served: Served) -> None:
             raise HTTPException(404, "No such page.")
         return _back(request, f"/p/{slug}/fulltext")
 
+    def _received(upload: UploadFile, folder: str) -> Path:
+        """An uploaded file's bytes in a private file (within the upload limit); its name is
+        never used for anything but messages."""
+        path = Path(folder) / "upload"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := upload.file.read(1 << 20):
+                size += len(chunk)
+                if size > served.max_upload:
+                    raise too_large(served.max_upload)
+                out.write(chunk)
+        return path
+
+    def _upload_many(ctx: Ctx, uploads: list) -> Response:
+        """Several full texts at once, each matched to its report (workflow's rule); what is
+        not certain waits on the page of held uploads."""
+        from metasift.errors import FileRefusedError
+        from metasift.workflow.fulltext import upload_report
+
+        files = [u for u in uploads if isinstance(u, UploadFile) and u.filename]
+        if not files:
+            raise HTTPException(400, "Choose one or more PDF or JATS XML files.")
+        results = []
+        for upload in files:
+            name = Path(upload.filename).name
+            with tempfile.TemporaryDirectory(prefix="metasift-fulltext-") as tmp:
+                try:
+                    done = upload_report(
+                        ctx.engine,
+                        ctx.protocol,
+                        ctx.served.project.root,
+                        _received(upload, tmp),
+                        ctx.user.name,
+                        shown=name,
+                    )
+                    results.append((name, done, None))
+                except FileRefusedError as exc:
+                    results.append((name, None, exc.reason))
+        return _held_page(ctx, results)
+
+    def _held_page(ctx: Ctx, results: list | None = None) -> Response:
+        from metasift.extraction.stage import study_records
+        from metasift.workflow.fulltext import held_uploads, sought_ids
+
+        sought = sought_ids(ctx.engine, ctx.protocol)
+        return served.page(
+            "fulltext_held.html",
+            ctx,
+            results=results or [],
+            held=held_uploads(ctx.engine, ctx.protocol, ctx.served.project.root),
+            records=study_records(ctx.engine, sought) if sought else {},
+        )
+
+    @app.get("/p/{slug}/fulltext/held", response_class=HTMLResponse)
+    def fulltext_held(request: Request, slug: str) -> Response:
+        return _held_page(served.member(request, slug))
+
+    @app.get("/p/{slug}/fulltext/held/{sha256}")
+    def fulltext_held_file(request: Request, slug: str, sha256: str) -> Response:
+        """A held upload, for the reviewer to look at before saying whose report it is."""
+        from fastapi.responses import FileResponse
+
+        from metasift.fulltext import FileStore
+
+        ctx = served.member(request, slug)
+        media_type, path = FileStore(ctx.served.project.root).held_file(sha256)
+        return FileResponse(
+            path,
+            media_type=media_type,
+            filename=f"upload-{sha256[:12]}{path.suffix}",
+            headers={"Content-Security-Policy": "sandbox", "Cache-Control": "private"},
+        )
+
     def _attach_upload(ctx: Ctx, record_id: int, upload: object) -> None:
-        """One uploaded file attached as a report's full text: its bytes only (read within the
-        upload limit into a private temporary file) reach the stage, never its name."""
+        """One uploaded file attached as a report's full text."""
         from metasift.errors import FileRefusedError
         from metasift.workflow.fulltext import attach_report
 
@@ -478,14 +566,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
             raise HTTPException(400, "Choose a PDF or JATS XML file to attach.")
         name = Path(upload.filename).name
         with tempfile.TemporaryDirectory(prefix="metasift-fulltext-") as tmp:
-            path = Path(tmp) / "upload"
-            size = 0
-            with path.open("wb") as out:
-                while chunk := upload.file.read(1 << 20):
-                    size += len(chunk)
-                    if size > served.max_upload:
-                        raise too_large(served.max_upload)
-                    out.write(chunk)
+            path = _received(upload, tmp)
             try:
                 attach_report(
                     ctx.engine,

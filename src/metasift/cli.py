@@ -15,6 +15,8 @@ import typer
 from metasift.errors import MetasiftError
 
 if TYPE_CHECKING:
+    import logging
+
     import rich.table
     from rich.progress import Progress
 
@@ -833,20 +835,12 @@ def search(
     """Search PubMed, Europe PMC and OpenAlex live; each run is imported and logged."""
     import logging
 
-    from rich.logging import RichHandler
-
     from metasift.project import Project
     from metasift.search import search_project
 
     # Retry notices print above the progress bar; the count warning is printed at the end.
-    notices = RichHandler(console=err_console, show_time=False, show_path=False)
+    notices = _notices()
     notices.addFilter(lambda record: record.name != "metasift.search.runner")
-
-    class Printable(logging.Formatter):  # a notice can quote a server's reply
-        def format(self, record: logging.LogRecord) -> str:
-            return _safe(super().format(record), markup=False)
-
-    notices.setFormatter(Printable())
     logging.getLogger("metasift.search").addHandler(notices)
     tasks: dict[str, object] = {}
     with Project.open(project) as proj, _progress() as progress:
@@ -878,6 +872,22 @@ def search(
             )
     if failed:
         raise typer.Exit(1)
+
+
+def _notices() -> "logging.Handler":
+    """A log handler that prints notices (retries, warnings) above a progress bar, each
+    printable as is: a notice can quote a server's reply."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    class Printable(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return _safe(super().format(record), markup=False)
+
+    handler = RichHandler(console=err_console, show_time=False, show_path=False)
+    handler.setFormatter(Printable())
+    return handler
 
 
 @app.command()
@@ -1539,13 +1549,14 @@ def fulltext_fetch(
     sought; resumable. Unpaywall needs METASIFT_EMAIL (or 'email' in the config file)."""
     import logging
 
-    from rich.logging import RichHandler
-
     from metasift.project import Project
     from metasift.workflow.fulltext import fetch_reports
 
-    notices = RichHandler(console=err_console, show_time=False, show_path=False)
-    logging.getLogger("metasift.search").addHandler(notices)
+    # Retry notices (metasift.search's HTTP layer) and the fetch's own print above the bar.
+    notices = _notices()
+    loggers = [logging.getLogger(name) for name in ("metasift.search", "metasift.fulltext")]
+    for logger in loggers:
+        logger.addHandler(notices)
     with Project.open(project) as proj, _progress() as progress:
         task = progress.add_task("Fetching full texts", total=None)
 
@@ -1563,7 +1574,8 @@ def fulltext_fetch(
                 on_progress=on_progress,
             )
         finally:
-            logging.getLogger("metasift.search").removeHandler(notices)
+            for logger in loggers:
+                logger.removeHandler(notices)
     missing = [r for r in report.records if r.outcome in ("not_found", "failed")]
     if missing:
         table = Table("record", "outcome", "what each source said")

@@ -191,6 +191,11 @@ def fetch_texts(
     limits = limits or Limits()
     own = services is None
     services = services or Services.from_config(root)
+    if not services.email:
+        log.warning(
+            "no contact e-mail: Unpaywall is not asked (set METASIFT_EMAIL or 'email' in "
+            "~/.config/metasift/config.toml); Europe PMC and PMC OA are."
+        )
     run = next_fetch_run(engine)
     report = FetchReport(run)
     have = stored_texts(engine, [rid for rid, _ in targets])

@@ -70,3 +70,18 @@ def test_the_reader_writes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.chdir(tmp_path)
     assert inspect_pdf(path).pages == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.pdf"]
+
+
+def test_encryption_with_an_empty_password_reads_and_a_password_is_refused(tmp_path: Path):
+    from pypdf import PdfWriter
+
+    def encrypted(name: str, password: str) -> Path:
+        writer = PdfWriter(clone_from=FIXTURES / "pone.0000217.pdf")
+        writer.encrypt(user_password=password, owner_password="owner", algorithm="RC4-128")
+        writer.write(tmp_path / name)
+        return tmp_path / name
+
+    # Publishers often encrypt with an empty user password (to restrict printing, say).
+    assert inspect_pdf(encrypted("restricted.pdf", "")).pages == 3
+    with pytest.raises(FileRefusedError, match="protected by a password"):
+        inspect_pdf(encrypted("locked.pdf", "secret"))

@@ -188,7 +188,7 @@ def _scripted(reader: Any, limit: int) -> str | None:
 
 def _inspect(mode: str, path: str, limits: dict[str, Any]) -> dict[str, Any]:
     from pypdf import PdfReader, apply_configuration
-    from pypdf.errors import LimitReachedError, PyPdfError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PyPdfError
 
     cap = int(limits["max_stream_bytes"])
     settings = {
@@ -207,16 +207,22 @@ def _inspect(mode: str, path: str, limits: dict[str, Any]) -> dict[str, Any]:
     with apply_configuration(**settings):
         try:
             reader = PdfReader(path, strict=True)
+        except FileNotDecryptedError:
+            raise
         except (PyPdfError, ValueError, KeyError, TypeError) as exc:
             return _refuse(f"not a readable PDF: the cross-reference table is broken ({exc})")
         try:
             declared = int(reader.trailer["/Root"]["/Pages"].get("/Count", 0))
+        except FileNotDecryptedError:
+            raise
         except (PyPdfError, KeyError, TypeError, ValueError) as exc:
             return _refuse(f"not a readable PDF: it has no page tree ({exc})")
         if declared > max_pages:
             return _refuse(f"the PDF says it has {declared:,} pages; at most {max_pages:,} read")
         try:
             pages = len(reader.pages)
+        except FileNotDecryptedError:
+            raise
         except (PyPdfError, RecursionError, ValueError) as exc:
             return _refuse(f"the page tree cannot be read within the limits ({exc})")
         if pages > max_pages:
@@ -241,6 +247,8 @@ def _inspect(mode: str, path: str, limits: dict[str, Any]) -> dict[str, Any]:
                     text = page.extract_text()[:budget] if budget > 0 else ""
                     budget -= len(text)
                     texts.append((number, text))
+        except FileNotDecryptedError:
+            raise
         except LimitReachedError as exc:
             return _refuse(
                 f"a page of the PDF inflates past the limits: a decompression bomb? ({exc})"
@@ -270,10 +278,20 @@ def _confine(limits: dict[str, Any]) -> None:
 def _main(argv: list[str]) -> int:
     mode, path, limits = argv[1], argv[2], json.loads(argv[3])
     _confine(limits)
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
     try:
         answer = _inspect(mode, path, limits)
     except MemoryError:
         answer = _refuse("reading the PDF needed more memory than allowed (a decompression bomb?)")
+    except FileNotDecryptedError:
+        answer = _refuse("the PDF is protected by a password; attach a copy saved without one")
+    except DependencyError as exc:
+        answer = _refuse(
+            f"the PDF is encrypted in a way this installation cannot read ({exc}); install "
+            "pypdf's crypto extra (pip install 'pypdf[crypto]') or attach a copy saved "
+            "without encryption"
+        )
     sys.stdout.write(json.dumps(answer))
     return 0
 

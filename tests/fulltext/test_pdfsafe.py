@@ -75,13 +75,15 @@ def test_the_reader_writes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_encryption_with_an_empty_password_reads_and_a_password_is_refused(tmp_path: Path):
     from pypdf import PdfWriter
 
-    def encrypted(name: str, password: str) -> Path:
+    def encrypted(name: str, password: str, algorithm: str = "RC4-128") -> Path:
         writer = PdfWriter(clone_from=FIXTURES / "pone.0000217.pdf")
-        writer.encrypt(user_password=password, owner_password="owner", algorithm="RC4-128")
+        writer.encrypt(user_password=password, owner_password="owner", algorithm=algorithm)
         writer.write(tmp_path / name)
         return tmp_path / name
 
-    # Publishers often encrypt with an empty user password (to restrict printing, say).
+    # Publishers often encrypt with an empty user password (to restrict printing, say),
+    # with AES too (read through pypdf's crypto extra, the cryptography package).
     assert inspect_pdf(encrypted("restricted.pdf", "")).pages == 3
+    assert inspect_pdf(encrypted("aes.pdf", "", "AES-256")).pages == 3
     with pytest.raises(FileRefusedError, match="protected by a password"):
         inspect_pdf(encrypted("locked.pdf", "secret"))

@@ -226,3 +226,21 @@ def test_a_server_that_drips_is_given_up_on_and_resumed_later(project, services,
     again = _fetch(project, clients, limits)
     assert again.records[3].outcome == "stored"
     assert services.requests("/cut.pdf")[-1].headers.get("range", "").startswith("bytes=")
+
+
+def test_without_an_email_unpaywall_is_not_asked_and_nothing_counts_as_not_found(
+    project, services, fast, limits
+):
+    from metasift.fulltext import Services
+
+    environ = {**services.env, "HOME": str(project.root.parent / "home")}
+    clients = Services.from_config(project.root, settings=fast, environ=environ)
+    try:
+        report = _fetch(project, clients, limits)
+    finally:
+        clients.close()
+    assert not services.requests("/unpaywall/")
+    outcomes = {r.record_id: r.outcome for r in report.records}
+    # Records with a DOI wait for Unpaywall; the one with no identifier at all is not found.
+    assert outcomes[3] == "failed" and outcomes[5] == "not_found"
+    assert "Unpaywall: not asked (no contact e-mail set)" in report.records[2].summary()

@@ -168,11 +168,8 @@ def lookup_unpaywall(http: HttpClient, doi: str | None, email: str | None) -> Lo
     if not doi:
         return Lookup(UNPAYWALL, detail="no DOI")
     if not email:
-        return Lookup(
-            UNPAYWALL,
-            detail="not asked: Unpaywall needs a contact e-mail (set METASIFT_EMAIL or "
-            "'email' in ~/.config/metasift/config.toml)",
-        )
+        # Not a "no": the record is looked up again once an e-mail is set.
+        return Lookup(UNPAYWALL, detail="not asked (no contact e-mail set)", failed=True)
     path = f"v2/{quote(doi, safe='/')}"
     params = {"email": email}
     shown = http.shown_url(path, params)

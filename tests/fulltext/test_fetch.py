@@ -244,3 +244,19 @@ def test_without_an_email_unpaywall_is_not_asked_and_nothing_counts_as_not_found
     # Records with a DOI wait for Unpaywall; the one with no identifier at all is not found.
     assert outcomes[3] == "failed" and outcomes[5] == "not_found"
     assert "Unpaywall: not asked (no contact e-mail set)" in report.records[2].summary()
+
+
+def test_a_stale_part_longer_than_the_file_is_dropped_and_fetched_again(
+    project, services, clients, limits
+):
+    import hashlib as h
+
+    from metasift.fulltext import FileStore
+
+    url = services.url("/cut.pdf")
+    part = FileStore(project.root).partial(h.sha256(url.encode()).hexdigest())
+    part.write_bytes(b"x" * (len(services.files["/cut.pdf"][0]) + 10))
+    report = _fetch(project, clients, limits)
+    assert report.records[3].outcome == "stored"
+    ranges = [r.headers.get("range") for r in services.requests("/cut.pdf")]
+    assert ranges[0].startswith("bytes=") and ranges[1] is None

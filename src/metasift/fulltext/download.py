@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from metasift.errors import FileRefusedError
+from metasift.errors import FileRefusedError, SearchHTTPError
 from metasift.fulltext.files import Checked, FileStore, Limits, check_file, size_text
 from metasift.fulltext.sources import Candidate
 from metasift.search.http import HttpClient
@@ -73,14 +73,17 @@ def download(
         headers = {"Accept-Encoding": "identity"}
         if have:
             headers["Range"] = f"bytes={have}-"
-        response = http.request(
-            "GET", candidate.url, what=f"download of {shown}", headers=headers, stream=True
-        )
         try:
-            if response.status_code == 416 and have:  # the part is already the whole file
-                expected = have
-            else:
-                expected = _receive(response, part, have, limit, shown, deadline)
+            response = http.request(
+                "GET", candidate.url, what=f"download of {shown}", headers=headers, stream=True
+            )
+        except SearchHTTPError as exc:
+            if exc.status == 416 and have:  # the part kept is not a prefix of the file now
+                part.unlink(missing_ok=True)
+                continue
+            raise
+        try:
+            expected = _receive(response, part, have, limit, shown, deadline)
         finally:
             response.close()
         size = part.stat().st_size
@@ -96,7 +99,7 @@ def download(
                 f"download cut short: {size:,} of {expected:,} bytes after {tries} tries "
                 "(the part is kept; the next fetch resumes it)"
             )
-    raise AssertionError("unreachable")
+    raise Incomplete(f"the download did not complete in {tries} tries")
 
 
 def _receive(

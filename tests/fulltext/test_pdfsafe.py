@@ -87,3 +87,11 @@ def test_encryption_with_an_empty_password_reads_and_a_password_is_refused(tmp_p
     assert inspect_pdf(encrypted("aes.pdf", "", "AES-256")).pages == 3
     with pytest.raises(FileRefusedError, match="protected by a password"):
         inspect_pdf(encrypted("locked.pdf", "secret"))
+
+
+def test_the_reader_imports_nothing_from_the_working_directory(tmp_path: Path, monkeypatch):
+    # A project folder holding a module named like the PDF library is not imported.
+    (tmp_path / "pypdf.py").write_text("raise SystemExit('imported from the project')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert inspect_pdf(FIXTURES / "pone.0000217.pdf").pages == 3

@@ -102,13 +102,16 @@ def _run(mode: str, path: Path, limits: PdfLimits, shown: str) -> dict[str, Any]
     args = [
         sys.executable,
         "-B",  # no .pyc writes: the child may write no file at all
+        "-P",  # nor import a module from the working directory (a project folder, say)
         "-m",
         __name__,
         mode,
         str(path),
         json.dumps(limits.__dict__),
     ]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    here = os.getcwd()
+    found = [p for p in sys.path if p and os.path.abspath(p) != here]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(found)}
     try:
         done = subprocess.run(
             args,

@@ -17,6 +17,7 @@ LAYERS = {
     "report": 2,
     "workflow": 3,
     "search": 4,
+    "fulltext": 4,
     "dedup": 4,
     "screening": 4,
     "extraction": 4,

@@ -13,6 +13,7 @@ import pytest
 PACKAGES = (
     "records",
     "search",
+    "fulltext",
     "dedup",
     "screening",
     "extraction",

@@ -15,6 +15,8 @@ import typer
 from metasift.errors import MetasiftError
 
 if TYPE_CHECKING:
+    import logging
+
     import rich.table
     from rich.progress import Progress
 
@@ -1089,20 +1091,12 @@ def search(
     """Search PubMed, Europe PMC and OpenAlex live; each run is imported and logged."""
     import logging
 
-    from rich.logging import RichHandler
-
     from metasift.project import Project
     from metasift.search import search_project
 
     # Retry notices print above the progress bar; the count warning is printed at the end.
-    notices = RichHandler(console=err_console, show_time=False, show_path=False)
+    notices = _notices()
     notices.addFilter(lambda record: record.name != "metasift.search.runner")
-
-    class Printable(logging.Formatter):  # a notice can quote a server's reply
-        def format(self, record: logging.LogRecord) -> str:
-            return _safe(super().format(record), markup=False)
-
-    notices.setFormatter(Printable())
     logging.getLogger("metasift.search").addHandler(notices)
     tasks: dict[str, object] = {}
     with Project.open(project) as proj, _progress() as progress:
@@ -1134,6 +1128,22 @@ def search(
             )
     if failed:
         raise typer.Exit(1)
+
+
+def _notices() -> "logging.Handler":
+    """A log handler that prints notices (retries, warnings) above a progress bar, each
+    printable as is: a notice can quote a server's reply."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    class Printable(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return _safe(super().format(record), markup=False)
+
+    handler = RichHandler(console=err_console, show_time=False, show_path=False)
+    handler.setFormatter(Printable())
+    return handler
 
 
 @app.command()
@@ -1829,14 +1839,97 @@ def fulltext_list(project: ProjectOpt = Path(".")) -> None:
 
     with Project.open(project) as proj:
         reports = list_reports(proj.engine, proj.protocol)
-    table = Table("record", "study", "retrieval", "location", "verdict")
+    table = Table("record", "study", "retrieval", "location", "source", "verdict")
     for r in reports:
         verdict = "" if r.verdict is None else f"{r.verdict.status}: {r.verdict.decision or ''}"
         if r.verdict and r.verdict.reason:
             verdict += f" ({r.verdict.reason})"
         where = r.location or r.not_retrieved_reason or ""
-        table.add_row(str(r.record_id), str(r.study_id), r.retrieval, _safe(where), _safe(verdict))
+        source = ""
+        if r.texts:
+            text = r.texts[-1]
+            source = f"{text.source}, {text.licence}" if text.licence else text.source
+        table.add_row(
+            str(r.record_id),
+            str(r.study_id),
+            r.retrieval,
+            _safe(where),
+            _safe(source),
+            _safe(verdict),
+        )
     console.print(table)
+
+
+@fulltext_app.command("fetch")
+def fulltext_fetch(
+    only_included: Annotated[
+        bool, typer.Option(help="Only the reports of studies included at full text.")
+    ] = False,
+    again: Annotated[
+        bool, typer.Option(help="Ask again about reports no source had a copy of.")
+    ] = False,
+    project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Find and download open-access full texts (Europe PMC, PMC OA, Unpaywall) of the reports
+    sought; resumable. Unpaywall needs METASIFT_EMAIL (or 'email' in the config file)."""
+    import logging
+
+    from metasift.project import Project
+    from metasift.workflow.fulltext import fetch_reports
+
+    # Retry notices (metasift.search's HTTP layer) and the fetch's own print above the bar.
+    notices = _notices()
+    loggers = [logging.getLogger(name) for name in ("metasift.search", "metasift.fulltext")]
+    for logger in loggers:
+        logger.addHandler(notices)
+    with Project.open(project) as proj, _progress() as progress:
+        task = progress.add_task("Fetching full texts", total=None)
+
+        def on_progress(done: int, total: int, record_id: int, outcome: str) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = fetch_reports(
+                proj.engine,
+                proj.protocol,
+                proj.root,
+                _reviewer(reviewer),
+                only_included=only_included,
+                again=again,
+                on_progress=on_progress,
+            )
+        finally:
+            for logger in loggers:
+                logger.removeHandler(notices)
+    missing = [r for r in report.records if r.outcome in ("not_found", "failed")]
+    if missing:
+        table = Table("record", "outcome", "what each source said")
+        for r in missing:
+            table.add_row(str(r.record_id), r.outcome.replace("_", " "), _safe(r.summary()))
+        console.print(table)
+    console.print(_safe(report), markup=False)
+
+
+@fulltext_app.command("attach")
+def fulltext_attach(
+    record: int,
+    file: Annotated[Path, typer.Argument(help="The report's PDF or JATS XML.")],
+    project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Attach a PDF or JATS XML file as the full text of a report (it counts as retrieved)."""
+    from metasift.project import Project
+    from metasift.workflow.fulltext import attach_report
+
+    with Project.open(project) as proj:
+        text = attach_report(
+            proj.engine, proj.protocol, proj.root, record, file, _reviewer(reviewer)
+        )
+    pages = f", {text.pages} page(s)" if text.pages else ""
+    console.print(
+        f"record {record}: {_safe(file)} stored as {text.path} ({text.size:,} bytes{pages})"
+    )
 
 
 @fulltext_app.command("locate")

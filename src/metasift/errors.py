@@ -11,6 +11,8 @@ record, and what to do.
     │   └── SearchHTTPError        a request failed for good (.status, .body)
     │       └── SearchUnreachableError  the service could not be reached at all (.host, .reason)
     ├── DedupError                 de-duplication cannot do what was asked
+    ├── RetrievalError             full texts cannot be fetched or stored as asked
+    │   └── FileRefusedError       a file that is not an acceptable full text (.path, .reason)
     ├── ReviewError                a rule of the review refuses the action
     │   ├── StageClosedError       the stage is closed (.stage); reopen it first
     │   ├── PermissionDeniedError  not a member, or the role may not do this (.who, .action)
@@ -106,6 +108,26 @@ class SearchUnreachableError(SearchHTTPError):
 
 class DedupError(MetasiftError):
     """De-duplication cannot do what was asked (unknown pair or cluster, bad verdict)."""
+
+
+class RetrievalError(MetasiftError):
+    """Full texts cannot be fetched or stored as asked (no project folder to store them in,
+    a service setting that cannot be used)."""
+
+
+class FileRefusedError(RetrievalError):
+    """A file that is not an acceptable full text: too large, not what it claims to be (an HTML
+    page where a PDF was promised), cut short, or a PDF that is broken or hostile.
+
+    Args:
+        path: the file as the user named it, or the URL it came from.
+        reason: what is wrong with it, for the listing ("not a PDF: an HTML page").
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
 
 
 class ReviewError(MetasiftError):

@@ -9,7 +9,8 @@ never reach the store. The environment wins over the file::
     email = "reviewer@example.org"     # or METASIFT_EMAIL
     ncbi_api_key = "..."               # or NCBI_API_KEY
     openalex_api_key = "..."           # or OPENALEX_API_KEY
-    pubmed_url = "..."                 # or METASIFT_PUBMED_URL (also europepmc_, openalex_)
+    pubmed_url = "..."                 # or METASIFT_PUBMED_URL (also europepmc_, openalex_,
+                                       # unpaywall_ and pmc_oa_ for full texts)
 
 Credentials go only to the service's own host over https (:data:`SERVICE_HOST`), or to a URL
 the user set themselves (environment or config file). A review.toml is shared and may come
@@ -43,11 +44,16 @@ BASE_URL_ENV = {
     "pubmed": "METASIFT_PUBMED_URL",
     "europepmc": "METASIFT_EUROPEPMC_URL",
     "openalex": "METASIFT_OPENALEX_URL",
+    # Full-text services (metasift.fulltext); Europe PMC serves both.
+    "unpaywall": "METASIFT_UNPAYWALL_URL",
+    "pmc_oa": "METASIFT_PMC_OA_URL",
 }
 DEFAULT_BASE_URL = {
     "pubmed": "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/",
     "europepmc": "https://www.ebi.ac.uk/europepmc/webservices/rest/",
     "openalex": "https://api.openalex.org/",
+    "unpaywall": "https://api.unpaywall.org/",
+    "pmc_oa": "https://www.ncbi.nlm.nih.gov/pmc/utils/oa/",
 }
 # The services' own hosts: the only ones credentials go to, over https, unless the user's own
 # config names another URL.
@@ -55,6 +61,8 @@ SERVICE_HOST = {
     "pubmed": "eutils.ncbi.nlm.nih.gov",
     "europepmc": "www.ebi.ac.uk",
     "openalex": "api.openalex.org",
+    "unpaywall": "api.unpaywall.org",
+    "pmc_oa": "www.ncbi.nlm.nih.gov",
 }
 _KEYS = {
     "email": "METASIFT_EMAIL",
@@ -165,7 +173,7 @@ def service_target(
     ``<kind>_url``, else the protocol's ``base_url``, else the public service.
 
     Args:
-        kind: ``pubmed``, ``europepmc`` or ``openalex``.
+        kind: ``pubmed``, ``europepmc``, ``openalex``, ``unpaywall`` or ``pmc_oa``.
         protocol_url: the ``base_url`` of the source in review.toml, if any.
         environ: the environment (default: the process's).
         project_root: the project folder; a config file inside it is refused.

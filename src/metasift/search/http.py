@@ -193,6 +193,9 @@ class HttpClient:
     ) -> None:
         _install_log_filter()
         self.service = service
+        # What a request that gave up tells people to do (the download of a full text is
+        # resumed by fetching again, not by searching).
+        self.resume_hint = "Run the search again later: it resumes where it stopped."
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.retry = retry or RetryPolicy()
         self.bucket = TokenBucket(rate, burst)
@@ -236,11 +239,17 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
         what: str,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         """Send a request, retrying what can be retried; raises :class:`SearchHTTPError`.
 
         ``what`` names the request for people ("PubMed efetch, batch 3"). GET requests carry
         ``params``; POST requests send ``data`` as a form body (credentials stay out of URLs).
+        ``path`` may also be an absolute URL (a download found by a service). ``headers`` are
+        added to this request only (``Range`` to resume a download). With ``stream`` the body
+        of a successful answer is left unread: the caller reads it (within its own size limit)
+        and closes the response.
         """
         params = {k: v for k, v in (params or {}).items() if v is not None}
         form = {k: v for k, v in (data or {}).items() if v is not None} if data else None
@@ -255,7 +264,7 @@ class HttpClient:
             self.bucket.acquire()
             wait: float | None = None
             try:
-                response = self._send(method, path, params, form)
+                response = self._send(method, path, params, form, headers, stream)
             except httpx.TimeoutException as exc:
                 problem = f"no answer in time ({type(exc).__name__})"
             except httpx.TransportError as exc:
@@ -278,7 +287,7 @@ class HttpClient:
                 status = response.status_code
                 if status < 400:
                     return response
-                body = self.scrub(response.text[:2000])
+                body = self.scrub(_head(response, stream))
                 if status not in RETRY_STATUSES:
                     raise SearchHTTPError(
                         f"{what}: {self.service} answered HTTP {status} "
@@ -306,7 +315,7 @@ class HttpClient:
             self._sleep(wait)
         raise SearchHTTPError(
             f"{what}: gave up after {self.retry.attempts} attempts at {shown}; last problem: "
-            f"{problem}. Run the search again later: it resumes where it stopped."
+            f"{problem}. {self.resume_hint}"
         )
 
     def _send(
@@ -315,16 +324,25 @@ class HttpClient:
         path: str,
         params: Mapping[str, Any],
         form: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         """One request, its redirects followed; only the base URL's origin sees secrets."""
-        request = self._client.build_request(method, path, params=params, data=form)
-        home = _origin(request.url)
+        request = self._client.build_request(
+            method, path, params=params, data=form, headers=headers
+        )
+        home = _origin(self._client.base_url)
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._client.send(request)
+            response = self._client.send(request, stream=stream)
             following = response.next_request
             if following is None:
                 return response
             response.close()
+            if following.url.scheme not in ("http", "https"):
+                raise SearchHTTPError(
+                    f"{self.service} redirected to a {following.url.scheme}: URL "
+                    f"({self.scrub(redact_url(following.url))}); only http and https are followed."
+                )
             if _origin(following.url) != home:
                 log.info(
                     "%s redirected to %s; following it without credentials",
@@ -336,6 +354,7 @@ class HttpClient:
                     self._without_secrets(following.url),
                     # A 307 or 308 re-sends the form; 301, 302 and 303 turn a POST into a GET.
                     data=self._form_without_secrets(form) if following.method == method else None,
+                    headers=headers,
                 )
             request = following
         raise SearchHTTPError(
@@ -392,6 +411,23 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     """Scheme, host and port: what a redirect may not change and keep the secrets."""
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.scheme, url.host, url.port or default
+
+
+def _head(response: httpx.Response, stream: bool, limit: int = 2000) -> str:
+    """The start of an error answer's body; a streamed one is read only that far and closed."""
+    if not stream:
+        return response.text[:limit]
+    taken = b""
+    try:
+        for chunk in response.iter_bytes():
+            taken += chunk
+            if len(taken) >= limit:
+                break
+    except httpx.HTTPError:
+        pass
+    finally:
+        response.close()
+    return taken[:limit].decode(response.encoding or "utf-8", errors="replace")
 
 
 def _excerpt(text: str, limit: int = 300) -> str:

@@ -421,6 +421,47 @@ reports = sa.Table(
     ),
 )
 
+# --- full texts (revision 0013_fulltext_files) ------------------------------------------------
+# A full text is a file in the project folder named by its SHA-256 (fulltexts/<sha256>.pdf or
+# .xml), checked when stored and when read; a row says whose report it is, where it came from
+# (europepmc, pmc_oa, unpaywall, or upload for a file attached by hand), its URL and licence.
+# A look-up is one try at one source for one record in one fetch run; the latest run's rows of
+# a record say whether its open-access copy was found, not found, or could not be fetched.
+
+fulltext_files = sa.Table(
+    "fulltext_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("media_type", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("licence", sa.Text),
+    sa.Column("pages", sa.Integer),
+    sa.Column("stored_by", sa.String(128), nullable=False),
+    sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("record_id", "sha256", name="uq_fulltext_files_record_id"),
+)
+
+fulltext_lookups = sa.Table(
+    "fulltext_lookups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("fetch_run", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(
+        "outcome IN ('stored', 'not_found', 'refused', 'failed')",
+        name="ck_fulltext_lookups_outcome",
+    ),
+)
+
 # --- web app: users, sessions, screening assignments (revisions 0008_web, 0009_roles) ----------
 # Each project store holds its own users: a user is a member of the review team (``reviewers``,
 # whose role applies to the web app as to the CLI) with a password, so that a server with

@@ -44,6 +44,7 @@ COOKIE = "metasift_session"
 LOGIN_COOKIE = "metasift_login"
 CSRF_HEADER = "x-csrf-token"
 MAX_UPLOAD = 100 * 1024 * 1024
+MAX_FILES = 50
 STATIC = Path(__file__).parent / "static"
 
 
@@ -229,7 +230,8 @@ async def form_data(request: Request) -> FormData:
         raise too_large(limit)
     kind = request.headers.get("content-type", "")
     if kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        return await request.form(max_files=5, max_fields=200)
+        # Several full texts may come at once; their total stays within the upload limit.
+        return await request.form(max_files=MAX_FILES, max_fields=200)
     return FormData()
 
 

@@ -459,6 +459,24 @@ def add_routes(app: FastAPI, served: Served) -> None:
                 _text(form, "reason"),
                 ctx.user.name,
             )
+        elif action == "attach":
+            _attach_upload(ctx, _int(form, "record_id"), form.get("file"))
+        elif action == "upload":
+            return _upload_many(ctx, form.getlist("files"))
+        elif action in ("confirm", "discard"):
+            sha = _text(form, "sha256")
+            if action == "confirm":
+                fulltext.attach_held(
+                    ctx.engine,
+                    ctx.protocol,
+                    ctx.served.project.root,
+                    sha,
+                    _int(form, "record_id"),
+                    ctx.user.name,
+                )
+            else:
+                fulltext.discard_held(ctx.engine, ctx.served.project.root, sha, ctx.user.name)
+            return _back(request, f"/p/{slug}/fulltext/held")
         elif action == "group":
             try:
                 ids = [int(x) for x in _text(form, "records").replace(",", " ").split()]
@@ -481,6 +499,123 @@ def add_routes(app: FastAPI, served: Served) -> None:
         else:
             raise HTTPException(404, "No such page.")
         return _back(request, f"/p/{slug}/fulltext")
+
+    def _received(upload: UploadFile, folder: str) -> Path:
+        """An uploaded file's bytes in a private file (within the upload limit); its name is
+        never used for anything but messages."""
+        path = Path(folder) / "upload"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := upload.file.read(1 << 20):
+                size += len(chunk)
+                if size > served.max_upload:
+                    raise too_large(served.max_upload)
+                out.write(chunk)
+        return path
+
+    def _upload_many(ctx: Ctx, uploads: list) -> Response:
+        """Several full texts at once, each matched to its report (workflow's rule); what is
+        not certain waits on the page of held uploads."""
+        from metasift.errors import FileRefusedError
+        from metasift.workflow.fulltext import upload_report
+
+        files = [u for u in uploads if isinstance(u, UploadFile) and u.filename]
+        if not files:
+            raise HTTPException(400, "Choose one or more PDF or JATS XML files.")
+        results = []
+        for upload in files:
+            name = Path(upload.filename).name
+            with tempfile.TemporaryDirectory(prefix="metasift-fulltext-") as tmp:
+                try:
+                    done = upload_report(
+                        ctx.engine,
+                        ctx.protocol,
+                        ctx.served.project.root,
+                        _received(upload, tmp),
+                        ctx.user.name,
+                        shown=name,
+                    )
+                    results.append((name, done, None))
+                except FileRefusedError as exc:
+                    results.append((name, None, exc.reason))
+        return _held_page(ctx, results)
+
+    def _held_page(ctx: Ctx, results: list | None = None) -> Response:
+        from metasift.extraction.stage import study_records
+        from metasift.workflow.fulltext import held_uploads, sought_ids
+
+        sought = sought_ids(ctx.engine, ctx.protocol)
+        return served.page(
+            "fulltext_held.html",
+            ctx,
+            results=results or [],
+            held=held_uploads(ctx.engine, ctx.protocol, ctx.served.project.root),
+            records=study_records(ctx.engine, sought) if sought else {},
+        )
+
+    @app.get("/p/{slug}/fulltext/held", response_class=HTMLResponse)
+    def fulltext_held(request: Request, slug: str) -> Response:
+        return _held_page(served.member(request, slug))
+
+    @app.get("/p/{slug}/fulltext/held/{sha256}")
+    def fulltext_held_file(request: Request, slug: str, sha256: str) -> Response:
+        """A held upload, for the reviewer to look at before saying whose report it is."""
+        from fastapi.responses import FileResponse
+
+        from metasift.fulltext import FileStore
+
+        ctx = served.member(request, slug)
+        media_type, path = FileStore(ctx.served.project.root).held_file(sha256)
+        return FileResponse(
+            path,
+            media_type=media_type,
+            filename=f"upload-{sha256[:12]}{path.suffix}",
+            headers={"Content-Security-Policy": "sandbox", "Cache-Control": "private"},
+        )
+
+    def _attach_upload(ctx: Ctx, record_id: int, upload: object) -> None:
+        """One uploaded file attached as a report's full text."""
+        from metasift.errors import FileRefusedError
+        from metasift.workflow.fulltext import attach_report
+
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise HTTPException(400, "Choose a PDF or JATS XML file to attach.")
+        name = Path(upload.filename).name
+        with tempfile.TemporaryDirectory(prefix="metasift-fulltext-") as tmp:
+            path = _received(upload, tmp)
+            try:
+                attach_report(
+                    ctx.engine,
+                    ctx.protocol,
+                    ctx.served.project.root,
+                    record_id,
+                    path,
+                    ctx.user.name,
+                )
+            except FileRefusedError as exc:
+                raise FileRefusedError(name, exc.reason) from None
+
+    @app.get("/p/{slug}/fulltext/{record_id}/text")
+    def fulltext_file(request: Request, slug: str, record_id: int) -> Response:
+        """The report's latest stored full text, as a download: a file from a publisher or a
+        reviewer is never rendered by the browser on this site's origin (an XML file could
+        carry XHTML scripts)."""
+        from fastapi.responses import FileResponse
+
+        from metasift.fulltext import FileStore, stored_texts
+
+        ctx = served.member(request, slug)
+        texts = stored_texts(ctx.engine, [record_id]).get(record_id)
+        if not texts:
+            raise HTTPException(404, "No full text is stored for this report.")
+        text = texts[-1]
+        path = FileStore(ctx.served.project.root).verified_path(text.sha256, text.media_type)
+        return FileResponse(
+            path,
+            media_type=text.media_type,
+            filename=f"record-{record_id}{path.suffix}",
+            headers={"Content-Security-Policy": "sandbox", "Cache-Control": "private"},
+        )
 
     # -- extraction and risk of bias ----------------------------------------------------------
     def _included_studies(ctx: Ctx) -> list[int]:

@@ -7,11 +7,13 @@ Entry points: :func:`review_state` (where the review stands: PRISMA counts, stag
 :func:`check_decision`, :func:`decide` and :func:`resolve` (decisions under the review's rules),
 :func:`verdicts` and :func:`conflicts`; :func:`close_stage` and :func:`reopen_stage`;
 :func:`add_reviewer` and :func:`require` (the team and its one role model);
-:func:`list_reports`, :func:`set_location`, :func:`mark_not_retrieved` and
-:func:`group_reports` (full text); :func:`report_status`, :func:`full_text_outcome` and
-:func:`exclusion_reason` (where each report stands: PRISMA's boxes and the report's lists of
-included, excluded and awaiting studies); :func:`extraction_studies`; :class:`TeamScreening`
-(who screens which record next, with leases, in the browser and the terminal).
+:func:`list_reports`, :func:`retrieval_of`, :func:`fetch_reports`, :func:`attach_report`,
+:func:`upload_report` (matched to its report, or held for :func:`attach_held`),
+:func:`set_location`, :func:`mark_not_retrieved` and :func:`group_reports` (full text);
+:func:`report_status`, :func:`full_text_outcome` and :func:`exclusion_reason` (where each
+report stands: PRISMA's boxes and the report's lists of included, excluded and awaiting
+studies); :func:`extraction_studies`; :class:`TeamScreening` (who screens which record
+next, with leases, in the browser and the terminal).
 Names load on first use, so importing the package stays cheap.
 """
 
@@ -41,12 +43,20 @@ __all__, __getattr__, __dir__ = attach(
         "Report",
         "exclusion_reason",
         "full_text_outcome",
+        "Upload",
+        "attach_held",
+        "attach_report",
+        "discard_held",
+        "fetch_reports",
         "group_reports",
+        "held_uploads",
         "included_reports",
         "list_reports",
         "mark_not_retrieved",
         "report_status",
+        "retrieval_of",
         "set_location",
+        "upload_report",
     ],
     handout=["TeamScreening"],
     prisma=["PrismaCounts"],

@@ -3,6 +3,13 @@
 A report is the full text of a record that passed title/abstract screening. Several reports
 of one study (a trial and its follow-up, a conference abstract and the paper) are grouped
 under one study id, so that PRISMA can count studies and reports apart.
+
+Whether a report counts as retrieved is decided in one place, :func:`retrieval_of`, from what
+the store holds: a full text in the project folder (fetched or attached) makes it retrieved;
+else a reviewer's own word (a location, or "not retrieved" with a reason); else, when the last
+fetch asked every source and none had a copy, it is not retrieved, with what each source said
+(unless a reviewer has already assessed it: they had the text). PRISMA's "reports not
+retrieved", the report and extraction all read :func:`list_reports`, so they agree.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
@@ -28,6 +37,13 @@ from metasift.workflow.decisions import (
 )
 from metasift.workflow.reviewers import require
 
+if TYPE_CHECKING:
+    from metasift.fulltext import FetchReport, Limits, Services, StoredText
+    from metasift.fulltext.fetch import FetchProgress
+    from metasift.fulltext.match import Match
+    from metasift.fulltext.store import LastFetch
+    from metasift.records.model import Record
+
 
 @dataclass(frozen=True)
 class Report:
@@ -39,6 +55,8 @@ class Report:
     location: str | None
     not_retrieved_reason: str | None
     verdict: Verdict | None
+    # The full texts in the project folder (fetched or attached), oldest first.
+    texts: tuple[StoredText, ...] = ()
 
 
 def sought_ids(
@@ -79,27 +97,59 @@ def list_reports(
         protocol: the review's protocol.
         title_abstract: the title/abstract verdicts, when the caller has them already.
     """
+    from metasift.fulltext import last_fetches, stored_texts
+
     sought = sought_ids(engine, protocol, title_abstract)
     with engine.begin() as conn:
         _ensure(conn, sought)
         rows = {row.record_id: row for row in conn.execute(sa.select(reports))}
+        texts = stored_texts(conn)
+        fetched = last_fetches(conn)
     final = verdicts(engine, protocol, FULL_TEXT)
     members: dict[int, list[int]] = {}
     for rid in sought:
         if rows[rid].study_id is not None:
             members.setdefault(rows[rid].study_id, []).append(rid)
     study_of = {rid: min(group) for group in members.values() for rid in group}
-    return [
-        Report(
-            record_id=rid,
-            study_id=study_of.get(rid, rid),
-            retrieval=rows[rid].retrieval,
-            location=rows[rid].location,
-            not_retrieved_reason=rows[rid].not_retrieved_reason,
-            verdict=final.get(rid),
+    out = []
+    for rid in sought:
+        own = tuple(texts.get(rid, ()))
+        retrieval, location, reason = retrieval_of(rows[rid], own, fetched.get(rid), final.get(rid))
+        out.append(
+            Report(
+                record_id=rid,
+                study_id=study_of.get(rid, rid),
+                retrieval=retrieval,
+                location=location,
+                not_retrieved_reason=reason,
+                verdict=final.get(rid),
+                texts=own,
+            )
         )
-        for rid in sought
-    ]
+    return out
+
+
+def retrieval_of(
+    row: sa.Row,
+    texts: tuple[StoredText, ...],
+    last_fetch: LastFetch | None,
+    verdict: Verdict | None,
+) -> tuple[str, str | None, str | None]:
+    """The one rule of retrieval: ``(retrieval, location, not-retrieved reason)`` of a report.
+
+    Args:
+        row: the report's row (what reviewers said: a location, or not retrieved and why).
+        texts: its full texts in the project folder.
+        last_fetch: its latest fetch, if it was fetched.
+        verdict: its full-text verdict, if anyone assessed it.
+    """
+    if texts:
+        return "retrieved", texts[-1].path, None
+    if row.retrieval != "pending":
+        return row.retrieval, row.location, row.not_retrieved_reason
+    if last_fetch is not None and last_fetch.outcome == "not_found" and verdict is None:
+        return "not_retrieved", None, f"no open-access copy found ({last_fetch.summary()})"
+    return "pending", row.location, None
 
 
 def _may_change(conn: Connection, actor: str) -> None:
@@ -142,6 +192,14 @@ def exclusion_reason(report: Report) -> str:
         report: a report excluded at full text.
     """
     return (report.verdict.reason if report.verdict else None) or "no reason given"
+
+
+def _may_store(conn: Connection, actor: str, *, assessed: bool) -> None:
+    """Storing full texts is a full-text step; on a closed stage it is allowed only for reports
+    already assessed, where a text changes no count (it is there for extraction)."""
+    require(conn, actor, "decide")
+    if not assessed:
+        require_open(conn, FULL_TEXT)
 
 
 def included_reports(reports: Iterable[Report]) -> list[Report]:
@@ -264,3 +322,206 @@ def group_reports(
             value={"records": sorted(record_ids), "label": label},
         )
     return study_id
+
+
+def fetch_reports(
+    engine: Engine,
+    protocol: Protocol,
+    root: Path,
+    actor: str,
+    *,
+    only_included: bool = False,
+    again: bool = False,
+    services: Services | None = None,
+    limits: Limits | None = None,
+    on_progress: FetchProgress | None = None,
+) -> FetchReport:
+    """Fetch open-access full texts of the reports sought (:func:`metasift.fulltext.fetch_texts`).
+
+    Fetching is a full-text step: the actor must be a member who may decide, on an open stage.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        root: the project folder (full texts go to ``root/fulltexts``).
+        actor: who fetches.
+        only_included: only the reports of included studies (a final full-text include), e.g.
+            for extraction from texts located by hand.
+        again: ask again about reports every source answered without a copy.
+        services: the HTTP clients (default: from the user's config and environment).
+        limits: size and PDF limits.
+        on_progress: called after each report with (done, total, record id, outcome).
+    """
+    from metasift.fulltext import fetch_texts
+    from metasift.store.records import iter_records
+    from metasift.store.schema import records
+
+    with engine.begin() as conn:
+        _may_store(conn, actor, assessed=only_included)
+    found = list_reports(engine, protocol)
+    wanted = [r.record_id for r in (included_reports(found) if only_included else found)]
+    targets = list(iter_records(engine, records.c.id.in_(wanted))) if wanted else []
+    return fetch_texts(
+        engine,
+        root,
+        targets,
+        actor=actor,
+        again=again,
+        services=services,
+        limits=limits,
+        on_progress=on_progress,
+    )
+
+
+def attach_report(
+    engine: Engine,
+    protocol: Protocol,
+    root: Path,
+    record_id: int,
+    path: Path,
+    actor: str,
+    limits: Limits | None = None,
+) -> StoredText:
+    """Attach the file at ``path`` as the full text of report ``record_id`` (it then counts as
+    retrieved); see :func:`metasift.fulltext.attach_text` for the checks.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        root: the project folder.
+        record_id: a record sought for full text.
+        path: the PDF or JATS XML file.
+        actor: who attaches it (a member who may decide, on an open stage).
+        limits: size and PDF limits.
+    """
+    from metasift.fulltext import attach_text
+
+    _sought_check(engine, protocol, record_id)
+    assessed = record_id in verdicts(engine, protocol, FULL_TEXT)
+    with engine.begin() as conn:
+        _may_store(conn, actor, assessed=assessed)
+        _ensure(conn, [record_id])
+    return attach_text(engine, root, record_id, path, actor=actor, limits=limits)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: ``attached`` to the report it certainly belongs to, or ``held`` for
+    a reviewer to confirm the suggested report (``match.record_id``, None when none fits)."""
+
+    outcome: str
+    sha256: str
+    media_type: str
+    match: Match
+
+
+def _sought_records(engine: Engine, protocol: Protocol) -> dict[int, Record]:
+    from metasift.store.records import iter_records
+    from metasift.store.schema import records
+
+    sought = sought_ids(engine, protocol)
+    return dict(iter_records(engine, records.c.id.in_(sought))) if sought else {}
+
+
+def upload_report(
+    engine: Engine,
+    protocol: Protocol,
+    root: Path,
+    path: Path,
+    actor: str,
+    *,
+    shown: str | None = None,
+    limits: Limits | None = None,
+) -> Upload:
+    """Match an uploaded full text to the report it belongs to, and attach it when the match
+    is certain (a DOI or PMID of exactly one report in its first pages, or its exact title);
+    otherwise hold it for a reviewer (:func:`attach_held`). The rule of certainty is
+    :func:`metasift.fulltext.match.match_text`'s.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        root: the project folder.
+        path: the uploaded file (a private copy; its name is never used).
+        actor: who uploads (a member who may decide).
+        shown: how the file is named in errors (the name it was uploaded under).
+        limits: size and PDF limits.
+    """
+    from metasift.fulltext import FileStore, Limits, check_file
+    from metasift.fulltext.match import match_text
+    from metasift.fulltext.text import opening_text
+
+    with engine.begin() as conn:
+        require(conn, actor, "decide")
+    limits = limits or Limits()
+    checked = check_file(path, limits, shown=shown)
+    found = match_text(
+        opening_text(path, checked.media_type, limits.pdf), _sought_records(engine, protocol)
+    )
+    if found.certain and found.record_id is not None:
+        attach_report(engine, protocol, root, found.record_id, path, actor, limits)
+        return Upload("attached", checked.sha256, checked.media_type, found)
+    FileStore(root).put(path, checked, held=True)
+    return Upload("held", checked.sha256, checked.media_type, found)
+
+
+def held_uploads(engine: Engine, protocol: Protocol, root: Path) -> list[Upload]:
+    """The uploads waiting for a reviewer, each with the report suggested for it now.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        root: the project folder.
+    """
+    from metasift.errors import FileRefusedError
+    from metasift.fulltext import FileStore
+    from metasift.fulltext.match import Match, match_text
+    from metasift.fulltext.text import opening_text
+
+    sought = _sought_records(engine, protocol)
+    out = []
+    for sha, media_type, path in FileStore(root).held():
+        try:
+            found = match_text(opening_text(path, media_type), sought)
+        except FileRefusedError:
+            found = Match(None)
+        out.append(Upload("held", sha, media_type, found))
+    return out
+
+
+def attach_held(
+    engine: Engine, protocol: Protocol, root: Path, sha256: str, record_id: int, actor: str
+) -> StoredText:
+    """Attach the held upload ``sha256`` to report ``record_id``, as a reviewer confirmed.
+
+    Args:
+        engine: the project store.
+        protocol: the review's protocol.
+        root: the project folder.
+        sha256: the held file's checksum.
+        record_id: the report it belongs to.
+        actor: who confirms (a member who may decide).
+    """
+    from metasift.fulltext import FileStore
+
+    _, path = FileStore(root).held_file(sha256)
+    text = attach_report(engine, protocol, root, record_id, path, actor)
+    path.unlink(missing_ok=True)
+    return text
+
+
+def discard_held(engine: Engine, root: Path, sha256: str, actor: str) -> None:
+    """Delete the held upload ``sha256`` (it belongs to no report of the review).
+
+    Args:
+        engine: the project store.
+        root: the project folder.
+        sha256: the held file's checksum.
+        actor: who discards it (a member who may decide).
+    """
+    from metasift.fulltext import FileStore
+
+    with engine.begin() as conn:
+        require(conn, actor, "decide")
+    _, path = FileStore(root).held_file(sha256)
+    path.unlink(missing_ok=True)

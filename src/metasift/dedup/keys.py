@@ -58,9 +58,14 @@ _SPACE = re.compile(r"\s+")
 _RETRACTED_PREFIX = re.compile(r"^\W*retracted(?:\s+article)?\s*[:.\-]\s*", re.IGNORECASE)
 # Ovid MEDLINE appends "[Review] [33 refs]" to the titles of reviews.
 _OVID_REVIEW = re.compile(r"\s*\[review\](?:\s*\[\d+ refs?\])?\.?\s*$", re.IGNORECASE)
+# Ovid appends the language of a translated title: "... mice. [Russian]".
+_LANGUAGES = (
+    "russian|german|french|spanish|italian|japanese|chinese|portuguese|polish|czech|dutch|"
+    "hungarian|turkish|korean|norwegian|danish|swedish|finnish|hebrew|greek|croatian|serbian"
+)
 _TRAILING_NOTE = re.compile(
     r"\s*[\[(](?:abstract|meeting abstract|conference abstract|poster|epub ahead of print"
-    r"|article in \w+|\w+ language|in \w+|english abstract)[\])]\.?\s*$",
+    r"|article in \w+|\w+ language|in \w+|english abstract|" + _LANGUAGES + r")[\])]\.?\s*$",
     re.IGNORECASE,
 )
 
@@ -370,6 +375,11 @@ def journal_names(name: str | None) -> list[tuple[str, ...]]:
     names = [journal_tokens(name)]
     if "=" in name or "[" in name:
         names.extend(journal_tokens(part) for part in _JOURNAL_ALTERNATIVES.split(name))
+    head, colon, _ = name.partition(":")
+    if colon and len(journal_tokens(head)) >= 3:
+        # "Diabetes, Metabolic Syndrome and Obesity: Targets and Therapy" is often cited
+        # without its subtitle ("Diabetes Metab Syndr Obes").
+        names.append(journal_tokens(head))
     return [n for n in names if n]
 
 

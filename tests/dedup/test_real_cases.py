@@ -114,3 +114,27 @@ def test_series_parts_go_to_a_reviewer_at_most():
     evidence = score_pair(a, b, DedupSettings())
     assert evidence.verdict != DUPLICATE
     assert "title numbers" in evidence.conflicts
+
+
+QUEUE = sorted(c for c, (expect, _) in CASES.items() if expect == "queue")
+
+
+@pytest.mark.parametrize("case", QUEUE)
+def test_borderline_pairs_wait_for_a_reviewer(case: str):
+    records = [_record(r) for r in CASES[case][1]]
+    result = deduplicate(records)
+    assert result.clusters == []
+    assert [(p.a, p.b) for p in result.review] == [(0, 1)]
+
+
+def test_queued_pair_side_by_side():
+    from metasift.dedup.standalone import queued_pairs
+
+    records = [_record(r) for r in CASES["letters_sharing_a_title"][1]]
+    ((_pair, rows),) = queued_pairs(deduplicate(records), records)
+    status = {row.field: row.status for row in rows}
+    assert status["title"] == status["journal"] == status["volume"] == status["pages"] == "agree"
+    assert status["authors"] == "differ"
+    assert status["doi"] == "missing"
+    by_field = {row.field: (row.a, row.b) for row in rows}
+    assert by_field["authors"] == ("Rosa, U. W.", "Bouros, D.")

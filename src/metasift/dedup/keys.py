@@ -278,7 +278,7 @@ def title_text(title: str | None) -> tuple[str, bool]:
 # "English [Original]" (the MEDLINE bracket form of a whole title is handled by title_text).
 _TITLE_PARTS = re.compile(r"\s*<ORIGINAL>\s*|;\s+|\s+=\s+|\s*\[(?=[^\]]{12,}\])|\]\s*")
 # Where a subtitle starts: "Main title: subtitle", "Main title - subtitle".
-_SUBTITLE = re.compile(r"\s*(?::|\s[-\u2013\u2014]\s|\?\s|\.\s)")
+_SUBTITLE = re.compile(r":|\s[-\u2013\u2014]\s|\?\s|\.\s")
 _ROMAN = {
     "i": "1",
     "ii": "2",
@@ -313,21 +313,28 @@ def title_alternatives(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parts)) if len(parts) > 1 else ()
 
 
-def main_title(text: str) -> str:
-    """The comparison form of a title without its subtitle, or "" when it has none."""
-    head = _SUBTITLE.split(text, maxsplit=1)
+def main_title(folded: str) -> str:
+    """The comparison form of a (folded) title without its subtitle, or "" when it has none."""
+    head = _SUBTITLE.split(folded, maxsplit=1)
     if len(head) < 2 or not head[1].strip():
         return ""
-    norm = _NON_WORD.sub(" ", fold(head[0])).strip()
-    return norm if len(norm.split()) >= 3 else ""
+    norm = _NON_WORD.sub(" ", head[0]).strip()
+    return norm if norm.count(" ") >= 2 else ""
+
+
+_NO_NUMBERS: frozenset[str] = frozenset()
 
 
 def title_numbers(title: str) -> frozenset[str]:
     """Numbers that tell works of a series apart: "part ii" -> 2, years, report numbers."""
-    if not any(ch.isdigit() for ch in title) and not _SERIES_NUMBER.search(title):
-        return frozenset()
-    found = {_ROMAN.get(n, n.lstrip("0") or "0") for n in _SERIES_NUMBER.findall(title)}
-    found.update(n.lstrip("0") or "0" for n in _DIGITS.findall(_THOUSANDS.sub(r"\1", title)))
+    series = _SERIES_NUMBER.findall(title)
+    digits = _DIGITS.findall(title)
+    if not series and not digits:
+        return _NO_NUMBERS
+    if len(digits) > 1:
+        digits = _DIGITS.findall(_THOUSANDS.sub(r"\1", title))
+    found = {_ROMAN.get(n, n.lstrip("0") or "0") for n in series}
+    found.update(n.lstrip("0") or "0" for n in digits)
     return frozenset(found)
 
 
@@ -337,6 +344,10 @@ _RECURRING = re.compile(
     r"|\bannual report\b|\bmessage from\b|\bpresident s (?:message|column|page|report)\b"
     r"|\bminitrack\b|\bin this issue\b|\byear in review\b|\bfrom the editors?\b"
 )
+
+
+# Every recurring pattern contains one of these; most titles are ruled out by one search.
+_RECURRING_HINT = re.compile(r"edit|remark|annual|message|president|minitrack|issue|review")
 
 
 def normalize_title(title: str | None) -> str:
@@ -565,9 +576,10 @@ def record_keys(record: Record) -> RecordKeys:
         title=title,
         title_words=len(words),
         generic=generic,
-        recurring=generic or bool(_RECURRING.search(title)),
+        recurring=generic
+        or (_RECURRING_HINT.search(title) is not None and _RECURRING.search(title) is not None),
         title_parts=title_alternatives(text),
-        main_title=main_title(text),
+        main_title=main_title(folded),
         numbers=title_numbers(title),
         kind=notice_kind(folded, types, record.record_type),
         retracted=retracted,

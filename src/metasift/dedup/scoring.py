@@ -16,8 +16,12 @@ The decision is a short cascade of rules a reviewer can read, then a points scor
    authors, year, journal, volume and first page all agree: then the DOI is the error.
 
 Titles are compared with rapidfuzz's normalised Indel similarity; a title that is a prefix of
-the other (truncated by a database's field limit) counts as near-identical. Generic titles
-("Editorial", "Reply", "Correction", under three words) earn almost nothing by agreeing.
+the other (truncated by a database's field limit) counts as near-identical, each part of a
+title that holds its translation is compared on its own, and a title without its subtitle
+counts as close. Generic titles ("Editorial", "Reply", "Correction", under three words) and
+recurring columns ("Editor's comments", annual reports) earn almost nothing by agreeing.
+Titles whose numbers differ ("Part I" and "Part II", the supplements of 2015 and 2016) are
+never merged without a reviewer, whatever else agrees.
 Hand-written because no library models these bibliographic rules; rapidfuzz does the string
 work.
 """

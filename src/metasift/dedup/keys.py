@@ -296,6 +296,7 @@ _SERIES_NUMBER = re.compile(
     r"\b(?:part|paper|study|report|series|phase|stage|section|chapter|no|number)\s+"
     r"(i{1,3}|iv|vi{0,3}|ix|x|\d+)\b"
 )
+_ROMAN_HINT = re.compile(r" [ivx]+\b")
 _DIGITS = re.compile(r"\b\d+\b")
 # "10 000 women" and "10000 women" are one number.
 _THOUSANDS = re.compile(r"\b(\d{1,3}) (?=\d{3}\b)")
@@ -327,7 +328,8 @@ _NO_NUMBERS: frozenset[str] = frozenset()
 
 def title_numbers(title: str) -> frozenset[str]:
     """Numbers that tell works of a series apart: "part ii" -> 2, years, report numbers."""
-    series = _SERIES_NUMBER.findall(title)
+    # Arabic numbers are all found below; the series pattern is for roman ones.
+    series = _SERIES_NUMBER.findall(title) if _ROMAN_HINT.search(title) else ()
     digits = _DIGITS.findall(title)
     if not series and not digits:
         return _NO_NUMBERS
@@ -379,10 +381,11 @@ def surname_key(author: str) -> tuple[str, str]:
     return surname, initial
 
 
-def journal_names(name: str | None) -> list[tuple[str, ...]]:
+@lru_cache(maxsize=1 << 16)
+def journal_names(name: str | None) -> tuple[tuple[str, ...], ...]:
     """Token tuples of each name a journal field gives: the whole, each ``=`` or ``[...]`` part."""
     if not name:
-        return []
+        return ()
     names = [journal_tokens(name)]
     if "=" in name or "[" in name:
         names.extend(journal_tokens(part) for part in _JOURNAL_ALTERNATIVES.split(name))
@@ -391,7 +394,7 @@ def journal_names(name: str | None) -> list[tuple[str, ...]]:
         # "Diabetes, Metabolic Syndrome and Obesity: Targets and Therapy" is often cited
         # without its subtitle ("Diabetes Metab Syndr Obes").
         names.append(journal_tokens(head))
-    return [n for n in names if n]
+    return tuple(n for n in names if n)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -1177,6 +1177,25 @@ def _stage_progress(progress: "Progress"):
     return update
 
 
+_MARKS = {
+    "agree": "= agree",
+    "differ": "≠ DIFFER",
+    "close": "~ differ, weighed little",
+    "missing": "  missing",
+}
+
+
+def _print_pair(pair: str, score: float, reason: str, rows: list) -> None:
+    """One queued pair: both records side by side, each field marked agree/differ."""
+    a, _, b = pair.partition("-")
+    table = Table(
+        "field", f"record {a}", f"record {b}", "", title=f"pair {pair}: {score:g}, {reason}"
+    )
+    for row in rows:
+        table.add_row(row.field, _safe(row.a), _safe(row.b), _MARKS.get(row.status, row.status))
+    console.print(table)
+
+
 @app.command()
 def dedup(
     files: Annotated[
@@ -1192,7 +1211,10 @@ def dedup(
     undo: Annotated[
         str | None, typer.Option(help="Undo the merge of cluster ID, or 'all'.")
     ] = None,
-    review: Annotated[bool, typer.Option(help="List the pairs waiting for a decision.")] = False,
+    review: Annotated[
+        bool,
+        typer.Option(help="List the pairs waiting for a decision, both records side by side."),
+    ] = False,
     decide: Annotated[
         tuple[str, str] | None,
         typer.Option(help="Record a decision on a queued pair: PAIR same|different."),
@@ -1213,8 +1235,22 @@ def dedup(
     if files:
         from metasift.dedup.standalone import dedup_files, write_clusters
 
+        records: list = []
         with _progress() as progress:
-            rows, result = dedup_files(files, progress=_stage_progress(progress))
+            rows, result = dedup_files(
+                files, progress=_stage_progress(progress), records_out=records
+            )
+        if review:
+            from metasift.dedup.standalone import queued_pairs
+
+            # Records are numbered from 1 in reading order, as in the clusters CSV.
+            for pair, comparison in queued_pairs(result, records):
+                label = f"{pair.a + 1}-{pair.b + 1}"
+                _print_pair(label, pair.evidence.score, pair.reason, comparison)
+            err_console.print(
+                f"{len(result.review)} pair(s) for a reviewer "
+                f"({1000 * len(result.review) / max(result.n_records, 1):.1f} per 1,000 records)."
+            )
         if out is None:
             write_clusters(rows, _stdout())
         else:
@@ -1247,19 +1283,8 @@ def dedup(
             if as_json:
                 console.print_json(json.dumps([item.__dict__ for item in items]))
                 return
-            table = Table("pair", "score", "why", "record", "year", "first author", "title")
             for item in items:
-                for n, rec in enumerate(item.records):
-                    table.add_row(
-                        item.pair if n == 0 else "",
-                        f"{item.score:g}" if n == 0 else "",
-                        _safe((item.reason if n == 0 else ", ".join(item.conflicts)) or ""),
-                        str(rec["id"]),
-                        str(rec["year"] or ""),
-                        _safe(rec["authors"][0] if rec["authors"] else ""),
-                        _safe((rec["title"] or "")[:80]),
-                    )
-            console.print(table)
+                _print_pair(item.pair, item.score, item.reason, item.side_by_side())
             console.print(
                 f"{len(items)} pair(s) to review. Decide with "
                 "'metasift dedup --decide PAIR same|different'."

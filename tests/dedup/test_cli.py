@@ -156,3 +156,58 @@ def test_standalone_keeps_a_row_for_rejected_records(tmp_path):
         (3, "b", 1),
     ]
     assert result.n_records == 2
+
+
+def test_standalone_review_shows_both_records_side_by_side(tmp_path):
+    from metasift.records.formats import write_records
+
+    from .test_real_cases import CASES, _record
+
+    path = tmp_path / "letters.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        write_records([_record(r) for r in CASES["letters_sharing_a_title"][1]], fh, "jsonl")
+    result = run("dedup", str(path), "--out", str(tmp_path / "clusters.csv"), "--review")
+    assert result.exit_code == 0, result.output
+    assert "pair 1-2" in result.output
+    assert "Rosa, U. W." in result.output and "Bouros, D." in result.output
+    assert "DIFFER" in result.output and "agree" in result.output
+    assert "1 pair(s) for a reviewer" in result.output
+
+
+def test_project_queue_side_by_side_in_cli_and_web_page(tmp_path):
+    from types import SimpleNamespace
+
+    from metasift.dedup import store
+    from metasift.project import Project
+    from metasift.records.formats import write_records
+    from metasift.web.app import _environment
+
+    from .test_real_cases import CASES, _record
+
+    source = tmp_path / "letters.jsonl"
+    with source.open("w", encoding="utf-8") as fh:
+        write_records([_record(r) for r in CASES["letters_sharing_a_title"][1]], fh, "jsonl")
+    project = tmp_path / "p"
+    assert run("init", str(project)).exit_code == 0
+    assert run("import", "-p", str(project), str(source)).exit_code == 0
+    assert json.loads(run("dedup", "-p", str(project), "--json").stdout)["manual_queue"] == 1
+    review = run("dedup", "-p", str(project), "--review")
+    assert review.exit_code == 0, review.output
+    assert "pair 1-2" in review.stdout and "DIFFER" in review.stdout
+    assert "Bouros, D." in review.stdout and "1 pair(s) to review" in review.stdout
+
+    with Project.open(project) as proj:
+        queue = store.review_queue(proj.engine)
+    html = (
+        _environment()
+        .get_template("dedup.html")
+        .render(
+            queue=queue,
+            clusters=[],
+            served=SimpleNamespace(slug="p", title="p"),
+            user=SimpleNamespace(is_owner=False, can_decide=False),
+            csrf="",
+        )
+    )
+    assert '<tr class="differ"><th>authors</th><td>Rosa, U. W.</td><td>Bouros, D.</td>' in html
+    assert '<tr class="agree"><th>title</th>' in html

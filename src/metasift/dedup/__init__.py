@@ -19,8 +19,9 @@ from metasift.lazy import attach
 
 __all__, __getattr__, __dir__ = attach(
     __name__,
+    compare=["FieldRow", "record_fields", "side_by_side"],
     core=["DedupResult", "deduplicate"],
     settings=["DedupSettings", "parse_settings"],
-    standalone=["dedup_files", "write_clusters"],
+    standalone=["dedup_files", "queued_pairs", "write_clusters"],
     store=["DedupSummary", "decide", "list_clusters", "review_queue", "run_dedup", "undo"],
 )

@@ -58,9 +58,14 @@ _SPACE = re.compile(r"\s+")
 _RETRACTED_PREFIX = re.compile(r"^\W*retracted(?:\s+article)?\s*[:.\-]\s*", re.IGNORECASE)
 # Ovid MEDLINE appends "[Review] [33 refs]" to the titles of reviews.
 _OVID_REVIEW = re.compile(r"\s*\[review\](?:\s*\[\d+ refs?\])?\.?\s*$", re.IGNORECASE)
+# Ovid appends the language of a translated title: "... mice. [Russian]".
+_LANGUAGES = (
+    "russian|german|french|spanish|italian|japanese|chinese|portuguese|polish|czech|dutch|"
+    "hungarian|turkish|korean|norwegian|danish|swedish|finnish|hebrew|greek|croatian|serbian"
+)
 _TRAILING_NOTE = re.compile(
     r"\s*[\[(](?:abstract|meeting abstract|conference abstract|poster|epub ahead of print"
-    r"|article in \w+|\w+ language|in \w+|english abstract)[\])]\.?\s*$",
+    r"|article in \w+|\w+ language|in \w+|english abstract|" + _LANGUAGES + r")[\])]\.?\s*$",
     re.IGNORECASE,
 )
 
@@ -204,9 +209,14 @@ _NO_START_PAGE = re.compile(r"^\s*suppl\w*\.?\s*(?:[-–]|$)", re.IGNORECASE)
 # Supplement pages (S354, A111, Suppl 12) are upper case; lower-case prefixes are article
 # numbers (e0123456, a1754), which are no sign of a supplement.
 _SUPPLEMENT_PAGE = re.compile(r"^\s*(?:[SAP]|Ab|Abs|[Ss]uppl\.?\s*)\d")
+# "d" and "l" are French elisions ("Annales francaises d'anesthesie").
 _JOURNAL_STOP = frozenset(
     {"of", "the", "and", "in", "for", "on", "de", "la", "le", "des", "et", "und", "fur", "y", "a"}
+    | {"d", "l", "du", "der", "die"}
 )
+# One journal under several names in one field: "Ai zheng = Aizheng = Chinese journal of
+# cancer", "Gan to Kagaku Ryoho [Japanese Journal of Cancer & Chemotherapy]".
+_JOURNAL_ALTERNATIVES = re.compile(r"\s+=\s+|\[|\]")
 _JOURNAL_PLACE = re.compile(r"\((?:[^()]*)\)")
 _CONFERENCE_SUFFIX = re.compile(
     r"[.,;:]?\s*\b(?:conference|congress|meeting)\b\s*(?::|$)", re.IGNORECASE
@@ -264,6 +274,84 @@ def title_text(title: str | None) -> tuple[str, bool]:
     return text, retracted
 
 
+# A title and its translation in one field: "Original; English", "English. <ORIGINAL> ORIGINAL",
+# "English [Original]" (the MEDLINE bracket form of a whole title is handled by title_text).
+_TITLE_PARTS = re.compile(r"\s*<ORIGINAL>\s*|;\s+|\s+=\s+|\s*\[(?=[^\]]{12,}\])|\]\s*")
+# Where a subtitle starts: "Main title: subtitle", "Main title - subtitle".
+_SUBTITLE = re.compile(r":|\s[-\u2013\u2014]\s|\?\s|\.\s")
+_ROMAN = {
+    "i": "1",
+    "ii": "2",
+    "iii": "3",
+    "iv": "4",
+    "v": "5",
+    "vi": "6",
+    "vii": "7",
+    "viii": "8",
+    "ix": "9",
+    "x": "10",
+}
+# A numbered part of a series: "Part II", "Paper 3", "Study 2", "Report 5".
+_SERIES_NUMBER = re.compile(
+    r"\b(?:part|paper|study|report|series|phase|stage|section|chapter|no|number)\s+"
+    r"(i{1,3}|iv|vi{0,3}|ix|x|\d+)\b"
+)
+_ROMAN_HINT = re.compile(r" [ivx]+\b")
+_DIGITS = re.compile(r"\b\d+\b")
+# "10 000 women" and "10000 women" are one number.
+_THOUSANDS = re.compile(r"\b(\d{1,3}) (?=\d{3}\b)")
+
+
+def title_alternatives(text: str) -> tuple[str, ...]:
+    """Comparison forms of the parts of a title that holds a translation (3+ words each)."""
+    if not ("<" in text or ";" in text or "=" in text or "[" in text):
+        return ()
+    parts = []
+    for part in _TITLE_PARTS.split(text):
+        norm = _NON_WORD.sub(" ", fold(part)).strip()
+        if len(norm.split()) >= 3:
+            parts.append(norm)
+    return tuple(dict.fromkeys(parts)) if len(parts) > 1 else ()
+
+
+def main_title(folded: str) -> str:
+    """The comparison form of a (folded) title without its subtitle, or "" when it has none."""
+    head = _SUBTITLE.split(folded, maxsplit=1)
+    if len(head) < 2 or not head[1].strip():
+        return ""
+    norm = _NON_WORD.sub(" ", head[0]).strip()
+    return norm if norm.count(" ") >= 2 else ""
+
+
+_NO_NUMBERS: frozenset[str] = frozenset()
+
+
+def title_numbers(title: str) -> frozenset[str]:
+    """Numbers that tell works of a series apart: "part ii" -> 2, years, report numbers."""
+    # Arabic numbers are all found below; the series pattern is for roman ones.
+    series = _SERIES_NUMBER.findall(title) if _ROMAN_HINT.search(title) else ()
+    digits = _DIGITS.findall(title)
+    if not series and not digits:
+        return _NO_NUMBERS
+    if len(digits) > 1:
+        digits = _DIGITS.findall(_THOUSANDS.sub(r"\1", title))
+    found = {_ROMAN.get(n, n.lstrip("0") or "0") for n in series}
+    found.update(n.lstrip("0") or "0" for n in digits)
+    return frozenset(found)
+
+
+# Columns and reports that recur issue after issue under one title: the title is no evidence.
+_RECURRING = re.compile(
+    r"\beditor s (?:comments?|notes?|remarks|introduction|page)\b|\bremarks from\b"
+    r"|\bannual report\b|\bmessage from\b|\bpresident s (?:message|column|page|report)\b"
+    r"|\bminitrack\b|\bin this issue\b|\byear in review\b|\bfrom the editors?\b"
+)
+
+
+# Every recurring pattern contains one of these; most titles are ruled out by one search.
+_RECURRING_HINT = re.compile(r"edit|remark|annual|message|president|minitrack|issue|review")
+
+
 def normalize_title(title: str | None) -> str:
     """The comparison form of a title: folded words separated by single spaces."""
     text, _ = title_text(title)
@@ -291,6 +379,22 @@ def surname_key(author: str) -> tuple[str, str]:
     surname = _NON_WORD.sub("", fold(last))
     initial = _NON_WORD.sub("", fold(given))[:1]
     return surname, initial
+
+
+@lru_cache(maxsize=1 << 16)
+def journal_names(name: str | None) -> tuple[tuple[str, ...], ...]:
+    """Token tuples of each name a journal field gives: the whole, each ``=`` or ``[...]`` part."""
+    if not name:
+        return ()
+    names = [journal_tokens(name)]
+    if "=" in name or "[" in name:
+        names.extend(journal_tokens(part) for part in _JOURNAL_ALTERNATIVES.split(name))
+    head, colon, _ = name.partition(":")
+    if colon and len(journal_tokens(head)) >= 3:
+        # "Diabetes, Metabolic Syndrome and Obesity: Targets and Therapy" is often cited
+        # without its subtitle ("Diabetes Metab Syndr Obes").
+        names.append(journal_tokens(head))
+    return tuple(n for n in names if n)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -394,6 +498,13 @@ class RecordKeys:
     title: str
     title_words: int
     generic: bool
+    # A column or report that recurs under one title (editor's comments, annual report).
+    recurring: bool
+    # Other forms of the title: the parts of a title with its translation, and the title
+    # without its subtitle (empty when there is none).
+    title_parts: tuple[str, ...]
+    main_title: str
+    numbers: frozenset[str]
     kind: str
     retracted: bool
     authors: tuple[tuple[str, str], ...]
@@ -447,9 +558,7 @@ def record_keys(record: Record) -> RecordKeys:
         if k[0] and k[0] not in _NOT_AUTHORS
     )
     journals = tuple(
-        dict.fromkeys(
-            t for t in (journal_tokens(record.journal), journal_tokens(record.journal_abbrev)) if t
-        )
+        dict.fromkeys([*journal_names(record.journal), *journal_names(record.journal_abbrev)])
     )
     page, supplement = page_start(record.pages)
     # Stored records hold normalised identifiers already; others are normalised here.
@@ -460,13 +569,21 @@ def record_keys(record: Record) -> RecordKeys:
     )
     doi = doi or ""
     types = record.publication_types or []
+    generic = (
+        title in GENERIC_TITLES
+        or len(words) < 3
+        or len(title) < 15
+        or all(w in GENERIC_WORDS or w.isdigit() for w in words)
+    )
     return RecordKeys(
         title=title,
         title_words=len(words),
-        generic=title in GENERIC_TITLES
-        or len(words) < 3
-        or len(title) < 15
-        or all(w in GENERIC_WORDS or w.isdigit() for w in words),
+        generic=generic,
+        recurring=generic
+        or (_RECURRING_HINT.search(title) is not None and _RECURRING.search(title) is not None),
+        title_parts=title_alternatives(text),
+        main_title=main_title(folded),
+        numbers=title_numbers(title),
         kind=notice_kind(folded, types, record.record_type),
         retracted=retracted,
         authors=authors,

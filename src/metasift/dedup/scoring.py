@@ -16,8 +16,12 @@ The decision is a short cascade of rules a reviewer can read, then a points scor
    authors, year, journal, volume and first page all agree: then the DOI is the error.
 
 Titles are compared with rapidfuzz's normalised Indel similarity; a title that is a prefix of
-the other (truncated by a database's field limit) counts as near-identical. Generic titles
-("Editorial", "Reply", "Correction", under three words) earn almost nothing by agreeing.
+the other (truncated by a database's field limit) counts as near-identical, each part of a
+title that holds its translation is compared on its own, and a title without its subtitle
+counts as close. Generic titles ("Editorial", "Reply", "Correction", under three words) and
+recurring columns ("Editor's comments", annual reports) earn almost nothing by agreeing.
+Titles whose numbers differ ("Part I" and "Part II", the supplements of 2015 and 2016) are
+never merged without a reviewer, whatever else agrees.
 Hand-written because no library models these bibliographic rules; rapidfuzz does the string
 work.
 """
@@ -66,6 +70,42 @@ def title_similarity(a: str, b: str, ratio: float | None = None) -> float:
     return score
 
 
+def titles_similarity(a: RecordKeys, b: RecordKeys, ratio: float | None = None) -> float:
+    """0-100: the best similarity of any form of the two titles.
+
+    Besides the whole titles: each part of a title that holds its translation ("Original;
+    English", "English <ORIGINAL> ORIGINAL"), and a title without its subtitle against the
+    other whole title (scored 90: close, not the same).
+    """
+    t = title_similarity(a.title, b.title, ratio)
+    if t >= 99.5 or not a.title or not b.title:
+        return t
+    if a.title_parts or b.title_parts:
+        for x in a.title_parts or (a.title,):
+            for y in b.title_parts or (b.title,):
+                t = max(t, title_similarity(x, y))
+        for x in a.title_parts:
+            t = max(t, title_similarity(x, b.title))
+        for y in b.title_parts:
+            t = max(t, title_similarity(a.title, y))
+    if t < 90 and (
+        (a.main_title and a.main_title in (b.title, b.main_title))
+        or (b.main_title and b.main_title == a.title)
+    ):
+        # One subtitle missing or rewritten (a translation's): close, not the same.
+        t = 90.0
+    return t
+
+
+def numbers_conflict(a: RecordKeys, b: RecordKeys) -> bool:
+    """True when the titles carry different numbers: Part I and Part II, reports of two years.
+
+    A title cut short may lose its numbers, so only sets that neither contains are a conflict.
+    """
+    x, y = a.numbers, b.numbers
+    return bool(x and y and x != y and not (x <= y or y <= x))
+
+
 def _author_points(a: RecordKeys, b: RecordKeys) -> tuple[float, str]:
     if not a.authors or not b.authors:
         return 0.0, ""
@@ -108,16 +148,23 @@ def score_pair(
     if a.kind != b.kind:
         return PairEvidence(DISTINCT, -20.0, "kind", (), ("kind",))
 
-    t = title_similarity(a.title, b.title, ratio)
+    t = titles_similarity(a, b, ratio)
     has_titles = bool(a.title and b.title)
     generic = a.generic or b.generic
+    # A recurring column (editor's comments of each issue) earns no more than a generic title.
+    recurring = a.recurring or b.recurring
     score = 0.0
     if has_titles:
-        score += _title_points(t, generic, min(a.title_words, b.title_words))
+        score += _title_points(t, recurring, min(a.title_words, b.title_words))
         if t >= 85:
             matched.append("title")
         elif t < 75:
             conflicts.append("title")
+    numbered = has_titles and numbers_conflict(a, b)
+    if numbered:
+        # Part I and Part II, the report of 2010 and of 2011: never merged without a reviewer.
+        score -= 6.0
+        conflicts.append("title numbers")
 
     abstract_a = abstract_key(a.abstract) if a.abstract and b.abstract and t >= 85 else ""
     abstract_b = abstract_key(b.abstract) if abstract_a else ""
@@ -157,6 +204,10 @@ def score_pair(
         if journal_ok:
             score += 1.5
             matched.append("journal")
+        elif a.conference and b.conference:
+            # A conference is named many ways ("ICIS", "International Conference on
+            # Information Systems", "ICIS 2018: Transforming Society..."): no evidence against.
+            conflicts.append("journal")
         else:
             score -= 2.5
             conflicts.append("journal")
@@ -176,22 +227,25 @@ def score_pair(
         score -= 3.0
         conflicts.append("pages")
     issue_ok = _compare(a.issue, b.issue)
+    # Volume and first page together locate the article; then a differing issue is an error of
+    # the export (some put the reference manager's record number there).
+    located = bool(volume_ok and page_ok)
     if issue_ok:
         score += 0.5
         matched.append("issue")
     elif issue_ok is False:
         # Issue numbers are often wrong in exports, but an editorial of each issue of one
         # volume has the same title, authors and often the same first page.
-        score -= 5.0 if generic else 0.5
-        if generic:
+        score -= 5.0 if recurring and not located else 0.5
+        if recurring and not located:
             conflicts.append("issue")
-    if generic and (volume_ok is False or (year_diff or 0) >= 1):
+    if recurring and (volume_ok is False or (year_diff or 0) >= 1):
         # "Editorial" of another volume or year: a recurring title, not a copy.
         score -= 5.0
     # Journal, volume and first page together locate one article, unless the page is a
     # supplement page that many conference abstracts share.
     locator = bool(
-        journal_ok and volume_ok and page_ok and year_diff in (0, 1) and issue_ok is not False
+        journal_ok and located and year_diff in (0, 1) and (issue_ok is not False or not recurring)
     )
     if locator and not (a.supplement or b.supplement):
         score += 2.0
@@ -215,6 +269,11 @@ def score_pair(
     def verdict(kind: str, rule: str, points: float) -> PairEvidence:
         return PairEvidence(kind, round(points, 2), rule, tuple(matched), tuple(conflicts))
 
+    if numbered:
+        # Whatever the identifiers say, numbered parts go to a reviewer at most.
+        rule = "title numbers differ"
+        kind = REVIEW if score + (10.0 if doi_ok or pmid_ok else 0.0) >= 6.0 else DISTINCT
+        return verdict(kind, rule, score)
     if pmid_ok or pmcid_ok:
         if not has_titles or t >= MIN_TITLE_SIMILARITY:
             return verdict(DUPLICATE, "pmid" if pmid_ok else "pmcid", score + 10.0)
@@ -282,10 +341,19 @@ def hard_conflict(a: RecordKeys, b: RecordKeys) -> str | None:
         return "doi"
     if a.year and b.year and abs(a.year - b.year) > 1:
         return "year"
-    if a.title and b.title and title_similarity(a.title, b.title) < MIN_TITLE_SIMILARITY:
-        return "title"
+    if a.title and b.title:
+        if titles_similarity(a, b) < MIN_TITLE_SIMILARITY:
+            return "title"
+        if numbers_conflict(a, b):
+            return "title numbers"
     if a.page and b.page and a.page != b.page and a.volume and b.volume and a.volume != b.volume:
         return "volume and pages"
-    if (a.generic or b.generic) and a.issue and b.issue and a.issue != b.issue:
+    if (
+        (a.recurring or b.recurring)
+        and a.issue
+        and b.issue
+        and a.issue != b.issue
+        and not (a.volume and a.volume == b.volume and a.page and a.page == b.page)
+    ):
         return "issue"
     return None

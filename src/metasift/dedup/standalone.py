@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from metasift.dedup.core import DedupResult, Progress, deduplicate
+from metasift.dedup.compare import FieldRow, record_fields, side_by_side
+from metasift.dedup.core import DedupResult, Pair, Progress, deduplicate
 from metasift.dedup.settings import DedupSettings
 from metasift.records.cells import SafeDictWriter
 from metasift.records.formats import Rejection, read_file
@@ -28,10 +29,18 @@ def dedup_files(
     paths: Sequence[Path],
     settings: DedupSettings | None = None,
     progress: Progress = _noop,
+    records_out: list[Record] | None = None,
 ) -> tuple[list[dict[str, object]], DedupResult]:
-    """One row per input record, in input order, and the clustering behind them."""
+    """One row per input record, in input order, and the clustering behind them.
+
+    Args:
+        paths: export files, read in order.
+        settings: de-duplication settings (the defaults when None).
+        progress: called as long steps advance.
+        records_out: when given, receives the records read (indices of ``result``).
+    """
     slots: list[tuple[str, int, str, int | None]] = []
-    records: list[Record] = []
+    records: list[Record] = [] if records_out is None else records_out
     for path in paths:
         for item in read_file(path):
             if isinstance(item, Rejection):
@@ -60,3 +69,21 @@ def write_clusters(rows: Sequence[dict[str, object]], stream: TextIO) -> None:
     writer = SafeDictWriter(stream, COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+
+
+def queued_pairs(
+    result: DedupResult, records: Sequence[Record]
+) -> list[tuple[Pair, list[FieldRow]]]:
+    """The pairs left to a reviewer, each with both records side by side field by field."""
+    return [
+        (
+            pair,
+            side_by_side(
+                record_fields(records[pair.a]),
+                record_fields(records[pair.b]),
+                pair.evidence.matched,
+                pair.evidence.conflicts,
+            ),
+        )
+        for pair in result.review
+    ]

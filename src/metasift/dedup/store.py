@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from metasift.dedup.compare import FieldRow, side_by_side
 from metasift.dedup.core import DedupResult, Progress, deduplicate
 from metasift.dedup.settings import DedupSettings
 from metasift.errors import DedupError
@@ -303,6 +304,10 @@ class QueueItem:
     conflicts: list[str]
     records: list[dict]
 
+    def side_by_side(self) -> list[FieldRow]:
+        """Both records field by field, with what scoring found on each field."""
+        return side_by_side(self.records[0], self.records[1], self.fields, self.conflicts)
+
 
 def review_queue(engine: Engine) -> list[QueueItem]:
     """The pairs waiting for a reviewer, with both records' main fields."""
@@ -344,6 +349,7 @@ def _brief(record_id: int, record) -> dict:
         "year": record.year,
         "journal": record.journal,
         "volume": record.volume,
+        "issue": record.issue,
         "pages": record.pages,
         "doi": record.doi,
         "pmid": record.pmid,

@@ -1,0 +1,140 @@
+"""Real records of each difficulty a reference manager's export brings (see
+tests/fixtures/dedup/README.md for where every record comes from): duplicates merge, different
+works that look alike never do."""
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from metasift.dedup.core import deduplicate
+from metasift.dedup.keys import normalize_title, record_keys
+from metasift.dedup.scoring import DUPLICATE, score_pair
+from metasift.dedup.settings import DedupSettings
+from metasift.records.model import Record
+from metasift.records.normalize import normalize_author, normalize_doi, parse_year
+
+CASES_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "dedup" / "real_cases.csv"
+
+
+def _record(row: dict[str, str], keep_doi: bool = True) -> Record:
+    raw = [a for a in row["authors"].split("; ") if a]
+    return Record(
+        title=row["title"] or None,
+        authors=[a for a in (normalize_author(n) for n in raw) if a],
+        authors_raw=raw,
+        year=parse_year(row["year"]),
+        journal=row["journal"] or None,
+        volume=row["volume"] or None,
+        issue=row["number"] or None,
+        pages=row["pages"] or None,
+        doi=normalize_doi(row["doi"]) if keep_doi else None,
+        record_type=row["entrytype"] or None,
+        source_id=row["id"],
+    )
+
+
+def _cases() -> dict[str, tuple[str, list[dict[str, str]]]]:
+    cases: dict[str, tuple[str, list[dict[str, str]]]] = {}
+    with CASES_FILE.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            cases.setdefault(row["case"], (row["expect"], []))[1].append(row)
+    return cases
+
+
+CASES = _cases()
+MERGE = sorted(c for c, (expect, _) in CASES.items() if expect == "merge")
+APART = sorted(c for c, (expect, _) in CASES.items() if expect == "apart")
+
+
+def test_every_difficulty_of_the_issue_has_a_real_case():
+    wanted = {
+        "journal_abbreviation", "pages_short_form", "pages_article_number", "year_off_by_one",
+        "volume_issue_missing", "author_initials", "et_al_lengths", "translated_title_brackets",
+        "trailing_period", "html_entity", "greek_spelled_out", "conference_abstract_vs_full_paper",
+        "same_title_different_groups", "series_parts_numbered", "series_parts_roman",
+        "annual_meeting_supplements", "erratum_and_article",
+    }  # fmt: skip
+    assert wanted <= set(CASES)
+    assert all(len(rows) >= 2 for _, rows in CASES.values())
+
+
+@pytest.mark.parametrize("keep_doi", [True, False], ids=["as exported", "without DOI"])
+@pytest.mark.parametrize("case", MERGE)
+def test_duplicates_merge(case: str, keep_doi: bool):
+    rows = CASES[case][1]
+    records = [_record(r, keep_doi) for r in rows]
+    result = deduplicate(records)
+    assert [c.indices for c in result.clusters] == [list(range(len(records)))], (
+        case,
+        result.review,
+    )
+
+
+@pytest.mark.parametrize("case", APART)
+def test_lookalikes_never_merge(case: str):
+    rows = CASES[case][1]
+    records = [_record(r) for r in rows]
+    result = deduplicate(records)
+    assert result.clusters == [], case
+
+
+def test_lookalikes_never_merge_all_together():
+    """In one library, with every merge case beside them, the lookalikes stay apart."""
+    rows = [r for _, rs in CASES.values() for r in rs]
+    records = [_record(r) for r in rows]
+    labels = deduplicate(records).labels()
+    clusters: dict[int, set[str]] = defaultdict(set)
+    for row, label in zip(rows, labels, strict=True):
+        clusters[label].add(row["case"])
+    assert all(len(cases) == 1 for cases in clusters.values())
+    for case in APART:
+        members = [label for row, label in zip(rows, labels, strict=True) if row["case"] == case]
+        assert len(set(members)) == len(members), case
+    for case in MERGE:
+        members = {label for row, label in zip(rows, labels, strict=True) if row["case"] == case}
+        assert len(members) == 1, case
+
+
+def test_markup_and_greek_reduce_to_one_title():
+    rows = {r["id"]: r for _, rs in CASES.values() for r in rs}
+    assert normalize_title(rows["id_4006628"]["title"]) == normalize_title(
+        rows["id_2006629"]["title"]
+    )
+    assert normalize_title(rows["id_0000781"]["title"]) == normalize_title(
+        rows["id_0000782"]["title"]
+    )
+    assert normalize_title(rows["737"]["title"]) == normalize_title(rows["292"]["title"])
+
+
+def test_series_parts_go_to_a_reviewer_at_most():
+    rows = CASES["series_parts_roman"][1]
+    a, b = (record_keys(_record(r)) for r in rows)
+    evidence = score_pair(a, b, DedupSettings())
+    assert evidence.verdict != DUPLICATE
+    assert "title numbers" in evidence.conflicts
+
+
+QUEUE = sorted(c for c, (expect, _) in CASES.items() if expect == "queue")
+
+
+@pytest.mark.parametrize("case", QUEUE)
+def test_borderline_pairs_wait_for_a_reviewer(case: str):
+    records = [_record(r) for r in CASES[case][1]]
+    result = deduplicate(records)
+    assert result.clusters == []
+    assert [(p.a, p.b) for p in result.review] == [(0, 1)]
+
+
+def test_queued_pair_side_by_side():
+    from metasift.dedup.standalone import queued_pairs
+
+    records = [_record(r) for r in CASES["letters_sharing_a_title"][1]]
+    ((_pair, rows),) = queued_pairs(deduplicate(records), records)
+    status = {row.field: row.status for row in rows}
+    assert status["title"] == status["journal"] == status["volume"] == status["pages"] == "agree"
+    assert status["authors"] == "differ"
+    assert status["doi"] == "missing"
+    by_field = {row.field: (row.a, row.b) for row in rows}
+    assert by_field["authors"] == ("Rosa, U. W.", "Bouros, D.")

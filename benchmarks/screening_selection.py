@@ -67,6 +67,7 @@ def _members(model: ScreeningModel, **changes) -> tuple[ScreeningModel, ...]:
 
 
 MESH = ("title", "abstract", "mesh")
+WORDS = {"stop_words": None, "max_df": 0.95}  # as the default's, without stemming
 CANDIDATES: dict[str, ScreeningModel] = {
     m.name: m
     for m in (
@@ -84,6 +85,15 @@ CANDIDATES: dict[str, ScreeningModel] = {
             ),
         ),
         _with("default+mesh", text_fields=MESH),
+        _with(
+            "default/words+stems",
+            members=(*_members(DEFAULT, feature_params=WORDS), *DEFAULT.members),
+        ),
+        _with(
+            "default/words+stems+mesh",
+            members=(*_members(DEFAULT, feature_params=WORDS), *DEFAULT.members),
+            text_fields=MESH,
+        ),
         _with("default+embed", members=(*DEFAULT.members, _EMBED)),
         _with("default+mesh+embed", members=(*DEFAULT.members, _EMBED), text_fields=MESH),
     )

@@ -60,7 +60,13 @@ def test_report_says_decisions_were_simulated(flagship_run):
     html = result.report.read_text(encoding="utf-8")
     assert "were simulated to demonstrate metasift offline" in html
     assert "Records screened (n = 129)" in html
-    assert (root / "report" / "report.md").exists()
+    markdown = (root / "report" / "report.md").read_text(encoding="utf-8")
+    # The stopping rule's verdict in words, and what its guarantee rests on.
+    assert (
+        "| Stopping rule | about 100% of the relevant records found so far (at least 9" in markdown
+    )
+    assert "| How the stopping rule decides | stop is recommended when the records" in markdown
+    assert "the guarantee rests on this ranking, not on a random draw |" in markdown
     assert (root / "report" / "included.ris").read_text(encoding="utf-8").count("ER  -") == 20
 
 

@@ -152,6 +152,8 @@ def _screening(project: Project, review: ReviewState) -> tuple[Table, list[Figur
 
     state = review.screening
     rows = [[label, value] for label, value in review.lines() if label != "Records stored"]
+    if state.explanation:
+        rows.append(["How the stopping rule decides", state.explanation])
     for stage, label in ((TITLE_ABSTRACT, "title/abstract"), (FULL_TEXT, "full text")):
         result = agreement(project.engine, project.protocol, stage)
         if result is not None:

@@ -221,11 +221,16 @@ class HypergeometricStop:
         return StopEstimate(stop, estimated, lower)
 
     def describe(self) -> str:
+        miss = 100 - 100 * self.confidence
         return (
-            f"stop is recommended when recall < {100 * self.target:g}% is rejected at "
-            f"{100 * self.confidence:g}% confidence, treating the records screened last as a "
-            "random sample of those left (Callaghan & Mueller-Hansen 2020, ranked as in buscar); "
-            "this holds if the model ranks relevant records no lower than a random draw would"
+            f"stop is recommended when the records screened last make it unlikely (under "
+            f"{miss:g}%) that fewer than {100 * self.target:g}% of the relevant records have been "
+            "found: had more been missed, some would be expected among the irrelevant records "
+            "screened since the last relevant one. The test (Callaghan & Mueller-Hansen 2020, "
+            "applied to ranked screening as in their buscar package) treats those records as a "
+            "random sample of the ones left. The model ranks likely relevant records first, so "
+            "the records left are, if anything, less likely to be relevant than that sample; the "
+            "guarantee rests on this ranking, not on a random draw"
         )
 
     def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
@@ -507,7 +512,7 @@ class ConsecutiveIrrelevantStop:
         return StopEstimate(stop, estimated, lower)
 
     def describe(self) -> str:
-        return f"stop after N irrelevant records in a row: {_NO_GUARANTEE}"
+        return f"stop after {self.n} irrelevant records in a row: {_NO_GUARANTEE}"
 
     def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
         labels = np.asarray(order_labels, dtype=np.int64)

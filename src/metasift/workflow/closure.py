@@ -18,6 +18,7 @@ from metasift.errors import ReviewError
 from metasift.protocol import Protocol
 from metasift.screening.session import make_rule
 from metasift.screening.settings import screening_settings
+from metasift.screening.stopping import recall_in_words
 from metasift.screening.store import standing_decisions
 from metasift.store.audit import record_event
 from metasift.store.records import screenable_ids
@@ -46,16 +47,13 @@ class StopState:
         default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False
     )
 
+    # What the rule assumes and how it decides, in the rule's own words (for the report).
+    explanation: str = field(default="", compare=False)
+
     def describe(self) -> str:
-        if self.estimated_recall is None:
-            recall = "estimated recall unknown"
-        else:
-            recall = (
-                f"estimated recall {100 * self.estimated_recall:.0f}% "
-                f"(lower bound {100 * (self.recall_lower_bound or 0):.0f}%)"
-            )
-        verdict = "stop recommended" if self.stop else "keep screening"
-        return f"{recall} — {verdict} ({self.rule})"
+        """The estimate and the verdict as a reviewer reads them, and the rule's name."""
+        words = recall_in_words(self.estimated_recall, self.recall_lower_bound, self.stop)
+        return f"{words} ({self.rule} rule)"
 
 
 def stop_state(engine: Engine, protocol: Protocol) -> StopState:
@@ -86,6 +84,7 @@ def stop_state(engine: Engine, protocol: Protocol) -> StopState:
         recall_lower_bound=estimate.recall_lower_bound,
         stop=estimate.stop,
         labels=labels,
+        explanation=rule.describe(),
     )
 
 

@@ -16,7 +16,7 @@ The rules (metasift.screening.stopping):
 - knee: Cormack & Grossman (2016); safe: the SAFE heuristics; consecutive: 50 irrelevant in
   a row. The last three give no guarantee.
 
-    .venv/bin/python benchmarks/stopping_rules.py [--model default] [--seeds 10]
+    .venv/bin/python benchmarks/stopping_rules.py [--model NAME] [--seeds 10]
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def apply(job: tuple[str, list[int], int, int]) -> tuple[str, int, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default")
+    parser.add_argument("--model", default="svm+logistic-bmi/words+stems+mesh")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cache", default=str(OUT / "selection19.json"))

@@ -264,7 +264,7 @@ def test_shared_matrix_ensemble_scores_as_the_mean_of_standardised_member_scores
     from metasift.screening.learner import _train, fit_scores
 
     texts, labels = mini
-    model = get_model("default")
+    model = get_model("svm+logistic-bmi")
     X = model.make_features().fit_transform(texts)
     assert X[0] is X[1]  # one matrix for both members
     learner = Learner(X, model, seed=0)
@@ -281,13 +281,35 @@ def test_shared_matrix_ensemble_scores_as_the_mean_of_standardised_member_scores
     np.testing.assert_allclose(scores, expected / 2, rtol=1e-4, atol=1e-4)
 
 
+def test_words_and_stems_members_score_as_the_mean_of_all_four(mini):
+    """The default's four members on two matrices (words, stems): each pair is scored as one
+    linear model, and the result is the mean of the four standardised member scores."""
+    from metasift.screening.classifiers import relevance_scores
+    from metasift.screening.learner import _train, fit_scores
+
+    texts, labels = mini
+    model = get_model("default")
+    learner = Learner(model.make_features().fit_transform(texts), model, seed=0)
+    X = learner.X
+    assert len(model.members) == 4 and X[0] is X[1] and X[2] is X[3] and X[0] is not X[2]
+    labelled = np.arange(12)
+    y = labels[labelled]
+    kind, scores = fit_scores(X, labelled, y, model, 0, None)
+    expected = np.zeros(len(labels))
+    for Xm, member in zip(X, model.members, strict=True):
+        s = relevance_scores(_train(Xm, labelled, y, member, 0), Xm)
+        expected += (s - s.mean()) / s.std()
+    assert kind == "classifier"
+    np.testing.assert_allclose(scores, expected / 4, rtol=1e-4, atol=1e-4)
+
+
 def test_large_collections_standardise_member_scores_on_evenly_spaced_rows(mini, monkeypatch):
     from metasift.screening import learner as learner_module
     from metasift.screening.classifiers import relevance_scores
     from metasift.screening.learner import _train, fit_scores
 
     texts, labels = mini
-    model = get_model("default")
+    model = get_model("svm+logistic-bmi")
     X = Learner(model.make_features().fit_transform(texts), model, seed=0).X
     labelled = np.arange(12)
     y = labels[labelled]

@@ -182,7 +182,9 @@ def test_sampled_hypergeometric_p_values_follow_the_paper():
 
 
 def test_every_rule_states_its_guarantee():
-    assert "ranks relevant records no lower than a random draw" in HypergeometricStop().describe()
+    assert "the guarantee rests on this ranking, not on a random draw" in (
+        HypergeometricStop().describe()
+    )
     for rule in (KneeStop(), SafeStop(), ConsecutiveIrrelevantStop()):
         assert "without a statistical guarantee" in rule.describe()
 

@@ -366,7 +366,7 @@ class MemberFeatures(TransformerMixin, BaseEstimator):
         return out
 
 
-FEATURES = ("words", "hashed-words", "chars", "words+chars", "embeddings")
+FEATURES = ("words", "hashed-words", "hashed-words+stems", "chars", "words+chars", "embeddings")
 
 
 def make_features(name: str = "words", **params: Any):
@@ -375,6 +375,14 @@ def make_features(name: str = "words", **params: Any):
         return word_tfidf(**params)
     if name == "hashed-words":
         return HashedTfidf(**params)
+    if name == "hashed-words+stems":
+        # Words and their stems side by side in one matrix: stems join inflected forms, which
+        # helps on some reviews and blurs distinctions that matter on others; a linear model
+        # given both weighs each where the labels say.
+        params = {k: v for k, v in params.items() if k != "stem"}
+        return FeatureUnion(
+            [("words", HashedTfidf(**params)), ("stems", HashedTfidf(**params, stem=True))]
+        )
     if name == "chars":
         return char_tfidf(**params)
     if name == "words+chars":

@@ -9,6 +9,7 @@ waiting time depends on timing.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 from collections import deque
 from collections.abc import Container
@@ -100,8 +101,8 @@ def fit_scores(
     the cold-start order.
     """
     if isinstance(X, list):
-        if all(Xm is X[0] for Xm in X) and (y == 1).any() and (y == 0).any():
-            combined = _linear_ensemble(X[0], labelled, y, model, seed)
+        if (y == 1).any() and (y == 0).any():
+            combined = _grouped_ensemble(X, labelled, y, model, seed)
             if combined is not None:
                 return "classifier", combined
         jobs = [
@@ -187,6 +188,25 @@ def _linear_ensemble(
     weights = (coefs / sds).sum(axis=1) / k
     offset = float(((intercepts - means) / sds).sum()) / k
     return np.asarray(X @ weights.astype(X.dtype), dtype=np.float64).ravel() + offset
+
+
+def _grouped_ensemble(
+    X: list[Any], labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int
+) -> np.ndarray | None:
+    """The ensemble's mean standardised score, each group of members that share a matrix
+    scored as one linear model (:func:`_linear_ensemble`): members on word and on stem
+    features cost two sparse products, not four. ``None`` when a member is not linear."""
+    groups: dict[int, list[int]] = {}
+    for i, Xm in enumerate(X):
+        groups.setdefault(id(Xm), []).append(i)
+    total = np.zeros(X[0].shape[0])
+    for members in groups.values():
+        group = dataclasses.replace(model, members=tuple(model.members[i] for i in members))
+        mean = _linear_ensemble(X[members[0]], labelled, y, group, seed)
+        if mean is None:
+            return None
+        total += mean * len(members)
+    return total / len(X)
 
 
 # The features, in a retraining process only: sent once by its initializer, so that each

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from metasift.extraction.suggest import Suggestion
 from metasift.extraction.validation import Value
+from metasift.store.engine import connected
 from metasift.store.schema import extraction_suggestions, extraction_values, rob_judgements
 
 CONSENSUS = "consensus"
@@ -122,7 +123,7 @@ def get_values(
         query = query.where(extraction_values.c.study_id.in_(list(study_ids)))
     if reviewer is not None:
         query = query.where(extraction_values.c.reviewer == reviewer)
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = conn.execute(query).all()
     return [
         StoredValue(
@@ -143,24 +144,6 @@ def get_values(
 
 def _aware(when: dt.datetime) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-class _connect:
-    """A connection from an engine (closed after use) or the connection given."""
-
-    def __init__(self, bind: Engine | Connection) -> None:
-        self.bind = bind
-        self.conn: Connection | None = None
-
-    def __enter__(self) -> Connection:
-        if isinstance(self.bind, Connection):
-            return self.bind
-        self.conn = self.bind.connect()
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        if self.conn is not None:
-            self.conn.close()
 
 
 # --- suggestions ------------------------------------------------------------------------------
@@ -258,7 +241,7 @@ def get_suggestions(
         query = query.where(t.c.status.in_([status] if isinstance(status, str) else list(status)))
     if ids is not None:
         query = query.where(t.c.id.in_(list(ids)))
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = conn.execute(query).all()
     return [
         StoredSuggestion(
@@ -366,7 +349,7 @@ def get_judgements(
         query = query.where(t.c.study_id.in_(list(study_ids)))
     if tool is not None:
         query = query.where(t.c.tool == tool)
-    with _connect(engine) as conn:
+    with connected(engine) as conn:
         rows = conn.execute(query).all()
     return [
         StoredJudgement(

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from metasift.fulltext.files import EXTENSION, FOLDER, Checked
 from metasift.store.audit import record_event
+from metasift.store.engine import connected
 from metasift.store.schema import fulltext_files, fulltext_lookups
 
 
@@ -91,7 +92,7 @@ def stored_texts(
     if record_ids is not None:
         query = query.where(fulltext_files.c.record_id.in_(list(record_ids)))
     out: dict[int, list[StoredText]] = {}
-    with _connected(engine) as conn:
+    with connected(engine) as conn:
         for row in conn.execute(query):
             out.setdefault(row.record_id, []).append(
                 StoredText(
@@ -128,7 +129,7 @@ def last_fetches(engine: Engine | Connection) -> dict[int, LastFetch]:
         .order_by(t.c.id)
     )
     tries: dict[int, tuple[int, list[Try]]] = {}
-    with _connected(engine) as conn:
+    with connected(engine) as conn:
         for row in conn.execute(query):
             tries.setdefault(row.record_id, (row.fetch_run, []))[1].append(
                 Try(row.source, row.outcome, row.detail or "", row.url)
@@ -217,21 +218,3 @@ def record_text(
                 value={k: v for k, v in values.items() if k not in ("stored_at", "stored_by")},
             )
     return StoredText(**values)
-
-
-class _connected:
-    """A connection from an engine (closed after), or the caller's own connection as is."""
-
-    def __init__(self, bind: Engine | Connection) -> None:
-        self.bind = bind
-        self.conn: Connection | None = None
-
-    def __enter__(self) -> Connection:
-        if isinstance(self.bind, Connection):
-            return self.bind
-        self.conn = self.bind.connect()
-        return self.conn
-
-    def __exit__(self, *exc: object) -> None:
-        if self.conn is not None:
-            self.conn.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
@@ -143,3 +143,26 @@ def _stored_revisions(engine: Engine) -> frozenset[str] | None:
             return frozenset(rows)
     except sa.exc.DBAPIError:
         return None
+
+
+class connected:
+    """``with connected(bind) as conn``: a connection from an engine (closed after), or the
+    caller's own connection as it is (so a stage function can join the caller's transaction).
+
+    Args:
+        bind: an engine, or a connection already open.
+    """
+
+    def __init__(self, bind: Engine | Connection) -> None:
+        self.bind = bind
+        self.conn: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        if isinstance(self.bind, Connection):
+            return self.bind
+        self.conn = self.bind.connect()
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            self.conn.close()

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -37,7 +36,12 @@ from scipy.sparse.csgraph import connected_components
 
 from metasift.synthesis.effects import EffectSizes
 from metasift.synthesis.errors import ConvergenceError, SynthesisError, describe_rows
-from metasift.synthesis.models import SynthesisWarning, _drop_redundant, design_matrix
+from metasift.synthesis.models import (
+    _drop_redundant,
+    _num,
+    _warn,
+    design_matrix,
+)
 
 if TYPE_CHECKING:
     from metasift.synthesis.cluster_robust import RobustResult
@@ -201,16 +205,6 @@ class MVResult:
         if self.warnings:
             out["warnings"] = list(self.warnings)
         return out
-
-
-def _num(value: Any) -> float | None:
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
-def _warn(messages: list[str], text: str) -> None:
-    messages.append(text)
-    warnings.warn(text, SynthesisWarning, stacklevel=3)
 
 
 def _missing(value: Any) -> bool:

@@ -1369,13 +1369,13 @@ def simulate(
     """Simulate screening of a labelled dataset and report WSS, recall, ATD and stopping."""
     import json
 
-    from metasift.screening.models import DEFAULT_MODEL, MODELS, get_model
+    from metasift.screening.models import MODELS, default_model_name, get_model
 
     if list_models:
         from rich.markup import escape
 
         for name, spec in MODELS.items():
-            mark = " (default)" if name == DEFAULT_MODEL else ""
+            mark = " (default)" if name == default_model_name() else ""
             console.print(f"[bold]{name}[/bold]{mark}: {escape(spec.description)}")
         return
     if dataset is None:

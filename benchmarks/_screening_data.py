@@ -90,12 +90,11 @@ def write_csv(records: list[Record], labels: np.ndarray, path: Path) -> None:
             writer.writerow([i, r.title or "", r.abstract or "", int(label)])
 
 
-def run_asreview(collection: Collection, priors: list[int]) -> dict:
-    """One ASReview simulation (elas_u4, stops at the last relevant record): order and times."""
-    records, labels = load(collection)
+def run_asreview_csv(data_csv: Path, priors: list[int]) -> dict:
+    """One ASReview simulation (elas_u4, stops at the last relevant record) on a CSV of
+    :func:`write_csv`'s shape: the order (row numbers) and the wall and CPU time."""
     with tempfile.TemporaryDirectory() as tmp:
-        data_csv, out = Path(tmp) / "data.csv", Path(tmp) / "out.json"
-        write_csv(records, labels, data_csv)
+        out = Path(tmp) / "out.json"
         subprocess.run(
             [str(asreview_python()), str(HERE / "_asreview_worker.py"), str(data_csv), str(out)]
             + [str(i) for i in priors],
@@ -104,6 +103,15 @@ def run_asreview(collection: Collection, priors: list[int]) -> dict:
             cwd=tmp,
         )
         return json.loads(out.read_text())
+
+
+def run_asreview(collection: Collection, priors: list[int]) -> dict:
+    """:func:`run_asreview_csv` on one of the collections."""
+    records, labels = load(collection)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_csv = Path(tmp) / "data.csv"
+        write_csv(records, labels, data_csv)
+        return run_asreview_csv(data_csv, priors)
 
 
 def padded(order: list[int], n: int) -> list[int]:

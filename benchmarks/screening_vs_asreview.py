@@ -19,16 +19,14 @@ share of records saved against screening everything.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _screening_data import asreview_python, padded, run_asreview_csv, write_csv
 from rich.console import Console
 from rich.table import Table
 
@@ -43,40 +41,7 @@ HERE = Path(__file__).resolve().parent
 SYNERGY = Path(os.environ.get("METASIFT_SHARED_DATA", HERE.parents[1] / "shared" / "data")) / (
     "synergy"
 )
-VENV = HERE / ".venv-asreview"
-ASREVIEW = "asreview==3.0.8"
 console = Console(width=200)  # the tables are wide; a pipe would get 80 columns
-
-
-def asreview_python() -> Path:
-    python = VENV / "bin" / "python"
-    if (
-        not python.exists()
-        or subprocess.run([str(python), "-c", "import asreview"], capture_output=True).returncode
-    ):
-        console.print(f"Installing {ASREVIEW} into {VENV} ...")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", ASREVIEW], check=True)
-    return python
-
-
-def run_asreview(python: Path, data_csv: Path, priors: list[int]) -> list:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.json"
-        subprocess.run(
-            [str(python), str(HERE / "_asreview_worker.py"), str(data_csv), str(out)]
-            + [str(i) for i in priors],
-            check=True,
-            capture_output=True,
-            cwd=tmp,
-        )
-        result = json.loads(out.read_text())
-    return [result["order"], result["wall_time"], result["cpu_time"]]
-
-
-def padded(order: list[int], n: int) -> list[int]:
-    seen = set(order)
-    return order + [i for i in range(n) if i not in seen]
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -108,21 +73,17 @@ def main() -> None:
     tmpdir = Path(tempfile.mkdtemp(prefix="metasift-bench-"))
     for folder in folders:
         records = read_records(folder)
-        texts = record_texts(records)
         labels = np.array([r.label for r in records])
         data_csv = tmpdir / f"{folder.name}.csv"
-        with data_csv.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["record_id", "title", "abstract", "label_included"])
-            for i, r in enumerate(records):
-                writer.writerow([i, r.title or "", r.abstract or "", r.label])
+        write_csv(records, labels, data_csv)
         for seed in range(args.seeds):
             priors = choose_priors(labels, Prior(1, 1), seed)
             row = {"dataset": folder.name, "seed": seed, "priors": priors}
             if python is not None:
                 key = f"{folder.name}/{seed}/{priors}"
                 if key not in cache:
-                    cache[key] = run_asreview(python, data_csv, priors)
+                    run = run_asreview_csv(data_csv, priors)
+                    cache[key] = [run["order"], run["wall_time"], run["cpu_time"]]
                     if args.cache:
                         args.cache.write_text(json.dumps(cache))
                 order, wall, *rest = cache[key]
@@ -136,7 +97,7 @@ def main() -> None:
             for name in args.models:
                 cpu = time.process_time()
                 result = simulate(
-                    texts,
+                    record_texts(records, get_model(name).text_fields),
                     labels,
                     model=get_model(name),
                     seed=seed,

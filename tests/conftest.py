@@ -27,6 +27,32 @@ def _cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["METASIFT_CACHE_DIR"] = before
 
 
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No credentials, service URLs or config file from the machine running the tests: HOME
+    and XDG_CONFIG_HOME point into the test's own folder."""
+    for name in (
+        "NCBI_API_KEY",
+        "METASIFT_EMAIL",
+        "OPENALEX_API_KEY",
+        "METASIFT_CONFIG",
+        "METASIFT_PUBMED_URL",
+        "METASIFT_EUROPEPMC_URL",
+        "METASIFT_OPENALEX_URL",
+        "METASIFT_PMC_OA_URL",
+        "METASIFT_UNPAYWALL_URL",
+        "METASIFT_HTTP_BACKOFF",
+        "METASIFT_HTTP_TIMEOUT",
+        "METASIFT_DATABASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    return home
+
+
 def shared(*parts: str) -> Path:
     """A path under ../shared/data; skips the test with the reason when it is absent."""
     path = SHARED_DATA.joinpath(*parts)

@@ -44,26 +44,6 @@ RECORDS = [
 
 
 @pytest.fixture
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No credentials, service URLs or config file from the machine running the tests."""
-    for name in (
-        "METASIFT_EMAIL",
-        "METASIFT_CONFIG",
-        "METASIFT_EUROPEPMC_URL",
-        "METASIFT_PMC_OA_URL",
-        "METASIFT_UNPAYWALL_URL",
-        "METASIFT_DATABASE_URL",
-        "METASIFT_HTTP_BACKOFF",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    return home
-
-
-@pytest.fixture
 def project(tmp_path: Path, isolated_env: Path) -> Iterator[Project]:
     root = tmp_path / "review"
     root.mkdir()

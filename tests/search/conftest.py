@@ -52,29 +52,6 @@ def creds() -> Credentials:
     return Credentials(email=EMAIL, ncbi_api_key=KEY, openalex_api_key=OPENALEX_KEY)
 
 
-@pytest.fixture
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No credentials or service URLs from the machine running the tests."""
-    for name in (
-        "NCBI_API_KEY",
-        "METASIFT_EMAIL",
-        "OPENALEX_API_KEY",
-        "METASIFT_CONFIG",
-        "METASIFT_PUBMED_URL",
-        "METASIFT_EUROPEPMC_URL",
-        "METASIFT_OPENALEX_URL",
-        "METASIFT_HTTP_BACKOFF",
-        "METASIFT_HTTP_TIMEOUT",
-        "METASIFT_DATABASE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    return home
-
-
 @pytest.fixture(scope="session")
 def corpus_12k() -> list[Article]:
     return synthetic_corpus(12_000)

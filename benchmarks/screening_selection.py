@@ -111,6 +111,13 @@ _CHOSEN = CANDIDATES["svm+logistic-bmi/words+stems+mesh"]
 CANDIDATES[f"{_CHOSEN.name}+embed"] = _with(
     f"{_CHOSEN.name}+embed", _CHOSEN, members=(*_CHOSEN.members, _EMBED)
 )
+# A fifth, differently made member without torch (added after the first runs above): a dense
+# view by latent semantic analysis, or character n-grams.
+for _name, _features_name in (("lsa", "lsa"), ("chars", "chars")):
+    _member = ScreeningModel(name=f"{_name}-logistic", features=_features_name)
+    CANDIDATES[f"{_CHOSEN.name}+{_name}"] = _with(
+        f"{_CHOSEN.name}+{_name}", _CHOSEN, members=(*_CHOSEN.members, _member)
+    )
 
 
 def needs_embeddings(model: ScreeningModel) -> bool:

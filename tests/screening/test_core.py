@@ -259,6 +259,27 @@ def test_hashed_tfidf_equals_tfidf_vectorizer_up_to_column_order(mini, max_df, s
     assert (parallel.fit_transform(texts) != A).nnz == 0
 
 
+def test_latent_semantics_is_the_seeded_svd_of_the_stem_tfidf_with_unit_rows(mini):
+    from sklearn.decomposition import TruncatedSVD
+
+    from metasift.screening.features import HashedTfidf, make_features
+
+    texts, _ = mini
+    lsa = make_features("lsa", n_components=8)
+    X = lsa.fit_transform(texts)
+    assert X.shape == (40, 8) and X.dtype == np.float32
+    assert np.allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
+    tfidf = HashedTfidf(stop_words=None, max_df=0.95, stem=True).fit_transform(texts)
+    raw = TruncatedSVD(n_components=8, random_state=0).fit_transform(tfidf)
+    assert np.allclose(X, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-5)
+    # Seeded: the same matrix again; new texts land in the same space.
+    assert np.array_equal(make_features("lsa", n_components=8).fit_transform(texts), X)
+    assert np.allclose(lsa.transform(texts[:3]), X[:3], atol=1e-5)
+    # A collection smaller than the number of topics asked for gets one topic fewer than it
+    # has records.
+    assert make_features("lsa").fit_transform(texts[:5]).shape == (5, 4)
+
+
 def test_shared_matrix_ensemble_scores_as_the_mean_of_standardised_member_scores(mini):
     from metasift.screening.classifiers import relevance_scores
     from metasift.screening.learner import _train, fit_scores

@@ -203,7 +203,10 @@ def effect_line(res: RMAResult) -> str:
 
 
 def _model(res: RMAResult) -> str:
-    """ "IV, Random (REML), 95% CI" as the header of the estimates."""
+    """ "IV, Random (REML), 95% CI" as the header of the estimates ("M-H, Fixed" and "Peto,
+    Fixed" for the pooling of 2x2 tables)."""
+    if res.method in ("MH", "PETO"):
+        return f"{'M-H' if res.method == 'MH' else 'Peto'}, Fixed, {res.level:g}% CI"
     if res.random:
         model = f"Random ({res.method}{', HKSJ' if res.test == 'knha' else ''})"
     else:

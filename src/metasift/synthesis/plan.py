@@ -190,10 +190,10 @@ class AnalysisOutcome:
 
     def view(self) -> RMAResult:
         """The model the plots draw: the fit, or for Mantel-Haenszel and Peto pooling the
-        inverse-variance view of the same studies (their rows and weights)."""
+        same studies (rows, yi, vi) with that pooled estimate and its own study weights."""
         if isinstance(self.fit, RMAResult):
             return self.fit
-        return rma(self.effects, method="EE", tau2_ci=False)
+        return self.fit.view(rma(self.effects, method="EE", tau2_ci=False))
 
     def arm_labels(self) -> tuple[str, str]:
         """The two arms' names, from the columns the analysis reads ("ADSC.mean" -> "ADSC"),

@@ -490,10 +490,18 @@ def simulation_notice(simulation: Simulation) -> str:
         if simulation.full_text
         else "every report sought is included at full text"
     )
+    later = []
+    if simulation.extraction:
+        later.append(f"extracted data are copied from {simulation.extraction}")
+    if simulation.risk_of_bias:
+        later.append(f"risk-of-bias judgements from {simulation.risk_of_bias}")
+    if simulation.confirm_grade:
+        later.append("each GRADE proposal is confirmed as proposed, its rule as the footnote")
+    more = "".join(f", {item}" for item in later)
     return (
         "Reviewers' decisions in this review were simulated to demonstrate metasift offline: "
         "title/abstract decisions follow the include labels carried by the bundled records, "
-        f"{full_text}. They are not a review team's judgements."
+        f"{full_text}{more}. They are not a review team's judgements."
     )
 
 

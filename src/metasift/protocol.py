@@ -305,6 +305,7 @@ reviewers = 2                       # 2 = double extraction with reconciliation,
 # thresholds = [0.75, 1.25]         # decision thresholds (here RR); default GRADE's 0.75/1.25
 # outcome = "All-cause mortality"   # the Summary of Findings row label
 # follow_up = "12 months"
+# rate = false                      # a sensitivity analysis: not rated, no row of its own
 """
 
 

@@ -51,6 +51,8 @@ POOLING = (*METHODS, "MH", "PETO")
 class GradeOptions(BaseModel):
     """How GRADE and the Summary of Findings read one analysis (``grade`` of an analysis).
 
+    ``rate`` false marks a sensitivity analysis: it is pooled and drawn but not rated, and has
+    no row in the Summary of Findings (one row per outcome, as GRADEpro has);
     ``randomised`` sets where certainty starts (high for randomised trials, low otherwise);
     ``thresholds`` are the decision thresholds on the natural scale (e.g. [0.75, 1.25] for a
     risk ratio, [-5, 5] points for a mean difference); ``ois`` overrides the computed optimal
@@ -59,6 +61,7 @@ class GradeOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    rate: bool = True
     randomised: bool = True
     thresholds: tuple[float, float] | None = None
     ois: int | None = Field(None, gt=0)

@@ -538,4 +538,6 @@ def _rob_legend(tx: Any, rob: RobDots, y: float) -> None:
     for j, line in enumerate(rob.legend, start=1):
         tx.text(0, y - j, line, fontsize=FONT - 0.5, color=INK)
     key = "   ".join(f"{symbol} {judgement}" for judgement, (_, symbol) in rob.styles.items())
+    # an empty circle is a domain no reviewer has judged (or an overall still open)
+    key += "   ○ Not assessed"
     tx.text(0, y - len(rob.legend) - 1, f"Judgement: {key}", fontsize=FONT - 0.5, color=INK)

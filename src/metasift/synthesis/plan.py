@@ -199,8 +199,10 @@ class AnalysisOutcome:
         return self.fit.view(rma(self.effects, method="EE", tau2_ci=False))
 
     def arm_labels(self) -> tuple[str, str]:
-        """The two arms' names, from the columns the analysis reads ("ADSC.mean" -> "ADSC"),
-        else RevMan's "Experimental" and "Control"."""
+        """The two arms' names: the analysis' ``arms``, else from the columns it reads
+        ("ADSC.mean" -> "ADSC"), else RevMan's "Experimental" and "Control"."""
+        if self.analysis.arms:
+            return self.analysis.arms
         names = []
         for inputs, default in (
             (("n1i", "ai", "m1i", "x1i", "sd1i", "t1i"), "Experimental"),

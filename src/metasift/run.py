@@ -253,8 +253,8 @@ def simulate_full_text(project: Project, progress: Progress) -> str:
 # --- simulated extraction, risk of bias and certainty -------------------------------------------
 
 
-def _studies_by_source_id(project: Project) -> dict[str, int]:
-    """Each included study's id by its record's source id (how simulation files name studies)."""
+def _included_records(project: Project) -> dict[int, Record]:
+    """Each study included at full text by its id, with its record."""
     from metasift.store.records import iter_records
     from metasift.store.schema import records as records_table
     from metasift.workflow.state import extraction_studies
@@ -262,26 +262,43 @@ def _studies_by_source_id(project: Project) -> dict[str, int]:
     studies = extraction_studies(project.engine, project.protocol)
     if not studies:
         return {}
-    found = iter_records(project.engine, records_table.c.id.in_(studies))
-    return {record.source_id: sid for sid, record in found if record.source_id}
+    return dict(iter_records(project.engine, records_table.c.id.in_(studies)))
+
+
+# Columns of a simulation file that name a study's record, as the full-text plan's do.
+_RECORD_KEYS = ("doi", "pmid", "title")
 
 
 def _rows_by_study(
-    path: Path, by_source: dict[str, int]
+    path: Path, studies: dict[int, Record]
 ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """A simulation CSV's header and rows, each row's ``study_id`` turned from a record's
-    source id into the study's id; rows of studies not included are left out."""
+    """A simulation CSV's header and rows, each row's ``study_id`` set to the id of the study
+    whose record it names: by its source id in ``study_id``, or by DOI, PMID or title (columns
+    then dropped); rows of studies not included are left out."""
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         header = list(reader.fieldnames or [])
-        if "study_id" not in header:
-            raise MetasiftError(f"{path}, line 1: a study_id column (records' source ids) needed.")
+        if "study_id" not in header and not set(_RECORD_KEYS) & set(header):
+            raise MetasiftError(
+                f"{path}, line 1: a study_id column (records' source ids), or doi, pmid or "
+                "title, is needed to name each row's study."
+            )
         rows = []
         for line, row in enumerate(reader, start=2):
-            sid = by_source.get(row["study_id"])
+            key = row.get("study_id") or ""
+            sid = next(
+                (
+                    sid
+                    for sid, record in studies.items()
+                    if (key and key == record.source_id) or _matches(row, record)
+                ),
+                None,
+            )
             if sid is not None:
-                rows.append((line, {**row, "study_id": str(sid)}))
-    return header, rows
+                cells = {k: v for k, v in row.items() if k not in _RECORD_KEYS}
+                rows.append((line, {**cells, "study_id": str(sid)}))
+    columns = [c for c in header if c not in _RECORD_KEYS and c != "study_id"]
+    return ["study_id", *columns], rows
 
 
 def simulate_extraction(project: Project) -> str:
@@ -291,11 +308,11 @@ def simulate_extraction(project: Project) -> str:
 
     simulation = project.protocol.simulation
     path = project.root / simulation.extraction
-    by_source = _studies_by_source_id(project)
-    studies = sorted(set(by_source.values()))
+    included = _included_records(project)
+    studies = sorted(included)
     if get_values(project.engine, studies, simulation.reviewer):
         return "values of the simulated reviewer already stored"
-    header, rows = _rows_by_study(path, by_source)
+    header, rows = _rows_by_study(path, included)
     detail = {"file": simulation.extraction, "sheet": path.name}
     result = import_rows(
         project.engine, project.protocol, header, rows, simulation.reviewer, studies, detail
@@ -303,7 +320,8 @@ def simulate_extraction(project: Project) -> str:
     if result.errors:
         problems = "; ".join(e.describe() for e in result.errors[:5])
         raise MetasiftError(f"{path}: {len(result.errors)} invalid cells: {problems}")
-    return f"{result.stored} values for {len(studies)} studies from {simulation.extraction}"
+    extracted = len({v.study_id for v in result.values})
+    return f"{result.stored} values for {extracted} studies from {simulation.extraction}"
 
 
 def simulate_risk_of_bias(project: Project) -> str:
@@ -313,7 +331,7 @@ def simulate_risk_of_bias(project: Project) -> str:
 
     simulation = project.protocol.simulation
     path = project.root / simulation.risk_of_bias
-    _, rows = _rows_by_study(path, _studies_by_source_id(project))
+    _, rows = _rows_by_study(path, _included_records(project))
     for line, row in rows:
         answers = dict(
             item.split("=", 1) for item in (row.get("answers") or "").split(";") if "=" in item

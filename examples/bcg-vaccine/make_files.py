@@ -20,9 +20,9 @@ HERE = Path(__file__).parent
 DATA = HERE / "data" / "dat_bcg.csv"
 
 # Allocation (dat.bcg's ``alloc``) -> RoB 2 domain 1 signalling answers. 1.1: random
-# allocation is a random sequence, alternate or systematic allocation is not. 1.2: a sequence
-# that is not random can be foreseen, so it cannot have been concealed (RoB 2 guidance on 1.2);
-# for random allocation the data set says nothing of concealment (NI). 1.3: the data set has
+# allocation is a random sequence, alternate or systematic allocation is not. 1.2: with
+# alternate or systematic allocation those enrolling can foresee the next assignment, so it was
+# not concealed; for random allocation the data set says nothing of concealment (NI). 1.3: the data set has
 # no baseline characteristics (NI).
 ANSWERS = {
     "random": {"1.1": "Y", "1.2": "NI", "1.3": "NI"},

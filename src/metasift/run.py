@@ -328,10 +328,15 @@ def simulate_risk_of_bias(project: Project) -> str:
     """Record the simulation's risk-of-bias file as the simulated reviewer's judgements, each
     from its signalling answers by the tool's algorithm (or as given, with its support)."""
     from metasift.extraction.stage import record_rob
+    from metasift.extraction.store import get_judgements
 
     simulation = project.protocol.simulation
     path = project.root / simulation.risk_of_bias
-    _, rows = _rows_by_study(path, _included_records(project))
+    included = _included_records(project)
+    judged = get_judgements(project.engine, sorted(included))
+    if any(j.reviewer == simulation.reviewer for j in judged):
+        return "judgements of the simulated reviewer already recorded"
+    _, rows = _rows_by_study(path, included)
     for line, row in rows:
         answers = dict(
             item.split("=", 1) for item in (row.get("answers") or "").split(";") if "=" in item

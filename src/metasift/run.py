@@ -302,7 +302,10 @@ def _rows_by_study(
 
 
 def simulate_extraction(project: Project) -> str:
-    """Store the simulation's extraction file as the simulated reviewer's values (once)."""
+    """Store the simulation's extraction file as the simulated reviewer's values (once).
+
+    :param project: the review; its ``[simulation] extraction`` names the file.
+    """
     from metasift.extraction.stage import import_rows
     from metasift.extraction.store import get_values
 
@@ -360,7 +363,10 @@ def simulate_risk_of_bias(project: Project) -> str:
 
 def simulate_grade(project: Project) -> str:
     """The simulated reviewer confirms each GRADE proposal not judged yet, the proposal's rule
-    as the footnote."""
+    as the footnote.
+
+    :param project: the review (its analysis plan, extraction and risk of bias in the store).
+    """
     from metasift.workflow.certainty import grade_review, record_grade
 
     reviewer = project.protocol.simulation.reviewer

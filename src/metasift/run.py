@@ -329,7 +329,10 @@ def simulate_extraction(project: Project) -> str:
 
 def simulate_risk_of_bias(project: Project) -> str:
     """Record the simulation's risk-of-bias file as the simulated reviewer's judgements, each
-    from its signalling answers by the tool's algorithm (or as given, with its support)."""
+    from its signalling answers by the tool's algorithm (or as given, with its support), once.
+
+    :param project: the review; its ``[simulation] risk_of_bias`` names the file.
+    """
     from metasift.extraction.stage import record_rob
     from metasift.extraction.store import get_judgements
 

@@ -70,6 +70,21 @@ def test_report_says_decisions_were_simulated(flagship_run):
     assert (root / "report" / "included.ris").read_text(encoding="utf-8").count("ER  -") == 20
 
 
+def test_flagship_report_shows_extraction_and_plainly_no_risk_of_bias(flagship_run):
+    root, result, _ = flagship_run
+    markdown = (root / "report" / "report.md").read_text(encoding="utf-8")
+    assert ("extraction", "done") in [(s.stage, s.status) for s in result.stages]
+    assert "extracted data are copied from extraction_simulated.csv" in markdown
+    # the simulated reviewer's values (from the corpus notes), not marked as suggestions
+    shin = "| Shin 2020 | animal in vivo | atopic dermatitis | exosomes/EVs | mouse | oxazolone |"
+    assert shin in markdown
+    assert "| Yao 2021 | non-randomised clinical | psoriasis | ADMSC | human |  |" in markdown
+    rob = markdown.split("**Risk of bias of each included study**", 1)[1].split("\n\n", 2)[1]
+    rows = [line for line in rob.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + 20
+    assert all(line.endswith("| — | none | not assessed |") for line in rows[1:])
+
+
 def test_a_finished_review_cannot_be_changed_from_the_side(tmp_path):
     """After 'run' closed screening: no decision from a stranger, none on the closed stage from
     any member or door, and reopening is an owner's audited act with a reason."""

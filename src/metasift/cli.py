@@ -2160,7 +2160,7 @@ def run_cmd(
 
         def on_stage(item) -> None:
             colour = colours.get(item.status, "white")
-            bar.console.print(f"[{colour}]{item.stage:<11}[/{colour}] {_safe(item.detail)}")
+            bar.console.print(f"[{colour}]{item.stage:<12}[/{colour}] {_safe(item.detail)}")
 
         result = run_review(proj, offline=offline, out=out, progress=progress, on_stage=on_stage)
     if result.failed():

@@ -104,7 +104,11 @@ class Simulation(Section):
     Title/abstract decisions follow the include label each record carries (SYNERGY labels, a
     label column, a JSONL 'eligible' key); full-text decisions follow the `full_text` CSV (doi,
     pmid or title -> decision, reason, note) and are "include" for records it does not list.
-    Reports say plainly that decisions were simulated.
+    Extraction and risk of bias are simulated only when files give them: ``extraction`` is a
+    CSV in the extraction template's columns whose ``study_id`` holds each record's source id,
+    ``risk_of_bias`` a CSV of (study_id, tool, domain, answers "1.1=Y; 1.2=NI", judgement,
+    support); ``confirm_grade`` has the simulated reviewer confirm each GRADE proposal, its
+    rule as the footnote. Reports say plainly that decisions were simulated.
     """
 
     enabled: bool = False
@@ -114,6 +118,9 @@ class Simulation(Section):
     full_text: str = ""
     # Close title/abstract screening as soon as the stopping rule recommends it.
     stop_with_rule: bool = True
+    extraction: str = ""
+    risk_of_bias: str = ""
+    confirm_grade: bool = False
 
 
 class Protocol(Section):
@@ -298,6 +305,7 @@ reviewers = 2                       # 2 = double extraction with reconciliation,
 # thresholds = [0.75, 1.25]         # decision thresholds (here RR); default GRADE's 0.75/1.25
 # outcome = "All-cause mortality"   # the Summary of Findings row label
 # follow_up = "12 months"
+# rate = false                      # a sensitivity analysis: not rated, no row of its own
 """
 
 

@@ -250,6 +250,148 @@ def simulate_full_text(project: Project, progress: Progress) -> str:
     return f"{len(final)} reports assessed, {included} included"
 
 
+# --- simulated extraction, risk of bias and certainty -------------------------------------------
+
+
+def _included_records(project: Project) -> dict[int, Record]:
+    """Each study included at full text by its id, with its record."""
+    from metasift.store.records import iter_records
+    from metasift.store.schema import records as records_table
+    from metasift.workflow.state import extraction_studies
+
+    studies = extraction_studies(project.engine, project.protocol)
+    if not studies:
+        return {}
+    return dict(iter_records(project.engine, records_table.c.id.in_(studies)))
+
+
+# Columns of a simulation file that name a study's record, as the full-text plan's do.
+_RECORD_KEYS = ("doi", "pmid", "title")
+
+
+def _rows_by_study(
+    path: Path, studies: dict[int, Record]
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """A simulation CSV's header and rows, each row's ``study_id`` set to the id of the study
+    whose record it names: by its source id in ``study_id``, or by DOI, PMID or title (columns
+    then dropped); rows of studies not included are left out."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = list(reader.fieldnames or [])
+        if "study_id" not in header and not set(_RECORD_KEYS) & set(header):
+            raise MetasiftError(
+                f"{path}, line 1: a study_id column (records' source ids), or doi, pmid or "
+                "title, is needed to name each row's study."
+            )
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            key = row.get("study_id") or ""
+            sid = next(
+                (
+                    sid
+                    for sid, record in studies.items()
+                    if (key and key == record.source_id) or _matches(row, record)
+                ),
+                None,
+            )
+            if sid is not None:
+                cells = {k: v for k, v in row.items() if k not in _RECORD_KEYS}
+                rows.append((line, {**cells, "study_id": str(sid)}))
+    columns = [c for c in header if c not in _RECORD_KEYS and c != "study_id"]
+    return ["study_id", *columns], rows
+
+
+def simulate_extraction(project: Project) -> str:
+    """Store the simulation's extraction file as the simulated reviewer's values (once).
+
+    :param project: the review; its ``[simulation] extraction`` names the file.
+    """
+    from metasift.extraction.stage import import_rows
+    from metasift.extraction.store import get_values
+
+    simulation = project.protocol.simulation
+    path = project.root / simulation.extraction
+    included = _included_records(project)
+    studies = sorted(included)
+    if get_values(project.engine, studies, simulation.reviewer):
+        return "values of the simulated reviewer already stored"
+    header, rows = _rows_by_study(path, included)
+    detail = {"file": simulation.extraction, "sheet": path.name}
+    result = import_rows(
+        project.engine, project.protocol, header, rows, simulation.reviewer, studies, detail
+    )
+    if result.errors:
+        problems = "; ".join(e.describe() for e in result.errors[:5])
+        raise MetasiftError(f"{path}: {len(result.errors)} invalid cells: {problems}")
+    extracted = len({v.study_id for v in result.values})
+    return f"{result.stored} values for {extracted} studies from {simulation.extraction}"
+
+
+def simulate_risk_of_bias(project: Project) -> str:
+    """Record the simulation's risk-of-bias file as the simulated reviewer's judgements, each
+    from its signalling answers by the tool's algorithm (or as given, with its support), once.
+
+    :param project: the review; its ``[simulation] risk_of_bias`` names the file.
+    """
+    from metasift.extraction.stage import record_rob
+    from metasift.extraction.store import get_judgements
+
+    simulation = project.protocol.simulation
+    path = project.root / simulation.risk_of_bias
+    included = _included_records(project)
+    judged = get_judgements(project.engine, sorted(included))
+    if any(j.reviewer == simulation.reviewer for j in judged):
+        return "judgements of the simulated reviewer already recorded"
+    _, rows = _rows_by_study(path, included)
+    for line, row in rows:
+        answers = dict(
+            item.split("=", 1) for item in (row.get("answers") or "").split(";") if "=" in item
+        )
+        try:
+            record_rob(
+                project.engine,
+                study_id=int(row["study_id"]),
+                tool=row["tool"],
+                domain=row["domain"],
+                reviewer=simulation.reviewer,
+                answers={k.strip(): v.strip() for k, v in answers.items()},
+                judgement=row.get("judgement") or None,
+                support=row.get("support") or "",
+            )
+        except MetasiftError as exc:
+            raise MetasiftError(f"{path}, line {line}: {exc}") from exc
+    studies = len({row["study_id"] for _, row in rows})
+    return f"{len(rows)} judgements for {studies} studies from {simulation.risk_of_bias}"
+
+
+def simulate_grade(project: Project) -> str:
+    """The simulated reviewer confirms each GRADE proposal not judged yet, the proposal's rule
+    as the footnote.
+
+    :param project: the review (its analysis plan, extraction and risk of bias in the store).
+    """
+    from metasift.workflow.certainty import grade_review, record_grade
+
+    reviewer = project.protocol.simulation.reviewer
+    graded = {g.name: g for g in grade_review(project.engine, project.protocol)}
+    confirmed = 0
+    for item in graded.values():
+        for domain in item.pending:
+            rule = item.proposed.judgement(domain)
+            record_grade(
+                project.engine,
+                project.protocol,
+                analysis=item.name,
+                domain=domain,
+                reviewer=reviewer,
+                footnote=rule.rule if rule else "",
+                graded=graded,
+            )
+            confirmed += 1
+    certainty = ", ".join(f"{name}: {g.proposed.label}" for name, g in graded.items())
+    return f"{confirmed} GRADE judgements confirmed ({certainty or 'no analysis'})"
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -311,6 +453,12 @@ def run_review(
 
     suggested = suggest_for_included(project, progress)
     announce("extraction", "done", f"{suggested} automatic suggestions for reviewers to verify")
+    if simulation.enabled and simulation.extraction:
+        announce("extraction", "done", simulate_extraction(project))
+    if simulation.enabled and simulation.risk_of_bias:
+        announce("risk of bias", "done", simulate_risk_of_bias(project))
+    if simulation.enabled and simulation.confirm_grade:
+        announce("certainty", "done", simulate_grade(project))
 
     ctx = build_report(project)
     result.report = write_report(ctx, out or project.root / "report")

@@ -178,3 +178,12 @@ def test_parse_year():
 def test_clean_text():
     assert clean_text("  a\n  b &amp; <i>c</i> ", strip_tags=True) == "a b & c"
     assert clean_text("   ") is None
+
+
+def test_a_citation_with_authors_year_and_an_id_is_content():
+    from metasift.records.normalize import record_has_content
+
+    trial = Record(authors=["Aronson"], year=1948, source_id="dat.bcg trial 1")
+    assert record_has_content(trial)
+    assert not record_has_content(Record(authors=["Aronson"], year=1948))
+    assert not record_has_content(Record(year=1948, source_id="7"))

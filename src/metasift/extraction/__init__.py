@@ -40,6 +40,7 @@ __all__, __getattr__, __dir__ = attach(
         "evidence_map",
         "export_template",
         "final_values",
+        "import_rows",
         "import_template",
         "reconcile",
         "reconcile_agreements",

@@ -422,3 +422,21 @@ def overall_judgement(tool: str, domains: Mapping[str, str]) -> str | None:
     if tool == "robins-i":
         return robins_i_overall(domains)
     return None
+
+
+def overall_so_far(tool: str, domains: Mapping[str, str]) -> str | None:
+    """The overall judgement that the domains judged so far already settle: the tool's rule
+    when every domain is judged; otherwise, since the overall judgement is at least as severe
+    as the worst domain (RoB 2: any High domain; ROBINS-I: any Critical domain), that worst
+    judgement; None while it is still open.
+
+    :param tool: rob2, robins-i or syrcle.
+    :param domains: domain key -> judgement, for the domains judged.
+    """
+    keys = {"rob2": ROB2_DOMAINS, "robins-i": ROBINS_I_DOMAINS}.get(tool)
+    if keys is None:
+        return None
+    if all(d.key in domains for d in keys):
+        return overall_judgement(tool, domains)
+    worst = HIGH if tool == "rob2" else "Critical"
+    return worst if worst in domains.values() else None

@@ -128,14 +128,42 @@ def import_template(
     study_ids: Sequence[int],
 ) -> ImportResult:
     """Validate a filled-in template; store its values only if every cell is valid."""
-    ctx = context(protocol)
     sheet, header, rows = read_template(path)
+    detail = {"file": path.name, "sheet": sheet}
+    return import_rows(engine, protocol, header, rows, reviewer, study_ids, detail)
+
+
+def import_rows(
+    engine: Engine,
+    protocol: Protocol,
+    header: list[str],
+    rows: list[tuple[int, dict[str, str]]],
+    reviewer: str,
+    study_ids: Sequence[int],
+    detail: dict[str, str],
+) -> ImportResult:
+    """Validate rows read from a template (:func:`read_template`'s shape); store their values
+    only if every cell is valid.
+
+    :param engine: the project store.
+    :param protocol: the review's protocol (its extraction form).
+    :param header: the template's columns.
+    :param rows: (row number, column -> cell text) pairs.
+    :param reviewer: who extracted the values.
+    :param study_ids: the studies a row may name.
+    :param detail: where the rows come from ({"file": ..., "sheet": ...}), kept with each value.
+    """
+    ctx = context(protocol)
     values, errors = validate_rows(
-        ctx.form, rows, header, sheet=sheet, choices=ctx.choices, study_ids=set(study_ids)
+        ctx.form,
+        rows,
+        header,
+        sheet=detail.get("sheet", ""),
+        choices=ctx.choices,
+        study_ids=set(study_ids),
     )
     result = ImportResult(values, errors)
     if not errors:
-        detail = {"file": path.name, "sheet": sheet}
         result.stored = store.put_values(engine, values, reviewer, "import", detail)
     return result
 
@@ -571,7 +599,6 @@ def rob_table(
     )
     for j in store.get_judgements(engine, study_ids, tool):
         judged[(j.study_id, j.result)][j.domain][j.reviewer] = j.judgement
-    domains = [d.key for d in rob_tools.TOOLS[tool]]
     rows = []
     for (study_id, result), per_domain in sorted(judged.items()):
         chosen: dict[str, str] = {}
@@ -582,9 +609,7 @@ def rob_table(
                 chosen[domain] = by[store.CONSENSUS]
             elif len(set(by.values())) == 1:
                 chosen[domain] = next(iter(by.values()))
-        overall = None
-        if all(d in chosen for d in domains):
-            overall = rob_tools.overall_judgement(tool, chosen)
+        overall = rob_tools.overall_so_far(tool, chosen)
         label = labels.get(study_id, f"study {study_id}")
         rows.append(RobRow(study_id, label, result, chosen, overall, sorted(reviewers)))
     return rows

@@ -442,8 +442,8 @@ def set_authors(record: Record, names: list[str]) -> None:
 
 
 EMPTY_RECORD = (
-    "no title, abstract, DOI, PMID or PMCID: nothing to screen and nothing to identify the "
-    "record by; complete it in the source file"
+    "no title, abstract, DOI, PMID or PMCID (nor authors and year with a record id): nothing "
+    "to screen and nothing to identify the record by; complete it in the source file"
 )
 """Why a record without content is rejected (the one rule is :func:`record_has_content`)."""
 
@@ -452,6 +452,11 @@ def record_has_content(record: Record) -> bool:
     """A record worth importing carries a title, an abstract or an identifier.
 
     A record without a title but with an abstract or a DOI is kept: it is screened as
-    "(no title)", and dropping it would take it out of the PRISMA identification counts.
+    "(no title)", and dropping it would take it out of the PRISMA identification counts. So is
+    a citation that its source gives only as authors and year under an id of its own (the
+    trials of a published meta-analysis' data set, "Aronson 1948"); authors and year alone,
+    with no id, are not enough to tell the record from an empty entry.
     """
-    return bool(record.title or record.abstract or record.doi or record.pmid or record.pmcid)
+    if record.title or record.abstract or record.doi or record.pmid or record.pmcid:
+        return True
+    return bool(record.authors and record.year and record.source_id)

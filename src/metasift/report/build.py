@@ -236,8 +236,13 @@ def _extraction(
             [[*cell, str(len(ids))] for cell, ids in sorted(emap.studies.items())],
         )
     labels = {sid: row[0] for sid, row in zip(study_ids, rows, strict=True)}
+    per_study: dict[int, list[list[str]]] = {sid: [] for sid in study_ids}
     for tool in TOOLS:
         rows = xstage.rob_table(project.engine, study_ids, tool, labels)
+        for row in rows:
+            judged = ", ".join(f"{d}: {j}" for d, j in sorted(row.domains.items()))
+            overall = row.overall or "not assessed (domains missing)"
+            per_study[row.study_id].append([TOOL_NAMES[tool], judged, overall])
         if rows:
             name = TOOL_NAMES[tool]
             ctx.risk_of_bias.append(
@@ -246,6 +251,15 @@ def _extraction(
             ctx.risk_of_bias.append(
                 Figure(f"{name}: summary plot", svg_of(xplots.summary_plot(rows, tool)))
             )
+    ctx.risk_of_bias_studies = Table(
+        "Risk of bias of each included study",
+        ["study", "tool", "domains judged", "overall"],
+        [
+            [labels[sid], *row]
+            for sid in study_ids
+            for row in per_study[sid] or [["—", "none", "not assessed"]]
+        ],
+    )
     if not ctx.risk_of_bias:
         n = ctx.prisma.included_studies
         ctx.risk_of_bias_note = (
@@ -490,10 +504,18 @@ def simulation_notice(simulation: Simulation) -> str:
         if simulation.full_text
         else "every report sought is included at full text"
     )
+    later = []
+    if simulation.extraction:
+        later.append(f"extracted data are copied from {simulation.extraction}")
+    if simulation.risk_of_bias:
+        later.append(f"risk-of-bias judgements from {simulation.risk_of_bias}")
+    if simulation.confirm_grade:
+        later.append("each GRADE proposal is confirmed as proposed, its rule as the footnote")
+    more = "".join(f", {item}" for item in later)
     return (
         "Reviewers' decisions in this review were simulated to demonstrate metasift offline: "
         "title/abstract decisions follow the include labels carried by the bundled records, "
-        f"{full_text}. They are not a review team's judgements."
+        f"{full_text}{more}. They are not a review team's judgements."
     )
 
 

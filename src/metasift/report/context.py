@@ -90,6 +90,8 @@ class ReportContext:
     risk_of_bias: list[Figure] = field(default_factory=list)
     # Said when included studies have no risk-of-bias judgements yet (what to do about it).
     risk_of_bias_note: str = ""
+    # Every included study's risk of bias, one row per study and tool ("not assessed" plainly).
+    risk_of_bias_studies: Table | None = None
     analyses: list[Analysis] = field(default_factory=list)
     # GRADE: each analysis' domains (proposed, judged, footnote), and the Summary of Findings.
     certainty: list[Table] = field(default_factory=list)

@@ -110,7 +110,9 @@ def render_markdown(ctx: ReportContext, figures_dir: str = "figures") -> str:
             f"![{f.caption}]({figures_dir}/rob_{i}.svg)" for i, f in enumerate(ctx.risk_of_bias)
         ]
         if ctx.risk_of_bias_note:
-            lines.append(ctx.risk_of_bias_note)
+            lines += [ctx.risk_of_bias_note, ""]
+        if ctx.risk_of_bias_studies:
+            lines += _md_table(ctx.risk_of_bias_studies)
         lines.append("")
     if ctx.analyses:
         lines += ["## Meta-analyses", ""]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from sqlalchemy import Connection, Engine
 
 from metasift.errors import MetasiftError
@@ -105,6 +106,12 @@ def build_corpus(engine: Engine, protocol: Protocol) -> Corpus:
     record_ids = [rid for rid, _ in pairs]
     records = [r for _, r in pairs]
     texts = record_texts(records, model.text_fields)
+    if not any(text.strip() for text in texts):
+        # Citations without title or abstract (the trials of a published meta-analysis' data
+        # set): nothing to learn from, so every record looks alike and is shown in the order
+        # it was imported.
+        X = sparse.csr_matrix(np.ones((len(records), 1)))
+        return Corpus(record_ids, records, {rid: i for i, rid in enumerate(record_ids)}, X, None)
     try:
         X = model.make_features().fit_transform(texts)
     except ValueError as exc:

@@ -203,7 +203,10 @@ def effect_line(res: RMAResult) -> str:
 
 
 def _model(res: RMAResult) -> str:
-    """ "IV, Random (REML), 95% CI" as the header of the estimates."""
+    """ "IV, Random (REML), 95% CI" as the header of the estimates ("M-H, Fixed" and "Peto,
+    Fixed" for the pooling of 2x2 tables)."""
+    if res.method in ("MH", "PETO"):
+        return f"{'M-H' if res.method == 'MH' else 'Peto'}, Fixed, {res.level:g}% CI"
     if res.random:
         model = f"Random ({res.method}{', HKSJ' if res.test == 'knha' else ''})"
     else:
@@ -535,4 +538,6 @@ def _rob_legend(tx: Any, rob: RobDots, y: float) -> None:
     for j, line in enumerate(rob.legend, start=1):
         tx.text(0, y - j, line, fontsize=FONT - 0.5, color=INK)
     key = "   ".join(f"{symbol} {judgement}" for judgement, (_, symbol) in rob.styles.items())
+    # an empty circle is a domain no reviewer has judged (or an overall still open)
+    key += "   ○ Not assessed"
     tx.text(0, y - len(rob.legend) - 1, f"Judgement: {key}", fontsize=FONT - 0.5, color=INK)

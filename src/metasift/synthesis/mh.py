@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from scipy import stats
 
 from metasift.synthesis.effects import escalc
 from metasift.synthesis.errors import SynthesisError, describe_rows
-from metasift.synthesis.models import SynthesisWarning, _num
+from metasift.synthesis.models import RMAResult, SynthesisWarning, _num
 from metasift.synthesis.summary import mh_summary
 
 Values = Sequence[Any] | np.ndarray | None
@@ -60,10 +60,38 @@ class MHResult:
     k_pos: float = math.nan
     slab: list[str] | None = None
     warnings: list[str] = field(default_factory=list)
+    # Each table's weight in the pooled estimate, in percent, one per table given (NaN for a
+    # table left out for missing values): metafor's weights() of rma.mh and rma.peto.
+    table_weights: np.ndarray | None = None
 
     @property
     def estimate(self) -> float:
         return self.b
+
+    def view(self, ee: RMAResult) -> RMAResult:
+        """The fit as the plots and GRADE read it: the equal-effects model ``ee`` of the same
+        effect sizes (its study rows, yi and vi), with this pooled estimate, its test and
+        heterogeneity, and each study's Mantel-Haenszel (or Peto) weight.
+
+        :param ee: ``rma(effects, method="EE")`` of the effect sizes these tables gave.
+        """
+        rows = ee.rows if ee.rows is not None else np.arange(ee.k)
+        weights = self.table_weights[rows] if self.table_weights is not None else None
+        return replace(
+            ee,
+            b=np.array([self.b]),
+            se=np.array([self.se]),
+            zval=np.array([self.zval]),
+            pval=np.array([self.pval]),
+            ci_lb=np.array([self.ci_lb]),
+            ci_ub=np.array([self.ci_ub]),
+            QE=self.QE,
+            QEp=self.QEp,
+            I2=self.I2,
+            H2=self.H2,
+            method=self.method,
+            pooling_weights=weights,
+        )
 
     def summary(self, digits: int = 4) -> str:
         """The fit as metafor prints it: heterogeneity, the log-scale and back-transformed
@@ -150,6 +178,14 @@ def _heterogeneity(
     return 0.0, 1.0, 0.0, 1.0
 
 
+def _percent(wi: np.ndarray, complete: np.ndarray) -> np.ndarray:
+    """Weights in percent, one per table given (NaN where a table was left out)."""
+    out = np.full(len(complete), np.nan)
+    total = float(wi.sum())
+    out[complete] = 100 * wi / total if total > 0 else np.nan
+    return out
+
+
 def _drop(complete: np.ndarray, slab: list[str] | None, messages: list[str], what: str) -> None:
     if not complete.all():
         text = (
@@ -202,6 +238,7 @@ def rma_mh(
         R = float(np.sum(x1 * (t2 / ti)))
         S = float(np.sum(x2 * (t1 / ti)))
         res = MHResult(measure, "MH", k, len(yi), yi, vi, level, slab=labels, warnings=messages)
+        res.table_weights = _percent((x2 / ti) * t1, complete)
         if x1.sum() > 0 and x2.sum() > 0:
             res.b = math.log(R / S)
             res.se = math.sqrt(float(np.sum((t1 / ti) * (t2 / ti) * (x1 + x2))) / (R * S))
@@ -229,6 +266,9 @@ def rma_mh(
     n1, n2 = a + b, c + d
     N = n1 + n2
     res = MHResult(measure, "MH", k, len(yi), yi, vi, level, slab=labels, warnings=messages)
+    # metafor's weights.rma.mh: the weight of each table in the M-H estimator's numerator
+    wi = {"OR": (b / N) * c, "RR": (c / N) * n1, "RD": (n1 / N) * n2}[measure]
+    res.table_weights = _percent(wi, complete)
     if measure == "OR":
         Pi, Qi = a / N + d / N, b / N + c / N
         Ri, Si = (a / N) * d, (b / N) * c
@@ -380,4 +420,5 @@ def rma_peto(
         k_pos=k_pos,
         slab=labels,
         warnings=messages,
+        table_weights=_percent(Vi, complete),
     )

@@ -118,6 +118,9 @@ class RMAResult:
     iterations: int = 0
     control: Control = field(default_factory=Control)
     warnings: list[str] = field(default_factory=list)
+    # The studies' weights when the pooling is not by inverse variance (Mantel-Haenszel,
+    # Peto): metafor's weights() of rma.mh and rma.peto, in percent.
+    pooling_weights: np.ndarray | None = None
 
     @property
     def estimate(self) -> float:
@@ -126,12 +129,14 @@ class RMAResult:
     @property
     def weights(self) -> np.ndarray:
         """Percentage weights of the studies in the fit (metafor's ``weights()``)."""
+        if self.pooling_weights is not None:
+            return self.pooling_weights
         wi = 1 / (self.vi + self.tau2)
         return 100 * wi / wi.sum()
 
     @property
     def random(self) -> bool:
-        return self.method not in ("EE", "FE")
+        return self.method not in ("EE", "FE", "MH", "PETO")
 
     def summary(self, digits: int = 4, exp: bool | None = None) -> str:
         """The fit as metafor prints it: model line, heterogeneity, tests, model results.

@@ -51,6 +51,8 @@ POOLING = (*METHODS, "MH", "PETO")
 class GradeOptions(BaseModel):
     """How GRADE and the Summary of Findings read one analysis (``grade`` of an analysis).
 
+    ``rate`` false marks a sensitivity analysis: it is pooled and drawn but not rated, and has
+    no row in the Summary of Findings (one row per outcome, as GRADEpro has);
     ``randomised`` sets where certainty starts (high for randomised trials, low otherwise);
     ``thresholds`` are the decision thresholds on the natural scale (e.g. [0.75, 1.25] for a
     risk ratio, [-5, 5] points for a mean difference); ``ois`` overrides the computed optimal
@@ -59,6 +61,7 @@ class GradeOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    rate: bool = True
     randomised: bool = True
     thresholds: tuple[float, float] | None = None
     ois: int | None = Field(None, gt=0)
@@ -190,14 +193,16 @@ class AnalysisOutcome:
 
     def view(self) -> RMAResult:
         """The model the plots draw: the fit, or for Mantel-Haenszel and Peto pooling the
-        inverse-variance view of the same studies (their rows and weights)."""
+        same studies (rows, yi, vi) with that pooled estimate and its own study weights."""
         if isinstance(self.fit, RMAResult):
             return self.fit
-        return rma(self.effects, method="EE", tau2_ci=False)
+        return self.fit.view(rma(self.effects, method="EE", tau2_ci=False))
 
     def arm_labels(self) -> tuple[str, str]:
-        """The two arms' names, from the columns the analysis reads ("ADSC.mean" -> "ADSC"),
-        else RevMan's "Experimental" and "Control"."""
+        """The two arms' names: the analysis' ``arms``, else from the columns it reads
+        ("ADSC.mean" -> "ADSC"), else RevMan's "Experimental" and "Control"."""
+        if self.analysis.arms:
+            return self.analysis.arms
         names = []
         for inputs, default in (
             (("n1i", "ai", "m1i", "x1i", "sd1i", "t1i"), "Experimental"),

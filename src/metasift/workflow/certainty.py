@@ -170,8 +170,8 @@ def _stored(conn: Connection) -> dict[tuple[str, str], StoredJudgement]:
 def grade_review(
     engine: Engine, protocol: Protocol, study_ids: Sequence[int] | None = None
 ) -> list[Graded]:
-    """Every analysis of the plan (meta-regressions aside) with metasift's proposals and the
-    reviewers' judgements.
+    """Every analysis of the plan (meta-regressions and sensitivity analyses aside) with
+    metasift's proposals and the reviewers' judgements.
 
     :param engine: the project store.
     :param protocol: the review's protocol (its ``[analysis]`` plan).
@@ -187,8 +187,8 @@ def grade_review(
         stored = _stored(conn)
     out = []
     for analysis in plan.analyses:
-        if analysis.mods:
-            continue  # GRADE rates pooled estimates, not meta-regressions
+        if analysis.mods or not analysis.grade.rate:
+            continue  # GRADE rates pooled estimates, not meta-regressions or sensitivity analyses
         outcome = run_analysis(rows, analysis)
         proposed = propose(evidence(outcome, rob))
         decisions = {d: s for (a, d), s in stored.items() if a == analysis.name}

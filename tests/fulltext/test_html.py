@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lxml import html
 
 from metasift.fulltext.html import jats_html
@@ -27,8 +28,9 @@ HOSTILE = """<?xml version="1.0"?>
 """
 
 
-def test_sections_paragraphs_and_tables_of_a_real_article():
-    path = FIXTURES / "pone.0000217.nxml"
+@pytest.mark.parametrize("name", ["pone.0000217.nxml", "1472-6831-8-11.nxml"])
+def test_sections_paragraphs_and_tables_of_a_real_article(name):
+    path = FIXTURES / name
     doc = html.fromstring(jats_html(path))
     assert doc.tag == "article" and doc.get("class") == "jats"
     names = [s.get("data-section") for s in doc.iter("section", "header", "figure")]
@@ -36,7 +38,9 @@ def test_sections_paragraphs_and_tables_of_a_real_article():
     wanted = [name for name, _ in jats_sections(path)]
     assert set(wanted) <= set(names), set(wanted) - set(names)
     assert len(doc.findall(".//p")) > 20
-    assert doc.find(".//h2").text_content().startswith("Quantifying")
+    assert doc.find(".//h2").text_content() == dict(jats_sections(path))["Title"]
+    tables = [name for name in wanted if name.startswith("Table")]
+    assert len(doc.findall(".//figure/table")) >= len(tables)
 
 
 def test_nothing_active_reaches_the_page(tmp_path: Path):

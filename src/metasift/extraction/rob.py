@@ -642,10 +642,16 @@ class Condition:
     mode: str = "any"
 
     def holds(self, answers: Mapping[str, str]) -> bool:
+        """Whether the question applies.
+
+        Args:
+            answers: question -> answer so far ("NA" for questions that do not apply).
+        """
         met = [answers.get(q, "") in allowed for q, allowed in self.when]
         return any(met) if self.mode == "any" else all(met)
 
     def as_data(self) -> dict[str, object]:
+        """The condition as JSON data: ``{"mode": "any", "when": [[question, answers]]}``."""
         return {"mode": self.mode, "when": [[q, list(allowed)] for q, allowed in self.when]}
 
 

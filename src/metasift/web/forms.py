@@ -26,7 +26,11 @@ RADIO_LIMIT = 5  # more choices than this go in a drop-down list
 
 
 def included_studies(ctx: Ctx) -> list[int]:
-    """The studies that go to extraction (workflow's rule)."""
+    """The studies that go to extraction (workflow's rule).
+
+    Args:
+        ctx: the request.
+    """
     from metasift.workflow.state import extraction_studies
 
     return extraction_studies(ctx.engine, ctx.protocol)
@@ -41,7 +45,12 @@ def _study(ctx: Ctx, study_id: int) -> None:
 
 
 def values_entries(ctx: Ctx, form: FormData) -> dict[str, Any]:
-    """The extraction form as posted: field -> text, or the list ticked for a multi-choice."""
+    """The extraction form as posted: field -> text, or the list ticked for a multi-choice.
+
+    Args:
+        ctx: the request (the protocol's form).
+        form: the posted form, fields named ``field:<name>``.
+    """
     from metasift.extraction.stage import context
 
     out: dict[str, Any] = {}
@@ -55,7 +64,13 @@ def values_entries(ctx: Ctx, form: FormData) -> dict[str, Any]:
 
 
 def rob_entries(form: FormData, tool: str) -> dict[str, dict[str, Any]]:
-    """A risk-of-bias form as posted: domain -> answers, judgement and support."""
+    """A risk-of-bias form as posted: domain -> answers, judgement and support.
+
+    Args:
+        form: the posted form, fields named ``<domain>:answer:<question>``,
+            ``<domain>:judgement`` and ``<domain>:support``.
+        tool: rob2, robins-i or syrcle.
+    """
     from metasift.extraction.rob import TOOLS
 
     out: dict[str, dict[str, Any]] = {}
@@ -84,7 +99,15 @@ def values_form(
     message: str = "",
 ) -> dict[str, Any]:
     """What ``_values_form.html`` shows: each field with its widget, current entry and error;
-    the entry is what was posted, else the reviewer's draft, else their saved value."""
+    the entry is what was posted, else the reviewer's draft, else their saved value.
+
+    Args:
+        ctx: the request (whose values and draft).
+        study_id: the study.
+        entered: what was posted, shown again with the errors.
+        errors: field -> what it expects.
+        message: said beside the Save button.
+    """
     from metasift.extraction import drafts, store
     from metasift.extraction.entry import VALUES_FORM
     from metasift.extraction.stage import context
@@ -148,7 +171,15 @@ def rob_forms(
 ) -> list[dict[str, Any]]:
     """What ``_rob_form.html`` shows for each tool: per domain, the questions that apply (all
     questions are sent, those that do not apply hidden, with their conditions as data), the
-    answers, the algorithm's proposal and the reviewer's judgement."""
+    answers, the algorithm's proposal and the reviewer's judgement.
+
+    Args:
+        ctx: the request (whose judgements and drafts).
+        study_id: the study.
+        posted: tool -> what was posted, shown again with the errors.
+        errors: tool -> domain -> why it was not saved.
+        message: tool -> said beside its Save button.
+    """
     from metasift.extraction import drafts, store
     from metasift.extraction import rob as rob_tools
     from metasift.extraction.entry import rob_form
@@ -222,7 +253,13 @@ def rob_forms(
 
 
 def same_site(slug: str, path: str, fallback: str) -> str:
-    """``path`` if it is a page of this project, else ``fallback`` (never another site)."""
+    """``path`` if it is a page of this project, else ``fallback`` (never another site).
+
+    Args:
+        slug: the project's slug.
+        path: where the form asks to go back to.
+        fallback: where to go otherwise.
+    """
     ok = path.startswith(f"/p/{slug}/") and "//" not in path and "\\" not in path
     return path if ok else fallback
 
@@ -231,7 +268,12 @@ def same_site(slug: str, path: str, fallback: str) -> str:
 
 
 def add_form_routes(app: FastAPI, served: Served) -> None:
-    """The study page and its forms' saves and drafts."""
+    """The study page and its forms' saves and drafts.
+
+    Args:
+        app: the app.
+        served: the served projects and their checks.
+    """
 
     def study_page(ctx: Ctx, study_id: int, status: int = 200, **parts: Any) -> Response:
         from metasift.extraction import store

@@ -53,7 +53,12 @@ def _decision_values(ctx: Ctx, report: Any, message: str = "") -> dict[str, Any]
 
 
 def add_viewer_routes(app: FastAPI, served: Served) -> None:
-    """The reader page, the PDF it frames, and the decision made there."""
+    """The reader page, the PDF it frames, and the decision made there.
+
+    Args:
+        app: the app.
+        served: the served projects and their checks.
+    """
 
     @app.get("/p/{slug}/fulltext/{record_id}/read", response_class=HTMLResponse)
     def read(request: Request, slug: str, record_id: int) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 
 import pytest
 
@@ -189,6 +190,11 @@ def test_reader_shows_the_text_beside_the_decision_and_takes_keys(tmp_path, brow
         assert got.headers["x-frame-options"] == "SAMEORIGIN"
         assert page.request.get(f"/p/forms/fulltext/2/file/{sha}").status == 404
         assert page.request.get("/p/forms/fulltext/1/file/..%2F..%2Freview.toml").status == 404
+        # Chromium's own PDF viewer (an extension page inside the frame) shows it.
+        deadline = time.monotonic() + 15
+        while not any(f.url.startswith("chrome-extension://") for f in page.frames):
+            assert time.monotonic() < deadline, [f.url for f in page.frames]
+            page.wait_for_timeout(100)
         page.screenshot(path=artifacts / "web-reader-pdf.png")
 
         # Keys decide as on the screening page, but not while typing in a field.

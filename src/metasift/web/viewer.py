@@ -125,7 +125,8 @@ def add_viewer_routes(app: FastAPI, served: Served) -> None:
         from metasift.workflow.decisions import FULL_TEXT, decide
 
         ctx = served.writer(request, slug, form)
-        _report(ctx, record_id)
+        report, _ = _report(ctx, record_id)
+        had_forms = report.study_id in included_studies(ctx)
         reason = form.get("reason")
         reason = reason.strip() if isinstance(reason, str) else ""
         decision = form.get("decision")
@@ -145,6 +146,9 @@ def add_viewer_routes(app: FastAPI, served: Served) -> None:
         )
         if not is_htmx(request):
             return RedirectResponse(f"/p/{slug}/fulltext/{record_id}/read", status_code=303)
+        if (report.study_id in included_studies(ctx)) != had_forms:
+            # The study's forms open (or close) beside the text: the whole page changes.
+            return Response(status_code=204, headers={"HX-Refresh": "true"})
         report, _ = _report(ctx, record_id)
         said = f"Recorded: {decision}" + (f" ({reason})." if reason else ".")
         response = served.page("_ft_decision.html", ctx, **_decision_values(ctx, report, said))

@@ -7,6 +7,9 @@ Entry points (what the CLI, the web app and the report call, all in :mod:`stage`
 :func:`record_rob` / :func:`rob_table` (risk of bias), :func:`evidence_map`,
 :func:`characteristics` and :func:`analysis_rows` (the rows the meta-analysis plan reads).
 
+The web app's forms call :mod:`entry` (the form saved whole, risk-of-bias tools domain by
+domain) and keep unsaved work in :mod:`drafts`.
+
 Pure cores: :mod:`forms` (the protocol's form), :mod:`validation` (typed cell values),
 :mod:`suggest` (design, entities, numbers with provenance), :mod:`rob` (RoB 2, ROBINS-I,
 SYRCLE algorithms), :mod:`evidence` (evidence map and characteristics table),
@@ -19,11 +22,22 @@ from metasift.lazy import attach
 
 __all__, __getattr__, __dir__ = attach(
     __name__,
+    drafts=["Draft", "delete_draft", "get_drafts", "put_draft"],
+    entry=["DomainEntry", "FormCheck", "check_form", "rob_form", "save_form", "save_rob_form"],
     evaluate=["score"],
     evidence=["NOT_REPORTED", "CharacteristicsTable", "EvidenceMap", "evidence_counts"],
     forms=["Form", "extraction_settings"],
     plots=["evidence_heatmap", "rob_by_study", "rob_columns", "summary_plot", "traffic_light"],
-    rob=["JUDGEMENTS", "TOOLS", "TOOL_NAMES"],
+    rob=[
+        "JUDGEMENTS",
+        "TOOLS",
+        "TOOL_NAMES",
+        "answer_options",
+        "applicable_questions",
+        "proposal",
+        "question_rules",
+        "settled_answers",
+    ],
     stage=[
         "Context",
         "Discrepancy",

@@ -122,6 +122,11 @@ class FieldSpec(_Section):
     def title(self) -> str:
         return self.label or self.name.replace("_", " ")
 
+    @property
+    def form_label(self) -> str:
+        """What a form shows: the label given, else the name in words ("Sample size")."""
+        return self.label or self.name.replace("_", " ").capitalize()
+
 
 class OutcomeSpec(_Section):
     """An outcome extracted per arm, at one or more time points."""

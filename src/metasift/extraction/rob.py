@@ -270,14 +270,202 @@ def rob2_overall(domains: Mapping[str, str], multiple_concerns_high: bool = Fals
 # --- ROBINS-I ---------------------------------------------------------------------------------
 
 ROBINS_JUDGEMENTS = ("Low", "Moderate", "Serious", "Critical", "No information")
+# The signalling questions of ROBINS-I (2016), worded as in the tool; "aim" stands for the
+# choice the tool asks for before domain 4 (which effect is assessed), which decides whether
+# 4.1-4.2 or 4.3-4.6 are answered.
 ROBINS_I_DOMAINS: tuple[Domain, ...] = (
-    Domain("D1", "Bias due to confounding"),
-    Domain("D2", "Bias in selection of participants into the study"),
-    Domain("D3", "Bias in classification of interventions"),
-    Domain("D4", "Bias due to deviations from intended interventions"),
-    Domain("D5", "Bias due to missing data"),
-    Domain("D6", "Bias in measurement of outcomes"),
-    Domain("D7", "Bias in selection of the reported result"),
+    Domain(
+        "D1",
+        "Bias due to confounding",
+        (
+            (
+                "1.1",
+                "Is there potential for confounding of the effect of intervention in this study?",
+            ),
+            (
+                "1.2",
+                "If Y/PY to 1.1: Was the analysis based on splitting participants' follow up "
+                "time according to intervention received?",
+            ),
+            (
+                "1.3",
+                "If Y/PY to 1.2: Were intervention discontinuations or switches likely to be "
+                "related to factors that are prognostic for the outcome?",
+            ),
+            (
+                "1.4",
+                "Baseline confounding (N/PN/NI to 1.2 or 1.3): Did the authors use an "
+                "appropriate analysis method that controlled for all the important "
+                "confounding domains?",
+            ),
+            (
+                "1.5",
+                "If Y/PY to 1.4: Were confounding domains that were controlled for measured "
+                "validly and reliably by the variables available in this study?",
+            ),
+            (
+                "1.6",
+                "Baseline confounding (N/PN/NI to 1.2 or 1.3): Did the authors control for any "
+                "post-intervention variables that could have been affected by the "
+                "intervention?",
+            ),
+            (
+                "1.7",
+                "Time-varying confounding (Y/PY to 1.3): Did the authors use an appropriate "
+                "analysis method that controlled for all the important confounding domains "
+                "and for time-varying confounding?",
+            ),
+            (
+                "1.8",
+                "If Y/PY to 1.7: Were confounding domains that were controlled for measured "
+                "validly and reliably by the variables available in this study?",
+            ),
+        ),
+    ),
+    Domain(
+        "D2",
+        "Bias in selection of participants into the study",
+        (
+            (
+                "2.1",
+                "Was selection of participants into the study (or into the analysis) based on "
+                "participant characteristics observed after the start of intervention?",
+            ),
+            (
+                "2.2",
+                "If Y/PY to 2.1: Were the post-intervention variables that influenced "
+                "selection likely to be associated with intervention?",
+            ),
+            (
+                "2.3",
+                "If Y/PY to 2.2: Were the post-intervention variables that influenced "
+                "selection likely to be influenced by the outcome or a cause of the outcome?",
+            ),
+            (
+                "2.4",
+                "Do start of follow-up and start of intervention coincide for most participants?",
+            ),
+            (
+                "2.5",
+                "If Y/PY to 2.2 and 2.3, or N/PN to 2.4: Were adjustment techniques used that "
+                "are likely to correct for the presence of selection biases?",
+            ),
+        ),
+    ),
+    Domain(
+        "D3",
+        "Bias in classification of interventions",
+        (
+            ("3.1", "Were intervention groups clearly defined?"),
+            (
+                "3.2",
+                "Was the information used to define intervention groups recorded at the start "
+                "of the intervention?",
+            ),
+            (
+                "3.3",
+                "Could classification of intervention status have been affected by knowledge "
+                "of the outcome or risk of the outcome?",
+            ),
+        ),
+    ),
+    Domain(
+        "D4",
+        "Bias due to deviations from intended interventions",
+        (
+            ("aim", "Which effect is assessed?"),
+            (
+                "4.1",
+                "Effect of assignment: Were there deviations from the intended intervention "
+                "beyond what would be expected in usual practice?",
+            ),
+            (
+                "4.2",
+                "If Y/PY to 4.1: Were these deviations from intended intervention unbalanced "
+                "between groups and likely to have affected the outcome?",
+            ),
+            (
+                "4.3",
+                "Effect of starting and adhering: Were important co-interventions balanced "
+                "across intervention groups?",
+            ),
+            (
+                "4.4",
+                "Effect of starting and adhering: Was the intervention implemented "
+                "successfully for most participants?",
+            ),
+            (
+                "4.5",
+                "Effect of starting and adhering: Did study participants adhere to the "
+                "assigned intervention regimen?",
+            ),
+            (
+                "4.6",
+                "If N/PN to 4.3, 4.4 or 4.5: Was an appropriate analysis used to estimate the "
+                "effect of starting and adhering to the intervention?",
+            ),
+        ),
+    ),
+    Domain(
+        "D5",
+        "Bias due to missing data",
+        (
+            ("5.1", "Were outcome data available for all, or nearly all, participants?"),
+            ("5.2", "Were participants excluded due to missing data on intervention status?"),
+            (
+                "5.3",
+                "Were participants excluded due to missing data on other variables needed for "
+                "the analysis?",
+            ),
+            (
+                "5.4",
+                "If PN/N to 5.1, or Y/PY to 5.2 or 5.3: Are the proportion of participants and "
+                "reasons for missing data similar across interventions?",
+            ),
+            (
+                "5.5",
+                "If PN/N to 5.1, or Y/PY to 5.2 or 5.3: Is there evidence that results were "
+                "robust to the presence of missing data?",
+            ),
+        ),
+    ),
+    Domain(
+        "D6",
+        "Bias in measurement of outcomes",
+        (
+            (
+                "6.1",
+                "Could the outcome measure have been influenced by knowledge of the "
+                "intervention received?",
+            ),
+            (
+                "6.2",
+                "Were outcome assessors aware of the intervention received by study participants?",
+            ),
+            (
+                "6.3",
+                "Were the methods of outcome assessment comparable across intervention groups?",
+            ),
+            (
+                "6.4",
+                "Were any systematic errors in measurement of the outcome related to "
+                "intervention received?",
+            ),
+        ),
+    ),
+    Domain(
+        "D7",
+        "Bias in selection of the reported result",
+        (
+            (
+                "7.1",
+                "Is the reported effect estimate likely to be selected, on the basis of the "
+                "results, from multiple outcome measurements within the outcome domain?",
+            ),
+            ("7.2", "... from multiple analyses of the intervention-outcome relationship?"),
+            ("7.3", "... from different subgroups?"),
+        ),
+    ),
 )
 
 
@@ -440,3 +628,206 @@ def overall_so_far(tool: str, domains: Mapping[str, str]) -> str | None:
         return overall_judgement(tool, domains)
     worst = HIGH if tool == "rob2" else "Critical"
     return worst if worst in domains.values() else None
+
+
+# --- which signalling questions apply --------------------------------------------------------
+# A question prefixed "If ... to x.y" in the tool applies only when the earlier answers say so;
+# otherwise its answer is NA. The conditions are data, so that the web form hides the same
+# questions this module skips (the page is sent :func:`question_rules`, never a copy of them).
+
+_YN = ("Y", "PY", "PN", "N")
+_DEFAULT_OPTIONS = ("Y", "PY", "PN", "N", "NI")
+ANSWER_LABELS = {
+    "Y": "Yes",
+    "PY": "Probably yes",
+    "PN": "Probably no",
+    "N": "No",
+    "NI": "No information",
+    "NA": "Not applicable",
+    "assignment": "The effect of assignment to intervention",
+    "adherence": "The effect of starting and adhering to intervention",
+}
+YES_NI = ("Y", "PY", "NI")
+NO_NI = ("N", "PN", "NI")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """When a question applies: ``any`` (or ``all``) of ``when``'s earlier questions has one
+    of its listed answers. An unanswered or not applicable question satisfies nothing."""
+
+    when: tuple[tuple[str, tuple[str, ...]], ...]
+    mode: str = "any"
+
+    def holds(self, answers: Mapping[str, str]) -> bool:
+        """Whether the question applies.
+
+        Args:
+            answers: question -> answer so far ("NA" for questions that do not apply).
+        """
+        met = [answers.get(q, "") in allowed for q, allowed in self.when]
+        return any(met) if self.mode == "any" else all(met)
+
+    def as_data(self) -> dict[str, object]:
+        """The condition as JSON data: ``{"mode": "any", "when": [[question, answers]]}``."""
+        return {"mode": self.mode, "when": [[q, list(allowed)] for q, allowed in self.when]}
+
+
+def _if(*when: tuple[str, tuple[str, ...]], mode: str = "any") -> Condition:
+    return Condition(tuple(when), mode)
+
+
+CONDITIONS: dict[str, dict[str, Condition]] = {
+    # RoB 2 (individually randomised, effect of assignment): the "If ..." of each question.
+    "rob2": {
+        "2.3": _if(("2.1", YES_NI), ("2.2", YES_NI)),
+        "2.4": _if(("2.3", ("Y", "PY"))),
+        "2.5": _if(("2.4", YES_NI)),
+        "2.7": _if(("2.6", NO_NI)),
+        "3.2": _if(("3.1", NO_NI)),
+        "3.3": _if(("3.2", ("N", "PN"))),
+        "3.4": _if(("3.3", YES_NI)),
+        "4.3": _if(("4.1", NO_NI), ("4.2", NO_NI), mode="all"),
+        "4.4": _if(("4.3", YES_NI)),
+        "4.5": _if(("4.4", YES_NI)),
+    },
+    # ROBINS-I: 1.4-1.6 for baseline confounding only, 1.7-1.8 when it also varies in time;
+    # "2.2 and 2.3" reduces to 2.3, which applies only after Y/PY to 2.2.
+    "robins-i": {
+        "1.2": _if(("1.1", ("Y", "PY"))),
+        "1.3": _if(("1.2", ("Y", "PY"))),
+        "1.4": _if(("1.2", NO_NI), ("1.3", NO_NI)),
+        "1.5": _if(("1.4", ("Y", "PY"))),
+        "1.6": _if(("1.2", NO_NI), ("1.3", NO_NI)),
+        "1.7": _if(("1.3", ("Y", "PY"))),
+        "1.8": _if(("1.7", ("Y", "PY"))),
+        "2.2": _if(("2.1", ("Y", "PY"))),
+        "2.3": _if(("2.2", ("Y", "PY"))),
+        "2.5": _if(("2.3", ("Y", "PY")), ("2.4", ("N", "PN"))),
+        "4.1": _if(("aim", ("assignment",))),
+        "4.2": _if(("4.1", ("Y", "PY"))),
+        "4.3": _if(("aim", ("adherence",))),
+        "4.4": _if(("aim", ("adherence",))),
+        "4.5": _if(("aim", ("adherence",))),
+        "4.6": _if(("4.3", ("N", "PN")), ("4.4", ("N", "PN")), ("4.5", ("N", "PN"))),
+        "5.4": _if(("5.1", ("N", "PN")), ("5.2", ("Y", "PY")), ("5.3", ("Y", "PY"))),
+        "5.5": _if(("5.1", ("N", "PN")), ("5.2", ("Y", "PY")), ("5.3", ("Y", "PY"))),
+    },
+    "syrcle": {},
+}
+
+# The answers a question offers where the tool offers fewer than Y/PY/PN/N/NI.
+OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "rob2": {"3.2": _YN},
+    "robins-i": {"1.1": _YN, "aim": ("assignment", "adherence")},
+}
+
+
+def _domain(tool: str, domain: str) -> Domain:
+    if tool not in TOOLS:
+        raise RobError(f"unknown risk-of-bias tool {tool!r} (rob2, robins-i, syrcle)")
+    for d in TOOLS[tool]:
+        if d.key == domain:
+            return d
+    keys = ", ".join(d.key for d in TOOLS[tool])
+    raise RobError(f"{TOOL_NAMES[tool]} has domains {keys}, not {domain!r}")
+
+
+def answer_options(tool: str, question: str) -> tuple[str, ...]:
+    """The answers ``question`` of ``tool`` offers (NA is never chosen: it is what a question
+    that does not apply gets).
+
+    Args:
+        tool: rob2, robins-i or syrcle.
+        question: the question's key ("2.3").
+    """
+    if tool == "syrcle":
+        return SYRCLE_ANSWERS
+    return OPTIONS.get(tool, {}).get(question, _DEFAULT_OPTIONS)
+
+
+def applicable_questions(tool: str, domain: str, answers: Mapping[str, str]) -> list[str]:
+    """The questions of ``domain`` that apply given ``answers``, in the tool's order.
+
+    Args:
+        tool: rob2, robins-i or syrcle.
+        domain: the domain's key ("D2").
+        answers: question -> answer given so far (answers to questions that do not apply are
+            ignored, as the tool says to).
+    """
+    conditions = CONDITIONS.get(tool, {})
+    effective: dict[str, str] = {}
+    out = []
+    for key, _text in _domain(tool, domain).questions:
+        condition = conditions.get(key)
+        if condition is None or condition.holds(effective):
+            out.append(key)
+            effective[key] = (answers.get(key) or "").strip()
+        else:
+            effective[key] = "NA"
+    return out
+
+
+def settled_answers(tool: str, domain: str, answers: Mapping[str, str]) -> dict[str, str]:
+    """``answers`` as the tool reads them: every question that does not apply is NA, and an
+    answer a question does not offer is refused (RobError). Unanswered questions that apply
+    stay out, for the algorithm to ask for.
+
+    Args:
+        tool: rob2, robins-i or syrcle.
+        domain: the domain's key.
+        answers: question -> answer as given.
+    """
+    given = {k: v.strip() for k, v in answers.items() if v and v.strip()}
+    if tool == "rob2":
+        given = {k: v.upper() for k, v in given.items()}
+    elif tool == "syrcle":
+        given = {k: v.capitalize() for k, v in given.items()}
+    questions = [key for key, _text in _domain(tool, domain).questions]
+    unknown = sorted(set(given) - set(questions))
+    if unknown:
+        raise RobError(f"{domain} has no question {', '.join(unknown)}")
+    applies = set(applicable_questions(tool, domain, given))
+    out: dict[str, str] = {}
+    for key in questions:
+        if key not in applies:
+            out[key] = "NA"
+        elif key in given:
+            options = answer_options(tool, key)
+            if given[key] not in options:
+                raise RobError(f"question {key}: {given[key]!r} is not one of {', '.join(options)}")
+            out[key] = given[key]
+    return out
+
+
+def proposal(tool: str, domain: str, answers: Mapping[str, str]) -> tuple[str | None, str]:
+    """The algorithm's judgement of a domain so far, and a note when it has none yet.
+
+    Returns ``(judgement, "")``, or ``(None, why)``: a question still to answer, or a tool that
+    publishes no rule from answers to judgements (ROBINS-I), for the reviewer to judge.
+
+    Args:
+        tool: rob2, robins-i or syrcle.
+        domain: the domain's key.
+        answers: question -> answer given so far.
+    """
+    if tool == "robins-i":
+        _domain(tool, domain)
+        return None, "ROBINS-I gives no rule from the answers to a judgement: judge from them."
+    try:
+        judged = domain_judgement(tool, domain, settled_answers(tool, domain, answers))
+    except RobError as exc:
+        return None, str(exc)
+    return judged, "" if judged else "answer the question"
+
+
+def question_rules(tool: str) -> dict[str, dict[str, object]]:
+    """The conditions of ``tool``'s questions as plain data (question -> ``{"mode", "when"}``),
+    for the web form to show and hide questions as the reviewer answers.
+
+    Args:
+        tool: rob2, robins-i or syrcle.
+    """
+    if tool not in TOOLS:
+        raise RobError(f"unknown risk-of-bias tool {tool!r} (rob2, robins-i, syrcle)")
+    return {key: c.as_data() for key, c in CONDITIONS.get(tool, {}).items()}

@@ -530,14 +530,13 @@ def record_rob(
     """Record a domain judgement; returns (the algorithm's judgement, the judgement stored).
 
     With signalling answers the tool's algorithm proposes the judgement; a different judgement
-    may be given, but then the support text must say why.
+    may be given, but then the support text must say why. Questions that do not apply given
+    the earlier answers are stored as NA (:func:`~metasift.extraction.rob.settled_answers`).
     """
     if tool not in rob_tools.TOOLS:
         raise ExtractionError(f"unknown tool {tool!r}; use rob2, robins-i or syrcle")
-    answers = {
-        k: v.strip().upper() if tool == "rob2" else v.strip() for k, v in (answers or {}).items()
-    }
     try:
+        answers = rob_tools.settled_answers(tool, domain, answers) if answers else {}
         proposed = (
             rob_tools.domain_judgement(tool, domain, answers) if answers or tool != "rob2" else None
         )

@@ -106,6 +106,18 @@ def put_values(
     return n
 
 
+def delete_values(engine: Engine, keys: Iterable[Key], reviewer: str) -> int:
+    """Delete ``reviewer``'s values of ``keys`` (a field emptied in the form); returns how many."""
+    deleted = 0
+    with engine.begin() as conn:
+        for key in keys:
+            where = sa.and_(
+                _key_where(extraction_values, key), extraction_values.c.reviewer == reviewer
+            )
+            deleted += conn.execute(sa.delete(extraction_values).where(where)).rowcount
+    return deleted
+
+
 def get_values(
     engine: Engine | Connection,
     study_ids: Sequence[int] | None = None,

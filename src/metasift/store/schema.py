@@ -340,6 +340,21 @@ rob_judgements = sa.Table(
     ),
 )
 
+# Drafts (revision 0014_extraction_drafts): what a reviewer typed into a form (the extraction
+# form, or one risk-of-bias tool) and has not saved yet, kept so that a reload or a lost
+# connection loses nothing. A draft is never read as an answer; saving the form deletes it.
+extraction_drafts = sa.Table(
+    "extraction_drafts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("study_id", sa.Integer, nullable=False),
+    sa.Column("reviewer", sa.String(128), nullable=False),
+    sa.Column("form", sa.String(64), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("study_id", "reviewer", "form", name="uq_extraction_drafts_key"),
+)
+
 # --- review workflow: the team (owner, reviewer, viewer) and the append-only audit log ---
 
 reviewers = sa.Table(

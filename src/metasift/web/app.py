@@ -358,7 +358,9 @@ def create_app(
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(Guard, error_page=error_page)
 
-    from metasift.web import routes
+    from metasift.web import forms, routes, viewer
 
     routes.add_routes(app, served)
+    forms.add_form_routes(app, served)
+    viewer.add_viewer_routes(app, served)
     return app

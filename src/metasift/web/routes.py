@@ -652,40 +652,6 @@ def add_routes(app: FastAPI, served: Served) -> None:
             tool_names=TOOL_NAMES,
         )
 
-    @app.get("/p/{slug}/extract/{study_id}", response_class=HTMLResponse)
-    def study_page(request: Request, slug: str, study_id: int) -> Response:
-        from metasift.extraction import store
-        from metasift.extraction.rob import JUDGEMENTS, TOOL_NAMES, TOOLS
-        from metasift.extraction.stage import citation, context, study_records
-
-        ctx = served.member(request, slug)
-        if study_id not in _included_studies(ctx):
-            raise HTTPException(404, "No such study among the included ones.")
-        record = study_records(ctx.engine, [study_id])[study_id]
-        form_ctx = context(ctx.protocol)
-        values = {
-            (v.field, v.arm, v.outcome, v.timepoint): v.value
-            for v in store.get_values(ctx.engine, [study_id], ctx.user.name)
-        }
-        judged = [
-            j for j in store.get_judgements(ctx.engine, [study_id]) if j.reviewer == ctx.user.name
-        ]
-        return served.page(
-            "study.html",
-            ctx,
-            study_id=study_id,
-            record=record,
-            label=citation(record),
-            form=form_ctx.form,
-            choices=form_ctx.choices,
-            values=values,
-            suggestions=store.get_suggestions(ctx.engine, [study_id]),
-            tools=TOOLS,
-            tool_names=TOOL_NAMES,
-            judgements=JUDGEMENTS,
-            judged=judged,
-        )
-
     @app.post("/p/{slug}/extract/{study_id}/{action}")
     def study_action(
         request: Request,

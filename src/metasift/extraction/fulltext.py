@@ -107,7 +107,7 @@ _FOLLOW_UP = [
     (
         re.compile(
             rf"\b(?:given|fed|treated|exposed|received|administered|dosed|followed|monitored)\b"
-            rf"[^.;]{{0,120}}?\b(?:for|during|over)\s+(?P<lo>{NUM})(?:{DASH}(?P<hi>{NUM}))?"
+            rf"(?:[^.;]|\.(?=\d)){{0,120}}?\b(?:for|during|over)\s+(?P<lo>{NUM})(?:{DASH}(?P<hi>{NUM}))?"
             rf"\s*{_UNIT}\b",
             re.IGNORECASE,
         ),

@@ -174,7 +174,7 @@ class _Table:
             if not filled:
                 continue
             if not numbers:
-                if len(filled) == 1 and not in_header:
+                if len(filled) == 1 and (not in_header or self.header):
                     self.section = filled[0].text.strip()
                     continue
                 if not in_header:

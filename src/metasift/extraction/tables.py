@@ -144,6 +144,7 @@ class _Table:
         self.rows = _rows(text, separator)
         self.header: list[_Row] = []
         self.section = ""
+        self.stub = ""
         self.col_n: dict[int, int] = {}
         self.col_group: dict[int, str] = {}
         self.out: list[Suggestion] = []
@@ -220,13 +221,21 @@ class _Table:
         return ""
 
     def _label(self, row: _Row) -> str:
+        """The row's name: its leading cells with words; under a row header that spans rows
+        (its first cell empty here) the header above is named first ("Oral health status /
+        Very good")."""
         words = []
         for cell in row.cells:
             if cell.numeric:
                 break
             if cell.text.strip():
                 words.append(cell.text.strip())
-        return " ".join(words)
+        first = row.cells[0].text.strip()
+        if first:
+            self.stub = first
+        elif words and self.stub:
+            return " / ".join([self.stub, *words])
+        return " / ".join(words)
 
     def _data(self, row: _Row) -> None:
         label = self._label(row)

@@ -6,7 +6,7 @@ The labelled set (``benchmarks/data/fulltext_labels.json``, how it was made in
 
 * JATS: :func:`metasift.fulltext.jats_sections`, as a stored JATS full text is read;
 * PDF: the same parts drawn into an A4 PDF with matplotlib (prose wrapped, table rows with
-  their cells apart as columns are in a typeset PDF), then read back by
+  their cells apart as columns are in a typeset PDF, a table kept on one page), then read by
   :func:`metasift.fulltext.pdf_pages` in its confined child, page by page.
 
 Only the table rows the labels cover are scored (``table_lines``: header and first rows) and
@@ -120,15 +120,21 @@ def render_pdf(parts: list[tuple[str, str]], path: Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
+    per_page = 68
     lines: list[str] = []
     for name, text in parts:
-        lines += ["", name]
         if name.lower().startswith("table"):
-            lines += [re.sub(r"\s*\|\s*", "    ", row).strip() for row in text.split("\n")]
+            rows = [re.sub(r"\s*\|\s*", "    ", row).strip() for row in text.split("\n")]
+            block = ["", name, *rows]
+            # As a typesetter does, a table that does not fit below starts on a new page.
+            room = per_page - len(lines) % per_page
+            if len(block) > room and len(block) <= per_page:
+                lines += [""] * room
+            lines += block
         else:
+            lines += ["", name]
             for paragraph in text.split("\n"):
                 lines += textwrap.wrap(paragraph, 110)
-    per_page = 68
     with PdfPages(path) as pdf:
         for first in range(0, len(lines), per_page):
             fig = plt.figure(figsize=(8.27, 11.69))

@@ -3,9 +3,14 @@ open-access articles of ../shared/data/fulltext (the article named in each test)
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pytest
+
+from metasift.errors import ExtractionError
 from metasift.extraction.fulltext import number, suggest_fulltext
+from metasift.extraction.fulltext_values import effect_on_pooled_scale
 from metasift.fulltext.jats import jats_sections
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fulltext"
@@ -211,3 +216,15 @@ def test_a_whole_article_from_its_jats() -> None:
         assert part[s.evidence.start : s.evidence.end] == s.evidence.cue
         start = s.evidence.sentence_start
         assert part[start : start + len(s.evidence.sentence)] == s.evidence.sentence
+
+
+def test_an_effect_goes_to_the_pooled_scale_with_its_se() -> None:
+    effect, se = effect_on_pooled_scale(
+        {"measure": "HR", "estimate": 0.84, "lower": 0.74, "upper": 0.95}
+    )
+    assert (round(effect, 6), round(se, 6)) == (round(math.log(0.84), 6), 0.063729)
+    assert effect_on_pooled_scale(
+        {"measure": "MD", "estimate": -5.6, "lower": -9.52, "upper": -1.68}
+    ) == pytest.approx((-5.6, 2.0), abs=1e-4)
+    with pytest.raises(ExtractionError, match="without its confidence interval"):
+        effect_on_pooled_scale({"measure": "OR", "estimate": 7.3, "lower": None, "upper": None})

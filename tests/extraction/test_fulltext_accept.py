@@ -45,11 +45,10 @@ def engine(db_url, tmp_path):
     record = {"title": "Oral contraceptives, reproductive history and risk of colorectal cancer"}
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     import_file(engine, path)
-    found = suggest_fulltext(
-        [("Abstract", HR_SENTENCE), ("Materials and Methods", GROUPS), ("Results", FOLLOW_UP)]
-    )
-    index = {"Abstract": 1, "Materials and Methods": 3, "Results": 4}
-    store.add_suggestions(engine, 1, found, fulltext_sha256=SHA, part_index=index)
+    parts = [(1, "Abstract", HR_SENTENCE), (3, "Materials and Methods", GROUPS)]
+    for index, name, text in [*parts, (4, "Results", FOLLOW_UP)]:
+        found = suggest_fulltext([(name, text)])
+        store.add_suggestions(engine, 1, found, fulltext_sha256=SHA, part_index=index)
     yield engine
     engine.dispose()
 

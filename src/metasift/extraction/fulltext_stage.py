@@ -69,12 +69,12 @@ def suggest_from_fulltext(
 
     text = _chosen(engine, record_id)
     parts = text_parts(root, text)
-    index: dict[str, int] = {}
-    for i, (name, _) in enumerate(parts):
-        index.setdefault(name, i)
-    found = suggest_fulltext(parts)
     sid = record_id if study_id is None else study_id
-    added = store.add_suggestions(engine, sid, found, fulltext_sha256=text.sha256, part_index=index)
+    added = 0
+    for index, part in enumerate(parts):
+        added += store.add_suggestions(
+            engine, sid, suggest_fulltext([part]), fulltext_sha256=text.sha256, part_index=index
+        )
     return TextSuggestions(
         record_id,
         sid,

@@ -232,7 +232,7 @@ def add_suggestions(
     suggestions: Iterable[Suggestion],
     *,
     fulltext_sha256: str | None = None,
-    part_index: dict[str, int] | None = None,
+    part_index: int | None = None,
 ) -> int:
     """Store new suggestions; ones already stored (same key) are left as they are.
 
@@ -241,7 +241,8 @@ def add_suggestions(
         study_id: the study they are for.
         suggestions: what the suggesters found.
         fulltext_sha256: the full text they were read from, if any.
-        part_index: the position of each part (``text_source``) among the text's parts.
+        part_index: the position among the text's parts of the part they were read from
+            (a name such as "Abstract" may repeat).
     """
     added = 0
     when = now()
@@ -249,7 +250,7 @@ def add_suggestions(
         for s in suggestions:
             key = s.key(study_id)
             if fulltext_sha256:
-                key = hashlib.sha256(f"{key}:{fulltext_sha256}".encode()).hexdigest()
+                key = hashlib.sha256(f"{key}:{fulltext_sha256}:{part_index}".encode()).hexdigest()
             exists = conn.execute(
                 sa.select(extraction_suggestions.c.id).where(extraction_suggestions.c.key == key)
             ).first()
@@ -275,7 +276,7 @@ def add_suggestions(
                     created_at=when,
                     status="pending",
                     fulltext_sha256=fulltext_sha256,
-                    part_index=(part_index or {}).get(s.evidence.text_source),
+                    part_index=part_index,
                 )
             )
             added += 1

@@ -1957,6 +1957,108 @@ def fulltext_attach(
     )
 
 
+@fulltext_app.command("suggest")
+def fulltext_suggest(
+    record: int,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Suggest extraction values from a report's full text (sample and arm sizes, means and
+    SDs, effects with CIs, p-values, follow-up), each with its page or section, span and
+    sentence; accept or reject them with 'metasift fulltext accept|reject ID'."""
+    import json
+
+    from metasift.extraction.fulltext_stage import suggest_from_fulltext
+    from metasift.project import Project
+    from metasift.workflow.fulltext import list_reports
+
+    with Project.open(project) as proj:
+        study = next(
+            (r.study_id for r in list_reports(proj.engine, proj.protocol) if r.record_id == record),
+            record,
+        )
+        found = suggest_from_fulltext(proj.engine, proj.root, record, study_id=study)
+    if as_json:
+        out = {
+            "record_id": found.record_id,
+            "study_id": found.study_id,
+            "fulltext_sha256": found.sha256,
+            "media_type": found.media_type,
+            "added": found.added,
+            "suggestions": [s.as_dict() for s in found.suggestions],
+        }
+        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+        return
+    table = Table("id", "field", "value", "where", "cue", "confidence", "status")
+    for s in found.suggestions:
+        table.add_row(
+            str(s.id),
+            _safe(s.field),
+            _safe(json.dumps(s.value, ensure_ascii=False)),
+            _safe(f"{s.text_source[:40]} [{s.span_start}:{s.span_end}]"),
+            _safe(s.cue[:60]),
+            f"{s.confidence:.2f}",
+            s.status,
+        )
+    console.print(table)
+    console.print(
+        f"record {record}: {found.added} new of {len(found.suggestions)} suggestions from its "
+        f"{'JATS XML' if found.media_type.endswith('xml') else 'PDF'} full text"
+    )
+
+
+def _review_text_suggestion(project, reviewer, suggestion, action, **options) -> None:
+    import json
+
+    from metasift.extraction.stage import review_suggestion
+    from metasift.project import Project
+
+    with Project.open(project) as proj:
+        who = _member(proj, reviewer)
+        done = review_suggestion(proj.engine, proj.protocol, suggestion, action, who, **options)
+    console.print(
+        f"suggestion {done.id}: {done.status} "
+        f"({_safe(done.field)} = {_safe(json.dumps(done.final_value, ensure_ascii=False))}; "
+        f"from {_safe(done.text_source)} [{done.span_start}:{done.span_end}])"
+    )
+
+
+@fulltext_app.command("accept")
+def fulltext_accept(
+    suggestion: int,
+    value: Annotated[
+        str | None, typer.Option(help="The value to record instead (an edit).")
+    ] = None,
+    field: Annotated[str | None, typer.Option(help="Record under this field instead.")] = None,
+    arm: Annotated[str | None, typer.Option(help="Arm of a statistic or size.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="Outcome of a statistic or effect.")] = None,
+    timepoint: Annotated[str | None, typer.Option(help="Time point of the outcome.")] = None,
+    project: ProjectOpt = Path("."),
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Accept a suggestion (or, with --value, record a corrected value): it fills the
+    extraction form, with the page or section and sentence it came from."""
+    _review_text_suggestion(
+        project,
+        reviewer,
+        suggestion,
+        "edit" if value is not None else "accept",
+        value_text=value,
+        field_name=field,
+        arm=arm,
+        outcome=outcome,
+        timepoint=timepoint,
+    )
+
+
+@fulltext_app.command("reject")
+def fulltext_reject(
+    suggestion: int, project: ProjectOpt = Path("."), reviewer: ReviewerOpt = None
+) -> None:
+    """Reject a suggestion: it stays in the store, marked rejected, and fills nothing."""
+    _review_text_suggestion(project, reviewer, suggestion, "reject")
+
+
 @fulltext_app.command("locate")
 def fulltext_locate(
     record: int, location: str, project: ProjectOpt = Path("."), reviewer: ReviewerOpt = None

@@ -9,7 +9,8 @@ record, and what to do.
     ├── ImportFileError            a file cannot be read at all (.path, .line)
     ├── SearchError                a live search failed
     │   └── SearchHTTPError        a request failed for good (.status, .body)
-    │       └── SearchUnreachableError  the service could not be reached at all (.host, .reason)
+    │       ├── SearchUnreachableError  the service could not be reached at all (.host, .reason)
+    │       └── AddressRefusedError  a URL a service offered reaches an internal address (.url)
     ├── DedupError                 de-duplication cannot do what was asked
     ├── RetrievalError             full texts cannot be fetched or stored as asked
     │   └── FileRefusedError       a file that is not an acceptable full text (.path, .reason)
@@ -104,6 +105,21 @@ class SearchUnreachableError(SearchHTTPError):
         self.host = host
         self.reason = reason
         self.attempts = attempts
+
+
+class AddressRefusedError(SearchHTTPError):
+    """A URL offered by a service (a PDF link, a landing page, a redirect) that would reach a
+    loopback, private or link-local address the user did not set; it is not requested.
+
+    Args:
+        url: the URL refused (without query or credentials).
+        reason: which address it reaches and what to do if the server is the user's own.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
 
 
 class DedupError(MetasiftError):

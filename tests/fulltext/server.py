@@ -75,7 +75,8 @@ class FullTextServices:
         }
 
     def url(self, path: str) -> str:
-        return f"{self.base}{path}"
+        """``path`` on this server; an absolute URL (another host) as it is."""
+        return path if path.startswith("http") else f"{self.base}{path}"
 
     def start(self) -> FullTextServices:
         self.thread.start()

@@ -26,12 +26,14 @@ from metasift.extraction.evidence import (
     evidence_counts,
 )
 from metasift.extraction.forms import ExtractionSettings, FieldSpec, Form, extraction_settings
+from metasift.extraction.fulltext_values import READERS as _READERS
 from metasift.extraction.suggest import DesignModel, suggest_all
 from metasift.extraction.template import read_template, write_template
 from metasift.extraction.validation import CellError, Value, validate_rows
 from metasift.extraction.vocab import Vocabularies, load_vocabularies
 from metasift.protocol import Protocol
 from metasift.records.model import Record
+from metasift.store.audit import record_event
 from metasift.store.records import iter_records
 from metasift.store.schema import records
 
@@ -417,11 +419,15 @@ def review_suggestion(
     if action == "reject":
         with engine.begin() as conn:
             store.set_suggestion_status(conn, s.id, "rejected", reviewer, None)
+            _audit(conn, s, "reject", reviewer, None)
         return store.get_suggestions(engine, ids=[s.id])[0]
     ctx = context(protocol)
     if action == "edit" and value_text is None:
         raise ExtractionError("edit needs the corrected value (--value)")
-    if s.field == "statistic":
+    if field_name is None and s.field in _READERS:
+        # Values read from a full text fill the form's own fields (see fulltext_values).
+        values = _READERS[s.field](ctx, s, value_text, arm, outcome, timepoint)
+    elif s.field == "statistic":
         values = _statistic_values(ctx, s, value_text, arm, outcome, timepoint)
     else:
         target = field_name or s.field
@@ -442,7 +448,21 @@ def review_suggestion(
             store.put_value(conn, v.key, v.value, reviewer, "suggestion", detail)
         final = values[0].value if len(values) == 1 else {v.field: v.value for v in values}
         store.set_suggestion_status(conn, s.id, status, reviewer, final)
+        _audit(conn, s, action, reviewer, final)
     return store.get_suggestions(engine, ids=[s.id])[0]
+
+
+def _audit(conn, s: store.StoredSuggestion, action: str, reviewer: str, final: Any) -> None:
+    record_event(
+        conn,
+        actor=reviewer,
+        action=f"extraction.suggestion.{action}",
+        entity="extraction_suggestion",
+        entity_id=s.id,
+        previous=s.value,
+        value=final,
+        note=f"{s.field} from {s.text_source} [{s.span_start}:{s.span_end}]: {s.cue[:200]}",
+    )
 
 
 def _text_of(value: Any) -> str:

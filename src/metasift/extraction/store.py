@@ -10,6 +10,7 @@ reconciliation chose from). Reconciled values are stored under the reviewer name
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -182,6 +183,10 @@ class StoredSuggestion:
     reviewer: str | None
     reviewed_at: dt.datetime | None
     final_value: Any
+    # From a stored full text: its checksum, and the position of the part (text_source)
+    # among its parts.
+    fulltext_sha256: str | None = None
+    part_index: int | None = None
 
     @property
     def cue(self) -> str:
@@ -199,16 +204,65 @@ class StoredSuggestion:
             "cue": self.cue,
             "suggested": self.value,
             "explanation": self.explanation,
+            **(
+                {"fulltext_sha256": self.fulltext_sha256, "part_index": self.part_index}
+                if self.fulltext_sha256
+                else {}
+            ),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything about the suggestion, as JSON can carry it (the CLI's --json, the web)."""
+        return {
+            "id": self.id,
+            "study_id": self.study_id,
+            "field": self.field,
+            "value": self.value,
+            "arm": self.arm,
+            "outcome": self.outcome,
+            "timepoint": self.timepoint,
+            "part": self.text_source,
+            "part_index": self.part_index,
+            "fulltext_sha256": self.fulltext_sha256,
+            "span": [self.span_start, self.span_end],
+            "sentence": self.sentence,
+            "sentence_start": self.sentence_start,
+            "cue": self.cue,
+            "method": self.method,
+            "confidence": self.confidence,
+            "explanation": self.explanation,
+            "status": self.status,
+            "reviewer": self.reviewer,
+            "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
+            "final_value": self.final_value,
         }
 
 
-def add_suggestions(engine: Engine, study_id: int, suggestions: Iterable[Suggestion]) -> int:
-    """Store new suggestions; ones already stored (same key) are left as they are."""
+def add_suggestions(
+    engine: Engine,
+    study_id: int,
+    suggestions: Iterable[Suggestion],
+    *,
+    fulltext_sha256: str | None = None,
+    part_index: int | None = None,
+) -> int:
+    """Store new suggestions; ones already stored (same key) are left as they are.
+
+    Args:
+        engine: the project store.
+        study_id: the study they are for.
+        suggestions: what the suggesters found.
+        fulltext_sha256: the full text they were read from, if any.
+        part_index: the position among the text's parts of the part they were read from
+            (a name such as "Abstract" may repeat).
+    """
     added = 0
     when = now()
     with engine.begin() as conn:
         for s in suggestions:
             key = s.key(study_id)
+            if fulltext_sha256:
+                key = hashlib.sha256(f"{key}:{fulltext_sha256}:{part_index}".encode()).hexdigest()
             exists = conn.execute(
                 sa.select(extraction_suggestions.c.id).where(extraction_suggestions.c.key == key)
             ).first()
@@ -233,6 +287,8 @@ def add_suggestions(engine: Engine, study_id: int, suggestions: Iterable[Suggest
                     key=key,
                     created_at=when,
                     status="pending",
+                    fulltext_sha256=fulltext_sha256,
+                    part_index=part_index,
                 )
             )
             added += 1
@@ -244,9 +300,25 @@ def get_suggestions(
     study_ids: Sequence[int] | None = None,
     status: str | Sequence[str] | None = None,
     ids: Sequence[int] | None = None,
+    fulltext_sha256: str | None = None,
 ) -> list[StoredSuggestion]:
+    """Stored suggestions, by study, field and place; filtered by any of the arguments.
+
+    Args:
+        engine: the project store.
+        study_ids: only these studies'.
+        status: only these statuses (pending, accepted, edited, rejected).
+        ids: only these suggestions.
+        fulltext_sha256: only those read from this full text (in reading order).
+    """
     t = extraction_suggestions
     query = sa.select(t).order_by(t.c.study_id, t.c.field, t.c.span_start, t.c.id)
+    if fulltext_sha256 is not None:
+        query = (
+            sa.select(t)
+            .where(t.c.fulltext_sha256 == fulltext_sha256)
+            .order_by(t.c.part_index, t.c.span_start, t.c.id)
+        )
     if study_ids is not None:
         query = query.where(t.c.study_id.in_(list(study_ids)))
     if status is not None:
@@ -276,6 +348,8 @@ def get_suggestions(
             r.reviewer,
             _aware(r.reviewed_at) if r.reviewed_at else None,
             r.final_value,
+            r.fulltext_sha256,
+            r.part_index,
         )
         for r in rows
     ]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from metasift.errors import FileRefusedError, SearchError
+from metasift.errors import AddressRefusedError, FileRefusedError, SearchError
 from metasift.fulltext.download import Incomplete, download
 from metasift.fulltext.files import FileStore, Limits, check_file, copy_limited
 from metasift.fulltext.sources import (
@@ -55,6 +55,7 @@ from metasift.search.config import (
     service_client,
     service_target,
 )
+from metasift.search.guard import AddressGuard
 from metasift.search.http import HttpClient
 from metasift.search.reach import Reachability
 
@@ -75,6 +76,9 @@ class Services:
 
     Only the Unpaywall client may carry the e-mail, and only when
     :func:`~metasift.search.config.credentials_for` lets it; the download client carries none.
+    No client requests an internal address (loopback, private, link-local) that a service's
+    answer or redirect names, unless the user set a base URL on that host
+    (:class:`~metasift.search.guard.AddressGuard`).
     """
 
     europepmc: HttpClient
@@ -111,13 +115,21 @@ class Services:
         reach = Reachability()
         clients = {}
         email = None
-        for kind, name in ((EUROPEPMC, "Europe PMC"), (PMC_OA, "PMC OA"), (UNPAYWALL, "Unpaywall")):
-            target = service_target(kind, environ=environ, project_root=root)
+        kinds = ((EUROPEPMC, "Europe PMC"), (PMC_OA, "PMC OA"), (UNPAYWALL, "Unpaywall"))
+        targets = {
+            kind: service_target(kind, environ=environ, project_root=root) for kind, _ in kinds
+        }
+        # Links the services offer reach internal addresses only on hosts the user set.
+        guard = AddressGuard.for_base_urls(
+            t.url for t in targets.values() if t.origin in ("environment", "config")
+        )
+        for kind, name in kinds:
+            target = targets[kind]
             # Only Unpaywall asks for the e-mail; the others get no credentials at all.
             allowed = credentials_for(target, credentials) if kind == UNPAYWALL else Credentials()
             email = allowed.email if kind == UNPAYWALL else email
             clients[kind] = service_client(
-                target.url, name, RATES[kind], allowed, settings, reachability=reach
+                target.url, name, RATES[kind], allowed, settings, reachability=reach, guard=guard
             )
         web = service_client(
             "https://localhost/",
@@ -126,6 +138,7 @@ class Services:
             Credentials(),
             settings,
             reachability=reach,
+            guard=guard,
         )
         for client in (*clients.values(), web):
             client.resume_hint = RESUME_HINT
@@ -268,7 +281,7 @@ def _try_copy(
     shown = http.shown_url(candidate.url)
     try:
         got = download(http, candidate, store, limits)
-    except FileRefusedError as exc:
+    except (FileRefusedError, AddressRefusedError) as exc:
         return None, Try(candidate.source, "refused", exc.reason, shown)
     except Incomplete as exc:
         return None, Try(candidate.source, "failed", str(exc), shown)

@@ -252,10 +252,12 @@ def service_client(
     settings: SearchSettings,
     sleep: Callable[[float], None] | None = None,
     reachability: Reachability | None = None,
+    guard: Callable[[httpx.URL], None] | None = None,
 ) -> HttpClient:
     """The HTTP client of one source: its polite rate unless the settings override it.
 
-    ``reachability`` is the run's record of hosts that cannot be reached, shared by its clients.
+    ``reachability`` is the run's record of hosts that cannot be reached, shared by its clients;
+    ``guard`` refuses URLs before they are requested (:mod:`metasift.search.guard`).
     """
     extra = {"sleep": sleep} if sleep else {}
     return HttpClient(
@@ -266,5 +268,6 @@ def service_client(
         timeout=settings.timeout,
         secrets=credentials.secrets(),
         reachability=reachability,
+        guard=guard,
         **extra,
     )

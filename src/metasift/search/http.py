@@ -20,7 +20,9 @@ Nor do redirects carry them elsewhere: httpx, told to follow redirects, re-sends
 body (keys included) to any host the answer names, and keeps query parameters the Location
 echoes. Redirects are therefore followed here (:meth:`HttpClient._send`): within the service's
 origin as they are, to any other origin (another host, port, or http instead of https) only
-after the credential parameters are taken out of the URL and the form.
+after the credential parameters are taken out of the URL and the form. A client given a
+``guard`` (:class:`metasift.search.guard.AddressGuard`) asks it before the request and before
+every hop, so that no URL a service offers reaches an internal address.
 """
 
 from __future__ import annotations
@@ -173,6 +175,8 @@ class HttpClient:
     message it produces. ``sleep`` waits between retries (the rate limiter keeps real time).
     ``reachability`` is shared with the other clients of a run (see :class:`Reachability`);
     ``transport`` replaces httpx's network transport (tests of failures no server can stage).
+    ``guard`` is asked about every URL before it is requested, redirect hops included, and
+    raises to refuse one (:class:`metasift.search.guard.AddressGuard`).
     """
 
     def __init__(
@@ -190,8 +194,10 @@ class HttpClient:
         rng: random.Random | None = None,
         reachability: Reachability | None = None,
         transport: httpx.BaseTransport | None = None,
+        guard: Callable[[httpx.URL], None] | None = None,
     ) -> None:
         _install_log_filter()
+        self.guard = guard
         self.service = service
         # What a request that gave up tells people to do (the download of a full text is
         # resumed by fetching again, not by searching).
@@ -333,6 +339,8 @@ class HttpClient:
         )
         home = _origin(self._client.base_url)
         for _ in range(MAX_REDIRECTS + 1):
+            if self.guard is not None:
+                self.guard(request.url)
             response = self._client.send(request, stream=stream)
             following = response.next_request
             if following is None:

@@ -316,6 +316,10 @@ extraction_suggestions = sa.Table(
     sa.Column("reviewer", sa.String(100)),
     sa.Column("reviewed_at", sa.DateTime(timezone=True)),
     sa.Column("final_value", sa.JSON),
+    # From a stored full text (revision 0014): its checksum and the part's position in it;
+    # text_source then names the part ("page 3", "Results / Safety", "Table 2 ...").
+    sa.Column("fulltext_sha256", sa.String(64), index=True),
+    sa.Column("part_index", sa.Integer),
     sa.UniqueConstraint("key", name="uq_extraction_suggestions_key"),
 )
 

@@ -1,14 +1,14 @@
 """Extraction suggestions taken from a stored full text: which text, and which of its parts.
 
-Revision ID: 0014_fulltext_suggestions
-Revises: 0013_fulltext_files
+Revision ID: 0015_fulltext_suggestions
+Revises: 0014_extraction_drafts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_fulltext_suggestions"
-down_revision = "0013_fulltext_files"
+revision = "0015_fulltext_suggestions"
+down_revision = "0014_extraction_drafts"
 branch_labels = None
 depends_on = None
 

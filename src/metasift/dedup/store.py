@@ -386,3 +386,47 @@ def list_clusters(engine: Engine) -> list[dict]:
         }
         for c in clusters
     ]
+
+
+@dataclass
+class MemberMatch:
+    """A duplicate of a cluster beside the record it was matched with: both records' main
+    fields, and what scoring found on each field (the stored evidence, not a new look)."""
+
+    duplicate: dict
+    matched: dict
+    score: float | None
+    rule: str | None
+    fields: list[str]
+    conflicts: list[str]
+
+    def side_by_side(self) -> list[FieldRow]:
+        """Both records field by field: agree, differ, weighed little, or missing."""
+        return side_by_side(self.matched, self.duplicate, self.fields, self.conflicts)
+
+
+def compare_clusters(engine: Engine) -> list[dict]:
+    """:func:`list_clusters`, each cluster with ``matches``: every duplicate beside the record
+    it was matched with (:class:`MemberMatch`), for checking a cluster by eye."""
+    clusters = list_clusters(engine)
+    wanted = sorted(
+        {m["record_id"] for c in clusters for m in c["members"]}
+        | {m["matched_with"] for c in clusters for m in c["members"] if m["matched_with"]}
+    )
+    with engine.connect() as conn:
+        shown = {rid: _brief(rid, record) for rid, record in _records_by_id(conn, wanted)}
+    for c in clusters:
+        c["records"] = {m["record_id"]: shown.get(m["record_id"]) for m in c["members"]}
+        c["matches"] = [
+            MemberMatch(
+                duplicate=shown[m["record_id"]],
+                matched=shown[m["matched_with"]],
+                score=m["score"],
+                rule=m["rule"],
+                fields=m["fields"],
+                conflicts=m["conflicts"],
+            )
+            for m in c["members"]
+            if m["matched_with"] in shown and m["record_id"] in shown
+        ]
+    return clusters

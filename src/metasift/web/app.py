@@ -358,7 +358,9 @@ def create_app(
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(Guard, error_page=error_page)
 
-    from metasift.web import routes
+    from metasift.web import audit_page, browse, routes
 
     routes.add_routes(app, served)
+    browse.add_routes(app, served)
+    audit_page.add_routes(app, served)
     return app

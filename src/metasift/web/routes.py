@@ -240,7 +240,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
             "dedup.html",
             ctx,
             queue=store.review_queue(ctx.engine),
-            clusters=store.list_clusters(ctx.engine),
+            clusters=store.compare_clusters(ctx.engine),
         )
 
     @app.post("/p/{slug}/dedup/run")
@@ -373,12 +373,16 @@ def add_routes(app: FastAPI, served: Served) -> None:
     # -- decisions, conflicts, agreement -----------------------------------------------------
     @app.get("/p/{slug}/decisions", response_class=HTMLResponse)
     def decisions_page(request: Request, slug: str, stage: str | None = None) -> Response:
+        from metasift.store.records import records_by_id
         from metasift.workflow.decisions import visible_decisions
 
         ctx = served.member(request, slug)
         stage = _stage(stage)
         seen = visible_decisions(ctx.engine, ctx.protocol, ctx.user.name, stage)
-        return served.page("decisions.html", ctx, stage=stage, verdicts=list(seen.values()))
+        recs = records_by_id(ctx.engine, seen)
+        return served.page(
+            "decisions.html", ctx, stage=stage, verdicts=list(seen.values()), records=recs
+        )
 
     @app.get("/p/{slug}/conflicts", response_class=HTMLResponse)
     def conflicts_page(request: Request, slug: str, stage: str | None = None) -> Response:
@@ -745,7 +749,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
             raise HTTPException(404, "No such page.")
         return _back(request, f"/p/{slug}/extract/{study_id}")
 
-    # -- PRISMA, report, audit log ------------------------------------------------------------
+    # -- PRISMA, report ------------------------------------------------------------------
     @app.get("/p/{slug}/prisma", response_class=HTMLResponse)
     def prisma_page(request: Request, slug: str) -> Response:
         from markupsafe import Markup
@@ -775,38 +779,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
             },
         )
 
-    @app.get("/p/{slug}/log", response_class=HTMLResponse)
-    def log_page(
-        request: Request,
-        slug: str,
-        actor: str | None = None,
-        action: str | None = None,
-        record: str | None = None,
-        limit: int = 200,
-    ) -> Response:
-        from metasift.store.audit import iter_log
-
-        ctx = served.member(request, slug)
-        limit = max(1, min(limit, 5000))
-        entries = list(
-            iter_log(
-                ctx.engine,
-                actor=actor or None,
-                action=action or None,
-                entity_id=record or None,
-                limit=limit,
-            )
-        )
-        entries.reverse()
-        return served.page(
-            "log.html",
-            ctx,
-            entries=entries,
-            actor=actor or "",
-            action=action or "",
-            record=record or "",
-            limit=limit,
-        )
+    # The audit log is web/audit_page.py.
 
     @app.get("/p/{slug}", include_in_schema=False)
     def project_root(slug: str) -> Response:

@@ -194,13 +194,15 @@ def undo(engine: Engine, cluster: str | int, reviewer: str = "") -> list[int]:
             except ValueError:
                 raise DedupError(
                     f"--undo {cluster!r}: give a cluster id (see 'metasift dedup --json' "
-                    "or 'metasift dedup --clusters') or 'all'."
+                    "or 'metasift dedup --clusters') or 'all'.",
+                    web=f"{cluster!r} is not a cluster; the Duplicates page lists them.",
                 ) from None
             query = query.where(dedup_clusters.c.id == cluster_id)
         undone = [row.id for row in conn.execute(query)]
         if not undone and str(cluster).lower() != "all":
             raise DedupError(
-                f"no duplicate cluster {cluster}; 'metasift dedup --clusters' lists them."
+                f"no duplicate cluster {cluster}; 'metasift dedup --clusters' lists them.",
+                web=f"no duplicate cluster {cluster}; the Duplicates page lists them.",
             )
         members: dict[int, list[int]] = {}
         for row in conn.execute(
@@ -249,7 +251,8 @@ def parse_pair(text: str) -> tuple[int, int]:
     except ValueError:
         raise DedupError(
             f"pair {text!r}: expected two record ids like 12-57, as 'metasift dedup --review' "
-            "lists them."
+            "lists them.",
+            web=f"pair {text!r} is not a pair of records; the Duplicates page lists them.",
         ) from None
     if not sep or a == b:
         raise DedupError(f"pair {text!r}: expected two different record ids like 12-57.")

@@ -123,7 +123,12 @@ def matching_ids(
         import_ids = [i for i, name in sources.items() if name == filters.source]
     ids = find_record_ids(engine, text=filters.text, import_ids=import_ids)
     seen = _visible(engine, protocol, viewer, filters.stage)
-    if filters.decision:
+    if filters.reviewer:
+        ids = [i for i in ids if i in seen and filters.reviewer in seen[i].votes]
+    if filters.reviewer and filters.decision in ("include", "exclude", "maybe"):
+        # With a reviewer named, the decision is theirs, not the record's verdict.
+        ids = [i for i in ids if seen[i].votes[filters.reviewer] == filters.decision]
+    elif filters.decision:
         sought: set[int] | None = None
         if filters.decision == "none" and filters.stage == FULL_TEXT:
             from metasift.workflow.fulltext import sought_ids
@@ -136,8 +141,6 @@ def matching_ids(
         ids = [
             i for i in ids if _kept(seen.get(i), filters.decision, sought is None or i in sought)
         ]
-    if filters.reviewer:
-        ids = [i for i in ids if i in seen and filters.reviewer in seen[i].votes]
     return ids, seen, sources
 
 

@@ -204,7 +204,7 @@ def test_audit_log_is_a_filtered_paged_table(served):
         },
     )
     resolved = ana.get("/p/rev/log", params={"action": "conflict.resolve"}).text
-    assert "<del>ana: include; ben: exclude</del>" in resolved
+    assert "ana: include; ben: exclude <small>(before)</small>" in resolved
     assert "<ins>include</ins>" in resolved
 
 
@@ -340,3 +340,19 @@ def test_pages_say_what_to_do_in_the_web_app(tmp_path):
         said["format"] = unknown.text
         for what, html in said.items():
             assert not COMMAND.search(_said(html)), (what, COMMAND.search(_said(html)))
+
+
+def test_audit_changes_read_as_before_and_after():
+    from metasift.web.audit_page import Change, changes
+
+    assert changes({"decision": "include", "reason": None}, {"decision": "exclude"}) == [
+        Change("decision", "include", "exclude")
+    ]
+    assert changes(None, {"role": "owner", "x": ""}) == [Change("role", "", "owner")]
+    assert changes({"stage": "full_text"}, None) == [Change("stage", "full_text", "", True)]
+    assert changes({"votes": {"a": "include"}}, {"decision": "exclude"}) == [
+        Change("votes", "a: include", ""),
+        Change("decision", "", "exclude"),
+    ]
+    assert changes(["1", "2"], None) == [Change("", "1, 2", "", True)]
+    assert changes(None, None) == []

@@ -23,11 +23,14 @@ RECORD_ENTITIES = ("record", "report")
 
 @dataclass(frozen=True)
 class Change:
-    """One value of an entry: its name, what it was and what it became ("" for none)."""
+    """One value of an entry: its name, what it was and what it became ("" for none), and
+    whether it was ``removed`` (the whole entry's value is gone, as for a retraction) rather
+    than only stated before (the votes a resolution settled)."""
 
     field: str
     before: str
     after: str
+    removed: bool = False
 
 
 def _shown(value: Any) -> str:
@@ -54,11 +57,12 @@ def changes(previous: Any, value: Any) -> list[Change]:
         before = previous if isinstance(previous, dict) else {}
         after = value if isinstance(value, dict) else {}
         names = list(before) + [k for k in after if k not in before]
-        rows = [Change(k, _shown(before.get(k)), _shown(after.get(k))) for k in names]
+        gone = value is None
+        rows = [Change(k, _shown(before.get(k)), _shown(after.get(k)), gone) for k in names]
         return [r for r in rows if r.before or r.after]
     if previous is None and value is None:
         return []
-    return [Change("", _shown(previous), _shown(value))]
+    return [Change("", _shown(previous), _shown(value), value is None)]
 
 
 def _day(text: str | None, name: str) -> date | None:

@@ -338,6 +338,17 @@ def test_pages_say_what_to_do_in_the_web_app(tmp_path):
         )
         assert unknown.status_code == 400 and "Format list" in unknown.text
         said["format"] = unknown.text
+        unnamed = ana.post(
+            "/p/w/import",
+            files={
+                "file": ("more.jsonl", b'{"title": "Acne and adipose cells", "doi": "10.9/m"}\n')
+            },
+            data={"csrf_token": token},
+        )
+        assert unnamed.status_code == 200
+        said["overview, source not stated"] = ana.get("/p/w/").text
+        assert "Source not stated" in said["overview, source not stated"]
+        assert "naming the database" in said["overview, source not stated"]
         for what, html in said.items():
             assert not COMMAND.search(_said(html)), (what, COMMAND.search(_said(html)))
 

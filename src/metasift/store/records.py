@@ -199,3 +199,17 @@ def records_by_id(engine: Engine | Connection, ids: Iterable[int]) -> dict[int, 
             chunk = wanted[start : start + 1000]
             found.update(iter_records(conn, records.c.id.in_(chunk)))
     return found
+
+
+def record_labels(engine: Engine | Connection, ids: Iterable[int]) -> dict[int, dict]:
+    """What a list shows of each record of ``ids``: title, authors, year and journal, without
+    reading the rest (abstracts, raw fields) of long lists."""
+    wanted = sorted(set(ids))
+    columns = (records.c.id, records.c.title, records.c.authors, records.c.year, records.c.journal)
+    found: dict[int, dict] = {}
+    with connected(engine) as conn:
+        for start in range(0, len(wanted), 1000):
+            query = sa.select(*columns).where(records.c.id.in_(wanted[start : start + 1000]))
+            for row in conn.execute(query):
+                found[row.id] = dict(row._mapping)
+    return found

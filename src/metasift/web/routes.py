@@ -379,13 +379,13 @@ def add_routes(app: FastAPI, served: Served) -> None:
     # -- decisions, conflicts, agreement -----------------------------------------------------
     @app.get("/p/{slug}/decisions", response_class=HTMLResponse)
     def decisions_page(request: Request, slug: str, stage: str | None = None) -> Response:
-        from metasift.store.records import records_by_id
+        from metasift.store.records import record_labels
         from metasift.workflow.decisions import visible_decisions
 
         ctx = served.member(request, slug)
         stage = _stage(stage)
         seen = visible_decisions(ctx.engine, ctx.protocol, ctx.user.name, stage)
-        recs = records_by_id(ctx.engine, seen)
+        recs = record_labels(ctx.engine, seen)
         return served.page(
             "decisions.html", ctx, stage=stage, verdicts=list(seen.values()), records=recs
         )

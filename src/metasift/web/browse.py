@@ -101,11 +101,15 @@ def _csv_rows(rows: Iterator[BrowseRow], stage: str) -> Iterator[str]:
 
 
 def _ris_rows(rows: Iterator[BrowseRow]) -> Iterator[str]:
+    from itertools import islice
+
     from metasift.records.formats import write_records
 
-    buffer = io.StringIO()
-    write_records((row.record for row in rows), buffer, "ris")
-    yield buffer.getvalue()
+    # Sent 500 records at a time: a large export never sits whole in memory.
+    while batch := list(islice(rows, 500)):
+        buffer = io.StringIO()
+        write_records((row.record for row in batch), buffer, "ris")
+        yield buffer.getvalue()
 
 
 def add_routes(app: FastAPI, served: Served) -> None:

@@ -367,3 +367,12 @@ def test_audit_changes_read_as_before_and_after():
     ]
     assert changes(["1", "2"], None) == [Change("", "1, 2", "", True)]
     assert changes(None, None) == []
+
+
+def test_browser_search_on_both_databases(tmp_path, db_url):
+    root = make_project(tmp_path / "both", "Both databases", db_url)
+    with start_server([root]) as server:
+        ana = server.login("ana")
+        assert _ids(ana.get("/p/both/records", params={"q": "atopic derm"}).text) == [1, 8, 9]
+        exported = ana.get("/p/both/records/export.csv", params={"q": '"bone marrow"'}).text
+        assert [r["record_id"] for r in csv.DictReader(io.StringIO(exported))] == ["8"]

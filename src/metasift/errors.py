@@ -38,7 +38,21 @@ from __future__ import annotations
 
 
 class MetasiftError(Exception):
-    """Base of every error metasift raises on purpose; the CLI prints it without a traceback."""
+    """Base of every error metasift raises on purpose; the CLI prints it without a traceback.
+
+    Args:
+        *args: the message, as the CLI prints it (what to do says which command to type).
+        web: the message for the web app, where it differs: what to do there (which page,
+            which button) instead of a command to type.
+    """
+
+    def __init__(self, *args: object, web: str | None = None) -> None:
+        super().__init__(*args)
+        self.web = web
+
+    def for_web(self) -> str:
+        """The message as the web app shows it."""
+        return self.web or str(self)
 
 
 class ProjectError(MetasiftError):
@@ -58,13 +72,16 @@ class ImportFileError(MetasiftError):
         path: the file as the user named it.
         message: what is wrong and what to do.
         line: the line the problem was found on, when known.
+        web: ``message`` for the web app, where it differs.
     """
 
-    def __init__(self, path: str, message: str, *, line: int | None = None) -> None:
+    def __init__(
+        self, path: str, message: str, *, line: int | None = None, web: str | None = None
+    ) -> None:
         self.path = path
         self.line = line
         where = f"{path}, line {line}" if line else path
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}", web=f"{where}: {web}" if web else None)
 
 
 class SearchError(MetasiftError):
@@ -156,10 +173,11 @@ class StageClosedError(ReviewError):
     Args:
         stage: the closed stage (``title_abstract`` or ``full_text``).
         message: what was refused and how to reopen the stage.
+        web: the same for the web app, where it differs.
     """
 
-    def __init__(self, stage: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, stage: str, message: str, *, web: str | None = None) -> None:
+        super().__init__(message, web=web)
         self.stage = stage
 
 
@@ -233,7 +251,9 @@ class LoginRefusedError(UserError):
     or the address (``retry_after`` seconds to wait), or the account is locked (``locked``)
     until an owner lifts the lock."""
 
-    def __init__(self, message: str, *, retry_after: int = 0, locked: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, retry_after: int = 0, locked: bool = False, web: str | None = None
+    ) -> None:
+        super().__init__(message, web=web)
         self.retry_after = retry_after
         self.locked = locked

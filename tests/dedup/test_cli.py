@@ -209,5 +209,6 @@ def test_project_queue_side_by_side_in_cli_and_web_page(tmp_path):
             csrf="",
         )
     )
-    assert '<tr class="differ"><th>authors</th><td>Rosa, U. W.</td><td>Bouros, D.</td>' in html
-    assert '<tr class="agree"><th>title</th>' in html
+    row = '<tr class="differ"><th scope="row">authors</th><td>Rosa, U. W.</td><td>Bouros, D.</td>'
+    assert row in html
+    assert '<tr class="agree"><th scope="row">title</th>' in html

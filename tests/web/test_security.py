@@ -47,7 +47,9 @@ def test_a_member_of_one_project_cannot_read_or_write_another(two_projects):
     assert _decisions(alpha) == 0
     # Without a session every page sends to the login form, and posts are refused.
     anonymous = server.client()
-    assert anonymous.get("/p/alpha/screen").headers["location"] == "/login"
+    assert (
+        anonymous.get("/p/alpha/screen").headers["location"] == "/login?next=%2Fp%2Falpha%2Fscreen"
+    )
     assert anonymous.post("/p/alpha/screen/decide", data={}).status_code == 401
 
 
@@ -129,7 +131,7 @@ def test_record_text_is_escaped(tmp_path):
         # Highlighting marks the terms inside the escaped text.
         assert '<mark class="include">Adipose</mark>' in screen
         assert '<mark class="include">psoriasis</mark> &amp; &lt;i&gt;more' in screen
-        for page in (screen, ana.get("/p/xss/log").text, ana.get("/p/xss/report").text):
+        for page in (screen, ana.get("/p/xss/log").text, ana.get("/p/xss/report/document").text):
             assert "<script>alert" not in page and "<img src=x" not in page
             assert "<svg onload" not in page and "<b>Adipose" not in page
 

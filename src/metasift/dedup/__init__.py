@@ -23,5 +23,13 @@ __all__, __getattr__, __dir__ = attach(
     core=["DedupResult", "deduplicate"],
     settings=["DedupSettings", "parse_settings"],
     standalone=["dedup_files", "queued_pairs", "write_clusters"],
-    store=["DedupSummary", "decide", "list_clusters", "review_queue", "run_dedup", "undo"],
+    store=[
+        "DedupSummary",
+        "compare_clusters",
+        "decide",
+        "list_clusters",
+        "review_queue",
+        "run_dedup",
+        "undo",
+    ],
 )

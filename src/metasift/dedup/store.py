@@ -194,13 +194,15 @@ def undo(engine: Engine, cluster: str | int, reviewer: str = "") -> list[int]:
             except ValueError:
                 raise DedupError(
                     f"--undo {cluster!r}: give a cluster id (see 'metasift dedup --json' "
-                    "or 'metasift dedup --clusters') or 'all'."
+                    "or 'metasift dedup --clusters') or 'all'.",
+                    web=f"{cluster!r} is not a cluster; the Duplicates page lists them.",
                 ) from None
             query = query.where(dedup_clusters.c.id == cluster_id)
         undone = [row.id for row in conn.execute(query)]
         if not undone and str(cluster).lower() != "all":
             raise DedupError(
-                f"no duplicate cluster {cluster}; 'metasift dedup --clusters' lists them."
+                f"no duplicate cluster {cluster}; 'metasift dedup --clusters' lists them.",
+                web=f"no duplicate cluster {cluster}; the Duplicates page lists them.",
             )
         members: dict[int, list[int]] = {}
         for row in conn.execute(
@@ -249,7 +251,8 @@ def parse_pair(text: str) -> tuple[int, int]:
     except ValueError:
         raise DedupError(
             f"pair {text!r}: expected two record ids like 12-57, as 'metasift dedup --review' "
-            "lists them."
+            "lists them.",
+            web=f"pair {text!r} is not a pair of records; the Duplicates page lists them.",
         ) from None
     if not sep or a == b:
         raise DedupError(f"pair {text!r}: expected two different record ids like 12-57.")
@@ -386,3 +389,47 @@ def list_clusters(engine: Engine) -> list[dict]:
         }
         for c in clusters
     ]
+
+
+@dataclass
+class MemberMatch:
+    """A duplicate of a cluster beside the record it was matched with: both records' main
+    fields, and what scoring found on each field (the stored evidence, not a new look)."""
+
+    duplicate: dict
+    matched: dict
+    score: float | None
+    rule: str | None
+    fields: list[str]
+    conflicts: list[str]
+
+    def side_by_side(self) -> list[FieldRow]:
+        """Both records field by field: agree, differ, weighed little, or missing."""
+        return side_by_side(self.matched, self.duplicate, self.fields, self.conflicts)
+
+
+def compare_clusters(engine: Engine) -> list[dict]:
+    """:func:`list_clusters`, each cluster with ``matches``: every duplicate beside the record
+    it was matched with (:class:`MemberMatch`), for checking a cluster by eye."""
+    clusters = list_clusters(engine)
+    wanted = sorted(
+        {m["record_id"] for c in clusters for m in c["members"]}
+        | {m["matched_with"] for c in clusters for m in c["members"] if m["matched_with"]}
+    )
+    with engine.connect() as conn:
+        shown = {rid: _brief(rid, record) for rid, record in _records_by_id(conn, wanted)}
+    for c in clusters:
+        c["records"] = {m["record_id"]: shown.get(m["record_id"]) for m in c["members"]}
+        c["matches"] = [
+            MemberMatch(
+                duplicate=shown[m["record_id"]],
+                matched=shown[m["matched_with"]],
+                score=m["score"],
+                rule=m["rule"],
+                fields=m["fields"],
+                conflicts=m["conflicts"],
+            )
+            for m in c["members"]
+            if m["matched_with"] in shown and m["record_id"] in shown
+        ]
+    return clusters

@@ -84,7 +84,8 @@ def study_records(engine: Engine, study_ids: Sequence[int]) -> dict[int, Record]
     if missing:
         shown = ", ".join(map(str, missing[:10]))
         raise ExtractionError(
-            f"no record with id {shown}; list the records with 'metasift records'"
+            f"no record with id {shown}; list the records with 'metasift records'",
+            web=f"no record with id {shown}; the Records page lists them.",
         )
     return found
 

@@ -269,6 +269,8 @@ def import_file(
                     str(path),
                     f"this file was already imported (import {earlier.id}); "
                     "pass --force to import it again.",
+                    web=f"this file was already imported (import {earlier.id}); tick 'import "
+                    "again' to import it again.",
                 )
         summary = begin_import(
             conn,

@@ -102,7 +102,11 @@ def build_corpus(engine: Engine, protocol: Protocol) -> Corpus:
     model = get_model(settings.model)
     pairs = list(iter_screenable(engine))
     if not pairs:
-        raise MetasiftError("the project has no records to screen; run 'metasift import'.")
+        raise MetasiftError(
+            "the project has no records to screen; run 'metasift import'.",
+            web="the project has no records to screen yet: an owner imports them on the "
+            "Import page.",
+        )
     record_ids = [rid for rid, _ in pairs]
     records = [r for _, r in pairs]
     texts = record_texts(records, model.text_fields)

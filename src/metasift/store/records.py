@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from metasift.records.model import RECORD_FIELDS, Record
+from metasift.store.engine import connected
 from metasift.store.schema import dedup_clusters, dedup_members, imports, records
 
 _STORED = [f for f in RECORD_FIELDS if f not in ("source_position",)]
@@ -102,3 +104,112 @@ def iter_screenable(engine: Engine) -> Iterator[tuple[int, Record]]:
         for name, value in (merged.get(record_id) or {}).items():
             setattr(record, name, value)
         yield record_id, record
+
+
+# --- full-text search (revision 0016_record_search) -------------------------------------------
+# The same expression as the GIN index of that revision, so that PostgreSQL uses the index.
+PG_SEARCH_VECTOR = (
+    "to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || coalesce(abstract, '') "
+    "|| ' ' || coalesce(journal, '') || ' ' || (authors::jsonb)::text || ' ' "
+    "|| (keywords::jsonb)::text)"
+)
+# Letters and digits: what both engines' tokenizers keep as words (no underscore, no marks).
+_WORD = re.compile(r"[^\W_]+")
+_PHRASE = re.compile(r'"([^"]*)"|([^"\s]+)')
+
+
+def search_terms(query: str) -> list[tuple[list[str], bool]]:
+    """The terms of a search box's text: ``(words, prefix)`` for each quoted phrase (matched
+    exactly) or lone word (matched as a prefix, so ``cell`` finds "cells").
+
+    Args:
+        query: what the user typed; anything but letters and digits separates words.
+    """
+    terms = []
+    for match in _PHRASE.finditer(query):
+        quoted, bare = match.groups()
+        if quoted is not None:
+            words = _WORD.findall(quoted.lower())
+            if words:
+                terms.append((words, False))
+        else:
+            terms.extend(([w], True) for w in _WORD.findall(bare.lower()))
+    return terms
+
+
+def text_match(dialect: str, query: str) -> sa.ColumnElement[bool] | None:
+    """A condition on ``records`` true for the records whose title, abstract, authors,
+    journal or keywords hold every term of ``query`` (:func:`search_terms`); None when the
+    query has no word. The one search both engines answer alike: SQLite through the FTS5
+    index ``records_fts``, PostgreSQL through ``to_tsvector`` (its GIN index).
+
+    Args:
+        dialect: the engine's dialect name (``sqlite`` or ``postgresql``).
+        query: what the user typed.
+    """
+    terms = search_terms(query)
+    if not terms:
+        return None
+    if dialect == "sqlite":
+        # Every word is quoted: FTS5's own operators (NOT, NEAR, column:) stay plain words.
+        fts = " ".join(
+            '"' + " ".join(words) + '"' + ("*" if prefix else "") for words, prefix in terms
+        )
+        matching = sa.select(sa.column("rowid")).select_from(sa.table("records_fts"))
+        matching = matching.where(sa.text("records_fts MATCH :fts").bindparams(fts=fts))
+        return records.c.id.in_(matching)
+    tsquery = " & ".join(
+        "(" + " <-> ".join(words) + ")" if len(words) > 1 else words[0] + (":*" if prefix else "")
+        for words, prefix in terms
+    )
+    return sa.text(f"{PG_SEARCH_VECTOR} @@ to_tsquery('simple'::regconfig, :tsquery)").bindparams(
+        tsquery=tsquery
+    )
+
+
+def find_record_ids(
+    engine: Engine | Connection, *, text: str = "", import_ids: Iterable[int] | None = None
+) -> list[int]:
+    """Ids of the records matching ``text`` (:func:`text_match`) and read by one of
+    ``import_ids``, in record order.
+
+    Args:
+        engine: the project store, or an open connection.
+        text: what the user typed in the search box; empty: every record.
+        import_ids: the imports the records must come from; None: any.
+    """
+    query = sa.select(records.c.id).order_by(records.c.id)
+    if text.strip():
+        condition = text_match(engine.dialect.name, text)
+        if condition is None:
+            return []
+        query = query.where(condition)
+    if import_ids is not None:
+        query = query.where(records.c.import_id.in_(list(import_ids)))
+    with connected(engine) as conn:
+        return list(conn.execute(query).scalars())
+
+
+def records_by_id(engine: Engine | Connection, ids: Iterable[int]) -> dict[int, Record]:
+    """The stored records of ``ids`` (those that exist), read a thousand at a time."""
+    wanted = sorted(set(ids))
+    found: dict[int, Record] = {}
+    with connected(engine) as conn:
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start : start + 1000]
+            found.update(iter_records(conn, records.c.id.in_(chunk)))
+    return found
+
+
+def record_labels(engine: Engine | Connection, ids: Iterable[int]) -> dict[int, dict]:
+    """What a list shows of each record of ``ids``: title, authors, year and journal, without
+    reading the rest (abstracts, raw fields) of long lists."""
+    wanted = sorted(set(ids))
+    columns = (records.c.id, records.c.title, records.c.authors, records.c.year, records.c.journal)
+    found: dict[int, dict] = {}
+    with connected(engine) as conn:
+        for start in range(0, len(wanted), 1000):
+            query = sa.select(*columns).where(records.c.id.in_(wanted[start : start + 1000]))
+            for row in conn.execute(query):
+                found[row.id] = dict(row._mapping)
+    return found

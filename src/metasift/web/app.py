@@ -192,6 +192,24 @@ class Served:
             raise Denied(403, "Viewers may read the project but not change it.")
         return ctx
 
+    def viewer(self, request: Request) -> tuple[ServedProject | None, users.SessionUser | None]:
+        """The project of the URL and the user asking, as far as they are a member; for pages
+        that must not fail (errors): never raises, and a project the user is not a member of
+        is not named."""
+        token = request.cookies.get(COOKIE)
+        if not token:
+            return None, None
+        match = re.match(r"/p/([^/]+)", request.url.path)
+        try:
+            served = self.projects.get(match.group(1)) if match else None
+            user = users.session_user(served.engine, token) if served else None
+            if user is not None:
+                return served, user
+            mine = self.user_projects(token)
+        except Exception:  # the store itself may be what failed
+            return None, None
+        return None, (mine[0][1] if mine else None)
+
     def user_projects(self, token: str | None) -> list[tuple[ServedProject, users.SessionUser]]:
         if not token:
             return []
@@ -333,14 +351,28 @@ def create_app(
 
     def error_page(request: Request, status: int, message: str) -> Response:
         if status == 401 and request.method == "GET" and not is_htmx(request):
-            return RedirectResponse("/login", status_code=303)
+            from metasift.web.nextpage import login_url
+
+            where = login_url(request.url.path, request.url.query)
+            return RedirectResponse(where, status_code=303)
         if is_htmx(request):
             return HTMLResponse(
                 f'<p class="error" role="alert">{escape(message)}</p>',
                 status_code=status,
                 headers={"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"},
             )
-        return served.page("error.html", None, status, message=message, code=status)
+        # The page keeps the navigation of the project it is in, for its members.
+        project, user = served.viewer(request)
+        return served.page(
+            "error.html",
+            None,
+            status,
+            message=message,
+            code=status,
+            served=project,
+            user=user,
+            csrf=user.csrf_token if user else None,
+        )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -348,7 +380,7 @@ def create_app(
 
     @app.exception_handler(MetasiftError)
     async def stage_error(request: Request, exc: MetasiftError) -> Response:
-        return error_page(request, 400, str(exc))
+        return error_page(request, 400, exc.for_web())
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -358,9 +390,11 @@ def create_app(
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(Guard, error_page=error_page)
 
-    from metasift.web import forms, routes, viewer
+    from metasift.web import audit_page, browse, forms, routes, viewer
 
     routes.add_routes(app, served)
     forms.add_form_routes(app, served)
     viewer.add_viewer_routes(app, served)
+    browse.add_routes(app, served)
+    audit_page.add_routes(app, served)
     return app

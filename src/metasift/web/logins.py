@@ -128,6 +128,8 @@ def begin_attempt(
             f"{len(by_name)} failed logins as {name!r}: this login is locked; an owner of the "
             f"project lifts the lock with 'metasift user unlock {name}'.",
             locked=True,
+            web=f"{len(by_name)} failed logins as {name!r}: this login is locked; ask an owner "
+            "of the project to lift the lock.",
         )
     if wait > 0:
         seconds = math.ceil(wait)

@@ -24,6 +24,7 @@ from metasift.web.app import (
     is_htmx,
     too_large,
 )
+from metasift.web.nextpage import safe_next
 from metasift.workflow.decisions import FULL_TEXT, STAGES, TITLE_ABSTRACT
 
 DECISIONS = ("include", "exclude", "maybe")
@@ -71,9 +72,11 @@ def _cookie(response: Response, request: Request, name: str, value: str, max_age
 def add_routes(app: FastAPI, served: Served) -> None:
     # -- logging in and out ------------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, message: str = "") -> Response:
+    def login_page(request: Request, message: str = "", next: str = "") -> Response:
         token = secrets.token_urlsafe(24)
-        response = served.page("login.html", None, message=message, csrf=token)
+        response = served.page(
+            "login.html", None, message=message, csrf=token, next_page=safe_next(next)
+        )
         _cookie(response, request, LOGIN_COOKIE, token, 3600)
         return response
 
@@ -96,9 +99,10 @@ def add_routes(app: FastAPI, served: Served) -> None:
                 "login.html",
                 None,
                 423 if exc.locked else 429,
-                message=str(exc),
+                message=exc.for_web(),
                 csrf=expected,
                 name=name,
+                next_page=safe_next(_text(form, "next")),
             )
             if exc.retry_after:
                 refused.headers["Retry-After"] = str(exc.retry_after)
@@ -117,8 +121,10 @@ def add_routes(app: FastAPI, served: Served) -> None:
                 message="Unknown name or wrong password.",
                 csrf=expected,
                 name=name,
+                next_page=safe_next(_text(form, "next")),
             )
-        response = RedirectResponse("/", status_code=303)
+        # Back to the page asked for, when it is one of this site's.
+        response = RedirectResponse(safe_next(_text(form, "next")), status_code=303)
         _cookie(response, request, COOKIE, token, users.SESSION_DAYS * 86400)
         response.delete_cookie(LOGIN_COOKIE, path="/")
         return response
@@ -205,7 +211,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
                 )
             except ImportFileError as exc:
                 # Name the file as the user knows it, not the temporary copy.
-                message = str(exc).replace(str(path), name).replace("--force", "'import again'")
+                message = exc.for_web().replace(str(path), name)
                 raise ImportFileError(name, message.removeprefix(f"{name}: ")) from None
         ctx.served.records_changed()
         return served.page(
@@ -240,7 +246,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
             "dedup.html",
             ctx,
             queue=store.review_queue(ctx.engine),
-            clusters=store.list_clusters(ctx.engine),
+            clusters=store.compare_clusters(ctx.engine),
         )
 
     @app.post("/p/{slug}/dedup/run")
@@ -286,7 +292,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
             try:
                 _, shown, why = team.decide_and_next(ctx.user.name)
             except MetasiftError as exc:
-                why = str(exc)
+                why = exc.for_web()
             # The decision before this (if any) is stored; say why no record follows.
             message = f"{message} {why}".strip()
         return {
@@ -373,12 +379,16 @@ def add_routes(app: FastAPI, served: Served) -> None:
     # -- decisions, conflicts, agreement -----------------------------------------------------
     @app.get("/p/{slug}/decisions", response_class=HTMLResponse)
     def decisions_page(request: Request, slug: str, stage: str | None = None) -> Response:
+        from metasift.store.records import record_labels
         from metasift.workflow.decisions import visible_decisions
 
         ctx = served.member(request, slug)
         stage = _stage(stage)
         seen = visible_decisions(ctx.engine, ctx.protocol, ctx.user.name, stage)
-        return served.page("decisions.html", ctx, stage=stage, verdicts=list(seen.values()))
+        recs = record_labels(ctx.engine, seen)
+        return served.page(
+            "decisions.html", ctx, stage=stage, verdicts=list(seen.values()), records=recs
+        )
 
     @app.get("/p/{slug}/conflicts", response_class=HTMLResponse)
     def conflicts_page(request: Request, slug: str, stage: str | None = None) -> Response:
@@ -711,7 +721,7 @@ def add_routes(app: FastAPI, served: Served) -> None:
             raise HTTPException(404, "No such page.")
         return _back(request, f"/p/{slug}/extract/{study_id}")
 
-    # -- PRISMA, report, audit log ------------------------------------------------------------
+    # -- PRISMA, report ------------------------------------------------------------------
     @app.get("/p/{slug}/prisma", response_class=HTMLResponse)
     def prisma_page(request: Request, slug: str) -> Response:
         from markupsafe import Markup
@@ -727,52 +737,28 @@ def add_routes(app: FastAPI, served: Served) -> None:
 
     @app.get("/p/{slug}/report", response_class=HTMLResponse)
     def report_page(request: Request, slug: str) -> Response:
+        # The report inside the project's pages, which keep their navigation.
+        return served.page("report.html", served.member(request, slug))
+
+    @app.get("/p/{slug}/report/document", response_class=HTMLResponse)
+    def report_document(request: Request, slug: str) -> Response:
         from metasift.report.build import build_report
         from metasift.report.render import render_html
 
         ctx = served.member(request, slug)
         html = render_html(build_report(ctx.served.project))
-        # The report is a standalone document with its own styles and no scripts.
+        # The report is a standalone document with its own styles and no scripts, shown in
+        # the report page's frame or on its own.
         return HTMLResponse(
             html,
             headers={
                 "Content-Security-Policy": "default-src 'none'; img-src data:; "
-                "style-src 'unsafe-inline'; frame-ancestors 'none'"
+                "style-src 'unsafe-inline'; frame-ancestors 'self'",
+                "X-Frame-Options": "SAMEORIGIN",
             },
         )
 
-    @app.get("/p/{slug}/log", response_class=HTMLResponse)
-    def log_page(
-        request: Request,
-        slug: str,
-        actor: str | None = None,
-        action: str | None = None,
-        record: str | None = None,
-        limit: int = 200,
-    ) -> Response:
-        from metasift.store.audit import iter_log
-
-        ctx = served.member(request, slug)
-        limit = max(1, min(limit, 5000))
-        entries = list(
-            iter_log(
-                ctx.engine,
-                actor=actor or None,
-                action=action or None,
-                entity_id=record or None,
-                limit=limit,
-            )
-        )
-        entries.reverse()
-        return served.page(
-            "log.html",
-            ctx,
-            entries=entries,
-            actor=actor or "",
-            action=action or "",
-            record=record or "",
-            limit=limit,
-        )
+    # The audit log is web/audit_page.py.
 
     @app.get("/p/{slug}", include_in_schema=False)
     def project_root(slug: str) -> Response:

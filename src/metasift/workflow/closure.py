@@ -140,9 +140,11 @@ def close_screening(
         raise ReviewError("title/abstract screening is already closed.")
     state = stop_state(engine, protocol)
     if not state.stop and state.n_screened < state.n_records and not force:
+        said = f"the stopping rule says keep screening: {state.describe()}; screen more records"
         raise ReviewError(
-            f"the stopping rule says keep screening: {state.describe()}; "
-            "screen more records, or pass --force to close anyway (the report will say so)."
+            f"{said}, or pass --force to close anyway (the report will say so).",
+            web=f"{said}, or tick 'although the rule says keep screening' and close again "
+            "(the report will say so).",
         )
     rule = (
         state.rule
@@ -189,7 +191,10 @@ def close_full_text(engine: Engine, protocol: Protocol, closer: str, *, force: b
         raise ReviewError(
             f"{len(open_reports)} report(s) still need a final full-text verdict (records "
             f"{ids}{'...' if len(open_reports) > 10 else ''}); assess them or resolve their "
-            "conflicts first, or pass --force."
+            "conflicts first, or pass --force.",
+            web=f"{len(open_reports)} report(s) still need a final full-text verdict (records "
+            f"{ids}{'...' if len(open_reports) > 10 else ''}): assess them on the Full text "
+            "page, or resolve their conflicts on the Conflicts page.",
         )
     assessed = len(reports) - len(open_reports)
     with engine.begin() as conn:
@@ -242,7 +247,9 @@ def reopen_stage(engine: Engine, stage: str, reopener: str, reason: str) -> None
         raise ReviewError(f"unknown stage {stage!r}; use one of: {', '.join(STAGES)}.")
     if not reason or not reason.strip():
         raise ReviewError(
-            "say why the stage is reopened (--reason); the audit log keeps it for the report."
+            "say why the stage is reopened (--reason); the audit log keeps it for the report.",
+            web="say why the stage is reopened (Why reopen?); the audit log keeps it for the "
+            "report.",
         )
     require(engine, reopener, "manage")
     closure = stage_closed(engine, stage)

@@ -85,11 +85,16 @@ def require_open(conn: Connection, stage: str) -> None:
     """Refuse (:class:`~metasift.errors.StageClosedError`) when ``stage`` is closed."""
     closure = stage_closed(conn, stage)
     if closure is not None:
-        raise StageClosedError(
-            stage,
+        closed = (
             f"{STAGE_NAMES[stage]} was closed on {closure['closed_at']:%Y-%m-%d} by "
             f"{closure['closed_by']}; no decision can be added or taken back. An owner can "
-            f"reopen it, with the reason: metasift reopen {stage} --reason '...'.",
+            "reopen it, with the reason"
+        )
+        where = " (Reopen screening, on the Screening page)" if stage == TITLE_ABSTRACT else ""
+        raise StageClosedError(
+            stage,
+            f"{closed}: metasift reopen {stage} --reason '...'.",
+            web=f"{closed}{where}.",
         )
 
 
@@ -173,7 +178,10 @@ def _check_values(protocol: Protocol, stage: str, decision: str, reason: str | N
 
 def _check_record(conn: Connection, record_id: int) -> None:
     if conn.execute(sa.select(records.c.id).where(records.c.id == record_id)).first() is None:
-        raise DecisionError(f"no record {record_id} in this project; see 'metasift records'.")
+        raise DecisionError(
+            f"no record {record_id} in this project; see 'metasift records'.",
+            web=f"no record {record_id} in this project; the Records page lists them.",
+        )
 
 
 def check_decision(

@@ -234,9 +234,13 @@ def full_text_outcome(reports: Iterable[Report]) -> FullTextOutcome:
 
 def _sought_check(engine: Engine, protocol: Protocol, record_id: int) -> None:
     if record_id not in set(sought_ids(engine, protocol)):
-        raise FullTextError(
+        why = (
             f"record {record_id} is not sought for full text: it has no including "
-            "title/abstract verdict (see 'metasift conflicts' and 'metasift decisions')."
+            "title/abstract verdict"
+        )
+        raise FullTextError(
+            f"{why} (see 'metasift conflicts' and 'metasift decisions').",
+            web=f"{why} (see the Conflicts and Decisions pages).",
         )
 
 

@@ -68,8 +68,12 @@ class ReviewState:
         """No work pending: the PRISMA diagram is final."""
         return not self.counts.pending
 
-    def lines(self) -> list[tuple[str, str]]:
-        """The review's state as (label, value) lines, the same wherever they are shown."""
+    def lines(self, *, web: bool = False) -> list[tuple[str, str]]:
+        """The review's state as (label, value) lines, the same wherever they are shown.
+
+        Args:
+            web: say what to do in the web app rather than which option to give.
+        """
         out = [
             ("Records stored", f"{self.n_records:,}"),
             ("Records after de-duplication", f"{self.n_screenable:,}"),
@@ -80,8 +84,13 @@ class ReviewState:
                 (
                     "Source not stated",
                     ", ".join(self.unstated_sources)
-                    + " (reported by file name: import again with --source, or name the "
-                    "database in review.toml)",
+                    + (
+                        " (reported by file name: import again naming the database it comes "
+                        "from, or name it in review.toml)"
+                        if web
+                        else " (reported by file name: import again with --source, or name "
+                        "the database in review.toml)"
+                    ),
                 )
             )
         out.append(("Stopping rule", self.screening.describe()))

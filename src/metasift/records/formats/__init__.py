@@ -109,6 +109,8 @@ def detect_format(path: Path) -> str:
             str(path),
             "the format could not be recognised from the content; "
             f"pass --format with one of: {', '.join(FORMAT_NAMES)}.",
+            web="the format could not be recognised from the content; choose it in the "
+            "Format list.",
         )
     return best
 

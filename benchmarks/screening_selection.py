@@ -118,6 +118,12 @@ for _name, _features_name in (("lsa", "lsa"), ("chars", "chars")):
     CANDIDATES[f"{_CHOSEN.name}+{_name}"] = _with(
         f"{_CHOSEN.name}+{_name}", _CHOSEN, members=(*_CHOSEN.members, _member)
     )
+# The character n-gram member won the protocol above (added after its runs): the same with the
+# dense member too, for installations with the embed extra.
+_CHARS = CANDIDATES[f"{_CHOSEN.name}+chars"]
+CANDIDATES[f"{_CHARS.name}+embed"] = _with(
+    f"{_CHARS.name}+embed", _CHARS, members=(*_CHARS.members, _EMBED)
+)
 
 
 def needs_embeddings(model: ScreeningModel) -> bool:

@@ -65,6 +65,10 @@ def _filters(value: dict[str, Any] | None) -> str:
     parts = []
     if value.get("date_from") or value.get("date_to"):
         parts.append(f"dates {value.get('date_from') or '...'} to {value.get('date_to') or '...'}")
+    if value.get("added_from") or value.get("added_to"):
+        parts.append(
+            f"added {value.get('added_from') or '...'} to {value.get('added_to') or '...'}"
+        )
     for key, item in (value.get("params") or {}).items():
         if item not in (None, ""):
             parts.append(f"{key}={item}")

@@ -48,6 +48,7 @@ from metasift.screening.store import (
     standing_decisions,
 )
 from metasift.store.records import iter_screenable
+from metasift.store.rounds import earlier_round_ids
 
 KEYS = {"i": "include", "e": "exclude", "m": "maybe"}
 
@@ -202,6 +203,17 @@ class ScreeningSession:
         items = [(rid, dec) for rid, dec in latest.items() if rid in self._position]
         self.learner.teach_many(
             [self._position[rid] for rid, _ in items], [int(d != "exclude") for _, d in items]
+        )
+        # A living review screens each update's records in a round of their own: records an
+        # earlier round left unscreened (its stopping rule judged them) are not proposed again.
+        with self.engine.connect() as conn:
+            earlier = conn.execute(earlier_round_ids()).scalars().all()
+        self.learner.block(
+            [
+                self._position[rid]
+                for rid in earlier
+                if rid in self._position and self.learner.labels[self._position[rid]] < 0
+            ]
         )
 
     # -- the loop --------------------------------------------------------------------------

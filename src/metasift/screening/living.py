@@ -1,0 +1,131 @@
+"""A living review's update, the pure part: calibrated scores, the inclusion threshold, and the
+expected number of relevant records among the new ones.
+
+Screening scores only order records. To say how many of an update's records are likely
+relevant, scores are mapped to probabilities by Platt scaling (a logistic curve fitted to
+scores and labels of the review's earlier records; Platt 1999), with the scores of labelled
+records taken out of fold, so that the curve is fitted on scores of records the model did not
+train on, as the new records' are.
+
+- The inclusion threshold (:func:`inclusion_threshold`) is the calibrated probability above
+  which the earlier rounds' relevant records reach the review's target recall (its stopping
+  rule's ``target_recall``, 95% by default): listing the new records above it is expected to
+  find that share of the relevant new records, the recall the review already accepted when it
+  stopped screening. The lowest-ranked relevant record would do as threshold too, but one odd
+  inclusion would then list almost everything.
+- The expected number of relevant new records (:func:`expected_relevant`) is the sum of their
+  calibrated probabilities; its interval is the equal-tailed interval of the Poisson-binomial
+  distribution of that count (exact up to :data:`EXACT_UP_TO` records, its normal
+  approximation beyond). The interval is the chance variation of which records turn out
+  relevant given the probabilities; the uncertainty of the fitted curve itself is not in it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+from sklearn.linear_model import LogisticRegression
+
+from metasift.errors import MetasiftError
+
+EXACT_UP_TO = 5000
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Platt's curve: ``p = 1 / (1 + exp(-(slope * score + intercept)))``."""
+
+    slope: float
+    intercept: float
+    n_records: int
+    n_relevant: int
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of relevance of ``scores``."""
+        z = self.slope * np.asarray(scores, dtype=np.float64) + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_calibration(scores: np.ndarray, labels: np.ndarray) -> Calibration:
+    """Fit Platt's curve to ``scores`` with relevance ``labels`` (1/0), using Platt's smoothed
+    targets ((n+ + 1)/(n+ + 2) and 1/(n- + 2)) so that a perfectly separated set does not give
+    probabilities of exactly 0 and 1.
+
+    Args:
+        scores: relevance scores of records the model was not trained on.
+        labels: 1 for relevant, 0 for irrelevant, one per score.
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    positives, negatives = int(labels.sum()), int(len(labels) - labels.sum())
+    if positives == 0 or negatives == 0:
+        raise MetasiftError(
+            "calibrating the update's scores needs earlier records both included and excluded; "
+            f"the review has {positives} included and {negatives} excluded."
+        )
+    high, low = (positives + 1) / (positives + 2), 1 / (negatives + 2)
+    # Each record once as relevant and once as irrelevant, weighted by its smoothed target.
+    target = np.where(labels == 1, high, low)
+    X = np.concatenate([scores, scores]).reshape(-1, 1)
+    y = np.concatenate([np.ones(len(scores)), np.zeros(len(scores))])
+    weights = np.concatenate([target, 1.0 - target])
+    fitted = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
+    fitted.fit(X, y, sample_weight=weights)
+    return Calibration(
+        float(fitted.coef_[0, 0]), float(fitted.intercept_[0]), len(labels), positives
+    )
+
+
+def inclusion_threshold(relevant: np.ndarray, target_recall: float) -> float:
+    """The highest probability ``t`` such that at least ``target_recall`` of the earlier
+    rounds' relevant records have a calibrated probability of ``t`` or more.
+
+    Args:
+        relevant: calibrated (out-of-fold) probabilities of the earlier relevant records.
+        target_recall: the review's target recall (its stopping rule's).
+    """
+    ordered = np.sort(np.asarray(relevant, dtype=np.float64))[::-1]
+    if not len(ordered):
+        raise MetasiftError("the review has no included record to set a threshold from.")
+    k = max(1, math.ceil(target_recall * len(ordered) - 1e-9))
+    return float(ordered[k - 1])
+
+
+@dataclass(frozen=True)
+class Expected:
+    """How many relevant records a set holds: the expectation and an interval around it."""
+
+    mean: float
+    low: int
+    high: int
+    level: float
+    method: str  # "exact Poisson-binomial" or "normal approximation"
+
+
+def expected_relevant(probabilities: np.ndarray, level: float = 0.95) -> Expected:
+    """The expected number of relevant records among records with these calibrated
+    probabilities, with the equal-tailed ``level`` interval of that count.
+
+    Args:
+        probabilities: calibrated probabilities of relevance, one per record.
+        level: the interval's coverage.
+    """
+    p = np.clip(np.asarray(probabilities, dtype=np.float64).ravel(), 0.0, 1.0)
+    mean = float(p.sum())
+    tail = (1.0 - level) / 2
+    if len(p) <= EXACT_UP_TO:
+        pmf = np.ones(1)
+        for q in p:
+            pmf = np.convolve(pmf, [1.0 - q, q])
+        cdf = np.cumsum(pmf)
+        low = int(np.searchsorted(cdf, tail - 1e-12))
+        high = int(np.searchsorted(cdf, 1.0 - tail - 1e-12))
+        return Expected(mean, low, min(high, len(p)), level, "exact Poisson-binomial")
+    sd = math.sqrt(float((p * (1 - p)).sum()))
+    z = float(stats.norm.ppf(1.0 - tail))
+    low = max(0, math.floor(mean - z * sd))
+    high = min(len(p), math.ceil(mean + z * sd))
+    return Expected(mean, low, high, level, "normal approximation")

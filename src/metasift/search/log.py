@@ -168,6 +168,30 @@ def _import_entry(row: sa.Row) -> LogEntry:
     )
 
 
+def last_searched(engine: Engine, source: str) -> str | None:
+    """The day ``source`` was last searched (YYYY-MM-DD), from the search log: the start of
+    its latest complete live run, else the latest stated search date of an export imported
+    under its name; None when neither is known.
+
+    Args:
+        engine: the project store.
+        source: the source's name in review.toml.
+    """
+    with engine.connect() as conn:
+        started = conn.execute(
+            sa.select(sa.func.max(searches.c.started_at)).where(
+                searches.c.source == source,
+                searches.c.status == "complete",
+                searches.c.adhoc.is_(False),
+            )
+        ).scalar_one()
+        if started is not None:
+            return started.date().isoformat()
+        return conn.execute(
+            sa.select(sa.func.max(imports.c.searched)).where(imports.c.source == source)
+        ).scalar_one()
+
+
 def _number(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
 

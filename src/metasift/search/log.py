@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -190,6 +191,23 @@ def last_searched(engine: Engine, source: str) -> str | None:
         return conn.execute(
             sa.select(sa.func.max(imports.c.searched)).where(imports.c.source == source)
         ).scalar_one()
+
+
+def completed_sources(engine: Engine, since: datetime) -> set[str]:
+    """The sources with a live run started at or after ``since`` that completed.
+
+    Args:
+        engine: the project store.
+        since: the earliest start counted (e.g. when a living review's round began).
+    """
+    with engine.connect() as conn:
+        return set(
+            conn.execute(
+                sa.select(searches.c.source).where(
+                    searches.c.status == "complete", searches.c.started_at >= since
+                )
+            ).scalars()
+        )
 
 
 def _number(value: int | None) -> str:

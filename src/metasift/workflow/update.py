@@ -58,6 +58,7 @@ class UpdateResult:
     round: int
     resumed: bool
     windows: dict[str, dict[str, str]]
+    # The searches run by this call (a resumed round's completed ones are not run again).
     searches: list[SearchOutcome | SearchError] = field(default_factory=list)
     round_records: int = 0  # records imported into the round
     duplicates: int = 0  # of them, duplicates of earlier records or of each other
@@ -115,13 +116,17 @@ def update_windows(
 
 def _open_round(
     project: Project, by: str, offline: bool, since: str | None, today: str | None
-) -> tuple[int, dict[str, dict[str, str]], bool]:
-    """The round to work on: the unfinished one, or a new one. (number, windows, resumed)"""
+) -> tuple[int, dict[str, dict[str, str]], bool, set[str]]:
+    """The round to work on, the unfinished one or a new one: (number, windows, resumed, the
+    sources whose searches of the round are complete)."""
+    from metasift.search.log import completed_sources
+
     engine = project.engine
     with engine.connect() as conn:
         latest = latest_round(conn)
     if latest is not None and (latest["status"] == "searching" or offline):
-        return latest["number"], dict(latest["windows"]), True
+        done = completed_sources(engine, latest["started_at"])
+        return latest["number"], dict(latest["windows"]), True, done
     require(engine, by, "manage")
     if stage_closed(engine, TITLE_ABSTRACT) is None:
         raise ReviewError(
@@ -142,7 +147,7 @@ def _open_round(
             entity_id=number,
             value={"windows": windows, "offline": offline},
         )
-    return number, windows, False
+    return number, windows, False, set()
 
 
 def run_update(
@@ -172,21 +177,23 @@ def run_update(
     from metasift.screening.update import score_new_records
     from metasift.search.stage import search_project
 
-    number, windows, resumed = _open_round(project, by, offline, since, today)
+    number, windows, resumed, done = _open_round(project, by, offline, since, today)
     result = UpdateResult(round=number, resumed=resumed, windows=windows)
-    if windows and not offline:
+    pending = {name: w for name, w in windows.items() if name not in done}
+    if pending and not offline:
 
         def on_search(spec, retrieved: int, reported: int | None) -> None:
             progress(f"Searching {spec.source}", retrieved, reported)
 
         result.searches = search_project(
             project,
-            windows={name: (w["from"], w["to"]) for name, w in windows.items()},
+            windows={name: (w["from"], w["to"]) for name, w in pending.items()},
             on_progress=on_search,
             settings=settings,
         )
         if result.failed:
             return result  # the round stays open: the next update resumes its searches
+    if windows and not offline:
         with project.engine.begin() as conn:
             mark_searched(conn, number)
 

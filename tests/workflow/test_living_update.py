@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from metasift.cli import app
 from metasift.project import Project
+from metasift.report.prisma_diagram import prisma_svg
 from metasift.screening.session import ScreeningSession
 from metasift.search import search_project
 from metasift.search.config import SearchSettings
@@ -277,6 +278,17 @@ def test_update_lists_new_records_and_prisma_shows_the_round(first_round):
     assert (counts.identified, counts.duplicates, counts.screened) == (17, 3, 14)
     assert (counts.excluded_screening, counts.sought, counts.assessed) == (11, 3, 3)
     assert (counts.included_studies, counts.previous_studies, counts.total_studies) == (3, 7, 10)
+    # The report draws the template for updated reviews.
+    svg = prisma_svg(counts)
+    for text in (
+        "Studies included in previous version of",  # wrapped: "review (n = 7)" below
+        "review (n = 7)",
+        "Records screened (n = 14)",
+        "Duplicate records removed (n = 3)",
+        "New studies included in review (n = 3)",
+        "Total studies included in review (n = 10)",
+    ):
+        assert text in svg, text
     rows = dict(counts.rows())
     assert rows["Studies included in previous version of review"] == 7
     assert rows["New studies included in review"] == 3
@@ -333,3 +345,60 @@ def test_an_interrupted_update_resumes_its_searches_with_the_same_windows(first_
     openalex = resumed.searches[0]
     assert openalex.resumed and (openalex.retrieved, openalex.imported) == (14, 12)
     assert (resumed.round_records, resumed.duplicates, len(resumed.new_ids)) == (17, 3, 14)
+
+
+def test_offline_update_takes_the_exports_imported_into_its_round(first_round, tmp_path):
+    from metasift.records.formats import ReadOptions
+    from metasift.records.importing import import_file
+
+    project, _services, all_works = first_round
+    started = run_update(project, "ana", offline=True)
+    assert (started.round, started.windows, started.searches) == (2, {}, [])
+    assert started.new_ids == [] and started.scores is None
+    # An export of a search run by hand: 6 new works and 2 already in the review.
+    export = tmp_path / "openalex_export.json"
+    export.write_text(json.dumps([*all_works[FIRST_ROUND:34], *all_works[4:6]]), "utf-8")
+    import_file(project.engine, export, options=ReadOptions(source_database="OpenAlex"))
+    result = run_update(project, "ana", offline=True)
+    assert result.round == 2 and result.resumed and result.searches == []
+    assert (result.round_records, result.duplicates, len(result.new_ids)) == (8, 2, 6)
+    assert result.scores is not None and len(result.scores.probabilities) == 6
+    counts = prisma_counts(project.engine, project.protocol)
+    assert counts.identified == 8 and counts.duplicates == 2
+    assert counts.pending == {"records awaiting title/abstract screening": 6}
+    assert (counts.previous_studies, counts.total_studies) == (7, 7)
+
+
+def test_tally_of_a_round_is_a_pure_function_of_decisions_and_rounds():
+    from metasift.workflow.counts import ImportCount, Snapshot, tally
+    from metasift.workflow.decisions import Verdict
+    from metasift.workflow.fulltext import Report
+
+    def final(rid: int, decision: str) -> Verdict:
+        return Verdict(rid, "final", decision, None, "reviewer", {"ana": decision}, {})
+
+    def report(rid: int, decision: str) -> Report:
+        return Report(rid, rid, "retrieved", "x.pdf", None, final(rid, decision))
+
+    # Round 1: records 1-4 (1 and 2 included); round 2: records 5-8, where 8 duplicates 1.
+    snap = Snapshot(
+        imports=[
+            ImportCount(1, "OpenAlex", "database", 4, 0, 0, round=1),
+            ImportCount(2, "OpenAlex", "database", 5, 1, 0, round=2),
+        ],
+        import_of={1: 1, 2: 1, 3: 1, 4: 1, 5: 2, 6: 2, 7: 2, 8: 2},
+        cluster_of={1: 1, 8: 1},
+        screenable=[1, 2, 3, 4, 5, 6, 7],
+        title_abstract={
+            **{r: final(r, d) for r, d in [(1, "include"), (2, "include"), (3, "exclude")]},
+            **{r: final(r, d) for r, d in [(5, "include"), (6, "exclude")]},
+        },
+        title_abstract_closed=True,
+        reports=[report(1, "include"), report(2, "include"), report(5, "include")],
+        current_round=2,
+    )
+    counts = tally(snap)
+    counts.check()
+    assert counts.databases == {"OpenAlex": 4}
+    assert (counts.duplicates, counts.automation_ineligible, counts.screened) == (1, 1, 2)
+    assert (counts.previous_studies, counts.included_studies, counts.total_studies) == (2, 1, 3)

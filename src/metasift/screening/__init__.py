@@ -48,6 +48,7 @@ __all__, __getattr__, __dir__ = attach(
         "expected_relevant",
         "fit_calibration",
         "inclusion_threshold",
+        "score_update",
     ],
     update=["NewScores", "score_new_records"],
 )

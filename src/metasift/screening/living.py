@@ -24,14 +24,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
 from metasift.errors import MetasiftError
+from metasift.screening.learner import fit_scores
+from metasift.screening.models import ScreeningModel
 
 EXACT_UP_TO = 5000
+FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -129,3 +134,72 @@ def expected_relevant(probabilities: np.ndarray, level: float = 0.95) -> Expecte
     low = max(0, math.floor(mean - z * sd))
     high = min(len(p), math.ceil(mean + z * sd))
     return Expected(mean, low, high, level, "normal approximation")
+
+
+def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int):
+    fitted = fit_scores(X, labelled, y, model, seed, None)
+    if fitted is None or fitted[0] != "classifier":
+        raise MetasiftError(
+            "the review's decisions include no record or exclude none: the model cannot be "
+            "trained to score new records."
+        )
+    return fitted[1]
+
+
+def score_update(
+    X: Any,
+    labels: np.ndarray,
+    new: np.ndarray,
+    model: ScreeningModel,
+    *,
+    seed: int,
+    target_recall: float,
+) -> dict[str, Any]:
+    """Scores, calibrated probabilities, threshold and expected count of the ``new`` records.
+
+    The model is trained on every labelled record. For calibration, the labelled records'
+    scores come out of :data:`FOLDS` stratified folds (each scored by a model that did not see
+    it); the earlier records left unlabelled (a closed round's unscreened records) count as
+    irrelevant, as the PRISMA diagram counts them (marked ineligible by the stopping rule),
+    and are scored by the full model.
+
+    Args:
+        X: features of every record (a matrix, or one per member of an ensemble model).
+        labels: per record 1 relevant, 0 irrelevant, -1 unlabelled; the new records' are -1.
+        new: positions of the new records.
+        model: the review's screening model.
+        seed: the review's seed.
+        target_recall: the review's target recall (sets the threshold).
+
+    Returns:
+        ``scores`` and ``probabilities`` of the new records, ``threshold``, ``expected`` and
+        ``calibration`` (the fields of :class:`metasift.screening.NewScores`).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    new = np.asarray(new, dtype=np.int64)
+    is_new = np.zeros(len(labels), dtype=bool)
+    is_new[new] = True
+    labelled = np.flatnonzero((labels >= 0) & ~is_new)
+    y = labels[labelled]
+    full = _scores(X, labelled, y, model, seed)
+    folds = min(FOLDS, int(y.sum()), int(len(y) - y.sum()))
+    held_out = full[labelled].copy()
+    if folds >= 2:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+        for train, test in splitter.split(labelled, y):
+            fold = _scores(X, labelled[train], y[train], model, seed)
+            held_out[test] = fold[labelled[test]]
+    unlabelled = np.flatnonzero((labels < 0) & ~is_new)
+    calibration = fit_calibration(
+        np.concatenate([held_out, full[unlabelled]]),
+        np.concatenate([y, np.zeros(len(unlabelled), dtype=np.int64)]),
+    )
+    probabilities = calibration.probabilities(full[new])
+    threshold = inclusion_threshold(calibration.probabilities(held_out[y == 1]), target_recall)
+    return {
+        "scores": full[new],
+        "probabilities": probabilities,
+        "threshold": threshold,
+        "expected": expected_relevant(probabilities),
+        "calibration": calibration,
+    }

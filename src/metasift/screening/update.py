@@ -11,20 +11,12 @@ process; a scale-out scorer can stand behind the same signature.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
 from metasift.errors import MetasiftError
-from metasift.screening.learner import fit_scores
-from metasift.screening.living import (
-    Calibration,
-    Expected,
-    expected_relevant,
-    fit_calibration,
-    inclusion_threshold,
-)
+from metasift.screening.living import Calibration, Expected, score_update
 from metasift.screening.models import get_model
 from metasift.screening.session import build_corpus
 from metasift.screening.settings import screening_settings
@@ -32,8 +24,6 @@ from metasift.screening.store import TITLE_ABSTRACT, standing_decisions
 
 if TYPE_CHECKING:
     from metasift.project import Project
-
-FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -67,24 +57,12 @@ def _relevance(project: Project) -> dict[int, int]:
     return out
 
 
-def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: Any, seed: int) -> np.ndarray:
-    fitted = fit_scores(X, labelled, y, model, seed, None)
-    if fitted is None or fitted[0] != "classifier":
-        raise MetasiftError(
-            "the review's decisions include no record or exclude none: the model cannot be "
-            "trained to score new records."
-        )
-    return fitted[1]
-
-
 def score_new_records(project: Project, ids: list[int]) -> NewScores:
     """Score the records ``ids`` (an update's new records) with the project's model.
 
     The classifier is trained on the title/abstract decisions on every other screenable
-    record. For calibration, those records' scores come out of :data:`FOLDS` stratified folds
-    (each labelled record scored by a model that did not see it); records of earlier rounds
-    left unscreened when screening stopped count as irrelevant, as the PRISMA diagram counts
-    them (marked ineligible by the stopping rule), and are scored by the full model.
+    record (a record is relevant when a reviewer included it or said maybe), and calibrated
+    as :func:`metasift.screening.living.score_update` says.
 
     Args:
         project: the open project (store, protocol and its screening settings).
@@ -100,38 +78,10 @@ def score_new_records(project: Project, ids: list[int]) -> NewScores:
             "(removed as duplicates?); score only the update's new records."
         )
     new = np.array([corpus.position[rid] for rid in ids], dtype=np.int64)
-    is_new = np.zeros(len(corpus.record_ids), dtype=bool)
-    is_new[new] = True
     relevance = _relevance(project)
-    earlier = np.flatnonzero(~is_new)
-    labels = np.array([relevance.get(corpus.record_ids[i], -1) for i in earlier])
-    labelled, y = earlier[labels >= 0], labels[labels >= 0]
-    full = _scores(corpus.X, labelled, y, model, settings.seed)
-
-    # Out-of-fold scores of the labelled records, for calibration.
-    folds = min(FOLDS, int(y.sum()), int(len(y) - y.sum()))
-    held_out = full[labelled].copy()
-    if folds >= 2:
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=settings.seed)
-        for train, test in splitter.split(labelled, y):
-            held_out[test] = _scores(corpus.X, labelled[train], y[train], model, settings.seed)[
-                labelled[test]
-            ]
-    unlabelled = earlier[labels < 0]
-    calibration = fit_calibration(
-        np.concatenate([held_out, full[unlabelled]]),
-        np.concatenate([y, np.zeros(len(unlabelled), dtype=np.int64)]),
+    labels = np.array([relevance.get(rid, -1) for rid in corpus.record_ids], dtype=np.int64)
+    labels[new] = -1
+    scored = score_update(
+        corpus.X, labels, new, model, seed=settings.seed, target_recall=settings.target_recall
     )
-    probabilities = calibration.probabilities(full[new])
-    threshold = inclusion_threshold(
-        calibration.probabilities(held_out[y == 1]), settings.target_recall
-    )
-    return NewScores(
-        record_ids=list(ids),
-        scores=full[new],
-        probabilities=probabilities,
-        threshold=threshold,
-        target_recall=settings.target_recall,
-        expected=expected_relevant(probabilities),
-        calibration=calibration,
-    )
+    return NewScores(record_ids=list(ids), target_recall=settings.target_recall, **scored)

@@ -270,6 +270,8 @@ def test_update_lists_new_records_and_prisma_shows_the_round(first_round):
     session = ScreeningSession(project.engine, project.protocol, "ana", background=False)
     shown = session.current()
     assert shown is not None and shown[0] in result.new_ids
+    status = session.status()
+    assert (status.n_records, status.n_screened) == (14, 0)
     session.close()
 
     screen_round(project, relevant, result.new_ids)

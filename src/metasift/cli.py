@@ -1182,7 +1182,7 @@ def update(
                     _reviewer(reviewer),
                     offline=offline,
                     since=since,
-                    progress=_stage_progress(progress),
+                    progress=_stage_progress(progress, capitalize=False),
                 )
         finally:
             logging.getLogger("metasift.search").removeHandler(notices)
@@ -1303,13 +1303,15 @@ def searchlog(
         err_console.print(f"Wrote {_safe(out)}")
 
 
-def _stage_progress(progress: "Progress"):
-    """A core progress callback (step, done, total) drawn as one rich bar per step."""
+def _stage_progress(progress: "Progress", *, capitalize: bool = True):
+    """A core progress callback (step, done, total) drawn as one rich bar per step; a step
+    that names a source ("Searching PubMed") keeps its own capitals."""
     tasks: dict[str, int] = {}
 
-    def update(step: str, done: int, total: int) -> None:
+    def update(step: str, done: int, total: int | None) -> None:
         if step not in tasks:
-            tasks[step] = progress.add_task(step.capitalize(), total=total or None)
+            label = _safe(step.capitalize() if capitalize else step)
+            tasks[step] = progress.add_task(label, total=total or None)
         progress.update(tasks[step], completed=done, total=total or None)
 
     return update

@@ -9,7 +9,7 @@ import pytest
 
 from metasift.errors import MetasiftError
 from metasift.screening.living import (
-    EXACT_UP_TO,
+    calibration_draws,
     expected_relevant,
     fit_calibration,
     inclusion_threshold,
@@ -51,11 +51,32 @@ def test_expected_count_is_the_exact_poisson_binomial_interval():
         pmf[sum(outcome)] += np.prod([q if o else 1 - q for q, o in zip(p, outcome, strict=True)])
     cdf = np.cumsum(pmf)
     assert e.low == int(np.argmax(cdf >= 0.05)) and e.high == int(np.argmax(cdf >= 0.95))
-    assert e.method == "exact Poisson-binomial"
+    assert e.method == "exact, Poisson-binomial"
 
 
 def test_expected_count_of_many_records_uses_the_normal_approximation():
-    e = expected_relevant(np.full(EXACT_UP_TO + 1, 0.02))
-    assert e.method == "normal approximation"
-    assert e.mean == pytest.approx(100.02)
+    e = expected_relevant(np.full(20_001, 0.02))
+    assert e.method == "normal approximation, Poisson-binomial"
+    assert e.mean == pytest.approx(400.02)
     assert e.low < e.mean < e.high
+    # The approximation agrees with the exact interval where both can be computed.
+    exact = expected_relevant(np.full(5000, 0.02))
+    approx = expected_relevant(np.full(5000, 0.02), draws=np.full((100, 5000), 0.02))
+    assert approx.method.startswith("normal") and exact.method.startswith("exact")
+    assert abs(exact.low - approx.low) <= 1 and abs(exact.high - approx.high) <= 1
+
+
+def test_the_calibration_draws_widen_the_interval():
+    rng = np.random.default_rng(5)
+    scores = np.r_[rng.normal(1.5, 1.0, 15), rng.normal(-1.0, 1.0, 150)]
+    labels = np.r_[np.ones(15), np.zeros(150)].astype(int)
+    new = rng.normal(0.0, 1.5, 60)
+    draws = np.stack([c.probabilities(new) for c in calibration_draws(scores, labels)])
+    assert draws.shape == (200, 60) and draws.sum(axis=1).std() > 0.5
+    # Curves that disagree widen the interval around the same expectation.
+    point = np.full(60, 0.25)
+    spread = np.r_[np.full((100, 60), 0.1), np.full((100, 60), 0.4)]
+    plain, wide = expected_relevant(point), expected_relevant(point, draws=spread)
+    assert wide.mean == plain.mean == pytest.approx(15.0)
+    assert wide.low < plain.low and wide.high > plain.high
+    assert wide.method == "exact, over 200 calibration draws"

@@ -14,10 +14,14 @@ train on, as the new records' are.
   stopped screening. The lowest-ranked relevant record would do as threshold too, but one odd
   inclusion would then list almost everything.
 - The expected number of relevant new records (:func:`expected_relevant`) is the sum of their
-  calibrated probabilities; its interval is the equal-tailed interval of the Poisson-binomial
-  distribution of that count (exact up to :data:`EXACT_UP_TO` records, its normal
-  approximation beyond). The interval is the chance variation of which records turn out
-  relevant given the probabilities; the uncertainty of the fitted curve itself is not in it.
+  calibrated probabilities. Its interval is the equal-tailed interval of the count's
+  distribution: given the probabilities, a Poisson-binomial (which records turn out
+  relevant); to hold the fitted curve's own uncertainty too, the average of those
+  distributions over Platt curves refitted on :data:`DRAWS` bootstrap samples of the
+  calibration records (:func:`calibration_draws`). Exact while the work is small
+  (:data:`EXACT_WORK`), a normal approximation with the same mean and variance beyond. What
+  no interval holds is a change between rounds in what the searches find (a topic's share of
+  relevant records drifting): the estimate assumes the new records resemble the earlier ones.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ from metasift.errors import MetasiftError
 from metasift.screening.learner import fit_scores
 from metasift.screening.models import ScreeningModel
 
-EXACT_UP_TO = 5000
+# The exact distribution is computed while draws x records^2 stays below this (about a second).
+EXACT_WORK = 2e8
 FOLDS = 5
+DRAWS = 200
 
 
 @dataclass(frozen=True)
@@ -110,30 +116,72 @@ class Expected:
     method: str  # "exact Poisson-binomial" or "normal approximation"
 
 
-def expected_relevant(probabilities: np.ndarray, level: float = 0.95) -> Expected:
+def calibration_draws(
+    scores: np.ndarray, labels: np.ndarray, *, draws: int = DRAWS, seed: int = 0
+) -> list[Calibration]:
+    """Platt's curve refitted on ``draws`` bootstrap samples of the calibration records
+    (relevant and irrelevant ones resampled apart, so that each sample keeps the review's
+    counts): how far the fitted curve could be from the true one.
+
+    Args:
+        scores: the calibration records' scores.
+        labels: their relevance (1/0).
+        draws: how many bootstrap samples.
+        seed: the review's seed.
+    """
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    rng = np.random.default_rng([seed, len(scores)])
+    groups = [np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)]
+    out = []
+    for _ in range(draws):
+        sample = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
+        out.append(fit_calibration(scores[sample], labels[sample]))
+    return out
+
+
+def _mixture_pmf(rows: np.ndarray) -> np.ndarray:
+    """The count's distribution: the average over ``rows`` (draws x records) of each draw's
+    Poisson-binomial distribution, by the usual recursion over records, all draws at once."""
+    draws, n = rows.shape
+    pmf = np.zeros((draws, n + 1))
+    pmf[:, 0] = 1.0
+    for j in range(n):
+        q = rows[:, j : j + 1]
+        pmf[:, 1 : j + 2] = pmf[:, 1 : j + 2] * (1.0 - q) + pmf[:, : j + 1] * q
+        pmf[:, 0] *= 1.0 - rows[:, j]
+    return pmf.mean(axis=0)
+
+
+def expected_relevant(
+    probabilities: np.ndarray, level: float = 0.95, *, draws: np.ndarray | None = None
+) -> Expected:
     """The expected number of relevant records among records with these calibrated
     probabilities, with the equal-tailed ``level`` interval of that count.
 
     Args:
         probabilities: calibrated probabilities of relevance, one per record.
         level: the interval's coverage.
+        draws: the same records' probabilities under each bootstrap calibration (draws x
+            records, see :func:`calibration_draws`): the interval is then that of the
+            mixture of their distributions, so that it holds the curve's uncertainty too.
     """
     p = np.clip(np.asarray(probabilities, dtype=np.float64).ravel(), 0.0, 1.0)
-    mean = float(p.sum())
+    rows = p[None, :] if draws is None else np.clip(np.asarray(draws, dtype=np.float64), 0, 1)
+    mean, n = float(p.sum()), len(p)
     tail = (1.0 - level) / 2
-    if len(p) <= EXACT_UP_TO:
-        pmf = np.ones(1)
-        for q in p:
-            pmf = np.convolve(pmf, [1.0 - q, q])
-        cdf = np.cumsum(pmf)
+    what = "Poisson-binomial" if draws is None else f"over {len(rows)} calibration draws"
+    if rows.shape[0] * n * n <= EXACT_WORK:
+        cdf = np.cumsum(_mixture_pmf(rows))
         low = int(np.searchsorted(cdf, tail - 1e-12))
         high = int(np.searchsorted(cdf, 1.0 - tail - 1e-12))
-        return Expected(mean, low, min(high, len(p)), level, "exact Poisson-binomial")
-    sd = math.sqrt(float((p * (1 - p)).sum()))
+        return Expected(mean, low, min(high, n), level, f"exact, {what}")
+    totals = rows.sum(axis=1)
+    variance = float((rows * (1 - rows)).sum(axis=1).mean() + totals.var())
     z = float(stats.norm.ppf(1.0 - tail))
-    low = max(0, math.floor(mean - z * sd))
-    high = min(len(p), math.ceil(mean + z * sd))
-    return Expected(mean, low, high, level, "normal approximation")
+    low = max(0, math.floor(float(totals.mean()) - z * math.sqrt(variance)))
+    high = min(n, math.ceil(float(totals.mean()) + z * math.sqrt(variance)))
+    return Expected(mean, low, high, level, f"normal approximation, {what}")
 
 
 def _scores(X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int):
@@ -190,16 +238,18 @@ def score_update(
             fold = _scores(X, labelled[train], y[train], model, seed)
             held_out[test] = fold[labelled[test]]
     unlabelled = np.flatnonzero((labels < 0) & ~is_new)
-    calibration = fit_calibration(
-        np.concatenate([held_out, full[unlabelled]]),
-        np.concatenate([y, np.zeros(len(unlabelled), dtype=np.int64)]),
-    )
+    cal_scores = np.concatenate([held_out, full[unlabelled]])
+    cal_labels = np.concatenate([y, np.zeros(len(unlabelled), dtype=np.int64)])
+    calibration = fit_calibration(cal_scores, cal_labels)
     probabilities = calibration.probabilities(full[new])
     threshold = inclusion_threshold(calibration.probabilities(held_out[y == 1]), target_recall)
+    spread = np.stack(
+        [c.probabilities(full[new]) for c in calibration_draws(cal_scores, cal_labels, seed=seed)]
+    )
     return {
         "scores": full[new],
         "probabilities": probabilities,
         "threshold": threshold,
-        "expected": expected_relevant(probabilities),
+        "expected": expected_relevant(probabilities, draws=spread),
         "calibration": calibration,
     }

@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from sklearn.linear_model import LogisticRegression
+from scipy import optimize, special, stats
 from sklearn.model_selection import StratifiedKFold
 
 from metasift.errors import MetasiftError
@@ -78,16 +77,20 @@ def fit_calibration(scores: np.ndarray, labels: np.ndarray) -> Calibration:
             f"the review has {positives} included and {negatives} excluded."
         )
     high, low = (positives + 1) / (positives + 2), 1 / (negatives + 2)
-    # Each record once as relevant and once as irrelevant, weighted by its smoothed target.
     target = np.where(labels == 1, high, low)
-    X = np.concatenate([scores, scores]).reshape(-1, 1)
-    y = np.concatenate([np.ones(len(scores)), np.zeros(len(scores))])
-    weights = np.concatenate([target, 1.0 - target])
-    fitted = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
-    fitted.fit(X, y, sample_weight=weights)
-    return Calibration(
-        float(fitted.coef_[0, 0]), float(fitted.intercept_[0]), len(labels), positives
-    )
+
+    # Platt's negative log-likelihood of (slope, intercept) and its gradient, minimised with
+    # scipy as scikit-learn's sigmoid calibration does (its function for it is private).
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = theta[0] * scores + theta[1]
+        # log(1 + e^z) without overflow; p = sigmoid(z)
+        value = float(np.sum(np.logaddexp(0.0, z) - target * z))
+        gap = special.expit(z) - target
+        return value, np.array([float(gap @ scores), float(gap.sum())])
+
+    start = np.array([0.0, math.log((positives + 1) / (negatives + 1))])
+    fitted = optimize.minimize(loss, start, jac=True, method="BFGS")
+    return Calibration(float(fitted.x[0]), float(fitted.x[1]), len(labels), positives)
 
 
 def inclusion_threshold(relevant: np.ndarray, target_recall: float) -> float:

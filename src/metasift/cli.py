@@ -1147,6 +1147,144 @@ def _notices() -> "logging.Handler":
 
 
 @app.command()
+def update(
+    project: ProjectOpt = Path("."),
+    offline: Annotated[
+        bool,
+        typer.Option(help="Search nothing: work on what was imported into the update's round."),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Search from this day (YYYY-MM-DD) instead of the last search's."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Living review: search for records added since the last search, as a new round;
+    de-duplicate them against the project, score them with the review's model and list
+    those above the inclusion threshold, with how many relevant records the update holds."""
+    import json
+    import logging
+
+    from metasift.project import Project
+    from metasift.store.records import iter_records
+    from metasift.store.schema import records
+    from metasift.workflow.update import run_update
+
+    notices = _notices()
+    notices.addFilter(lambda record: record.name != "metasift.search.runner")
+    logging.getLogger("metasift.search").addHandler(notices)
+    with Project.open(project) as proj:
+        try:
+            with _progress() as progress:
+                result = run_update(
+                    proj,
+                    _reviewer(reviewer),
+                    offline=offline,
+                    since=since,
+                    progress=_stage_progress(progress, capitalize=False),
+                )
+        finally:
+            logging.getLogger("metasift.search").removeHandler(notices)
+        listed = result.listing()
+        titles = {
+            rid: r.title or ""
+            for rid, r in iter_records(proj.engine, records.c.id.in_([i for i, _ in listed]))
+        }
+    if json_out:
+        _stdout().write(json.dumps(_update_json(result, titles), indent=2) + "\n")
+    else:
+        _print_update(result, titles)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _update_json(result, titles: dict[int, str]) -> dict[str, Any]:
+    scores = result.scores
+    return {
+        "round": result.round,
+        "resumed": result.resumed,
+        "windows": result.windows,
+        "searches": [
+            {"source": s.spec.source, "error": str(s)}
+            if isinstance(s, MetasiftError)
+            else {
+                "source": s.spec.source,
+                "reported": s.reported,
+                "retrieved": s.retrieved,
+                "imported": s.imported,
+                "seen_before": s.merged,
+                "rejected": s.rejected,
+            }
+            for s in result.searches
+        ],
+        "round_records": result.round_records,
+        "duplicates": result.duplicates,
+        "new_records": len(result.new_ids),
+        "threshold": scores.threshold if scores else None,
+        "target_recall": scores.target_recall if scores else None,
+        "expected_relevant": None
+        if scores is None
+        else {
+            "mean": scores.expected.mean,
+            "low": scores.expected.low,
+            "high": scores.expected.high,
+            "level": scores.expected.level,
+            "method": scores.expected.method,
+        },
+        "listed": [
+            {"record": rid, "probability": p, "title": titles.get(rid, "")}
+            for rid, p in result.listing()
+        ],
+    }
+
+
+def _print_update(result, titles: dict[int, str]) -> None:
+    verb = "continued" if result.resumed else "started"
+    console.print(f"Round {result.round} ({verb}).")
+    for s in result.searches:
+        if isinstance(s, MetasiftError):
+            err_console.print(f"[red]error:[/red] {_safe(s)}")
+            continue
+        window = result.windows.get(s.spec.source, {})
+        console.print(
+            f"{_safe(s.spec.source)}, added {window.get('from')} to {window.get('to')}: "
+            f"{_safe(s.line().split(': ', 1)[1])}"
+        )
+    if result.failed:
+        err_console.print(
+            "Some searches failed; run 'metasift update' again to resume them. Nothing was "
+            "de-duplicated or scored yet."
+        )
+        return
+    console.print(
+        f"{result.round_records:,} records in the round, {result.duplicates:,} duplicates of "
+        f"records already in the review (or of each other): {len(result.new_ids):,} new "
+        "records to screen."
+    )
+    scores = result.scores
+    if scores is None:
+        return
+    listed = result.listing()
+    table = Table("record", "probability", "title", title="New records above the threshold")
+    for rid, p in listed:
+        table.add_row(str(rid), f"{p:.2f}", _safe(titles.get(rid, "")))
+    console.print(table)
+    e = scores.expected
+    console.print(
+        f"{len(listed):,} of {len(result.new_ids):,} new records are at or above the inclusion "
+        f"threshold (probability {scores.threshold:.2f}: where the review's included records "
+        f"reach its target recall of {scores.target_recall:.0%})."
+    )
+    console.print(
+        f"Expected relevant records in this update: {e.mean:.1f} "
+        f"({e.level:.0%} interval {e.low}-{e.high}; sum of calibrated probabilities, "
+        f"{e.method})."
+    )
+    console.print("Screen them as usual: 'metasift screen' shows the new round's records.")
+
+
+@app.command()
 def searchlog(
     project: ProjectOpt = Path("."),
     fmt: Annotated[str, typer.Option("--format", help="md, csv or json.")] = "md",
@@ -1165,13 +1303,15 @@ def searchlog(
         err_console.print(f"Wrote {_safe(out)}")
 
 
-def _stage_progress(progress: "Progress"):
-    """A core progress callback (step, done, total) drawn as one rich bar per step."""
+def _stage_progress(progress: "Progress", *, capitalize: bool = True):
+    """A core progress callback (step, done, total) drawn as one rich bar per step; a step
+    that names a source ("Searching PubMed") keeps its own capitals."""
     tasks: dict[str, int] = {}
 
-    def update(step: str, done: int, total: int) -> None:
+    def update(step: str, done: int, total: int | None) -> None:
         if step not in tasks:
-            tasks[step] = progress.add_task(step.capitalize(), total=total or None)
+            label = _safe(step.capitalize() if capitalize else step)
+            tasks[step] = progress.add_task(label, total=total or None)
         progress.update(tasks[step], completed=done, total=total or None)
 
     return update

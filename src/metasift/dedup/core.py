@@ -178,10 +178,14 @@ def deduplicate(
     settings: DedupSettings | None = None,
     decisions: Iterable[tuple[int, int, str]] = (),
     progress: Progress = _noop,
+    tiers: Sequence[int] | None = None,
 ) -> DedupResult:
     """Cluster duplicate ``records``.
 
     ``decisions`` are reviewers' verdicts as (index, index, "same" | "different").
+    ``tiers`` (one per record, lower first) ranks the members that may be a cluster's
+    primary before completeness does: a living review passes each record's round, so that a
+    record already screened stays the primary and those found again later are its duplicates.
     """
     settings = settings or DedupSettings()
     keys = compute_keys(records, progress)
@@ -225,7 +229,7 @@ def deduplicate(
         edges.setdefault(join.a, []).append((join.b, join.evidence))
         edges.setdefault(join.b, []).append((join.a, join.evidence))
     for members in clustering.clusters:
-        primary = choose_primary(members, records)
+        primary = choose_primary(members, records, tiers)
         # Orient the spanning tree from the primary: each member records the pair that tied it.
         found = {primary: Member(primary, None, None)}
         queue = [primary]

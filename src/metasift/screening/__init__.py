@@ -8,8 +8,10 @@ query strategy) and :class:`Learner`; the stopping rules (:func:`default_rules`,
 :class:`HypergeometricStop`, ...); the metrics (:func:`wss`, :func:`recall_at`, :func:`atd`).
 
 The computational core (features, classifiers, query strategies, learner, stopping rules,
-metrics, simulation) is pure; :mod:`metasift.screening.store` and
-:mod:`metasift.screening.session` connect it to the project store and the reviewer.
+metrics, simulation, a living review's calibration in :mod:`~metasift.screening.living`) is
+pure; :mod:`metasift.screening.store` and :mod:`metasift.screening.session` connect it to the
+project store and the reviewer, and :func:`score_new_records` scores a living review's new
+records with the project's model.
 Names load on first use, so importing the package does not import scikit-learn.
 """
 
@@ -40,4 +42,13 @@ __all__, __getattr__, __dir__ = attach(
         "recall_in_words",
     ],
     store=["add_decision", "standing_decisions"],
+    living=[
+        "Calibration",
+        "Expected",
+        "expected_relevant",
+        "fit_calibration",
+        "inclusion_threshold",
+        "score_update",
+    ],
+    update=["NewScores", "score_new_records"],
 )

@@ -1,0 +1,39 @@
+"""Rounds of a living review: each update's searches and imports make a round of their own.
+
+Revision ID: 0014_rounds
+Revises: 0013_fulltext_files
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014_rounds"
+down_revision = "0013_fulltext_files"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rounds",
+        sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_by", sa.String(128), nullable=False),
+        sa.Column("windows", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
+    )
+    # Everything stored before the first update belongs to round 1.
+    with op.batch_alter_table("imports") as batch:
+        batch.add_column(sa.Column("round", sa.Integer, nullable=False, server_default="1"))
+    with op.batch_alter_table("stage_closures") as batch:
+        batch.add_column(sa.Column("round", sa.Integer, nullable=False, server_default="1"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("stage_closures") as batch:
+        batch.drop_column("round")
+    with op.batch_alter_table("imports") as batch:
+        batch.drop_column("round")
+    op.drop_table("rounds")

@@ -1,14 +1,14 @@
 """Rounds of a living review: each update's searches and imports make a round of their own.
 
-Revision ID: 0014_rounds
-Revises: 0013_fulltext_files
+Revision ID: 0017_rounds
+Revises: 0016_record_search
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_rounds"
-down_revision = "0013_fulltext_files"
+revision = "0017_rounds"
+down_revision = "0016_record_search"
 branch_labels = None
 depends_on = None
 

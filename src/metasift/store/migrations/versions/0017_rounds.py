@@ -31,9 +31,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("round", sa.Integer, nullable=False, server_default="1"))
 
 
+def _drop_round(table: str) -> None:
+    # SQLite drops the column in place (3.35+): a batch copy of ``imports`` would have to drop
+    # a table that records refer to, which the foreign keys forbid.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f'ALTER TABLE {table} DROP COLUMN "round"')
+    else:
+        op.drop_column(table, "round")
+
+
 def downgrade() -> None:
-    with op.batch_alter_table("stage_closures") as batch:
-        batch.drop_column("round")
-    with op.batch_alter_table("imports") as batch:
-        batch.drop_column("round")
+    _drop_round("stage_closures")
+    _drop_round("imports")
     op.drop_table("rounds")

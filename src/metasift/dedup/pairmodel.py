@@ -119,17 +119,21 @@ class PairModel:
         return 1.0 / (1.0 + np.exp(-z))
 
     def judge(
-        self, scored: Sequence[tuple[int, int, PairEvidence]]
+        self,
+        scored: Sequence[tuple[int, int, PairEvidence]],
+        probabilities: Sequence[float] | np.ndarray | None = None,
     ) -> list[tuple[int, int, PairEvidence]]:
         """The pairs again, each with the model's verdict in place of the rules' one.
 
         Args:
             scored: (index, index, evidence) as pair scoring judged them, distinct ones
                 included (the model may think better of them).
+            probabilities: each pair's probability when already known (another model's, or
+                computed once for many thresholds); by default this model's.
         """
-        p = self.probability([e for _, _, e in scored])
+        p = self.probability([e for _, _, e in scored]) if probabilities is None else probabilities
         out = []
-        for (a, b, e), prob in zip(scored, p.tolist(), strict=True):
+        for (a, b, e), prob in zip(scored, np.asarray(p, dtype=float).tolist(), strict=True):
             if e.verdict in KEPT or e.rule in KEPT:
                 out.append((a, b, e))
                 continue

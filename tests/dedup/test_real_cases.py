@@ -55,7 +55,7 @@ def test_every_difficulty_of_the_issue_has_a_real_case():
         "trailing_period", "html_entity", "greek_spelled_out", "conference_abstract_vs_full_paper",
         "same_title_different_groups", "series_parts_numbered", "series_parts_roman",
         "annual_meeting_supplements", "erratum_and_article", "greek_letter_and_spelled_out",
-        "same_title_and_page_other_authors",
+        "same_title_and_page_other_authors", "abstract_at_two_meetings",
     }  # fmt: skip
     assert wanted <= set(CASES)
     assert all(len(rows) >= 2 for _, rows in CASES.values())
@@ -166,3 +166,15 @@ def test_letters_labelled_one_item_merge_at_the_chosen_threshold():
     assert DedupSettings().thresholds.duplicate == 9.0
     strict = DedupSettings(thresholds={"duplicate": 10.0, "review": 6.0})
     assert score_pair(x, y, strict).verdict == "review"
+
+
+def test_another_journal_and_volume_is_never_merged_on_points():
+    """One abstract at two meetings: the points reach the duplicate threshold, the veto holds."""
+    x, y = (record_keys(_record(r)) for r in CASES["abstract_at_two_meetings"][1])
+    evidence = score_pair(x, y, DedupSettings())
+    assert (evidence.verdict, evidence.rule, evidence.score) == (
+        "review",
+        "journal and place differ",
+        9.0,
+    )
+    assert evidence.conflicts == ("journal", "volume")

@@ -8,8 +8,9 @@ manual queue (at or above ``queue``) or nowhere. The weights and both thresholds
 numbers, fitted and chosen by ``benchmarks/dedup_heldout.py`` leave-one-library-out; nothing
 here reads data.
 
-Facts stay facts: a pair of different kinds (an erratum and its article) or whose titles carry
-different numbers (Part I and Part II) is never merged by the model, and pairs that the rules
+Facts stay facts: a pair of different kinds (an erratum and its article), whose titles carry
+different numbers (Part I and Part II) or whose journal and volume or first page differ is
+never merged by the model, and pairs that the rules
 judged another version of the work (preprint, conference abstract) keep that verdict.
 """
 
@@ -59,7 +60,7 @@ FEATURES = (
     *(f"rule: {r}" for r in RULES),
 )
 # Rules whose verdict the model never turns into a merge: they state facts, not likelihoods.
-VETOES = frozenset({"kind", "title numbers differ"})
+VETOES = frozenset({"kind", "title numbers differ", "journal and place differ"})
 # Versions of one work are linked or merged as the protocol says, not as the model guesses.
 KEPT = frozenset({PREPRINT, CONFERENCE})
 # Points beyond these bounds say nothing more (a PMID match adds 10 to any score).

@@ -21,6 +21,7 @@ from metasift.dedup.keys import RecordKeys, record_keys
 from metasift.dedup.merge import choose_primary, merged_fields
 from metasift.dedup.scoring import (
     CONFERENCE,
+    DISTINCT,
     DUPLICATE,
     PREPRINT,
     REVIEW,
@@ -116,8 +117,19 @@ def score_candidates(
     from_exact: np.ndarray,
     settings: DedupSettings,
     progress: Progress = _noop,
+    keep_distinct: bool = False,
 ) -> list[tuple[int, int, PairEvidence]]:
-    """Evidence for every candidate pair that survives the title prefilter."""
+    """Evidence for every candidate pair that survives the title prefilter.
+
+    Args:
+        keys: the comparison keys of every record.
+        pairs: candidate pairs (lo, hi) from blocking.
+        from_exact: per pair, whether an exact key (DOI, PMID, locator) proposed it.
+        settings: the stage's settings (thresholds, what may merge).
+        progress: called as the steps advance.
+        keep_distinct: keep pairs judged distinct too (a pair model re-judges them);
+            by default they are dropped, since nothing downstream reads them.
+    """
     if len(pairs) == 0:
         return []
     titles = [k.title for k in keys]
@@ -165,7 +177,7 @@ def score_candidates(
         zip(lo[idx].tolist(), hi[idx].tolist(), ratios[idx].tolist(), strict=True)
     ):
         evidence = score(keys[a], keys[b], settings, ratio)
-        if evidence.verdict != "distinct":
+        if keep_distinct or evidence.verdict != "distinct":
             out.append((a, b, evidence))
         if n % 50000 == 0:
             progress("scoring pairs", n, total)
@@ -182,10 +194,15 @@ def deduplicate(
 ) -> DedupResult:
     """Cluster duplicate ``records``.
 
-    ``decisions`` are reviewers' verdicts as (index, index, "same" | "different").
-    ``tiers`` (one per record, lower first) ranks the members that may be a cluster's
-    primary before completeness does: a living review passes each record's round, so that a
-    record already screened stays the primary and those found again later are its duplicates.
+    Args:
+        records: the records, addressed by their index in this sequence.
+        settings: the stage's settings; the defaults when None.
+        decisions: reviewers' verdicts as (index, index, "same" | "different").
+        progress: called as long steps advance.
+        tiers: one per record, lower first: ranks the members that may be a cluster's primary
+            before completeness does. A living review passes each record's round, so that a
+            record already screened stays the primary and those found again later are its
+            duplicates.
     """
     settings = settings or DedupSettings()
     keys = compute_keys(records, progress)
@@ -193,7 +210,33 @@ def deduplicate(
     pairs, from_exact = candidate_pairs(keys, settings.window)
     progress("blocking", 1, 1)
     scored = score_candidates(keys, pairs, from_exact, settings, progress)
-    result = DedupResult(n_records=len(records), n_candidates=len(pairs), n_scored=len(scored))
+    return assemble(records, keys, scored, settings, decisions, len(pairs), progress, tiers)
+
+
+def assemble(
+    records: Sequence[Record],
+    keys: Sequence[RecordKeys],
+    scored: Sequence[tuple[int, int, PairEvidence]],
+    settings: DedupSettings,
+    decisions: Iterable[tuple[int, int, str]] = (),
+    n_candidates: int = 0,
+    progress: Progress = _noop,
+    tiers: Sequence[int] | None = None,
+) -> DedupResult:
+    """Clusters, manual queue and links from judged pairs (the steps after scoring).
+
+    Args:
+        records: the records the pairs index.
+        keys: their comparison keys (the chaining guard reads them).
+        scored: (index, index, evidence) of judged pairs; those judged distinct are passed over.
+        settings: the stage's settings (whether preprints and abstracts merge).
+        decisions: reviewers' verdicts as (index, index, "same" | "different").
+        n_candidates: how many candidate pairs blocking proposed (reported only).
+        progress: called as long steps advance.
+        tiers: ranks the members that may be a cluster's primary (see :func:`deduplicate`).
+    """
+    scored = [s for s in scored if s[2].verdict != DISTINCT]
+    result = DedupResult(n_records=len(records), n_candidates=n_candidates, n_scored=len(scored))
 
     decided: dict[tuple[int, int], str] = {}
     for a, b, verdict in decisions:

@@ -1354,7 +1354,13 @@ def _dedup_on_dask(
     if review:
         raise MetasiftError("--review lists pairs in one process: leave out --scheduler.")
     with _client(scheduler, workers) as client, _progress() as progress:
-        rows, unique = dedup_files_distributed(files, client, progress=_stage_progress(progress))
+        rows, unique = dedup_files_distributed(
+            files,
+            client,
+            progress=_stage_progress(progress),
+            # Beside the output, where workers on other machines can read too when it is shared.
+            scratch=out.resolve().parent if out else None,
+        )
     if out is None:
         write_clusters(rows, _stdout())
         return

@@ -101,7 +101,7 @@ def real_cluster(tmp: Path, n_workers: int = 2) -> Iterator[Cluster]:
                 proc.terminate()
         for proc in procs:
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

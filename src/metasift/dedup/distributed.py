@@ -23,6 +23,7 @@ pairs and the rows of the output, some 200 bytes a record.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,15 +96,17 @@ def score_group(
     left: Partition,
     right: Partition,
     offsets: tuple[int, int],
-    pairs: np.ndarray,
-    from_exact: np.ndarray,
+    pairs_file: str,
     settings: DedupSettings,
 ) -> list[tuple[int, int, PairEvidence]]:
     """Score candidate pairs whose first record is in ``left`` and second in ``right`` (the
     same partition twice for pairs inside one), global record indices in and out (a task).
 
-    ``offsets``: the global index of each partition's first record.
+    ``offsets``: the global index of each partition's first record; ``pairs_file``: the
+    pairs (``pairs``, ``from_exact``) as written by :func:`_score_pairs`.
     """
+    with np.load(pairs_file) as data:
+        pairs, from_exact = data["pairs"], data["from_exact"]
     first, second = offsets
     n_left = len(left.keys)
     same = first == second
@@ -123,11 +126,46 @@ def keys_at(partition: Partition, offset: int, indices: list[int]) -> dict[int, 
     return {i: partition.keys[i - offset] for i in indices}
 
 
+def _score_pairs(
+    client: Any,
+    parts: list[Any],
+    offsets: np.ndarray,
+    pairs: np.ndarray,
+    from_exact: np.ndarray,
+    settings: DedupSettings,
+    folder: Path,
+) -> list[Any]:
+    """Submit the scoring of the candidate pairs, grouped by the partitions they join, in
+    tasks of at most :data:`PAIRS_PER_TASK` pairs; each group's pairs go in a file of
+    ``folder`` that its task reads, so that a task lost with its worker can run again."""
+    n_parts = len(parts)
+    owner_lo = np.searchsorted(offsets, pairs[:, 0], side="right") - 1
+    owner_hi = np.searchsorted(offsets, pairs[:, 1], side="right") - 1
+    group_code = owner_lo * n_parts + owner_hi
+    order = np.argsort(group_code, kind="stable")
+    codes, starts = np.unique(group_code[order], return_index=True)
+    bounds = [*starts.tolist(), len(order)]
+    futures = []
+    for g, code in enumerate(codes.tolist()):
+        i, j = divmod(code, n_parts)
+        rows = order[bounds[g] : bounds[g + 1]]
+        for s in range(0, len(rows), PAIRS_PER_TASK):
+            chunk = rows[s : s + PAIRS_PER_TASK]
+            path = folder / f"pairs-{len(futures):06d}.npz"
+            np.savez(path, pairs=pairs[chunk], from_exact=from_exact[chunk])
+            spans = (int(offsets[i]), int(offsets[j]))
+            futures.append(
+                client.submit(score_group, parts[i], parts[j], spans, str(path), settings)
+            )
+    return futures
+
+
 def dedup_files_distributed(
     paths: Sequence[Path],
     client: Any,
     settings: DedupSettings | None = None,
     progress: Progress = _noop,
+    scratch: Path | None = None,
 ) -> tuple[list[dict[str, object]], int]:
     """The rows of :func:`~metasift.dedup.standalone.dedup_files` (one per input record, in
     input order), computed on a Dask cluster; and the number of unique records.
@@ -137,11 +175,15 @@ def dedup_files_distributed(
         client: a ``distributed.Client`` (see :func:`metasift.scale.dask_client`).
         settings: de-duplication settings (the defaults when None).
         progress: called as long steps advance.
+        scratch: a folder every worker can read, for the candidate pairs while they are
+            scored (default: the system's temporary folder, which serves one machine).
     """
     settings = settings or DedupSettings()
-    parts = [client.submit(read_partition, str(p), pure=False) for p in paths]
+    # Kept on the workers until the end; one lost with its worker is read again.
+    parts = [client.submit(read_partition, str(Path(p).resolve()), pure=False) for p in paths]
     progress("reading and normalising", 0, len(parts))
     blocks = client.gather([client.submit(block_keys, part) for part in parts])
+    progress("reading and normalising", len(parts), len(parts))
     sizes = [len(b) for b in blocks]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     n = int(offsets[-1])
@@ -152,37 +194,23 @@ def dedup_files_distributed(
     del flat
     progress("blocking", 1, 1)
 
-    owner_lo = np.searchsorted(offsets, pairs[:, 0], side="right") - 1
-    owner_hi = np.searchsorted(offsets, pairs[:, 1], side="right") - 1
-    group_code = owner_lo * len(parts) + owner_hi
-    order = np.argsort(group_code, kind="stable")
-    codes, starts = np.unique(group_code[order], return_index=True)
-    bounds = [*starts.tolist(), len(order)]
-    futures = []
-    for g, code in enumerate(codes.tolist()):
-        i, j = divmod(code, len(parts))
-        rows = order[bounds[g] : bounds[g + 1]]
-        for s in range(0, len(rows), PAIRS_PER_TASK):
-            chunk = rows[s : s + PAIRS_PER_TASK]
-            # Scattered to a worker directly: pairs are data, not task specs.
-            data = client.scatter([pairs[chunk], from_exact[chunk]])
-            spans = (int(offsets[i]), int(offsets[j]))
-            futures.append(client.submit(score_group, parts[i], parts[j], spans, *data, settings))
-    scored: list[tuple[int, int, PairEvidence]] = []
-    for k, result in enumerate(client.gather(futures), start=1):
-        scored.extend(result)
-        progress("scoring pairs", k, len(futures))
+    with tempfile.TemporaryDirectory(prefix="metasift-pairs-", dir=scratch) as folder:
+        futures = _score_pairs(client, parts, offsets, pairs, from_exact, settings, Path(folder))
+        scored: list[tuple[int, int, PairEvidence]] = []
+        for k, result in enumerate(client.gather(futures), start=1):
+            scored.extend(result)
+            progress("scoring pairs", k, len(futures))
     scored.sort(key=lambda item: (item[0], item[1]))
 
     accepted = [(a, b, e) for a, b, e in scored if e.verdict == DUPLICATE]
     wanted = sorted({i for a, b, _ in accepted for i in (a, b)})
     owner = np.searchsorted(offsets, np.asarray(wanted, dtype=np.int64), side="right") - 1
-    requests = {}
-    for p in sorted(set(owner.tolist())):
-        indices = [w for w, o in zip(wanted, owner.tolist(), strict=True) if o == p]
-        requests[p] = client.submit(keys_at, parts[p], int(offsets[p]), indices)
+    by_part: dict[int, list[int]] = {}
+    for w, o in zip(wanted, owner.tolist(), strict=True):
+        by_part.setdefault(o, []).append(w)
+    requests = [client.submit(keys_at, parts[p], int(offsets[p]), i) for p, i in by_part.items()]
     keys: dict[int, RecordKeys] = {}
-    for found in client.gather(list(requests.values())):
+    for found in client.gather(requests):
         keys.update(found)
     progress("clustering", 0, 1)
     clustering = cluster(n, accepted, conflict_rule(keys, settings))

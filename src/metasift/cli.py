@@ -1244,6 +1244,11 @@ def dedup(
 
     from metasift.dedup.settings import parse_settings
 
+    if scheduler and not files:
+        raise MetasiftError(
+            "--scheduler de-duplicates files (metasift dedup FILE... --scheduler ADDRESS); "
+            "a project's records are de-duplicated in this process."
+        )
     if files and scheduler:
         _dedup_on_dask(files, out, scheduler, workers, review)
         return
@@ -1420,13 +1425,13 @@ def score(
     model_file = save_model(model, out.resolve() / MODEL_FILE)
     err_console.print(_safe(repr(model)))
     with _client(scheduler, workers) as client, _progress() as progress:
-        task = progress.add_task("Scoring shards", total=len(shard_files))
+        task = progress.add_task(f"Scoring {len(shard_files)} shard(s)", total=None)
         done = score_shards(
             model_file,
             [p.resolve() for p in shard_files],
             out.resolve(),
             client,
-            progress=lambda k, total: progress.update(task, completed=k),
+            progress=lambda k, total, scored: progress.update(task, completed=scored),
         )
     total = sum(n for _, n in done)
     err_console.print(f"Scored {total} records in {len(done)} shard(s); scores in {_safe(out)}.")

@@ -41,6 +41,22 @@ def test_shards_then_score_on_a_cluster_then_dedup(tmp_path, cluster):
     table = pyarrow().parquet.read_table(tmp_path / "scores" / shards[0].name)
     assert table.column_names == ["id", "score"]
     assert table["id"][0].as_py() == "blue-light.ris:1"
+    # The embedded default: a local cluster of worker processes, started by the command.
+    local = metasift(
+        "score",
+        "--project",
+        str(project),
+        "--out",
+        str(tmp_path / "local"),
+        "--workers",
+        "1",
+        "--in",
+        str(shards[0]),
+    )
+    assert local.returncode == 0, local.stderr
+    assert (tmp_path / "local" / shards[0].name).read_bytes() == (
+        tmp_path / "scores" / shards[0].name
+    ).read_bytes()
 
     one = metasift("dedup", *map(str, EXPORTS[2:5]), "--out", str(tmp_path / "one.csv"))
     dask = metasift(

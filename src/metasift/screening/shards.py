@@ -74,7 +74,7 @@ def score_shards(
     out: Path,
     client: Any | None = None,
     batch_rows: int = BATCH_ROWS,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> list[tuple[Path, int]]:
     """Score every shard; returns ``(scores file, records)`` per shard, in the shards' order.
 
@@ -85,7 +85,7 @@ def score_shards(
         client: a ``distributed.Client`` (see :func:`metasift.scale.dask_client`); None scores
             the shards one after the other in this process.
         batch_rows: records a task scores at a time.
-        progress: called as ``progress(shards done, shards)``.
+        progress: called as ``progress(shards done, shards, records scored)``.
     """
     out.mkdir(parents=True, exist_ok=True)
     targets = outputs(shards, out)
@@ -97,15 +97,17 @@ def score_shards(
         for job in jobs:
             done.append(score_shard(*job))
             if progress:
-                progress(len(done), len(jobs))
+                progress(len(done), len(jobs), sum(done))
         return list(zip(targets, done, strict=True))
     from distributed import as_completed
 
     # Pure tasks (the output file is a function of the arguments): a task lost with its
     # worker is run again elsewhere.
     futures = [client.submit(score_shard, *job) for job in jobs]
-    for finished, _ in enumerate(as_completed(futures), start=1):
+    scored = 0
+    for finished, future in enumerate(as_completed(futures), start=1):
+        scored += future.result()
         if progress:
-            progress(finished, len(jobs))
+            progress(finished, len(jobs), scored)
     counts = client.gather(futures)
     return list(zip(targets, counts, strict=True))

@@ -36,6 +36,9 @@ tasks of seconds (740 shards of 50,000 records); (4) workers' memory stays at th
 per-worker peak, since it depends on the batch, not on the number of records.
 
     .venv/bin/python benchmarks/scale_dask.py --sizes 1000000 --workers 1 2 3 4
+
+The runs made so far (40k, 160k and 1M records; 5M and 10M not yet) and their figures are in
+README.md, "At PubMed scale, on Dask".
 """
 
 from __future__ import annotations
@@ -208,20 +211,20 @@ def main() -> None:
         )
         best = 0.0
         shard_bytes = 0.0
-        results = Table(
-            "records",
-            "path",
-            "wall s",
-            "records/s",
-            "per core (wall)",
-            "CPU s",
-            "per CPU-s",
-            "vs one process (CPU)",
-            "peak MB per worker",
-            "load avg",
-            title="metasift score: the default model on record shards",
-        )
         for n in args.sizes:
+            results = Table(
+                "records",
+                "path",
+                "wall s",
+                "records/s",
+                "per core (wall)",
+                "CPU s",
+                "per CPU-s",
+                "vs one process (CPU)",
+                "peak MB per worker",
+                "load avg",
+                title=f"metasift score: the default model on {n:,} records in shards",
+            )
             shards = write_corpus(base, n, folder / f"shards-{n}", args.shard_rows)
             shard_bytes = sum(p.stat().st_size for p in shards) / n
             single_cpu_rate = None

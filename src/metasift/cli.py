@@ -76,6 +76,16 @@ err_console = _LazyConsole(stderr=True, soft_wrap=True)
 ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (holds review.toml).")
 ]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="A Dask scheduler's address (tcp://HOST:PORT), or 'local' for a local cluster "
+        "started by this command; workers must see the same files."
+    ),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="Workers of the local cluster (default: one per core).")
+]
 
 
 # C0 controls but tab and newline, DEL and C1: an ESC or CSI from a record's title would
@@ -1365,6 +1375,8 @@ def dedup(
     clusters: Annotated[
         bool, typer.Option(help="List the duplicate clusters with their evidence.")
     ] = False,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Find duplicate records across all imports; keep one merged record per cluster."""
     import getpass
@@ -1372,6 +1384,14 @@ def dedup(
 
     from metasift.dedup.settings import parse_settings
 
+    if scheduler and not files:
+        raise MetasiftError(
+            "--scheduler de-duplicates files (metasift dedup FILE... --scheduler ADDRESS); "
+            "a project's records are de-duplicated in this process."
+        )
+    if files and scheduler:
+        _dedup_on_dask(files, out, scheduler, workers, review)
+        return
     if files:
         from metasift.dedup.standalone import dedup_files, write_clusters
 
@@ -1460,6 +1480,101 @@ def dedup(
                     f"duplicates removed {summary.duplicates_removed}, "
                     f"manual queue {summary.manual_queue}, linked {summary.linked}"
                 )
+
+
+def _client(scheduler: str | None, workers: int | None):
+    from metasift.scale import dask_client
+
+    address = None if scheduler in (None, "local") else scheduler
+    return dask_client(address, n_workers=workers)
+
+
+def _dedup_on_dask(
+    files: list[Path], out: Path | None, scheduler: str, workers: int | None, review: bool
+) -> None:
+    """``dedup FILE... --scheduler``: the same rows as in one process, computed on Dask."""
+    from metasift.dedup.distributed import dedup_files_distributed
+    from metasift.dedup.standalone import write_clusters
+
+    if review:
+        raise MetasiftError("--review lists pairs in one process: leave out --scheduler.")
+    with _client(scheduler, workers) as client, _progress() as progress:
+        rows, unique = dedup_files_distributed(
+            files,
+            client,
+            progress=_stage_progress(progress),
+            # Beside the output, where workers on other machines can read too when it is shared.
+            scratch=out.resolve().parent if out else None,
+        )
+    if out is None:
+        write_clusters(rows, _stdout())
+        return
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        write_clusters(rows, fh)
+    err_console.print(f"Wrote {_safe(out)}: {len(rows)} records, {unique} unique.")
+
+
+@app.command()
+def shards(
+    files: Annotated[list[Path], typer.Argument(help="Files to convert (any importable format).")],
+    out: Annotated[Path, typer.Option(help="Folder to write the shards to.")],
+    rows: Annotated[int, typer.Option(min=1, help="Records per shard.")] = 50_000,
+) -> None:
+    """Write records as Parquet shards (id = FILE-NAME:POSITION) for 'score' and 'dedup'."""
+    from metasift.records.formats import Rejection, read_file
+    from metasift.records.shards import write_shards
+
+    rejected = 0
+
+    def items():
+        nonlocal rejected
+        for path in files:
+            for item in read_file(path):
+                if isinstance(item, Rejection):
+                    rejected += 1
+                    continue
+                yield f"{path.name}:{item.source_position}", item
+
+    written = write_shards(items(), out, rows)
+    err_console.print(
+        f"Wrote {len(written)} shard(s) to {_safe(out)}"
+        + (f"; {rejected} record(s) rejected by the readers." if rejected else ".")
+    )
+
+
+@app.command()
+def score(
+    shard_files: Annotated[
+        list[Path], typer.Option("--in", help="Record shards (.parquet) to score (repeatable).")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the scores (one file per shard).")],
+    project: ProjectOpt = Path("."),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+) -> None:
+    """Score record shards with the project's screening model, on Dask (a local cluster by
+    default): writes OUT/model.pkl, then OUT/SHARD with columns id, score."""
+    from metasift.project import Project
+    from metasift.screening.model_file import MODEL_FILE, project_model, save_model
+    from metasift.screening.shards import outputs, score_shards
+
+    outputs(shard_files, out)  # refuses clashing names before any work
+    with Project.open(project) as proj:
+        model = project_model(proj.engine, proj.protocol)
+    out.mkdir(parents=True, exist_ok=True)
+    model_file = save_model(model, out.resolve() / MODEL_FILE)
+    err_console.print(_safe(repr(model)))
+    with _client(scheduler, workers) as client, _progress() as progress:
+        task = progress.add_task(f"Scoring {len(shard_files)} shard(s)", total=None)
+        done = score_shards(
+            model_file,
+            [p.resolve() for p in shard_files],
+            out.resolve(),
+            client,
+            progress=lambda k, total, scored: progress.update(task, completed=scored),
+        )
+    total = sum(n for _, n in done)
+    err_console.print(f"Scored {total} records in {len(done)} shard(s); scores in {_safe(out)}.")
 
 
 @app.command()

@@ -7,7 +7,7 @@ by their index in the input list; the store adapter maps indices to record ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,17 +83,27 @@ class DedupResult:
 
     def labels(self) -> list[int]:
         """A cluster number per record (1-based, in order of first appearance)."""
-        owner: dict[int, int] = {}
-        for c in self.clusters:
-            first = c.indices[0]
-            for m in c.members:
-                owner[m.index] = first
-        numbers: dict[int, int] = {}
-        out = []
-        for i in range(self.n_records):
-            root = owner.get(i, i)
-            out.append(numbers.setdefault(root, len(numbers) + 1))
-        return out
+        return cluster_labels(self.n_records, [c.indices for c in self.clusters])
+
+
+def cluster_labels(n: int, clusters: Iterable[Sequence[int]]) -> list[int]:
+    """A cluster number per record (1-based, in order of first appearance).
+
+    Args:
+        n: the number of records.
+        clusters: each cluster's members (sorted), two or more; other records stand alone.
+    """
+    owner: dict[int, int] = {}
+    for members in clusters:
+        first = members[0]
+        for m in members:
+            owner[m] = first
+    numbers: dict[int, int] = {}
+    out = []
+    for i in range(n):
+        root = owner.get(i, i)
+        out.append(numbers.setdefault(root, len(numbers) + 1))
+    return out
 
 
 def _noop(step: str, done: int, total: int) -> None:
@@ -185,6 +195,32 @@ def score_candidates(
     return out
 
 
+def conflict_rule(
+    keys: Sequence[RecordKeys] | Mapping[int, RecordKeys], settings: DedupSettings
+) -> Callable[[int, int], str | None]:
+    """The guard of clustering: why records ``x`` and ``y`` cannot be one work (or None).
+
+    Args:
+        keys: the records' keys by index (every index clustering may ask about).
+        settings: whether preprints and conference abstracts merge with their papers.
+    """
+    merge_links = {
+        PREPRINT: settings.merge_preprints,
+        CONFERENCE: settings.merge_conference_abstracts,
+    }
+
+    def conflict(x: int, y: int) -> str | None:
+        kx, ky = keys[x], keys[y]
+        if (merge_links[PREPRINT] and kx.preprint != ky.preprint) or (
+            merge_links[CONFERENCE] and kx.conference != ky.conference
+        ):
+            # Another version of the same work may differ in DOI, year, volume and pages.
+            return "kind" if kx.kind != ky.kind else None
+        return hard_conflict(kx, ky)
+
+    return conflict
+
+
 def deduplicate(
     records: Sequence[Record],
     settings: DedupSettings | None = None,
@@ -244,23 +280,9 @@ def assemble(
     must = [p for p, v in decided.items() if v == "same"]
     cannot = [p for p, v in decided.items() if v == "different"]
 
-    merge_links = {
-        PREPRINT: settings.merge_preprints,
-        CONFERENCE: settings.merge_conference_abstracts,
-    }
-
-    def conflict(x: int, y: int) -> str | None:
-        kx, ky = keys[x], keys[y]
-        if (merge_links[PREPRINT] and kx.preprint != ky.preprint) or (
-            merge_links[CONFERENCE] and kx.conference != ky.conference
-        ):
-            # Another version of the same work may differ in DOI, year, volume and pages.
-            return "kind" if kx.kind != ky.kind else None
-        return hard_conflict(kx, ky)
-
     accepted = [(a, b, e) for a, b, e in scored if e.verdict == DUPLICATE]
     progress("clustering", 0, 1)
-    clustering = cluster(len(records), accepted, conflict, must, cannot)
+    clustering = cluster(len(records), accepted, conflict_rule(keys, settings), must, cannot)
     progress("clustering", 1, 1)
 
     owner: dict[int, int] = {}

@@ -9,7 +9,8 @@ labelled duplicate group; precision, recall, F1 and specificity count the pairs 
 cluster (specificity over all n(n-1)/2 pairs). Pairs between sure-merge and sure-distinct go to
 the manual queue, reported per 1,000 records (a reviewer's cost). The labelled sets are read
 from ../shared/data/dedup (see its README.md for their provenance); LABELLED says whose errors
-shaped the rules, and the duplicate threshold is also chosen leave-one-library-out.
+shaped the rules. Held-out figures (every number chosen from data chosen leave-one-library-out)
+are benchmarks/dedup_heldout.py's.
 
 Peers run side by side in their own virtual environments under benchmarks/ (git-ignored):
 
@@ -195,8 +196,8 @@ def run_metasift(records: list[Record], settings: DedupSettings | None = None):
 
 # Whose errors shaped the rules. The rules (not fitted numbers) were written looking at the
 # diabetes set, then at the cytology set's errors, then (issue 19) at the errors of all five;
-# none is held out for the rules any more. The one number chosen from data, the duplicate
-# threshold, is checked leave-one-library-out by lolo_thresholds(). The flag-only libraries
+# none is held out for the rules any more. The numbers chosen from data (the thresholds) are
+# chosen leave-one-library-out by benchmarks/dedup_heldout.py. The flag-only libraries
 # and the cross-format library were not looked at: they are the held-out checks.
 LABELLED = {
     "diabetes": ("rules developed on it", load_diabetes),
@@ -273,68 +274,6 @@ def quality(names: list[str], show_errors: int = 0) -> dict[str, tuple[list[Reco
         rows,
     )
     return loaded
-
-
-# The duplicate thresholds tried; the review threshold stays at its default.
-THRESHOLDS = [8.0, 8.5, 9.0, 9.5, 10.0, 10.5, 11.0, 12.0, 13.0, 14.0]
-TARGET_PRECISION = 0.995
-
-
-def lolo_thresholds(loaded: dict[str, tuple[list[Record], list[str]]]) -> None:
-    """Leave-one-library-out choice of the duplicate threshold, held-out figures only.
-
-    For each library, the threshold is chosen on the others: the lowest one at which every
-    other library keeps pairwise precision >= 0.995 (most recall for that precision), then
-    applied to the held-out library.
-    """
-    default = DedupSettings()
-    grid: dict[str, dict[float, tuple[dict[str, float], int]]] = {}
-    for name, (records, truth) in loaded.items():
-        grid[name] = {}
-        for threshold in THRESHOLDS:
-            review = min(default.thresholds.review, threshold)
-            settings = DedupSettings(thresholds={"duplicate": threshold, "review": review})
-            result = deduplicate(records, settings)
-            grid[name][threshold] = (prf(truth, result.labels()), len(result.review))
-    rows = []
-    for held in loaded:
-        others = [n for n in loaded if n != held]
-        safe = [
-            t
-            for t in THRESHOLDS
-            if all(grid[n][t][0]["precision"] >= TARGET_PRECISION for n in others)
-        ]
-        chosen = min(safe) if safe else max(THRESHOLDS)
-        m, queue = grid[held][chosen]
-        n_records = len(loaded[held][0])
-        rows.append(
-            [
-                held,
-                chosen,
-                default.thresholds.duplicate,
-                m["precision"],
-                m["recall"],
-                m["f1"],
-                f"{1000 * queue / n_records:.1f}",
-            ]
-        )
-    worst_p = min(r[3] for r in rows)
-    worst_r = min(r[4] for r in rows)
-    rows.append(["worst held-out", "", "", worst_p, worst_r, "", ""])
-    table(
-        "Leave-one-library-out: duplicate threshold chosen on the other libraries "
-        f"(lowest with precision >= {TARGET_PRECISION} on each), figures on the held-out one",
-        [
-            "held-out library",
-            "threshold chosen",
-            "default",
-            "precision",
-            "recall",
-            "F1",
-            "queue per 1,000",
-        ],
-        rows,
-    )
 
 
 def _show(r: Record) -> str:
@@ -936,15 +875,12 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="*", default=list(LABELLED))
     parser.add_argument("--errors", type=int, default=0, help="show N error examples per set")
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--no-lolo", action="store_true", help="skip leave-one-library-out")
     parser.add_argument("--scale", nargs="*", type=int, default=[])
     args = parser.parse_args()
     if args.scale:
         throughput(args.scale)
         return
     loaded = quality(args.datasets, args.errors)
-    if not args.no_lolo:
-        lolo_thresholds(loaded)
     flagged_sets()
     cross_format()
     if not args.no_peers:

@@ -9,6 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests assert behaviour, never speed: on a loaded machine Hypothesis' timing checks
+# (slow input generation, per-example deadline) would fail tests whose answers are right.
+settings.register_profile("metasift", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("metasift")
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -30,6 +30,7 @@ LAYERS = {
     "errors": 6,
     "lazy": 6,
     "cache": 6,
+    "scale": 6,
 }
 
 

@@ -76,6 +76,16 @@ err_console = _LazyConsole(stderr=True, soft_wrap=True)
 ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (holds review.toml).")
 ]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="A Dask scheduler's address (tcp://HOST:PORT), or 'local' for a local cluster "
+        "started by this command; workers must see the same files."
+    ),
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="Workers of the local cluster (default: one per core).")
+]
 
 
 # C0 controls but tab and newline, DEL and C1: an ESC or CSI from a record's title would
@@ -1147,6 +1157,144 @@ def _notices() -> "logging.Handler":
 
 
 @app.command()
+def update(
+    project: ProjectOpt = Path("."),
+    offline: Annotated[
+        bool,
+        typer.Option(help="Search nothing: work on what was imported into the update's round."),
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Search from this day (YYYY-MM-DD) instead of the last search's."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    reviewer: ReviewerOpt = None,
+) -> None:
+    """Living review: search for records added since the last search, as a new round;
+    de-duplicate them against the project, score them with the review's model and list
+    those above the inclusion threshold, with how many relevant records the update holds."""
+    import json
+    import logging
+
+    from metasift.project import Project
+    from metasift.store.records import iter_records
+    from metasift.store.schema import records
+    from metasift.workflow.update import run_update
+
+    notices = _notices()
+    notices.addFilter(lambda record: record.name != "metasift.search.runner")
+    logging.getLogger("metasift.search").addHandler(notices)
+    with Project.open(project) as proj:
+        try:
+            with _progress() as progress:
+                result = run_update(
+                    proj,
+                    _reviewer(reviewer),
+                    offline=offline,
+                    since=since,
+                    progress=_stage_progress(progress, capitalize=False),
+                )
+        finally:
+            logging.getLogger("metasift.search").removeHandler(notices)
+        listed = result.listing()
+        titles = {
+            rid: r.title or ""
+            for rid, r in iter_records(proj.engine, records.c.id.in_([i for i, _ in listed]))
+        }
+    if json_out:
+        _stdout().write(json.dumps(_update_json(result, titles), indent=2) + "\n")
+    else:
+        _print_update(result, titles)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _update_json(result, titles: dict[int, str]) -> dict[str, Any]:
+    scores = result.scores
+    return {
+        "round": result.round,
+        "resumed": result.resumed,
+        "windows": result.windows,
+        "searches": [
+            {"source": s.spec.source, "error": str(s)}
+            if isinstance(s, MetasiftError)
+            else {
+                "source": s.spec.source,
+                "reported": s.reported,
+                "retrieved": s.retrieved,
+                "imported": s.imported,
+                "seen_before": s.merged,
+                "rejected": s.rejected,
+            }
+            for s in result.searches
+        ],
+        "round_records": result.round_records,
+        "duplicates": result.duplicates,
+        "new_records": len(result.new_ids),
+        "threshold": scores.threshold if scores else None,
+        "target_recall": scores.target_recall if scores else None,
+        "expected_relevant": None
+        if scores is None
+        else {
+            "mean": scores.expected.mean,
+            "low": scores.expected.low,
+            "high": scores.expected.high,
+            "level": scores.expected.level,
+            "method": scores.expected.method,
+        },
+        "listed": [
+            {"record": rid, "probability": p, "title": titles.get(rid, "")}
+            for rid, p in result.listing()
+        ],
+    }
+
+
+def _print_update(result, titles: dict[int, str]) -> None:
+    verb = "continued" if result.resumed else "started"
+    console.print(f"Round {result.round} ({verb}).")
+    for s in result.searches:
+        if isinstance(s, MetasiftError):
+            err_console.print(f"[red]error:[/red] {_safe(s)}")
+            continue
+        window = result.windows.get(s.spec.source, {})
+        console.print(
+            f"{_safe(s.spec.source)}, added {window.get('from')} to {window.get('to')}: "
+            f"{_safe(s.line().split(': ', 1)[1])}"
+        )
+    if result.failed:
+        err_console.print(
+            "Some searches failed; run 'metasift update' again to resume them. Nothing was "
+            "de-duplicated or scored yet."
+        )
+        return
+    console.print(
+        f"{result.round_records:,} records in the round, {result.duplicates:,} duplicates of "
+        f"records already in the review (or of each other): {len(result.new_ids):,} new "
+        "records to screen."
+    )
+    scores = result.scores
+    if scores is None:
+        return
+    listed = result.listing()
+    table = Table("record", "probability", "title", title="New records above the threshold")
+    for rid, p in listed:
+        table.add_row(str(rid), f"{p:.2f}", _safe(titles.get(rid, "")))
+    console.print(table)
+    e = scores.expected
+    console.print(
+        f"{len(listed):,} of {len(result.new_ids):,} new records are at or above the inclusion "
+        f"threshold (probability {scores.threshold:.2f}: where the review's included records "
+        f"reach its target recall of {scores.target_recall:.0%})."
+    )
+    console.print(
+        f"Expected relevant records in this update: {e.mean:.1f} "
+        f"({e.level:.0%} interval {e.low}-{e.high}; sum of calibrated probabilities, "
+        f"{e.method})."
+    )
+    console.print("Screen them as usual: 'metasift screen' shows the new round's records.")
+
+
+@app.command()
 def searchlog(
     project: ProjectOpt = Path("."),
     fmt: Annotated[str, typer.Option("--format", help="md, csv or json.")] = "md",
@@ -1165,13 +1313,15 @@ def searchlog(
         err_console.print(f"Wrote {_safe(out)}")
 
 
-def _stage_progress(progress: "Progress"):
-    """A core progress callback (step, done, total) drawn as one rich bar per step."""
+def _stage_progress(progress: "Progress", *, capitalize: bool = True):
+    """A core progress callback (step, done, total) drawn as one rich bar per step; a step
+    that names a source ("Searching PubMed") keeps its own capitals."""
     tasks: dict[str, int] = {}
 
-    def update(step: str, done: int, total: int) -> None:
+    def update(step: str, done: int, total: int | None) -> None:
         if step not in tasks:
-            tasks[step] = progress.add_task(step.capitalize(), total=total or None)
+            label = _safe(step.capitalize() if capitalize else step)
+            tasks[step] = progress.add_task(label, total=total or None)
         progress.update(tasks[step], completed=done, total=total or None)
 
     return update
@@ -1225,6 +1375,8 @@ def dedup(
     clusters: Annotated[
         bool, typer.Option(help="List the duplicate clusters with their evidence.")
     ] = False,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Find duplicate records across all imports; keep one merged record per cluster."""
     import getpass
@@ -1232,6 +1384,14 @@ def dedup(
 
     from metasift.dedup.settings import parse_settings
 
+    if scheduler and not files:
+        raise MetasiftError(
+            "--scheduler de-duplicates files (metasift dedup FILE... --scheduler ADDRESS); "
+            "a project's records are de-duplicated in this process."
+        )
+    if files and scheduler:
+        _dedup_on_dask(files, out, scheduler, workers, review)
+        return
     if files:
         from metasift.dedup.standalone import dedup_files, write_clusters
 
@@ -1320,6 +1480,101 @@ def dedup(
                     f"duplicates removed {summary.duplicates_removed}, "
                     f"manual queue {summary.manual_queue}, linked {summary.linked}"
                 )
+
+
+def _client(scheduler: str | None, workers: int | None):
+    from metasift.scale import dask_client
+
+    address = None if scheduler in (None, "local") else scheduler
+    return dask_client(address, n_workers=workers)
+
+
+def _dedup_on_dask(
+    files: list[Path], out: Path | None, scheduler: str, workers: int | None, review: bool
+) -> None:
+    """``dedup FILE... --scheduler``: the same rows as in one process, computed on Dask."""
+    from metasift.dedup.distributed import dedup_files_distributed
+    from metasift.dedup.standalone import write_clusters
+
+    if review:
+        raise MetasiftError("--review lists pairs in one process: leave out --scheduler.")
+    with _client(scheduler, workers) as client, _progress() as progress:
+        rows, unique = dedup_files_distributed(
+            files,
+            client,
+            progress=_stage_progress(progress),
+            # Beside the output, where workers on other machines can read too when it is shared.
+            scratch=out.resolve().parent if out else None,
+        )
+    if out is None:
+        write_clusters(rows, _stdout())
+        return
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        write_clusters(rows, fh)
+    err_console.print(f"Wrote {_safe(out)}: {len(rows)} records, {unique} unique.")
+
+
+@app.command()
+def shards(
+    files: Annotated[list[Path], typer.Argument(help="Files to convert (any importable format).")],
+    out: Annotated[Path, typer.Option(help="Folder to write the shards to.")],
+    rows: Annotated[int, typer.Option(min=1, help="Records per shard.")] = 50_000,
+) -> None:
+    """Write records as Parquet shards (id = FILE-NAME:POSITION) for 'score' and 'dedup'."""
+    from metasift.records.formats import Rejection, read_file
+    from metasift.records.shards import write_shards
+
+    rejected = 0
+
+    def items():
+        nonlocal rejected
+        for path in files:
+            for item in read_file(path):
+                if isinstance(item, Rejection):
+                    rejected += 1
+                    continue
+                yield f"{path.name}:{item.source_position}", item
+
+    written = write_shards(items(), out, rows)
+    err_console.print(
+        f"Wrote {len(written)} shard(s) to {_safe(out)}"
+        + (f"; {rejected} record(s) rejected by the readers." if rejected else ".")
+    )
+
+
+@app.command()
+def score(
+    shard_files: Annotated[
+        list[Path], typer.Option("--in", help="Record shards (.parquet) to score (repeatable).")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for the scores (one file per shard).")],
+    project: ProjectOpt = Path("."),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+) -> None:
+    """Score record shards with the project's screening model, on Dask (a local cluster by
+    default): writes OUT/model.pkl, then OUT/SHARD with columns id, score."""
+    from metasift.project import Project
+    from metasift.screening.model_file import MODEL_FILE, project_model, save_model
+    from metasift.screening.shards import outputs, score_shards
+
+    outputs(shard_files, out)  # refuses clashing names before any work
+    with Project.open(project) as proj:
+        model = project_model(proj.engine, proj.protocol)
+    out.mkdir(parents=True, exist_ok=True)
+    model_file = save_model(model, out.resolve() / MODEL_FILE)
+    err_console.print(_safe(repr(model)))
+    with _client(scheduler, workers) as client, _progress() as progress:
+        task = progress.add_task(f"Scoring {len(shard_files)} shard(s)", total=None)
+        done = score_shards(
+            model_file,
+            [p.resolve() for p in shard_files],
+            out.resolve(),
+            client,
+            progress=lambda k, total, scored: progress.update(task, completed=scored),
+        )
+    total = sum(n for _, n in done)
+    err_console.print(f"Scored {total} records in {len(done)} shard(s); scores in {_safe(out)}.")
 
 
 @app.command()

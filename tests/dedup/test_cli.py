@@ -163,13 +163,15 @@ def test_standalone_review_shows_both_records_side_by_side(tmp_path):
 
     from .test_real_cases import CASES, _record
 
-    path = tmp_path / "letters.jsonl"
+    path = tmp_path / "lookalikes.jsonl"
     with path.open("w", encoding="utf-8") as fh:
-        write_records([_record(r) for r in CASES["letters_sharing_a_title"][1]], fh, "jsonl")
+        write_records(
+            [_record(r) for r in CASES["same_title_and_page_other_authors"][1]], fh, "jsonl"
+        )
     result = run("dedup", str(path), "--out", str(tmp_path / "clusters.csv"), "--review")
     assert result.exit_code == 0, result.output
     assert "pair 1-2" in result.output
-    assert "Rosa, U. W." in result.output and "Bouros, D." in result.output
+    assert "Wilkinson, E. J." in result.output and "Flowers, L. C." in result.output
     assert "DIFFER" in result.output and "agree" in result.output
     assert "1 pair(s) for a reviewer" in result.output
 
@@ -184,9 +186,11 @@ def test_project_queue_side_by_side_in_cli_and_web_page(tmp_path):
 
     from .test_real_cases import CASES, _record
 
-    source = tmp_path / "letters.jsonl"
+    source = tmp_path / "lookalikes.jsonl"
     with source.open("w", encoding="utf-8") as fh:
-        write_records([_record(r) for r in CASES["letters_sharing_a_title"][1]], fh, "jsonl")
+        write_records(
+            [_record(r) for r in CASES["same_title_and_page_other_authors"][1]], fh, "jsonl"
+        )
     project = tmp_path / "p"
     assert run("init", str(project)).exit_code == 0
     assert run("import", "-p", str(project), str(source)).exit_code == 0
@@ -194,7 +198,7 @@ def test_project_queue_side_by_side_in_cli_and_web_page(tmp_path):
     review = run("dedup", "-p", str(project), "--review")
     assert review.exit_code == 0, review.output
     assert "pair 1-2" in review.stdout and "DIFFER" in review.stdout
-    assert "Bouros, D." in review.stdout and "1 pair(s) to review" in review.stdout
+    assert "Flowers, L. C." in review.stdout and "1 pair(s) to review" in review.stdout
 
     with Project.open(project) as proj:
         queue = store.review_queue(proj.engine)
@@ -209,6 +213,8 @@ def test_project_queue_side_by_side_in_cli_and_web_page(tmp_path):
             csrf="",
         )
     )
-    row = '<tr class="differ"><th scope="row">authors</th><td>Rosa, U. W.</td><td>Bouros, D.</td>'
-    assert row in html
+    assert (
+        '<tr class="differ"><th scope="row">authors</th><td>Wilkinson, E. J.; Raab, S. S.</td>'
+        "<td>Flowers, L. C.; Tadros, T. S.</td>"
+    ) in html
     assert '<tr class="agree"><th scope="row">title</th>' in html

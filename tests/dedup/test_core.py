@@ -266,3 +266,24 @@ def test_protocol_section_is_validated_with_key_paths():
         parse_settings({"merge_preprints": "sometimes"})
     with pytest.raises(ProtocolError, match=r"dedup\.thresholds.*must not exceed"):
         parse_settings({"thresholds": {"review": 11, "duplicate": 10}})
+
+
+def test_blocking_does_not_change_with_string_hashing():
+    """Candidate pairs (MinHash bands) are the same in every process, whatever the hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from metasift.dedup.blocking import minhash_bands\n"
+        "owners, bands = minhash_bands(['effect of x on y in mice', 'y on x effect in rats',"
+        " 'a randomised trial of z in adults'])\n"
+        "print(owners.tolist(), bands.tolist())"
+    )
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

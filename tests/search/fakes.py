@@ -109,6 +109,8 @@ class Article:
     published: date
     xml: bytes
     doi: str | None = None
+    # When PubMed added the record (its Entrez date, ``edat``); the publication date if None.
+    entered: date | None = None
 
 
 def synthetic_article(pmid: int, published: date) -> Article:
@@ -231,7 +233,10 @@ class FakePubMed(Service):
         if "mindate" in params or "maxdate" in params:
             low = _pdate(params.get("mindate", "1000"))
             high = _pdate(params.get("maxdate", "3000"))
-            found = [a for a in found if low <= a.published <= high]
+            if params.get("datetype") == "edat":
+                found = [a for a in found if low <= (a.entered or a.published) <= high]
+            else:
+                found = [a for a in found if low <= a.published <= high]
         if term not in self.corpora:
             body = (
                 f"{_ESEARCH_HEAD}<eSearchResult><Count>0</Count><RetMax>0</RetMax>"
@@ -473,6 +478,13 @@ class FakeOpenAlex(Service):
             }
             return 400, "application/json", json.dumps(body).encode()
         found = self.corpora.get(params.get("search", ""), [])
+        filters = dict(
+            part.split(":", 1) for part in params.get("filter", "").split(",") if ":" in part
+        )
+        if "from_created_date" in filters or "to_created_date" in filters:
+            low = filters.get("from_created_date", "0000-00-00")
+            high = filters.get("to_created_date", "9999-99-99")
+            found = [w for w in found if low <= w.get("created_date", "")[:10] <= high]
         cursor = params.get("cursor")
         start = _offset(cursor) if cursor else 0
         chunk = found[start : start + size]

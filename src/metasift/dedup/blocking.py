@@ -77,7 +77,9 @@ def minhash_bands(titles: Sequence[str], seed: int = 20240611) -> tuple[np.ndarr
         words = title.split()
         if len(words) < 3:
             continue
-        for word in set(words):
+        # dict, not set: token ids in order of first use, so the random value each word gets
+        # (and the candidate pairs) do not change with Python's per-process string hashing.
+        for word in dict.fromkeys(words):
             rows.append(i)
             cols.append(token_ids.setdefault(word, len(token_ids)))
     if not rows:

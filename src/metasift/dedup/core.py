@@ -7,7 +7,7 @@ by their index in the input list; the store adapter maps indices to record ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from metasift.dedup.keys import RecordKeys, record_keys
 from metasift.dedup.merge import choose_primary, merged_fields
 from metasift.dedup.scoring import (
     CONFERENCE,
+    DISTINCT,
     DUPLICATE,
     PREPRINT,
     REVIEW,
@@ -82,17 +83,27 @@ class DedupResult:
 
     def labels(self) -> list[int]:
         """A cluster number per record (1-based, in order of first appearance)."""
-        owner: dict[int, int] = {}
-        for c in self.clusters:
-            first = c.indices[0]
-            for m in c.members:
-                owner[m.index] = first
-        numbers: dict[int, int] = {}
-        out = []
-        for i in range(self.n_records):
-            root = owner.get(i, i)
-            out.append(numbers.setdefault(root, len(numbers) + 1))
-        return out
+        return cluster_labels(self.n_records, [c.indices for c in self.clusters])
+
+
+def cluster_labels(n: int, clusters: Iterable[Sequence[int]]) -> list[int]:
+    """A cluster number per record (1-based, in order of first appearance).
+
+    Args:
+        n: the number of records.
+        clusters: each cluster's members (sorted), two or more; other records stand alone.
+    """
+    owner: dict[int, int] = {}
+    for members in clusters:
+        first = members[0]
+        for m in members:
+            owner[m] = first
+    numbers: dict[int, int] = {}
+    out = []
+    for i in range(n):
+        root = owner.get(i, i)
+        out.append(numbers.setdefault(root, len(numbers) + 1))
+    return out
 
 
 def _noop(step: str, done: int, total: int) -> None:
@@ -116,8 +127,19 @@ def score_candidates(
     from_exact: np.ndarray,
     settings: DedupSettings,
     progress: Progress = _noop,
+    keep_distinct: bool = False,
 ) -> list[tuple[int, int, PairEvidence]]:
-    """Evidence for every candidate pair that survives the title prefilter."""
+    """Evidence for every candidate pair that survives the title prefilter.
+
+    Args:
+        keys: the comparison keys of every record.
+        pairs: candidate pairs (lo, hi) from blocking.
+        from_exact: per pair, whether an exact key (DOI, PMID, locator) proposed it.
+        settings: the stage's settings (thresholds, what may merge).
+        progress: called as the steps advance.
+        keep_distinct: keep pairs judged distinct too (a pair model re-judges them);
+            by default they are dropped, since nothing downstream reads them.
+    """
     if len(pairs) == 0:
         return []
     titles = [k.title for k in keys]
@@ -165,7 +187,7 @@ def score_candidates(
         zip(lo[idx].tolist(), hi[idx].tolist(), ratios[idx].tolist(), strict=True)
     ):
         evidence = score(keys[a], keys[b], settings, ratio)
-        if evidence.verdict != "distinct":
+        if keep_distinct or evidence.verdict != "distinct":
             out.append((a, b, evidence))
         if n % 50000 == 0:
             progress("scoring pairs", n, total)
@@ -173,30 +195,15 @@ def score_candidates(
     return out
 
 
-def deduplicate(
-    records: Sequence[Record],
-    settings: DedupSettings | None = None,
-    decisions: Iterable[tuple[int, int, str]] = (),
-    progress: Progress = _noop,
-) -> DedupResult:
-    """Cluster duplicate ``records``.
+def conflict_rule(
+    keys: Sequence[RecordKeys] | Mapping[int, RecordKeys], settings: DedupSettings
+) -> Callable[[int, int], str | None]:
+    """The guard of clustering: why records ``x`` and ``y`` cannot be one work (or None).
 
-    ``decisions`` are reviewers' verdicts as (index, index, "same" | "different").
+    Args:
+        keys: the records' keys by index (every index clustering may ask about).
+        settings: whether preprints and conference abstracts merge with their papers.
     """
-    settings = settings or DedupSettings()
-    keys = compute_keys(records, progress)
-    progress("blocking", 0, 1)
-    pairs, from_exact = candidate_pairs(keys, settings.window)
-    progress("blocking", 1, 1)
-    scored = score_candidates(keys, pairs, from_exact, settings, progress)
-    result = DedupResult(n_records=len(records), n_candidates=len(pairs), n_scored=len(scored))
-
-    decided: dict[tuple[int, int], str] = {}
-    for a, b, verdict in decisions:
-        decided[(min(a, b), max(a, b))] = verdict
-    must = [p for p, v in decided.items() if v == "same"]
-    cannot = [p for p, v in decided.items() if v == "different"]
-
     merge_links = {
         PREPRINT: settings.merge_preprints,
         CONFERENCE: settings.merge_conference_abstracts,
@@ -211,9 +218,71 @@ def deduplicate(
             return "kind" if kx.kind != ky.kind else None
         return hard_conflict(kx, ky)
 
+    return conflict
+
+
+def deduplicate(
+    records: Sequence[Record],
+    settings: DedupSettings | None = None,
+    decisions: Iterable[tuple[int, int, str]] = (),
+    progress: Progress = _noop,
+    tiers: Sequence[int] | None = None,
+) -> DedupResult:
+    """Cluster duplicate ``records``.
+
+    Args:
+        records: the records, addressed by their index in this sequence.
+        settings: the stage's settings; the defaults when None.
+        decisions: reviewers' verdicts as (index, index, "same" | "different").
+        progress: called as long steps advance.
+        tiers: one per record, lower first: ranks the members that may be a cluster's primary
+            before completeness does. A living review passes each record's round, so that a
+            record already screened stays the primary and those found again later are its
+            duplicates.
+    """
+    settings = settings or DedupSettings()
+    keys = compute_keys(records, progress)
+    progress("blocking", 0, 1)
+    pairs, from_exact = candidate_pairs(keys, settings.window)
+    progress("blocking", 1, 1)
+    scored = score_candidates(keys, pairs, from_exact, settings, progress)
+    return assemble(records, keys, scored, settings, decisions, len(pairs), progress, tiers)
+
+
+def assemble(
+    records: Sequence[Record],
+    keys: Sequence[RecordKeys],
+    scored: Sequence[tuple[int, int, PairEvidence]],
+    settings: DedupSettings,
+    decisions: Iterable[tuple[int, int, str]] = (),
+    n_candidates: int = 0,
+    progress: Progress = _noop,
+    tiers: Sequence[int] | None = None,
+) -> DedupResult:
+    """Clusters, manual queue and links from judged pairs (the steps after scoring).
+
+    Args:
+        records: the records the pairs index.
+        keys: their comparison keys (the chaining guard reads them).
+        scored: (index, index, evidence) of judged pairs; those judged distinct are passed over.
+        settings: the stage's settings (whether preprints and abstracts merge).
+        decisions: reviewers' verdicts as (index, index, "same" | "different").
+        n_candidates: how many candidate pairs blocking proposed (reported only).
+        progress: called as long steps advance.
+        tiers: ranks the members that may be a cluster's primary (see :func:`deduplicate`).
+    """
+    scored = [s for s in scored if s[2].verdict != DISTINCT]
+    result = DedupResult(n_records=len(records), n_candidates=n_candidates, n_scored=len(scored))
+
+    decided: dict[tuple[int, int], str] = {}
+    for a, b, verdict in decisions:
+        decided[(min(a, b), max(a, b))] = verdict
+    must = [p for p, v in decided.items() if v == "same"]
+    cannot = [p for p, v in decided.items() if v == "different"]
+
     accepted = [(a, b, e) for a, b, e in scored if e.verdict == DUPLICATE]
     progress("clustering", 0, 1)
-    clustering = cluster(len(records), accepted, conflict, must, cannot)
+    clustering = cluster(len(records), accepted, conflict_rule(keys, settings), must, cannot)
     progress("clustering", 1, 1)
 
     owner: dict[int, int] = {}
@@ -225,7 +294,7 @@ def deduplicate(
         edges.setdefault(join.a, []).append((join.b, join.evidence))
         edges.setdefault(join.b, []).append((join.a, join.evidence))
     for members in clustering.clusters:
-        primary = choose_primary(members, records)
+        primary = choose_primary(members, records, tiers)
         # Orient the spanning tree from the primary: each member records the pair that tied it.
         found = {primary: Member(primary, None, None)}
         queue = [primary]

@@ -43,9 +43,21 @@ def completeness(record: Record) -> int:
     return score
 
 
-def choose_primary(indices: Sequence[int], records: Sequence[Record]) -> int:
-    """The member that best represents the cluster (deterministic)."""
-    return min(indices, key=lambda i: (-completeness(records[i]), i))
+def choose_primary(
+    indices: Sequence[int], records: Sequence[Record], tiers: Sequence[int] | None = None
+) -> int:
+    """The member that best represents the cluster (deterministic).
+
+    Args:
+        indices: the cluster's members.
+        records: every record, by index.
+        tiers: when given, the members of the lowest tier (a living review's earliest round)
+            come first: a record screened in an earlier round is never demoted to a duplicate
+            of one found later, which would move its decisions off the review's counts.
+    """
+    if tiers is None:
+        return min(indices, key=lambda i: (-completeness(records[i]), i))
+    return min(indices, key=lambda i: (tiers[i], -completeness(records[i]), i))
 
 
 def merged_fields(

@@ -9,9 +9,12 @@ The decision is a short cascade of rules a reviewer can read, then a points scor
    different titles (an erratum without its banner, a book DOI on every chapter) is not proof.
 4. Same work in a different venue: a preprint and the journal version, or a conference
    abstract and the full paper, are *linked*; they merge only when the protocol says so.
-5. Otherwise the points of evidence decide. Each field adds points when it agrees and takes
-   points away when it contradicts (roughly log-likelihood ratios of a Fellegi-Sunter model,
-   set by what each agreement means, not fitted to one data set); a missing field adds none.
+5. Otherwise the points of evidence decide, with one veto: a pair whose journals differ and
+   whose volumes or first pages differ too is two printed items (one abstract given at two
+   meetings) and is never merged on points; it goes to the manual queue.
+6. The points: each field adds points when it agrees and takes points away when it
+   contradicts (roughly log-likelihood ratios of a Fellegi-Sunter model, set by what each
+   agreement means, not fitted to one data set); a missing field adds none.
    A conflicting DOI costs more than full bibliographic agreement earns, except when title,
    authors, year, journal, volume and first page all agree: then the DOI is the error.
 
@@ -317,6 +320,14 @@ def score_pair(
             return verdict(DUPLICATE, "wrong doi", score)
         score -= 8.0
     thresholds = settings.thresholds
+    if (
+        score >= thresholds.duplicate
+        and journal_ok is False
+        and (page_ok is False or volume_ok is False)
+    ):
+        # Another journal and another volume or first page: two printed items (one abstract
+        # given at two meetings), however well titles and authors agree. A reviewer decides.
+        return verdict(REVIEW, "journal and place differ", score)
     if score >= thresholds.duplicate:
         return verdict(DUPLICATE, "score", score)
     if score >= thresholds.review:

@@ -7,7 +7,7 @@ order of first appearance; rejected records have an empty cluster).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -16,13 +16,27 @@ from metasift.dedup.core import DedupResult, Pair, Progress, deduplicate
 from metasift.dedup.settings import DedupSettings
 from metasift.records.cells import SafeDictWriter
 from metasift.records.formats import Rejection, read_file
+from metasift.records.formats.base import ReadItem
 from metasift.records.model import Record
+from metasift.records.shards import is_shard, iter_records
 
 COLUMNS = ("file", "position", "source_id", "cluster")
 
 
 def _noop(step: str, done: int, total: int) -> None:
     return None
+
+
+def read_items(path: Path) -> Iterator[ReadItem]:
+    """The records of an export file (any format ``metasift import`` reads) or of a record
+    shard (``.parquet``, see :mod:`metasift.records.shards`), with rejections.
+
+    Args:
+        path: the file.
+    """
+    if is_shard(path):
+        return iter_records(path)
+    return read_file(path)
 
 
 def dedup_files(
@@ -34,7 +48,7 @@ def dedup_files(
     """One row per input record, in input order, and the clustering behind them.
 
     Args:
-        paths: export files, read in order.
+        paths: export files or record shards, read in order.
         settings: de-duplication settings (the defaults when None).
         progress: called as long steps advance.
         records_out: when given, receives the records read (indices of ``result``).
@@ -42,7 +56,7 @@ def dedup_files(
     slots: list[tuple[str, int, str, int | None]] = []
     records: list[Record] = [] if records_out is None else records_out
     for path in paths:
-        for item in read_file(path):
+        for item in read_items(path):
             if isinstance(item, Rejection):
                 slots.append((str(path), item.position, "", None))
                 continue

@@ -22,6 +22,7 @@ from metasift.dedup.settings import DedupSettings
 from metasift.errors import DedupError
 from metasift.store.audit import record_event
 from metasift.store.records import iter_records
+from metasift.store.rounds import record_rounds
 from metasift.store.schema import (
     dedup_clusters,
     dedup_decisions,
@@ -83,7 +84,10 @@ def run_dedup(
         for (a, b), verdict in decided.items()
         if a in index and b in index
     ]
-    result = deduplicate(stored, settings, decisions, progress)
+    # Records of earlier rounds stay primaries: see merge.choose_primary.
+    round_of = record_rounds(engine)
+    tiers = [round_of.get(record_id, 1) for record_id in ids]
+    result = deduplicate(stored, settings, decisions, progress, tiers=tiers)
     with engine.begin() as conn:
         summary = _write(conn, result, ids, settings)
     return summary

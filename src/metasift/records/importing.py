@@ -29,6 +29,7 @@ from metasift.records.model import Record
 from metasift.records.normalize import EMPTY_RECORD, record_has_content
 from metasift.records.provenance import ExportTally, Provenance, SearchDetails, resolve
 from metasift.store.records import insert_records
+from metasift.store.rounds import current_round
 from metasift.store.schema import imports, rejections
 
 BATCH = 1000
@@ -125,6 +126,7 @@ def begin_import(
             n_rejected=0,
             n_merged=0,
             options=options,
+            round=current_round(conn),
         )
     ).inserted_primary_key[0]
     return ImportSummary(file=file, format=fmt, import_id=import_id)

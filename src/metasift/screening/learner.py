@@ -156,16 +156,14 @@ STATS_ROWS = 20_000
 LINEAR = ("logistic", "svm")
 
 
-def _linear_ensemble(
+def _ensemble_fit(
     X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int
-) -> np.ndarray | None:
-    """The ensemble's standardised mean score as one linear model over a shared matrix.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """The linear members fitted on the labels, and their scores' means and deviations:
+    ``(coefs, intercepts, means, sds, sample_scores, rows)``, ``rows`` the sampled rows
+    (``None``: every row). ``None`` when a member is not linear.
 
-    Each member's score is standardised with its mean and standard deviation; for linear
-    members the mean of standardised scores is itself linear, ``X @ sum(w_i / sd_i) + c``, so
-    the whole collection is scored with one sparse product instead of one per member. Above
-    :data:`STATS_ROWS` records the means and deviations come from evenly spaced rows.
-    ``None`` when a member is not linear.
+    Above :data:`STATS_ROWS` records the means and deviations come from evenly spaced rows.
     """
     members = model.members
     if not all(m.classifier in LINEAR for m in members):
@@ -181,12 +179,61 @@ def _linear_ensemble(
     means = s.mean(axis=0)
     sds = s.std(axis=0)
     sds[sds == 0] = 1.0
-    k = len(fitted)
+    return coefs, intercepts, means, sds, s, rows
+
+
+def linear_ensemble_weights(
+    X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int
+) -> tuple[np.ndarray, float] | None:
+    """The ensemble's standardised mean score as one linear function, ``X @ w + offset``,
+    fitted on the labelled rows of ``X`` (see :func:`_linear_ensemble`).
+
+    Args:
+        X: the features of every record (the standardisation is over them).
+        labelled: the positions of the labelled records in ``X``.
+        y: their labels (0/1).
+        model: an ensemble whose members are linear.
+        seed: the seed of the classifiers and the pseudo-negatives.
+
+    Returns:
+        ``(w, offset)``, or ``None`` when a member is not linear.
+    """
+    fit = _ensemble_fit(X, labelled, y, model, seed)
+    if fit is None:
+        return None
+    coefs, intercepts, means, sds, _, _ = fit
+    return _collapse(coefs, intercepts, means, sds)
+
+
+def _collapse(
+    coefs: np.ndarray, intercepts: np.ndarray, means: np.ndarray, sds: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The mean of the members' standardised scores as one weight vector and an offset."""
+    k = coefs.shape[1]
+    weights = (coefs / sds).sum(axis=1) / k
+    return weights, float(((intercepts - means) / sds).sum()) / k
+
+
+def _linear_ensemble(
+    X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int
+) -> np.ndarray | None:
+    """The ensemble's standardised mean score as one linear model over a shared matrix.
+
+    Each member's score is standardised with its mean and standard deviation; for linear
+    members the mean of standardised scores is itself linear, ``X @ sum(w_i / sd_i) + c``, so
+    the whole collection is scored with one sparse product instead of one per member. Above
+    :data:`STATS_ROWS` records the means and deviations come from evenly spaced rows.
+    ``None`` when a member is not linear.
+    """
+    fit = _ensemble_fit(X, labelled, y, model, seed)
+    if fit is None:
+        return None
+    coefs, intercepts, means, sds, s, rows = fit
+    k = coefs.shape[1]
     if rows is None:
         # The sample is the whole collection: its scores are at hand.
         return ((s - means) / sds).sum(axis=1) / k
-    weights = (coefs / sds).sum(axis=1) / k
-    offset = float(((intercepts - means) / sds).sum()) / k
+    weights, offset = _collapse(coefs, intercepts, means, sds)
     return np.asarray(X @ weights.astype(X.dtype), dtype=np.float64).ravel() + offset
 
 

@@ -49,6 +49,7 @@ from metasift.screening.store import (
     standing_decisions,
 )
 from metasift.store.records import iter_screenable
+from metasift.store.rounds import earlier_round_ids
 
 KEYS = {"i": "include", "e": "exclude", "m": "maybe"}
 
@@ -214,6 +215,12 @@ class ScreeningSession:
         self.learner.teach_many(
             [self._position[rid] for rid, _ in items], [int(d != "exclude") for _, d in items]
         )
+        # A living review screens each update's records in a round of their own: records an
+        # earlier round left unscreened (its stopping rule judged them) are not proposed again.
+        with self.engine.connect() as conn:
+            earlier = conn.execute(earlier_round_ids()).scalars().all()
+        self._earlier = {self._position[rid] for rid in earlier if rid in self._position}
+        self.learner.block([i for i in self._earlier if self.learner.labels[i] < 0])
 
     # -- the loop --------------------------------------------------------------------------
     def current(self, exclude: Iterable[int] = ()) -> tuple[int, Record, Proposal] | None:
@@ -397,12 +404,15 @@ class ScreeningSession:
         )
 
     def status(self) -> Status:
-        labels = self.learner.labels[np.asarray(self.learner.history, dtype=np.int64)]
-        estimate = self.rule.evaluate(labels, len(self.records))
+        """Progress and the stopping rule's verdict on the current round's records."""
+        history = [i for i in self.learner.history if i not in self._earlier]
+        labels = self.learner.labels[np.asarray(history, dtype=np.int64)]
+        n_records = len(self.records) - len(self._earlier)
+        estimate = self.rule.evaluate(labels, n_records)
         return Status(
-            n_records=len(self.records),
-            n_screened=self.learner.n_labelled,
-            n_included=self.learner.n_included,
+            n_records=n_records,
+            n_screened=len(history),
+            n_included=int(labels.sum()),
             estimated_recall=estimate.estimated_recall,
             recall_lower_bound=estimate.recall_lower_bound,
             stop=estimate.stop,

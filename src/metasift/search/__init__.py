@@ -14,7 +14,7 @@ __all__, __getattr__, __dir__ = attach(
     base=["SearchSpec"],
     reach=["Reachability"],
     config=["Credentials", "SearchSettings", "load_credentials"],
-    log=["LogEntry", "render_log", "search_log"],
+    log=["LogEntry", "last_searched", "render_log", "search_log"],
     runner=["SearchOutcome", "new_record_ids", "run_search"],
     # SearchError is defined in metasift.errors; the stage module re-exports it.
     stage=["SearchError", "SearchUnreachableError", "search_project"],

@@ -10,7 +10,7 @@ killed at any moment continues from the last stored page.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Protocol
 
@@ -44,6 +44,10 @@ class SearchSpec:
     adhoc: bool = False
     # How the review names the interface searched (PRISMA-S "platform"); default: the API's.
     platform_name: str = ""
+    # A living review's update: only records the database added in this window (inclusive
+    # days), on top of the protocol's publication dates. Each client maps it to its own terms.
+    added_from: str = ""
+    added_to: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -63,9 +67,15 @@ class SearchSpec:
                 "set them in the environment (NCBI_API_KEY, OPENALEX_API_KEY, METASIFT_EMAIL) "
                 "or ~/.config/metasift/config.toml, never in review.toml."
             )
-        for name, value in (("date_from", self.date_from), ("date_to", self.date_to)):
+        dates = (
+            ("date_from", self.date_from),
+            ("date_to", self.date_to),
+            ("added_from", self.added_from),
+            ("added_to", self.added_to),
+        )
+        for name, value in dates:
             if value:
-                parse_date(value, end=name == "date_to", what=f"source {self.source!r}: {name}")
+                parse_date(value, end=name.endswith("_to"), what=f"source {self.source!r}: {name}")
 
     @classmethod
     def from_source(cls, source: Source, query: str | None = None) -> SearchSpec:
@@ -93,6 +103,17 @@ class SearchSpec:
         start = parse_date(self.date_from) if self.date_from else None
         end = parse_date(self.date_to, end=True) if self.date_to else None
         return start, end
+
+    def added_range(self) -> tuple[date | None, date | None]:
+        """The update's window of dates added to the database, or (None, None)."""
+        start = parse_date(self.added_from) if self.added_from else None
+        end = parse_date(self.added_to, end=True) if self.added_to else None
+        return start, end
+
+    def for_update(self, added_from: str, added_to: str) -> SearchSpec:
+        """This search limited to the records the database added from ``added_from`` to
+        ``added_to`` (a living review's update)."""
+        return replace(self, added_from=added_from, added_to=added_to)
 
 
 def parse_date(value: str, *, end: bool = False, what: str = "date") -> date:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from metasift.errors import SearchError
@@ -131,13 +132,23 @@ def _item(result: Any) -> Record | Rejection:
     return record_from_result(result)
 
 
-def composed_query(spec: SearchSpec) -> str:
-    start, end = spec.date_range()
-    if not (start or end):
-        return spec.query
+def _first_pdate(start: date | None, end: date | None) -> str:
     low = start.isoformat() if start else "1000-01-01"
     high = end.isoformat() if end else "3000-12-31"
-    return f"({spec.query}) AND (FIRST_PDATE:[{low} TO {high}])"
+    return f"(FIRST_PDATE:[{low} TO {high}])"
+
+
+def composed_query(spec: SearchSpec) -> str:
+    """The query sent: the protocol's, with its dates and an update's window as
+    ``FIRST_PDATE`` ranges (the date Europe PMC first lists a record as published)."""
+    query = spec.query
+    start, end = spec.date_range()
+    if start or end:
+        query = f"({query}) AND {_first_pdate(start, end)}"
+    start, end = spec.added_range()
+    if start or end:
+        query = f"({query}) AND {_first_pdate(start, end)}"
+    return query
 
 
 class EuropePmcClient:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,6 +66,10 @@ def _filters(value: dict[str, Any] | None) -> str:
     parts = []
     if value.get("date_from") or value.get("date_to"):
         parts.append(f"dates {value.get('date_from') or '...'} to {value.get('date_to') or '...'}")
+    if value.get("added_from") or value.get("added_to"):
+        parts.append(
+            f"added {value.get('added_from') or '...'} to {value.get('added_to') or '...'}"
+        )
     for key, item in (value.get("params") or {}).items():
         if item not in (None, ""):
             parts.append(f"{key}={item}")
@@ -162,6 +167,47 @@ def _import_entry(row: sa.Row) -> LogEntry:
         limits=row.limits or "",
         flags="; ".join(flags),
     )
+
+
+def last_searched(engine: Engine, source: str) -> str | None:
+    """The day ``source`` was last searched (YYYY-MM-DD), from the search log: the start of
+    its latest complete live run, else the latest stated search date of an export imported
+    under its name; None when neither is known.
+
+    Args:
+        engine: the project store.
+        source: the source's name in review.toml.
+    """
+    with engine.connect() as conn:
+        started = conn.execute(
+            sa.select(sa.func.max(searches.c.started_at)).where(
+                searches.c.source == source,
+                searches.c.status == "complete",
+                searches.c.adhoc.is_(False),
+            )
+        ).scalar_one()
+        if started is not None:
+            return started.date().isoformat()
+        return conn.execute(
+            sa.select(sa.func.max(imports.c.searched)).where(imports.c.source == source)
+        ).scalar_one()
+
+
+def completed_sources(engine: Engine, since: datetime) -> set[str]:
+    """The sources with a live run started at or after ``since`` that completed.
+
+    Args:
+        engine: the project store.
+        since: the earliest start counted (e.g. when a living review's round began).
+    """
+    with engine.connect() as conn:
+        return set(
+            conn.execute(
+                sa.select(searches.c.source).where(
+                    searches.c.status == "complete", searches.c.started_at >= since
+                )
+            ).scalars()
+        )
 
 
 def _number(value: int | None) -> str:

@@ -4,7 +4,8 @@ Each work is mapped by the OpenAlex reader's :func:`record_from_work` (abstract 
 ``abstract_inverted_index``), so a work reads the same from a live search and from a file.
 The protocol's ``filters`` are OpenAlex filters (``{"type": "article"}`` becomes
 ``filter=type:article``); ``date_from``/``date_to`` become ``from_publication_date`` and
-``to_publication_date``.
+``to_publication_date``; an update's window becomes ``from_created_date`` and
+``to_created_date``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def filter_string(spec: SearchSpec) -> str | None:
         parts.append(f"from_publication_date:{start.isoformat()}")
     if end:
         parts.append(f"to_publication_date:{end.isoformat()}")
+    # An update: the works OpenAlex created in the window (its own date of adding a work).
+    start, end = spec.added_range()
+    if start:
+        parts.append(f"from_created_date:{start.isoformat()}")
+    if end:
+        parts.append(f"to_created_date:{end.isoformat()}")
     return ",".join(parts) or None
 
 

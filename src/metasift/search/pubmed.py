@@ -62,6 +62,31 @@ def _pubmed_date(day: date) -> str:
     return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
 
 
+def _updating(spec: SearchSpec) -> bool:
+    return bool(spec.added_from or spec.added_to)
+
+
+def _range(spec: SearchSpec) -> tuple[date | None, date | None]:
+    """The dates esearch limits by (``mindate``/``maxdate``): an update's window of Entrez
+    dates, else the protocol's publication dates."""
+    return spec.added_range() if _updating(spec) else spec.date_range()
+
+
+def _datetype(spec: SearchSpec) -> str:
+    """``edat`` (the date PubMed added a record) for an update, else the protocol's."""
+    return "edat" if _updating(spec) else spec.filters.get("datetype", "pdat")
+
+
+def _term(spec: SearchSpec) -> str:
+    """The query sent. esearch takes one date type at a time, so an update, which limits by
+    Entrez date, carries the protocol's publication dates in the query as a ``[dp]`` range."""
+    start, end = spec.date_range()
+    if not _updating(spec) or not (start or end):
+        return spec.query
+    low, high = _pubmed_date(start or EARLIEST), _pubmed_date(end or _latest())
+    return f"({spec.query}) AND ({low}[dp] : {high}[dp])"
+
+
 class PubMedClient:
     kind = "pubmed"
 
@@ -98,7 +123,7 @@ class PubMedClient:
         }
 
     def _search_params(self, spec: SearchSpec) -> dict[str, Any]:
-        params: dict[str, Any] = {"db": "pubmed", "term": spec.query}
+        params: dict[str, Any] = {"db": "pubmed", "term": _term(spec)}
         for key, value in spec.filters.items():
             if key.lower() in _MANAGED:
                 raise SearchError(
@@ -114,7 +139,7 @@ class PubMedClient:
         params = self._search_params(spec)
         params.update(usehistory="y", retmax=0, retmode="xml")
         if start or end:
-            params["datetype"] = spec.filters.get("datetype", "pdat")
+            params["datetype"] = _datetype(spec)
             params["mindate"] = _pubmed_date(start or EARLIEST)
             params["maxdate"] = _pubmed_date(end or _latest())
         response = self.http.post("esearch.fcgi", self._identify(params), what=what)
@@ -132,12 +157,12 @@ class PubMedClient:
 
     # -- the client contract -----------------------------------------------------------------
     def plan(self, spec: SearchSpec) -> Plan:
-        start, end = spec.date_range()
+        start, end = _range(spec)
         count, webenv, query_key = self._esearch(spec, start, end, "PubMed esearch")
         params = {k: v for k, v in self._search_params(spec).items() if k not in ("term", "db")}
         if start or end:
             params.update(
-                datetype=spec.filters.get("datetype", "pdat"),
+                datetype=_datetype(spec),
                 mindate=_pubmed_date(start) if start else "",
                 maxdate=_pubmed_date(end) if end else "",
             )
@@ -159,7 +184,7 @@ class PubMedClient:
         else:
             slices = self._split(spec, start or EARLIEST, end or _latest())
         state = {"slices": slices, "slice": 0, "retstart": 0, "batch": 0, "fetched": 0}
-        return Plan(reported=count, state=state, query_sent=spec.query, params=params)
+        return Plan(reported=count, state=state, query_sent=_term(spec), params=params)
 
     def _split(self, spec: SearchSpec, start: date, end: date) -> list[dict[str, Any]]:
         """Date ranges covering [start, end] each matching at most ``limit`` records."""

@@ -108,12 +108,23 @@ def _shown_url(url: str) -> str:
 
 
 def _spec_key(spec: SearchSpec) -> dict[str, Any]:
-    return {
+    key = {
         "query": spec.query,
         "date_from": spec.date_from,
         "date_to": spec.date_to,
         "filters": spec.filters,
     }
+    if spec.added_from or spec.added_to:
+        key.update(added_from=spec.added_from, added_to=spec.added_to)
+    return key
+
+
+def _stored_filters(spec: SearchSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """The limits of a run as the search log shows them."""
+    stored = {"date_from": spec.date_from, "date_to": spec.date_to, "params": params}
+    if spec.added_from or spec.added_to:
+        stored.update(added_from=spec.added_from, added_to=spec.added_to)
+    return stored
 
 
 def _open_run(
@@ -149,7 +160,7 @@ def _open_run(
             base_url=_shown_url(url),
             query=spec.query,
             query_input=spec.query,
-            filters={"date_from": spec.date_from, "date_to": spec.date_to, "params": spec.filters},
+            filters=_stored_filters(spec, spec.filters),
             adhoc=spec.adhoc,
             started_at=datetime.now(UTC),
             status="running",
@@ -278,11 +289,7 @@ def run_search(
                     .values(
                         n_reported=plan.reported,
                         query=plan.query_sent,
-                        filters={
-                            "date_from": spec.date_from,
-                            "date_to": spec.date_to,
-                            "params": plan.params,
-                        },
+                        filters=_stored_filters(spec, plan.params),
                         state=state,
                     )
                 )

@@ -27,6 +27,7 @@ def search_project(
     settings: SearchSettings | None = None,
     on_progress: Progress | None = None,
     reachability: Reachability | None = None,
+    windows: dict[str, tuple[str, str]] | None = None,
 ) -> list[SearchOutcome | SearchError]:
     """Run every selected search of ``project``; one outcome or error per search, in order.
 
@@ -42,8 +43,13 @@ def search_project(
     :param on_progress: called after each stored page with (spec, retrieved, reported).
     :param reachability: what is known of unreachable hosts, shared with the searches of other
         calls in the same run (default: a new record for this call).
+    :param windows: a living review's update: per source name, the (from, to) dates of the
+        records the database added that the search is limited to (see
+        :meth:`SearchSpec.for_update`); a source without a window is not searched.
     """
     specs = project_specs(list(project.protocol.sources), source, query)
+    if windows is not None:
+        specs = [s.for_update(*windows[s.source]) for s in specs if s.source in windows]
     credentials = load_credentials(project.root)
     if not credentials.email and any(s.kind in ("pubmed", "openalex") for s in specs):
         logger.warning(

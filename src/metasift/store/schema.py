@@ -43,6 +43,9 @@ imports = sa.Table(
     sa.Column("limits", sa.Text),
     # database, register, other or previous; None: as review.toml's source of that name says.
     sa.Column("source_type", sa.String(16)),
+    # The round of a living review the import belongs to (revision 0017_rounds): the round
+    # current when it was made; 1 before any update.
+    sa.Column("round", sa.Integer, nullable=False, server_default="1"),
 )
 
 records = sa.Table(
@@ -416,6 +419,26 @@ stage_closures = sa.Table(
     sa.Column("n_screened", sa.Integer, nullable=False),
     sa.Column("n_unscreened", sa.Integer, nullable=False),
     sa.Column("reopened_at", sa.DateTime(timezone=True)),
+    # A closure closes its round's stage (revision 0017_rounds): an update's new records are
+    # screened in a round of their own, open until that round is closed.
+    sa.Column("round", sa.Integer, nullable=False, server_default="1"),
+)
+
+# --- rounds of a living review (revision 0017_rounds) -------------------------------------------
+# Round 1 is the review as first searched and screened (no row needed); each ``metasift update``
+# adds a round: the date windows its searches covered, per source, and whether its searches
+# are still running ("searching") or done ("searched"). Records belong to the round of their
+# import.
+rounds = sa.Table(
+    "rounds",
+    metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_by", sa.String(128), nullable=False),
+    sa.Column("windows", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
 )
 
 studies = sa.Table(

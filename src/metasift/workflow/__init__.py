@@ -13,7 +13,8 @@ Entry points: :func:`review_state` (where the review stands: PRISMA counts, stag
 :func:`report_status`, :func:`full_text_outcome` and :func:`exclusion_reason` (where each
 report stands: PRISMA's boxes and the report's lists of included, excluded and awaiting
 studies); :func:`extraction_studies`; :class:`TeamScreening` (who screens which record
-next, with leases, in the browser and the terminal).
+next, with leases, in the browser and the terminal); :func:`run_update` (a living review's
+update: new searches as a round of their own, de-duplicated and scored).
 Names load on first use, so importing the package stays cheap.
 """
 
@@ -70,4 +71,5 @@ __all__, __getattr__, __dir__ = attach(
         "require",
     ],
     state=["ReviewState", "extraction_studies", "review_state"],
+    update=["UpdateResult", "run_update", "update_windows"],
 )

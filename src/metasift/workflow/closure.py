@@ -22,6 +22,7 @@ from metasift.screening.stopping import recall_in_words
 from metasift.screening.store import standing_decisions
 from metasift.store.audit import record_event
 from metasift.store.records import screenable_ids
+from metasift.store.rounds import current_round, record_rounds
 from metasift.store.schema import stage_closures
 from metasift.workflow.decisions import (
     FULL_TEXT,
@@ -60,11 +61,14 @@ def stop_state(engine: Engine, protocol: Protocol) -> StopState:
     """The stopping rule's verdict on the title/abstract decisions in the store.
 
     Records enter the rule in the order they were first decided; a record counts as relevant
-    when any reviewer included it (or marked it maybe), as it then goes to full text.
+    when any reviewer included it (or marked it maybe), as it then goes to full text. In a
+    living review the rule judges the current round: its records, and the decisions on them.
     """
     settings = screening_settings(protocol)
     rule = make_rule(settings)
-    screenable = set(screenable_ids(engine))
+    with engine.connect() as conn:
+        now, round_of = current_round(conn), record_rounds(conn)
+        screenable = {r for r in screenable_ids(conn) if round_of.get(r) == now}
     first: dict[int, int] = {}
     relevant: dict[int, bool] = {}
     for d in standing_decisions(engine, stage=TITLE_ABSTRACT):
@@ -109,7 +113,11 @@ def _closure(
     }
     conn.execute(
         stage_closures.insert().values(
-            stage=stage, closed_at=datetime.now(UTC), closed_by=closer, **values
+            stage=stage,
+            closed_at=datetime.now(UTC),
+            closed_by=closer,
+            round=current_round(conn),
+            **values,
         )
     )
     record_event(
@@ -286,6 +294,9 @@ def closure_note(engine: Engine) -> str:
 
 
 def unscreened_ids(engine: Engine) -> list[int]:
-    """Screenable records without any title/abstract decision."""
+    """Screenable records of the current round without any title/abstract decision."""
     decided = {d.record_id for d in standing_decisions(engine, stage=TITLE_ABSTRACT)}
-    return [rid for rid in screenable_ids(engine) if rid not in decided]
+    with engine.connect() as conn:
+        now, round_of = current_round(conn), record_rounds(conn)
+        ids = screenable_ids(conn)
+    return [rid for rid in ids if rid not in decided and round_of.get(rid) == now]

@@ -7,7 +7,11 @@ is both. Every door (report, web overview, ``metasift status``, ``metasift prism
 these numbers and no others.
 
 Identification counts every record read from each source's files and searches (records seen
-in an earlier run of a living search are not identified twice). Records an importer rejected
+in an earlier run of a living search are not identified twice). A living review's update is a
+round of its own (the PRISMA 2020 template for updated reviews): the diagram counts the
+current round's imports, records and decisions; the studies included in earlier rounds are
+"studies included in previous version of review", and the update's records found to be
+duplicates of earlier ones are duplicates. Records an importer rejected
 (no title, unreadable) are "removed for other reasons". A screened item belongs to the
 "other methods" column when every record of its duplicate cluster came from a source the
 protocol lists with ``category = "other"`` (citation searching, websites...), or that was
@@ -27,6 +31,7 @@ from sqlalchemy import Engine
 
 from metasift.protocol import Protocol
 from metasift.store.records import screenable_ids
+from metasift.store.rounds import current_round
 from metasift.store.schema import dedup_members, imports, records
 from metasift.workflow.closure import closure_note
 from metasift.workflow.decisions import TITLE_ABSTRACT, Verdict, stage_closed, verdicts
@@ -65,6 +70,8 @@ class ImportCount:
     # False when neither the reviewer nor the export named the database: the file name stands
     # in, and the doors flag it ("source not stated").
     stated: bool = True
+    # The living review's round the import belongs to.
+    round: int = 1
 
 
 @dataclass
@@ -80,6 +87,8 @@ class Snapshot:
     automation_note: str = ""
     reports: list[Report] = field(default_factory=list)
     exclusion_reasons: list[str] = field(default_factory=list)
+    # The round the diagram shows: the latest (1 until a living review's first update).
+    current_round: int = 1
 
 
 def import_source(row: sa.Row) -> str:
@@ -114,6 +123,7 @@ def load_snapshot(engine: Engine, protocol: Protocol) -> Snapshot:
                     row.n_merged,
                     row.n_rejected,
                     stated=bool(row.source),
+                    round=row.round,
                 )
             )
         snap.import_of = dict(conn.execute(sa.select(records.c.id, records.c.import_id)).all())
@@ -122,6 +132,7 @@ def load_snapshot(engine: Engine, protocol: Protocol) -> Snapshot:
         )
         snap.screenable = screenable_ids(conn)
         snap.title_abstract_closed = stage_closed(conn, TITLE_ABSTRACT) is not None
+        snap.current_round = current_round(conn)
     snap.title_abstract = verdicts(engine, protocol, TITLE_ABSTRACT)
     if snap.title_abstract_closed:
         snap.automation_note = closure_note(engine)
@@ -135,6 +146,7 @@ def tally(snap: Snapshot) -> PrismaCounts:
     counts = PrismaCounts()
     other_import_ids: set[int] = set()
     previous_import_ids: set[int] = set()
+    earlier_import_ids = {imp.id for imp in snap.imports if imp.round < snap.current_round}
     rejected_db = 0
     for imp in snap.imports:
         if imp.n_read - imp.n_merged - imp.n_rejected <= 0:
@@ -145,6 +157,8 @@ def tally(snap: Snapshot) -> PrismaCounts:
             counts.previous_studies += imp.n_read - imp.n_merged - imp.n_rejected
             counts.previous_reports += imp.n_read - imp.n_merged - imp.n_rejected
             continue
+        if imp.id in earlier_import_ids:
+            continue  # an earlier round: its included studies are the previous version's
         target = {
             "database": counts.databases,
             "register": counts.registers,
@@ -164,9 +178,11 @@ def tally(snap: Snapshot) -> PrismaCounts:
         group = members[cluster] if cluster is not None else [record_id]
         return all(snap.import_of[r] in other_import_ids for r in group)
 
-    db_items = [rid for rid in snap.screenable if not is_other(rid)]
-    other_items = [rid for rid in snap.screenable if is_other(rid)]
-    not_db = other_import_ids | previous_import_ids
+    earlier = {rid for rid, imp in snap.import_of.items() if imp in earlier_import_ids}
+    current = [rid for rid in snap.screenable if rid not in earlier]
+    db_items = [rid for rid in current if not is_other(rid)]
+    other_items = [rid for rid in current if is_other(rid)]
+    not_db = other_import_ids | previous_import_ids | earlier_import_ids
     db_records = sum(1 for imp in snap.import_of.values() if imp not in not_db)
     counts.duplicates = db_records - len(db_items)
     counts.other_removed = rejected_db
@@ -198,7 +214,15 @@ def tally(snap: Snapshot) -> PrismaCounts:
             counts.other_flow.sought += 1
 
     other = counts.other_flow
+    previous_studies: set[int] = set()
+    this_round: list[Report] = []
     for report in snap.reports:
+        if report.record_id in earlier:
+            if report_status(report) == INCLUDED:
+                counts.previous_reports += 1
+                previous_studies.add(report.study_id)
+            continue
+        this_round.append(report)
         in_db = report.record_id in db_set
         flow: PrismaCounts | OtherMethodsFlow = counts if in_db else other
         status = report_status(report)
@@ -220,7 +244,9 @@ def tally(snap: Snapshot) -> PrismaCounts:
             reasons = counts.excluded_full_text if in_db else other.excluded
             reason = exclusion_reason(report)
             reasons[reason] = reasons.get(reason, 0) + 1
-    counts.included_studies = len(included_studies(snap.reports))
+    counts.previous_studies += len(previous_studies)
+    # A new report of a study included before counts in this round's flow, not as a new study.
+    counts.included_studies = len(set(included_studies(this_round)) - previous_studies)
     counts.pending = dict(pending)
     order = {r: i for i, r in enumerate(snap.exclusion_reasons)}
     for reasons in (counts.excluded_full_text, other.excluded):

@@ -32,6 +32,7 @@ from metasift.protocol import Protocol
 from metasift.screening.settings import screening_settings
 from metasift.screening.store import add_decision, standing_decisions
 from metasift.store.audit import record_event
+from metasift.store.rounds import CURRENT as CURRENT_ROUND
 from metasift.store.schema import SCREENING_DECISIONS, records, resolutions, stage_closures
 from metasift.workflow.agreement import Agreement, cohen_kappa, fleiss_kappa
 from metasift.workflow.reviewers import get_reviewer, require
@@ -62,17 +63,23 @@ def _check_stage(stage: str) -> None:
         raise DecisionError(f"unknown stage {stage!r}; use one of: {', '.join(STAGES)}.")
 
 
-# Built once: asked before every record handed out.
+# Built once: asked before every record handed out. A closure closes its own round's stage:
+# the records of a living review's update are screened in a round of their own.
 _CLOSURE = (
     sa.select(stage_closures)
-    .where(stage_closures.c.stage == sa.bindparam("stage"), stage_closures.c.reopened_at.is_(None))
+    .where(
+        stage_closures.c.stage == sa.bindparam("stage"),
+        stage_closures.c.reopened_at.is_(None),
+        stage_closures.c.round == CURRENT_ROUND,
+    )
     .order_by(stage_closures.c.id.desc())
     .limit(1)
 )
 
 
 def stage_closed(engine: Engine | Connection, stage: str = TITLE_ABSTRACT) -> dict | None:
-    """The closure in force for ``stage`` (stopping rule, recall estimate), or None."""
+    """The closure in force for ``stage`` in the current round (stopping rule, recall
+    estimate), or None."""
     if isinstance(engine, Engine):
         with engine.connect() as conn:
             row = conn.execute(_CLOSURE, {"stage": stage}).first()

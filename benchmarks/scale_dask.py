@@ -1,0 +1,290 @@
+"""Scoring (and de-duplicating) records at PubMed scale on Dask: time, memory per worker,
+scaling with workers, throughput per core against the single-process path.
+
+Records: the real titles, abstracts and MeSH headings of the 19 labelled collections in
+../shared/data (five SYNERGY sets, Cohen 2006, Kitchenham 2010), repeated with new ids up to
+each size (--sizes, default 1M), written once as Parquet shards of --shard-rows records.
+The model: the default screening model trained on one finished review (SYNERGY
+Donners_2021, every record decided), frozen as ``metasift score`` freezes a project's.
+
+For each size:
+- single process: :func:`score_shards` without a client, in a fresh process of its own
+  (its peak RSS is the single-process memory);
+- Dask: a local cluster of W worker processes (one thread each) for each W in --workers,
+  started afresh, scoring every shard; peak RSS is read from each worker at the end.
+Throughput per core is given two ways: records per wall second divided by min(W, cores), and
+records per CPU second (user + system time of the scoring processes: the single process, or
+every worker while scoring), which stays fair when other work shares the machine's cores (the
+load average at the end of each run is printed). The issue's goals are memory per worker flat
+as records grow, and throughput per core within 20% of the single-process path.
+With --dedup N, ``dedup FILE... --scheduler`` is timed the same way on N unique records (the
+first N of the base corpus) plus a copy of each (every record once duplicated).
+
+What two shared cores can and cannot show: up to 2 workers, scaling is real (if the machine is
+otherwise idle: the load average is printed); 3 and 4 workers on 2 cores only show the cost
+of oversubscription (more processes, memory and scheduling for the same cores), not the
+speed-up of 4 real cores. Memory per worker is a property of the batch size, and is what the
+sizes show. Nothing here measures a network: workers are on one machine and read one disk.
+
+Extrapolation to 37M records on N machines (printed at the end from the best measured
+throughput per core): time = 37M / (throughput per core x cores per machine x N), assuming
+(1) scoring is embarrassingly parallel (true: one task per shard, no shuffle), so throughput
+grows with cores until storage bandwidth limits it; (2) each machine reads its shards at
+the measured per-core rate (shared storage must deliver about throughput x shard bytes per
+record, printed); (3) the scheduler's per-task overhead (milliseconds) is negligible against
+tasks of seconds (740 shards of 50,000 records); (4) workers' memory stays at the measured
+per-worker peak, since it depends on the batch, not on the number of records.
+
+    .venv/bin/python benchmarks/scale_dask.py --sizes 1000000 --workers 1 2 3 4
+
+The runs made so far (40k, 160k and 1M records; 5M and 10M not yet) and their figures are in
+README.md, "At PubMed scale, on Dask".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from _screening_data import collections, load
+from rich.console import Console
+from rich.table import Table
+
+from metasift.records.model import Record
+from metasift.records.shards import ROWS_PER_SHARD, write_shards
+from metasift.scale import dask_client
+from metasift.screening.model_file import save_model
+from metasift.screening.models import get_model
+from metasift.screening.scoring import train_project_model
+from metasift.screening.shards import score_shards
+
+console = Console(width=160)
+PUBMED = 37_000_000
+
+
+def base_records() -> list[Record]:
+    """Every record of the 19 collections (title, abstract, MeSH headings)."""
+    records: list[Record] = []
+    for collection in collections():
+        for r in load(collection)[0]:
+            records.append(
+                Record(
+                    title=r.title,
+                    abstract=r.abstract,
+                    mesh_terms=r.mesh_terms,
+                    doi=r.doi,
+                    pmid=r.pmid,
+                    year=r.year,
+                    authors=r.authors,
+                    journal=r.journal,
+                    volume=r.volume,
+                    pages=r.pages,
+                )
+            )
+    return records
+
+
+def project_model_file(folder: Path) -> Path:
+    donners = next(c for c in collections() if c.name == "Donners_2021")
+    records, labels = load(donners)
+    model = train_project_model(
+        records, {i: int(y) for i, y in enumerate(labels)}, get_model("default"), seed=0
+    )
+    return save_model(model, folder / "model.pkl")
+
+
+def write_corpus(base: list[Record], n: int, folder: Path, rows: int) -> list[Path]:
+    """``n`` records, the base corpus repeated with new ids, as shards."""
+    items = ((f"r{i:09d}", base[i % len(base)]) for i in range(n))
+    return write_shards(items, folder, rows)
+
+
+def _usage() -> tuple[float, float]:
+    """(peak RSS in MB, CPU seconds) of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def _single(model_file: Path, shards: list[Path], out: Path) -> tuple[float, float, float]:
+    _, cpu_before = _usage()
+    start = time.perf_counter()
+    score_shards(model_file, shards, out)
+    seconds = time.perf_counter() - start
+    peak, cpu = _usage()
+    return seconds, peak, cpu - cpu_before
+
+
+def single_process(model_file: Path, shards: list[Path], out: Path) -> tuple[float, float, float]:
+    """(seconds, peak MB, CPU seconds) of the single-process path, in a fresh process."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_single, model_file, shards, out).result()
+
+
+def on_dask(
+    model_file: Path, shards: list[Path], out: Path, workers: int
+) -> tuple[float, list[float], float]:
+    """(seconds, peak MB of each worker, the workers' CPU seconds while scoring) on a fresh
+    local cluster of ``workers`` processes."""
+    with dask_client(n_workers=workers) as client:
+        client.wait_for_workers(workers)
+        before = sum(cpu for _, cpu in client.run(_usage).values())
+        start = time.perf_counter()
+        score_shards(model_file, shards, out, client)
+        seconds = time.perf_counter() - start
+        after = client.run(_usage).values()
+    return seconds, sorted(p for p, _ in after), sum(c for _, c in after) - before
+
+
+def dedup_bench(base: list[Record], n: int, folder: Path, workers: list[int]) -> None:
+    from metasift.dedup.distributed import dedup_files_distributed
+    from metasift.dedup.standalone import dedup_files
+
+    unique = base[:n]
+    items = ((f"d{i:09d}", unique[i % len(unique)]) for i in range(2 * len(unique)))
+    shards = write_shards(items, folder / "dedup", ROWS_PER_SHARD // 2)
+    table = Table(
+        "path",
+        "records",
+        "seconds",
+        "records/s",
+        "peak MB (per worker)",
+        "unique",
+        title=f"dedup of {2 * len(unique):,} records ({len(unique):,} unique)",
+    )
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        start = time.perf_counter()
+        rows, result = pool.submit(dedup_files, shards).result()
+        seconds = time.perf_counter() - start
+        peak = pool.submit(_usage).result()[0]
+    expected = rows
+    table.add_row(
+        "one process",
+        f"{len(rows):,}",
+        f"{seconds:.1f}",
+        f"{len(rows) / seconds:,.0f}",
+        f"{peak:,.0f}",
+        f"{result.n_records - result.duplicates_removed:,}",
+    )
+    for w in workers:
+        with dask_client(n_workers=w) as client:
+            client.wait_for_workers(w)
+            start = time.perf_counter()
+            rows, kept = dedup_files_distributed(shards, client)
+            seconds = time.perf_counter() - start
+            peaks = sorted(p for p, _ in client.run(_usage).values())
+        same = "same" if rows == expected else "DIFFERENT"
+        table.add_row(
+            f"Dask, {w} worker(s) ({same})",
+            f"{len(rows):,}",
+            f"{seconds:.1f}",
+            f"{len(rows) / seconds:,.0f}",
+            ", ".join(f"{p:,.0f}" for p in peaks),
+            f"{kept:,}",
+        )
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3, 4])
+    parser.add_argument("--shard-rows", type=int, default=ROWS_PER_SHARD)
+    parser.add_argument("--dedup", type=int, default=0, help="unique records for dedup (0: no)")
+    parser.add_argument("--no-single", action="store_true", help="skip the single process")
+    parser.add_argument("--scratch", type=Path, default=None, help="folder for the shards")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    folder = Path(tempfile.mkdtemp(prefix="metasift-scale-", dir=args.scratch))
+    try:
+        base = base_records()
+        model_file = project_model_file(folder)
+        console.print(
+            f"{len(base):,} base records; {cores} cores; load average before: "
+            f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        )
+        best = 0.0
+        shard_bytes = 0.0
+        for n in args.sizes:
+            results = Table(
+                "records",
+                "path",
+                "wall s",
+                "records/s",
+                "per core (wall)",
+                "CPU s",
+                "per CPU-s",
+                "vs one process (CPU)",
+                "peak MB per worker",
+                "load avg",
+                title=f"metasift score: the default model on {n:,} records in shards",
+            )
+            shards = write_corpus(base, n, folder / f"shards-{n}", args.shard_rows)
+            shard_bytes = sum(p.stat().st_size for p in shards) / n
+            single_cpu_rate = None
+            if not args.no_single:
+                seconds, peak, cpu = single_process(model_file, shards, folder / "out-single")
+                single_cpu_rate = n / cpu
+                best = max(best, single_cpu_rate)
+                results.add_row(
+                    f"{n:,}",
+                    "one process",
+                    f"{seconds:.1f}",
+                    f"{n / seconds:,.0f}",
+                    f"{n / seconds:,.0f}",
+                    f"{cpu:.1f}",
+                    f"{single_cpu_rate:,.0f}",
+                    "1.00",
+                    f"{peak:,.0f}",
+                    f"{os.getloadavg()[0]:.1f}",
+                )
+            for w in args.workers:
+                out = folder / f"out-{w}"
+                seconds, peaks, cpu = on_dask(model_file, shards, out, w)
+                rate = n / seconds
+                cpu_rate = n / cpu
+                best = max(best, cpu_rate)
+                ratio = f"{cpu_rate / single_cpu_rate:.2f}" if single_cpu_rate else "-"
+                results.add_row(
+                    f"{n:,}",
+                    f"Dask, {w} worker(s)",
+                    f"{seconds:.1f}",
+                    f"{rate:,.0f}",
+                    f"{rate / min(w, cores):,.0f}",
+                    f"{cpu:.1f}",
+                    f"{cpu_rate:,.0f}",
+                    ratio,
+                    ", ".join(f"{p:,.0f}" for p in peaks),
+                    f"{os.getloadavg()[0]:.1f}",
+                )
+                shutil.rmtree(out, ignore_errors=True)
+            console.print(results)
+            shutil.rmtree(folder / f"shards-{n}", ignore_errors=True)
+        if best:
+            lines = [
+                f"Extrapolation to {PUBMED:,} records at {best:,.0f} records per CPU-second "
+                f"(the best measured; a dedicated core), shards of {shard_bytes:,.0f} bytes a "
+                "record:"
+            ]
+            for machines, per in ((1, 2), (10, 2), (10, 16), (50, 16)):
+                hours = PUBMED / (best * per * machines) / 3600
+                mb_s = best * per * machines * shard_bytes / 2**20
+                lines.append(
+                    f"  {machines} machine(s) x {per} cores: {hours:.2f} h, "
+                    f"reading {mb_s:,.0f} MB/s of shards"
+                )
+            console.print("\n".join(lines))
+        if args.dedup:
+            dedup_bench(base, args.dedup, folder, [w for w in args.workers if w <= cores])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

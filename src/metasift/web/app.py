@@ -358,7 +358,8 @@ def create_app(
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(Guard, error_page=error_page)
 
-    from metasift.web import routes
+    from metasift.web import routes, screening_page
 
     routes.add_routes(app, served)
+    screening_page.add_screening_routes(app, served)
     return app

@@ -58,6 +58,10 @@ class Member:
         while page.locator("article.record").count():
             record_id = int(page.locator("article.record").get_attribute("data-record"))
             assert_in_view(page)
+            abstract = page.locator("article.record .abstract")
+            if len(abstract.inner_text()) > 3000:
+                # The long one scrolls inside its box.
+                assert abstract.evaluate("a => a.scrollHeight > a.clientHeight + 100")
             decision = decide(record_id)
             page.keyboard.press(decision[0])
             page.wait_for_function(
@@ -85,6 +89,31 @@ def assert_in_view(page) -> None:
     assert criteria is not None and criteria["x"] > WIDTH / 2  # beside the record
 
 
+def _add_long_record(root, path) -> None:
+    """A tenth record whose abstract is far longer than the window: it scrolls inside its
+    box, and the decision bar stays in view."""
+    import json
+
+    from metasift.project import Project
+    from metasift.records.formats import ReadOptions
+    from metasift.records.importing import import_file
+
+    sentence = "Adipose-derived stem cells were injected into psoriatic plaques of mice. "
+    record = {
+        "title": "A long report on adipose-derived stem cells in psoriasis",
+        "abstract": sentence * 80,
+        "authors": ["Long, A.", "Longer, B.", "Longest, C.", "Fourth, D."],
+        "journal": "Journal of Long Abstracts",
+        "year": 2021,
+        "source_id": "long-1",
+    }
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    with Project.open(root) as project:
+        import_file(
+            project.engine, path, options=ReadOptions(source_database="TestDB"), name=path.name
+        )
+
+
 def _counts(page) -> dict[str, str]:
     rows = page.locator("#prisma-counts tr")
     return {
@@ -97,6 +126,7 @@ def test_two_reviewers_screen_with_the_keyboard_to_prisma(tmp_path, browser):
     screens = tmp_path / "screens"
     screens.mkdir()
     root = make_project(tmp_path / "team", "Adipose stem cells for psoriasis", None)
+    _add_long_record(root, tmp_path / "long.jsonl")
     errors: list[str] = []
     with start_server([root]) as server:
         ana = Member(browser, server, "ana", screens, errors)
@@ -110,20 +140,20 @@ def test_two_reviewers_screen_with_the_keyboard_to_prisma(tmp_path, browser):
         ana.page.wait_for_selector("section.terms li mark.include")
         assert "cells" in ana.page.locator("section.terms").inner_text()
         ana_votes = ana.screen_all(lambda rid: "include" if rid % 2 == 0 else "exclude")
-        assert sorted(ana_votes) == list(range(1, 10))
+        assert sorted(ana_votes) == list(range(1, 11))
 
         ben = Member(browser, server, "ben", screens, errors)
         ben.log_in()
         ben_votes = ben.screen_all(lambda rid: "include" if rid % 3 == 0 else "exclude")
-        assert sorted(ben_votes) == list(range(1, 10))
+        assert sorted(ben_votes) == list(range(1, 11))
         disputed = sorted(r for r in ana_votes if ana_votes[r] != ben_votes[r])
         assert disputed
 
         # The dashboard: both reviewers' decisions and the conflicts waiting, with a link.
         ana.visit("/p/team/progress", "progress")
         table = ana.page.locator("#per-reviewer").inner_text()
-        assert re.search(r"ana\s+4\s+0\s+5\s+9", table), table
-        assert re.search(r"ben\s+3\s+0\s+6\s+9", table), table
+        assert re.search(r"ana\s+5\s+0\s+5\s+10", table), table
+        assert re.search(r"ben\s+3\s+0\s+7\s+10", table), table
         waiting = ana.page.locator("#conflicts-waiting a")
         assert waiting.inner_text().startswith(f"{len(disputed)} conflict")
         assert ana.page.locator("svg.recall-chart polyline").count() == 1
@@ -148,8 +178,8 @@ def test_two_reviewers_screen_with_the_keyboard_to_prisma(tmp_path, browser):
         assert "No conflicts waiting" in ana.page.locator("#conflicts-waiting").inner_text()
         ana.visit("/p/team/prisma", "prisma")
         counts = _counts(ana.page)
-        assert counts["Records screened"] == "9"
-        assert counts["Records excluded"] == str(9 - included)
+        assert counts["Records screened"] == "10"
+        assert counts["Records excluded"] == str(10 - included)
         assert counts["Reports sought for retrieval"] == str(included)
         for member in (ana, ben, cy):
             member.context.close()

@@ -211,6 +211,14 @@ class TeamScreening:
     ) -> bool:
         """Store the reviewer's decision on the record they were shown; False when the same
         decision had already been stored (a request sent twice)."""
+        if not self.ready:
+            self.start()
+        if not self.ready:
+            with self._writes, self.engine.begin() as conn:
+                stored = self._store_quick(conn, reviewer, record_id, decision, reason, note)
+            if stored:
+                self._teach_built(reviewer, record_id, decision)
+            return stored
         session = self.session(reviewer)
         with self._writes, self.engine.begin() as conn:
             stored = self._store(conn, session, reviewer, record_id, decision, reason, note)

@@ -244,9 +244,14 @@ class TeamScreening:
         request then takes its turn once.
         """
         if not self.ready:
-            self.start()
             if self._build_error is not None:
                 raise MetasiftError(str(self._build_error))
+            if self._building is None:
+                # The first page comes before the build starts: the build would hold the
+                # interpreter for much of the time this request needs.
+                answer = self._quick_decide_and_next(reviewer, record_id, decision, reason, note)
+                self.start()
+                return answer
             if not self.ready:
                 return self._quick_decide_and_next(reviewer, record_id, decision, reason, note)
         session = self.session(reviewer)

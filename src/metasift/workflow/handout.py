@@ -392,14 +392,24 @@ class TeamScreening:
         """:meth:`decide_and_next` before the learner is ready: the same checks and leases,
         the records in the quick order of their titles (:func:`title_order`)."""
         run_id = self._quick_run_id()
-        stored, shown, message = False, None, ""
-        with self._writes, self.engine.begin() as conn:
-            if record_id is not None:
-                stored = self._store_quick(conn, reviewer, record_id, decision, reason, note)
-            try:
-                shown = self._quick_hand_out(conn, reviewer, record_id, run_id)
-            except _NoneToShow as exc:
-                message = str(exc)
+        stored, shown, message, claimed = False, None, "", []
+        if record_id is not None:
+            # Held until the commit, as in the learner's hand-out: another thread of this
+            # server leasing the same record at once could deadlock with this one.
+            with self._claims_lock:
+                self._claims[record_id] += 1
+            claimed.append(record_id)
+        try:
+            with self._writes, self.engine.begin() as conn:
+                if record_id is not None:
+                    stored = self._store_quick(conn, reviewer, record_id, decision, reason, note)
+                try:
+                    shown = self._quick_hand_out(conn, reviewer, record_id, run_id, claimed)
+                except _NoneToShow as exc:
+                    message = str(exc)
+        finally:
+            for rid in claimed:
+                self._release(rid)
         if stored:
             self._teach_built(reviewer, record_id, decision)
         return stored, shown, message
@@ -461,8 +471,11 @@ class TeamScreening:
         return True
 
     def _quick_hand_out(
-        self, conn: Connection, reviewer: str, decided: int | None, run_id: int
+        self, conn: Connection, reviewer: str, decided: int | None, run_id: int, claimed: list
     ) -> Shown | None:
+        """The record the reviewer holds, or the first free one in the quick order, leased in
+        ``conn``'s transaction; the records it tries are claimed (added to ``claimed``) for
+        the caller to release after the commit."""
         require(conn, reviewer, "decide")
         if stage_closed(conn, TITLE_ABSTRACT):
             raise _NoneToShow("Title/abstract screening is closed.")
@@ -472,31 +485,32 @@ class TeamScreening:
             if record is not None:
                 return Shown(held.record_id, record, held.rank)
         skip = assignments.passed_over(TITLE_ABSTRACT, reviewer, self.slots)
+        tried: set[int] = set()
         for _ in range(3):
             candidates = title_order(conn, self._quick_terms, skip, limit=16)
             if not candidates:
                 return None
             for record_id in candidates:
+                if record_id in tried:
+                    continue
                 with self._claims_lock:
                     if self._claims[record_id]:
                         continue  # another thread of this server is leasing it right now
                     self._claims[record_id] += 1
-                try:
-                    rank = self._quick_rank(conn, reviewer)
-                    if assignments.take(
-                        conn,
-                        record_id,
-                        TITLE_ABSTRACT,
-                        reviewer,
-                        self.slots,
-                        rank=rank,
-                        model_run_id=run_id,
-                        ttl=self.ttl,
-                    ):
-                        record = screenable_record(conn, record_id)
-                        return Shown(record_id, record, rank)
-                finally:
-                    self._release(record_id)
+                claimed.append(record_id)
+                tried.add(record_id)
+                rank = self._quick_rank(conn, reviewer)
+                if assignments.take(
+                    conn,
+                    record_id,
+                    TITLE_ABSTRACT,
+                    reviewer,
+                    self.slots,
+                    rank=rank,
+                    model_run_id=run_id,
+                    ttl=self.ttl,
+                ):
+                    return Shown(record_id, screenable_record(conn, record_id), rank)
         raise _NoneToShow(
             "other reviewers hold every record proposed to you right now; reload in a moment."
         )

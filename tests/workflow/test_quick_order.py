@@ -39,6 +39,20 @@ def test_titles_with_most_terms_come_first_and_slots_are_respected(project):
     team.close()
 
 
+def test_a_reviewer_is_told_when_the_records_left_are_held_by_others(tmp_path):
+    root = make_project(tmp_path / "single", "Adipose stem cells for psoriasis", None, reviewers=1)
+    with Project.open(root) as project:
+        team = _team(project)
+        held = team.decide_and_next("ana")[1].record_id
+        _, shown, why = team.decide_and_next("ben")
+        while shown is not None:
+            _, shown, why = team.decide_and_next("ben", shown.record_id, "exclude")
+        assert "other reviewers hold" in why
+        team.decide_and_next("ana", held, "exclude")
+        assert team.decide_and_next("ben") == (False, None, "")
+        team.close()
+
+
 def test_decisions_made_meanwhile_reach_the_learner(project):
     team = _team(project)
     _, first, _ = team.decide_and_next("ana")

@@ -489,6 +489,8 @@ class TeamScreening:
         for _ in range(3):
             candidates = title_order(conn, self._quick_terms, skip, limit=16)
             if not candidates:
+                if self._held_by_others(conn, reviewer):
+                    break  # they may come back to this reviewer: say so
                 return None
             for record_id in candidates:
                 if record_id in tried:
@@ -514,6 +516,22 @@ class TeamScreening:
         raise _NoneToShow(
             "other reviewers hold every record proposed to you right now; reload in a moment."
         )
+
+    def _held_by_others(self, conn: Connection, reviewer: str) -> bool:
+        """Whether records the reviewer has not decided are being read by others now."""
+        _, others = assignments.open_leases(conn, TITLE_ABSTRACT, reviewer)
+        if not others:
+            return False
+        mine = set(
+            conn.execute(
+                sa.select(assignments_table.c.record_id).where(
+                    assignments_table.c.stage == TITLE_ABSTRACT,
+                    assignments_table.c.reviewer == reviewer,
+                    assignments_table.c.record_id.in_(list(others)),
+                )
+            ).scalars()
+        )
+        return bool(set(others) - mine)
 
     def _quick_rank(self, conn: Connection, reviewer: str) -> int:
         """The place of the next record in the reviewer's quick order: one after the records

@@ -98,6 +98,7 @@ def test_a_team_runs_the_review_in_the_browser(tmp_path, browser, artifacts):
         # Screening page: terms highlighted, progress and the stopping rule shown.
         ana.page.goto("/p/e2e/screen")
         assert ana.page.locator("article.record").count() == 1
+        ana.page.wait_for_selector("#status progress")  # the status loads after the page
         assert ana.page.locator("#status progress").count() == 1
         status = ana.page.locator("#status").inner_text()
         assert "Screened 0 of 9" in status and "Estimated recall" in status

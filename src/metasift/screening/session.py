@@ -22,6 +22,7 @@ such records go on to full-text screening, like includes.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -142,6 +143,22 @@ def _cold_scores(
         top = scores.max() or 1.0
         scores = scores / top + similarity / (similarity.max() or 1.0)
     return scores if scores.any() else None
+
+
+QUICK_TERMS = 12
+
+
+def quick_terms(protocol: Protocol) -> list[str]:
+    """The words of the protocol's query that rank titles while the features are built
+    (:func:`metasift.screening.store.title_order`): the reviewer's include terms first, then
+    the query's longer words, stop words left out."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    terms = [t.strip().lower() for t in protocol.criteria.include_terms if t.strip()]
+    for word in re.findall(r"[a-z][a-z-]{3,}", protocol_query(protocol).lower()):
+        if word not in ENGLISH_STOP_WORDS and word not in terms:
+            terms.append(word)
+    return terms[:QUICK_TERMS]
 
 
 class ScreeningSession:

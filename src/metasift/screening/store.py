@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,14 @@ from sqlalchemy import Connection, Engine
 
 from metasift.errors import MetasiftError
 from metasift.store.audit import record_event
-from metasift.store.schema import SCREENING_DECISIONS, SCREENING_STAGES, decisions, model_runs
+from metasift.store.records import screenable_clause
+from metasift.store.schema import (
+    SCREENING_DECISIONS,
+    SCREENING_STAGES,
+    decisions,
+    model_runs,
+    records,
+)
 
 TITLE_ABSTRACT = "title_abstract"
 
@@ -192,3 +200,46 @@ def standing_decisions(
         with engine.connect() as conn:
             return run(conn)
     return run(engine)
+
+
+QUICK_WINDOW = 2000
+
+
+def title_order(
+    conn: Connection,
+    terms: Sequence[str],
+    skip: sa.Select,
+    limit: int = 16,
+    window: int = QUICK_WINDOW,
+) -> list[int]:
+    """Screenable record ids in the quick cold order: of the first ``window`` records not in
+    ``skip`` (by id), those whose title holds most of ``terms`` first, then by id.
+
+    The order the team screens in while the model's features are being built: the database
+    ranks titles alone, a window at a time (every title at 100,000 records takes seconds on
+    SQLite), and no record is loaded, so that the first page after an import answers at once.
+
+    Args:
+        conn: a connection to the project store.
+        terms: lower-case words or phrases (see :func:`metasift.screening.session.quick_terms`).
+        skip: a ``SELECT`` of record ids not to return (decided, or held by others).
+        limit: how many ids to return at most.
+        window: how many records are ranked.
+    """
+    first = (
+        sa.select(records.c.id)
+        .where(screenable_clause(), records.c.id.not_in(skip))
+        .order_by(records.c.id)
+        .limit(window)
+        .subquery()
+    )
+    title = sa.func.lower(sa.func.coalesce(records.c.title, ""))
+    hits = [sa.case((title.contains(t, autoescape=True), 1), else_=0) for t in terms]
+    score = sum(hits[1:], hits[0]) if hits else sa.literal(0)
+    query = (
+        sa.select(records.c.id)
+        .where(records.c.id.in_(sa.select(first.c.id)))
+        .order_by(score.desc(), records.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())

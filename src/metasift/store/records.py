@@ -78,6 +78,27 @@ def _not_removed() -> sa.ColumnElement[bool]:
     )
 
 
+def screenable_clause() -> sa.ColumnElement[bool]:
+    """The condition on ``records`` that :func:`iter_screenable` applies, for queries that rank
+    or pick screenable records in the database."""
+    return _not_removed()
+
+
+def screenable_record(conn: Connection, record_id: int) -> Record | None:
+    """One record as :func:`iter_screenable` yields it (merged metadata filled in); None when
+    it is not screenable. Reads one row: a page can show a record without loading them all."""
+    found = next(iter_records(conn, sa.and_(records.c.id == record_id, _not_removed())), None)
+    if found is None:
+        return None
+    record = found[1]
+    merged = conn.execute(
+        sa.select(dedup_clusters.c.merged).where(dedup_clusters.c.primary_record_id == record_id)
+    ).scalar()
+    for name, value in (merged or {}).items():
+        setattr(record, name, value)
+    return record
+
+
 def screenable_ids(engine: Engine | Connection) -> list[int]:
     """Ids of the records :func:`iter_screenable` yields, without loading the records."""
     query = sa.select(records.c.id).where(_not_removed()).order_by(records.c.id)

@@ -591,3 +591,38 @@ grade_judgements = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("analysis", "domain", name="uq_grade_judgements_key"),
 )
+
+# Notes and labels on records, and each reviewer's highlight terms (revision
+# 0018_annotations). A note is kept as written; a label is on a record or not (who added it,
+# and removals, are in the audit log); highlight terms are a reviewer's own reading aid.
+record_notes = sa.Table(
+    "record_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("reviewer", sa.String(128), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+record_labels = sa.Table(
+    "record_labels",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("label", sa.String(64), nullable=False, index=True),
+    sa.Column("added_by", sa.String(128), nullable=False),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("record_id", "label", name="uq_record_labels_record_id"),
+)
+
+highlight_terms = sa.Table(
+    "highlight_terms",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("reviewer", sa.String(128), nullable=False),
+    sa.Column("term", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.UniqueConstraint("reviewer", "term", name="uq_highlight_terms_reviewer"),
+    sa.CheckConstraint("kind IN ('include', 'exclude')", name="ck_highlight_terms_kind"),
+)

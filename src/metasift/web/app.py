@@ -390,9 +390,10 @@ def create_app(
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(Guard, error_page=error_page)
 
-    from metasift.web import audit_page, browse, forms, routes, viewer
+    from metasift.web import audit_page, browse, forms, routes, screening_page, viewer
 
     routes.add_routes(app, served)
+    screening_page.add_screening_routes(app, served)
     forms.add_form_routes(app, served)
     viewer.add_viewer_routes(app, served)
     browse.add_routes(app, served)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from metasift.errors import ImportFileError, LoginRefusedError, MetasiftError
+from metasift.errors import ImportFileError, LoginRefusedError
 from metasift.web import logins, users
 from metasift.web.app import (
     COOKIE,
@@ -276,105 +276,6 @@ def add_routes(app: FastAPI, served: Served) -> None:
         store.undo(ctx.engine, _text(form, "cluster"), ctx.user.name)
         ctx.served.records_changed()
         return _back(request, f"/p/{slug}/dedup")
-
-    # -- title/abstract screening --------------------------------------------------------------
-    def _record_values(ctx: Ctx, message: str = "", handed: tuple | None = None) -> dict:
-        """What the record panel shows; ``handed`` (the record and why none is shown) when
-        it was handed out with the decision before it, else it is handed out here."""
-        from metasift.workflow.decisions import stage_closed
-
-        team = ctx.served.screening()
-        shown = None
-        if handed is not None:
-            shown, why = handed
-            message = f"{message} {why}".strip()
-        elif ctx.user.can_decide:
-            try:
-                _, shown, why = team.decide_and_next(ctx.user.name)
-            except MetasiftError as exc:
-                why = exc.for_web()
-            # The decision before this (if any) is stored; say why no record follows.
-            message = f"{message} {why}".strip()
-        return {
-            "shown": shown,
-            "closed": None if shown else stage_closed(ctx.engine, TITLE_ABSTRACT),
-            "message": message,
-            "criteria": ctx.protocol.criteria,
-            "team": team,
-        }
-
-    def _record_view(ctx: Ctx, message: str = "", handed: tuple | None = None) -> Response:
-        return served.page("_record.html", ctx, **_record_values(ctx, message, handed))
-
-    @app.get("/p/{slug}/screen", response_class=HTMLResponse)
-    def screen_page(request: Request, slug: str) -> Response:
-        ctx = served.member(request, slug)
-        values = _record_values(ctx)
-        values["state"] = values["team"].status()
-        return served.page("screen.html", ctx, **values)
-
-    @app.post("/p/{slug}/screen/decide", response_class=HTMLResponse)
-    def screen_decide(request: Request, slug: str, form: Posted):
-        ctx = served.writer(request, slug, form)
-        decision = _text(form, "decision")
-        if decision not in DECISIONS:
-            raise HTTPException(400, "decide include, exclude or maybe.")
-        team = ctx.served.screening()
-        record_id = _int(form, "record_id")
-        reason, note = _text(form, "reason") or None, _text(form, "note") or None
-        if not is_htmx(request):
-            team.decide(ctx.user.name, record_id, decision, reason=reason, note=note)
-            return RedirectResponse(f"/p/{slug}/screen", status_code=303)
-        # The decision and the next record's lease in one go, as the page shows both.
-        stored, shown, why = team.decide_and_next(
-            ctx.user.name, record_id, decision, reason=reason, note=note
-        )
-        message = "" if stored else "That decision was already stored."
-        response = _record_view(ctx, message, (shown, why))
-        response.headers["HX-Trigger"] = "screened"
-        return response
-
-    @app.post("/p/{slug}/screen/undo", response_class=HTMLResponse)
-    def screen_undo(request: Request, slug: str, form: Posted):
-        ctx = served.writer(request, slug, form)
-        undone = ctx.served.screening().undo(ctx.user.name)
-        if not is_htmx(request):
-            return RedirectResponse(f"/p/{slug}/screen", status_code=303)
-        message = f"Undid your decision on record {undone}." if undone else "Nothing to undo."
-        response = _record_view(ctx, message)
-        response.headers["HX-Trigger"] = "screened"
-        return response
-
-    @app.get("/p/{slug}/screen/status", response_class=HTMLResponse)
-    def screen_status(request: Request, slug: str) -> Response:
-        from metasift.workflow.decisions import stage_closed
-
-        ctx = served.member(request, slug)
-        state = ctx.served.screening().status()
-        return served.page(
-            "_status.html",
-            ctx,
-            state=state,
-            closed=stage_closed(ctx.engine, TITLE_ABSTRACT),
-        )
-
-    @app.post("/p/{slug}/screen/close")
-    def screen_close(request: Request, slug: str, form: Posted):
-        from metasift.workflow.closure import close_stage, reopen_stage
-
-        ctx = served.writer(request, slug, form, owner=True)
-        if form.get("reopen"):
-            reopen_stage(ctx.engine, TITLE_ABSTRACT, ctx.user.name, _text(form, "reason"))
-        else:
-            close_stage(
-                ctx.engine,
-                ctx.protocol,
-                TITLE_ABSTRACT,
-                ctx.user.name,
-                force=bool(form.get("force")),
-            )
-        ctx.served.screening().forget_status()
-        return _back(request, f"/p/{slug}/screen")
 
     # -- decisions, conflicts, agreement -----------------------------------------------------
     @app.get("/p/{slug}/decisions", response_class=HTMLResponse)

@@ -12,9 +12,11 @@ Entry points: :func:`review_state` (where the review stands: PRISMA counts, stag
 :func:`set_location`, :func:`mark_not_retrieved` and :func:`group_reports` (full text);
 :func:`report_status`, :func:`full_text_outcome` and :func:`exclusion_reason` (where each
 report stands: PRISMA's boxes and the report's lists of included, excluded and awaiting
-studies); :func:`extraction_studies`; :class:`TeamScreening` (who screens which record
-next, with leases, in the browser and the terminal); :func:`run_update` (a living review's
-update: new searches as a round of their own, de-duplicated and scored).
+studies); :func:`extraction_studies`; :func:`add_note`, :func:`add_label`, :func:`set_highlight`
+(notes, labels and highlight terms, with the rule of who may write them);
+:func:`screening_progress` (the screening dashboard's figures); :class:`TeamScreening` (who
+screens which record next, with leases, in the browser and the terminal); :func:`run_update`
+(a living review's update: new searches as a round of their own, de-duplicated and scored).
 Names load on first use, so importing the package stays cheap.
 """
 
@@ -23,6 +25,19 @@ from metasift.lazy import attach
 __all__, __getattr__, __dir__ = attach(
     __name__,
     agreement=["Agreement", "cohen_kappa", "fleiss_kappa"],
+    annotations=[
+        "Highlights",
+        "Note",
+        "add_label",
+        "add_note",
+        "highlights_of",
+        "labels_on",
+        "notes_on",
+        "project_labels",
+        "remove_highlight",
+        "remove_label",
+        "set_highlight",
+    ],
     certainty=["Graded", "grade_review", "record_grade", "study_rob", "summary_of_findings"],
     closure=["StopState", "close_stage", "reopen_stage", "stop_state"],
     counts=["Snapshot", "load_snapshot", "prisma_counts", "tally"],
@@ -61,6 +76,7 @@ __all__, __getattr__, __dir__ = attach(
     ],
     handout=["TeamScreening"],
     prisma=["PrismaCounts"],
+    progress=["Progress", "recall_curve", "screening_progress"],
     reviewers=[
         "ROLES",
         "Reviewer",

@@ -252,3 +252,16 @@ def sync_decided(engine: Engine, stage: str, slots: int) -> int:
                 added += 1
             have.add((d.record_id, d.reviewer))
     return added
+
+
+def passed_over(stage: str, reviewer: str, slots: int) -> sa.Select:
+    """A query of the records not to hand to ``reviewer`` now: those they hold or decided,
+    and those whose every slot is decided or leased to others (expired leases are free)."""
+    active = sa.or_(assignments.c.state == "decided", assignments.c.expires_at > _now())
+    mine = sa.func.sum(sa.case((assignments.c.reviewer == reviewer, 1), else_=0))
+    return (
+        sa.select(assignments.c.record_id)
+        .where(assignments.c.stage == stage, active)
+        .group_by(assignments.c.record_id)
+        .having(sa.or_(sa.func.count() >= slots, mine > 0))
+    )

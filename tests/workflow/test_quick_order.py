@@ -65,3 +65,14 @@ def test_decisions_made_meanwhile_reach_the_learner(project):
     assert team.undo("ana") == first.record_id
     assert session.learner.labels[session.position(first.record_id)] == -1
     team.close()
+
+
+def test_records_of_an_earlier_round_are_not_offered_again(project):
+    from metasift.store.rounds import start_round
+
+    with project.engine.begin() as conn:
+        start_round(conn, kind="update", started_by="ana", windows={})
+    team = _team(project)
+    # Every record was imported in round 1: the update's round has none to offer.
+    assert team.decide_and_next("ana") == (False, None, "")
+    team.close()

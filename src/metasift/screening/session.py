@@ -46,11 +46,11 @@ from metasift.screening.store import (
     TITLE_ABSTRACT,
     add_decision,
     add_model_run,
+    not_offered,
     retract_last,
     standing_decisions,
 )
 from metasift.store.records import iter_screenable
-from metasift.store.rounds import earlier_round_ids
 
 KEYS = {"i": "include", "e": "exclude", "m": "maybe"}
 
@@ -232,10 +232,8 @@ class ScreeningSession:
         self.learner.teach_many(
             [self._position[rid] for rid, _ in items], [int(d != "exclude") for _, d in items]
         )
-        # A living review screens each update's records in a round of their own: records an
-        # earlier round left unscreened (its stopping rule judged them) are not proposed again.
         with self.engine.connect() as conn:
-            earlier = conn.execute(earlier_round_ids()).scalars().all()
+            earlier = conn.execute(not_offered()).scalars().all()
         self._earlier = {self._position[rid] for rid in earlier if rid in self._position}
         self.learner.block([i for i in self._earlier if self.learner.labels[i] < 0])
 

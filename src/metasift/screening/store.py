@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from metasift.errors import MetasiftError
 from metasift.store.audit import record_event
 from metasift.store.records import screenable_clause
+from metasift.store.rounds import earlier_round_ids
 from metasift.store.schema import (
     SCREENING_DECISIONS,
     SCREENING_STAGES,
@@ -205,6 +206,14 @@ def standing_decisions(
 QUICK_WINDOW = 2000
 
 
+def not_offered() -> sa.Select:
+    """The ids of the records screening does not offer in this round, as a sub-select: a
+    living review screens each update's records in a round of their own, and the records an
+    earlier round left unscreened were judged by its stopping rule, so they are not proposed
+    again (by the learner or by the quick order)."""
+    return earlier_round_ids()
+
+
 def title_order(
     conn: Connection,
     terms: Sequence[str],
@@ -228,7 +237,7 @@ def title_order(
     """
     first = (
         sa.select(records.c.id)
-        .where(screenable_clause(), records.c.id.not_in(skip))
+        .where(screenable_clause(), records.c.id.not_in(skip), records.c.id.not_in(not_offered()))
         .order_by(records.c.id)
         .limit(window)
         .subquery()

@@ -17,7 +17,7 @@ from metasift.protocol import Protocol
 from metasift.screening.models import get_model
 from metasift.screening.scoring import ProjectModel, train_project_model
 from metasift.screening.settings import screening_settings
-from metasift.screening.store import standing_decisions
+from metasift.screening.store import relevance_labels
 from metasift.store.records import iter_screenable
 
 MODEL_FILE = "model.pkl"
@@ -25,8 +25,7 @@ MODEL_FILE = "model.pkl"
 
 def project_model(engine: Engine, protocol: Protocol) -> ProjectModel:
     """The project's screening model (``[screening] model``) trained on every standing
-    title/abstract decision: the latest decision on each record counts, and a "maybe" is
-    relevant, as in the screening session.
+    title/abstract decision (:func:`~metasift.screening.store.relevance_labels`).
 
     Args:
         engine: the project store.
@@ -37,11 +36,8 @@ def project_model(engine: Engine, protocol: Protocol) -> ProjectModel:
     if not pairs:
         raise MetasiftError("the project has no records to screen; run 'metasift import'.")
     position = {rid: i for i, (rid, _) in enumerate(pairs)}
-    latest: dict[int, str] = {}
-    for decision in standing_decisions(engine):
-        latest.pop(decision.record_id, None)
-        latest[decision.record_id] = decision.decision
-    labels = {position[r]: int(d != "exclude") for r, d in latest.items() if r in position}
+    relevance = relevance_labels(engine)
+    labels = {position[r]: label for r, label in relevance.items() if r in position}
     records = [record for _, record in pairs]
     return train_project_model(records, labels, get_model(settings.model), settings.seed)
 

@@ -206,6 +206,22 @@ def standing_decisions(
 QUICK_WINDOW = 2000
 
 
+def relevance_labels(engine: Engine | Connection) -> dict[int, int]:
+    """Record id -> 1 (relevant) or 0, from the standing title/abstract decisions: what a
+    project's model is trained on outside a screening session (scoring shards, an update's
+    new records). The latest decision on a record counts, as in the screening session, and a
+    "maybe" is relevant (it goes on to full text).
+
+    Args:
+        engine: the project store (or a connection to it).
+    """
+    latest: dict[int, str] = {}
+    for decision in standing_decisions(engine, stage=TITLE_ABSTRACT):
+        latest.pop(decision.record_id, None)
+        latest[decision.record_id] = decision.decision
+    return {rid: int(d != "exclude") for rid, d in latest.items()}
+
+
 def not_offered() -> sa.Select:
     """The ids of the records screening does not offer in this round, as a sub-select: a
     living review screens each update's records in a round of their own, and the records an

@@ -20,7 +20,7 @@ from metasift.screening.living import Calibration, Expected, score_update
 from metasift.screening.models import get_model
 from metasift.screening.session import build_corpus
 from metasift.screening.settings import screening_settings
-from metasift.screening.store import TITLE_ABSTRACT, standing_decisions
+from metasift.screening.store import relevance_labels
 
 if TYPE_CHECKING:
     from metasift.project import Project
@@ -48,20 +48,11 @@ class NewScores:
         ]
 
 
-def _relevance(project: Project) -> dict[int, int]:
-    """Record id -> 1 when a reviewer's standing title/abstract decision includes it (or says
-    maybe: it goes on to full text), else 0."""
-    out: dict[int, int] = {}
-    for d in standing_decisions(project.engine, stage=TITLE_ABSTRACT):
-        out[d.record_id] = max(out.get(d.record_id, 0), int(d.decision != "exclude"))
-    return out
-
-
 def score_new_records(project: Project, ids: list[int]) -> NewScores:
     """Score the records ``ids`` (an update's new records) with the project's model.
 
     The classifier is trained on the title/abstract decisions on every other screenable
-    record (a record is relevant when a reviewer included it or said maybe), and calibrated
+    record (:func:`~metasift.screening.store.relevance_labels`), and calibrated
     as :func:`metasift.screening.living.score_update` says.
 
     Args:
@@ -78,7 +69,7 @@ def score_new_records(project: Project, ids: list[int]) -> NewScores:
             "(removed as duplicates?); score only the update's new records."
         )
     new = np.array([corpus.position[rid] for rid in ids], dtype=np.int64)
-    relevance = _relevance(project)
+    relevance = relevance_labels(project.engine)
     labels = np.array([relevance.get(rid, -1) for rid in corpus.record_ids], dtype=np.int64)
     labels[new] = -1
     scored = score_update(

@@ -43,7 +43,9 @@ def project_model(engine: Engine, protocol: Protocol) -> ProjectModel:
         latest[decision.record_id] = decision.decision
     labels = {position[r]: int(d != "exclude") for r, d in latest.items() if r in position}
     records = [record for _, record in pairs]
-    return train_project_model(records, labels, get_model(settings.model), settings.seed)
+    return train_project_model(
+        records, labels, get_model(settings.model, len(records)), settings.seed
+    )
 
 
 def save_model(model: ProjectModel, path: Path) -> Path:

@@ -302,9 +302,10 @@ def test_shared_matrix_ensemble_scores_as_the_mean_of_standardised_member_scores
     np.testing.assert_allclose(scores, expected / 2, rtol=1e-4, atol=1e-4)
 
 
-def test_words_and_stems_members_score_as_the_mean_of_all_four(mini):
-    """The default's four members on two matrices (words, stems): each pair is scored as one
-    linear model, and the result is the mean of the four standardised member scores."""
+def test_words_and_stems_members_score_as_the_mean_of_all_members(mini):
+    """The default's five members on three matrices (words, stems, characters): each group
+    sharing a matrix is scored as one linear model, and the result is the mean of the five
+    standardised member scores."""
     from metasift.screening.classifiers import relevance_scores
     from metasift.screening.learner import _train, fit_scores
 
@@ -312,7 +313,8 @@ def test_words_and_stems_members_score_as_the_mean_of_all_four(mini):
     model = get_model("default")
     learner = Learner(model.make_features().fit_transform(texts), model, seed=0)
     X = learner.X
-    assert len(model.members) == 4 and X[0] is X[1] and X[2] is X[3] and X[0] is not X[2]
+    assert len(model.members) == 5 and X[0] is X[1] and X[2] is X[3] and X[0] is not X[2]
+    assert X[4] is not X[0] and X[4] is not X[2]
     labelled = np.arange(12)
     y = labels[labelled]
     kind, scores = fit_scores(X, labelled, y, model, 0, None)
@@ -321,7 +323,7 @@ def test_words_and_stems_members_score_as_the_mean_of_all_four(mini):
         s = relevance_scores(_train(Xm, labelled, y, member, 0), Xm)
         expected += (s - s.mean()) / s.std()
     assert kind == "classifier"
-    np.testing.assert_allclose(scores, expected / 4, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(scores, expected / 5, rtol=1e-4, atol=1e-4)
 
 
 def test_large_collections_standardise_member_scores_on_evenly_spaced_rows(mini, monkeypatch):
@@ -376,5 +378,17 @@ def test_the_default_gains_its_dense_member_only_with_the_embed_extra(monkeypatc
     monkeypatch.setattr(features, "embeddings_installed", lambda: True)
     dense = get_model("default")
     assert dense.name == f"{DEFAULT_MODEL}+embed"
-    assert dense.members[:4] == plain.members and dense.members[4].features == "embeddings"
+    assert dense.members[:5] == plain.members and dense.members[5].features == "embeddings"
     assert dense.text_fields == plain.text_fields
+
+
+def test_the_character_member_is_left_out_of_collections_above_its_size():
+    from metasift.screening.models import CHARS_UP_TO, DEFAULT_MODEL
+
+    model = get_model(DEFAULT_MODEL)
+    assert [m.features for m in model.members][-1] == "chars"
+    assert get_model(DEFAULT_MODEL, CHARS_UP_TO) is model
+    large = get_model(DEFAULT_MODEL, CHARS_UP_TO + 1)
+    assert large.members == model.members[:4] and large.name == model.name
+    assert all(m.features != "chars" for m in large.members)
+    assert large.for_records(10) is large

@@ -39,7 +39,9 @@ def project_model(engine: Engine, protocol: Protocol) -> ProjectModel:
     relevance = relevance_labels(engine)
     labels = {position[r]: label for r, label in relevance.items() if r in position}
     records = [record for _, record in pairs]
-    return train_project_model(records, labels, get_model(settings.model), settings.seed)
+    return train_project_model(
+        records, labels, get_model(settings.model, len(records)), settings.seed
+    )
 
 
 def save_model(model: ProjectModel, path: Path) -> Path:

@@ -47,6 +47,19 @@ class ScreeningModel:
     # What each record contributes to the features (see features.record_text): "title",
     # "abstract" and "mesh" (MeSH headings, where the records carry them).
     text_fields: tuple[str, ...] = ("title", "abstract")
+    # On an ensemble member: left out of collections of more records than this (a member whose
+    # features grow too large for big collections); ``None``: always used.
+    max_records: int | None = None
+
+    def for_records(self, n_records: int) -> ScreeningModel:
+        """This model as it ranks a collection of ``n_records`` records: without the members
+        whose ``max_records`` it exceeds.
+
+        Args:
+            n_records: the size of the collection.
+        """
+        kept = tuple(m for m in self.members if m.max_records is None or n_records <= m.max_records)
+        return self if kept == self.members else replace(self, members=kept)
 
     def params(self) -> dict[str, Any]:
         return asdict(self)
@@ -228,7 +241,26 @@ register(
     )
 )
 
-_DEFAULT = MODELS["svm+logistic-bmi/words+stems+mesh"]
+# Character 3-5-grams take about 16 KB a record (2,000 times the words' 2.7 KB in the
+# benchmark's collections): the member is left out above this size.
+CHARS_UP_TO = 20_000
+_FOUR = MODELS["svm+logistic-bmi/words+stems+mesh"]
+register(
+    replace(
+        _FOUR,
+        name=f"{_FOUR.name}+chars",
+        members=(
+            *_FOUR.members,
+            ScreeningModel(name="chars-logistic", features="chars", max_records=CHARS_UP_TO),
+        ),
+        description=f"{_FOUR.name} with a fifth member: balanced logistic regression on "
+        "character 3-5-gram TF-IDF (inside word boundaries), for collections of up to "
+        f"{CHARS_UP_TO:,} records; chosen by benchmarks/screening_selection.py (leave one "
+        "collection out over 19 labelled reviews, against ASReview side by side)",
+    )
+)
+
+_DEFAULT = MODELS["svm+logistic-bmi/words+stems+mesh+chars"]
 register(
     replace(
         _DEFAULT,
@@ -237,7 +269,7 @@ register(
             *_DEFAULT.members,
             ScreeningModel(name="embed-logistic", features="embeddings", classifier="logistic"),
         ),
-        description=f"{_DEFAULT.name} with a fifth member: balanced logistic regression on "
+        description=f"{_DEFAULT.name} with one more member: balanced logistic regression on "
         "all-MiniLM-L6-v2 sentence embeddings (needs metasift[embed]); the default when that "
         "extra is installed, chosen by the same benchmark",
     )
@@ -245,7 +277,7 @@ register(
 
 # The default without the optional embed extra (no torch); with it installed, "default" is
 # DEFAULT_MODEL + "+embed" (see default_model_name).
-DEFAULT_MODEL = "svm+logistic-bmi/words+stems+mesh"
+DEFAULT_MODEL = "svm+logistic-bmi/words+stems+mesh+chars"
 
 
 def default_model_name() -> str:
@@ -256,17 +288,20 @@ def default_model_name() -> str:
     return f"{DEFAULT_MODEL}+embed" if embeddings_installed() else DEFAULT_MODEL
 
 
-def get_model(name: str | None = None) -> ScreeningModel:
+def get_model(name: str | None = None, n_records: int | None = None) -> ScreeningModel:
     """A registered model by name; ``None`` or ``"default"``: :func:`default_model_name`.
 
     Args:
         name: the model's name (see :data:`MODELS`).
+        n_records: the size of the collection it will rank, when known: the model as it ranks
+            that collection (:meth:`ScreeningModel.for_records`).
     """
     if not name or name == "default":
         name = default_model_name()
     try:
-        return MODELS[name]
+        model = MODELS[name]
     except KeyError:
         raise MetasiftError(
             f"unknown screening model {name!r}; use one of: {', '.join(MODELS)}."
         ) from None
+    return model if n_records is None else model.for_records(n_records)

@@ -101,8 +101,8 @@ class Corpus:
 def build_corpus(engine: Engine, protocol: Protocol) -> Corpus:
     """Read the screenable records and compute the screening model's features for them."""
     settings = screening_settings(protocol)
-    model = get_model(settings.model)
     pairs = list(iter_screenable(engine))
+    model = get_model(settings.model, len(pairs))
     if not pairs:
         raise MetasiftError(
             "the project has no records to screen; run 'metasift import'.",
@@ -179,9 +179,9 @@ class ScreeningSession:
         self.reviewer = reviewer
         self.stage = stage
         self.settings = screening_settings(protocol)
-        self.model = get_model(self.settings.model)
         self.rule = make_rule(self.settings)
         corpus = corpus or build_corpus(engine, protocol)
+        self.model = get_model(self.settings.model, len(corpus.record_ids))
         self.corpus = corpus
         self.record_ids = corpus.record_ids
         self.records = corpus.records

@@ -90,6 +90,7 @@ def simulate(
     found (the rest follow in file order, all irrelevant), as peers' simulations do by default.
     """
     model = model if isinstance(model, ScreeningModel) else get_model(model)
+    model = model.for_records(len(texts))
     prior = prior or Prior()
     y = np.asarray(labels, dtype=np.int64)
     if len(texts) != len(y):

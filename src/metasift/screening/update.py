@@ -60,8 +60,8 @@ def score_new_records(project: Project, ids: list[int]) -> NewScores:
         ids: the new records' ids; each must be screenable (not a removed duplicate).
     """
     settings = screening_settings(project.protocol)
-    model = get_model(settings.model)
     corpus = build_corpus(project.engine, project.protocol)
+    model = get_model(settings.model, len(corpus.record_ids))
     missing = [rid for rid in ids if rid not in corpus.position]
     if missing:
         raise MetasiftError(

@@ -57,7 +57,7 @@ def apply(job: tuple[str, list[int], int, int]) -> tuple[str, int, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="svm+logistic-bmi/words+stems+mesh")
+    parser.add_argument("--model", default="svm+logistic-bmi/words+stems+mesh+chars")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cache", default=str(OUT / "selection19.json"))

@@ -280,6 +280,21 @@ class TeamScreening:
                 self._release(record_id)
         return stored, None if handed is None else handed.shown, message
 
+    def _check_and_complete(
+        self, conn: Connection, reviewer: str, record_id: int, decision: str, reason: str | None
+    ) -> assignments.Lease | None:
+        """Whether ``reviewer`` may make this decision now (raises when not), and the lease it
+        completes; ``None`` when the record is no longer theirs to decide (sent twice)."""
+        check_decision(
+            conn,
+            self.protocol,
+            record_id=record_id,
+            reviewer=reviewer,
+            decision=decision,
+            reason=reason,
+        )
+        return assignments.complete(conn, record_id, TITLE_ABSTRACT, reviewer, self.slots)
+
     def _store(
         self,
         conn: Connection,
@@ -291,15 +306,7 @@ class TeamScreening:
         note: str | None,
     ) -> bool:
         def guard(conn: Connection) -> tuple[int | None, int | None] | None:
-            check_decision(
-                conn,
-                self.protocol,
-                record_id=record_id,
-                reviewer=reviewer,
-                decision=decision,
-                reason=reason,
-            )
-            lease = assignments.complete(conn, record_id, TITLE_ABSTRACT, reviewer, self.slots)
+            lease = self._check_and_complete(conn, reviewer, record_id, decision, reason)
             return None if lease is None else (lease.rank, lease.model_run_id)
 
         stored = session.store(
@@ -446,15 +453,7 @@ class TeamScreening:
     ) -> bool:
         if screenable_record(conn, record_id) is None:
             raise MetasiftError(f"record {record_id} is not among the records to screen.")
-        check_decision(
-            conn,
-            self.protocol,
-            record_id=record_id,
-            reviewer=reviewer,
-            decision=decision,
-            reason=reason,
-        )
-        lease = assignments.complete(conn, record_id, TITLE_ABSTRACT, reviewer, self.slots)
+        lease = self._check_and_complete(conn, reviewer, record_id, decision, reason)
         if lease is None:
             return False
         add_decision(

@@ -98,6 +98,8 @@ question = "Which rodent models of depression respond to antidepressants?"
 [criteria]
 exclusion_reasons = ["wrong population"]
 [screening]
+# The four word and stem members: the default's character member adds nothing on 28 records.
+model = "svm+logistic-bmi/words+stems+mesh"
 stopping_rule = "consecutive"
 consecutive_irrelevant = 5
 [[sources]]

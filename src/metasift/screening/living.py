@@ -89,7 +89,12 @@ def fit_calibration(scores: np.ndarray, labels: np.ndarray) -> Calibration:
         return value, np.array([float(gap @ scores), float(gap.sum())])
 
     start = np.array([0.0, math.log((positives + 1) / (negatives + 1))])
-    fitted = optimize.minimize(loss, start, jac=True, method="BFGS")
+    # The slope may not be negative: a model whose out-of-fold scores rank the earlier
+    # relevant records below the others tells nothing about the new ones, and at slope 0 every
+    # new record gets the earlier rounds' share of relevant records (all are listed).
+    fitted = optimize.minimize(
+        loss, start, jac=True, method="L-BFGS-B", bounds=[(0.0, None), (None, None)]
+    )
     return Calibration(float(fitted.x[0]), float(fitted.x[1]), len(labels), positives)
 
 

@@ -4,8 +4,9 @@ The suggestions themselves are the extraction stage's
 (:func:`~metasift.extraction.fulltext_stage.suggest_from_fulltext`,
 :func:`~metasift.extraction.stage.review_suggestion`); what this module adds is the review's
 part: only a member who may decide computes or reviews them, a report's values go to its study
-(the smallest record id of its group), and a suggestion is reviewed only through the report
-whose text it was read from. The web reader calls these; so may any other door.
+(the smallest record id of its group), a suggestion is reviewed only through the report whose
+text it was read from, and only once its study is included (:func:`extraction_studies`). The
+web reader calls these; so may any other door.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from metasift.extraction.store import StoredSuggestion
 from metasift.protocol import Protocol
 from metasift.workflow.fulltext import list_reports
 from metasift.workflow.reviewers import require
+from metasift.workflow.state import extraction_studies
 
 
 def study_of_report(engine: Engine, protocol: Protocol, record_id: int) -> int:
@@ -79,8 +81,15 @@ def review_report_suggestion(
             (``value_text``, ``arm``, ``outcome``, ``timepoint``, ``field_name``).
     """
     require(engine, actor, "decide")
-    if suggestion_id not in {s.id for s in fulltext_suggestions(engine, record_id)}:
+    found = {s.id: s for s in fulltext_suggestions(engine, record_id)}
+    if suggestion_id not in found:
         raise ExtractionError(
             f"suggestion {suggestion_id} was not read from the full text of record {record_id}"
+        )
+    if found[suggestion_id].study_id not in extraction_studies(engine, protocol):
+        # Values are extracted from included studies only, as the forms are.
+        raise ExtractionError(
+            f"study {found[suggestion_id].study_id} is not included at full text: include it "
+            "before recording values from its text"
         )
     return review_suggestion(engine, protocol, suggestion_id, action, actor, **options)

@@ -136,6 +136,25 @@ def test_suggestions_are_marked_in_the_text_and_reviewed_beside_it(tmp_path, bro
         after = {s.id: s.status for s in fulltext_suggestions(engine, 2)}
         assert after[p_value.id] == "rejected" and after[size.id] == "accepted"
         assert not [v for v in store.get_values(engine, [2]) if v.field == "p_value"]
+
+        # A mean and SD needs its outcome: said in the panel, nothing recorded.
+        mean = next(s for s in stored if s.field == "statistic" and s.text_source == "Abstract")
+        page.locator(f"#suggestion-{mean.id}").get_by_role("button", name="Accept").click()
+        panel.locator("[role=status]", has_text="Not recorded").wait_for()
+        assert "outcome" in panel.locator("[role=status]").inner_text()
+        assert page.locator(f"#suggestion-{mean.id} form").count() == 1
+
+        # Edit: the value given is recorded instead, with the same provenance.
+        sub = next(s for s in stored if s.field == "sample_size" and s.value == 41)
+        edited = page.locator(f"#suggestion-{sub.id}")
+        edited.locator("summary", has_text="Edit").click()
+        edited.get_by_label("Value").fill("40")
+        edited.get_by_role("button", name="Record this value").click()
+        panel.locator("[role=status]", has_text="Recorded as edited").wait_for()
+        values = [v for v in store.get_values(engine, [2], "ben") if v.field == "sample_size"]
+        assert [v.value for v in values] == [40]
+        assert values[0].source_detail["suggestion"]["suggestion_id"] == sub.id
+        assert {s.id: s.status for s in fulltext_suggestions(engine, 2)}[sub.id] == "edited"
         context.close()
 
         # A PDF's suggestions say their page and open the PDF there, in the frame.

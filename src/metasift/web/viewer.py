@@ -15,6 +15,7 @@ section the suggestion names) and links a PDF's to its page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -104,14 +105,16 @@ def shown_value(field: str, value: Any) -> str:
     return ", ".join(f"{k} {x}" for k, x in v.items())
 
 
-def suggestion_panel(ctx: Ctx, record_id: int, text: Any, message: str = "") -> dict[str, Any]:
+def suggestion_panel(
+    ctx: Ctx, record_id: int, texts: Sequence[Any], message: str = ""
+) -> dict[str, Any]:
     """What the suggestions panel shows: each suggestion of the report's text with where it
     comes from, and whether this reader may review them.
 
     Args:
         ctx: the request.
         record_id: the report.
-        text: the stored text shown (None when the report has none).
+        texts: the report's stored texts, oldest first (none when it has none).
         message: what the last action did, or why it failed.
     """
     from metasift.extraction import fulltext_suggestions
@@ -119,7 +122,11 @@ def suggestion_panel(ctx: Ctx, record_id: int, text: Any, message: str = "") -> 
     from metasift.fulltext.files import PDF
     from metasift.workflow.text_suggestions import study_of_report
 
-    found = fulltext_suggestions(ctx.engine, record_id) if text is not None else []
+    found = fulltext_suggestions(ctx.engine, record_id) if texts else []
+    # The text the suggestions were read from (a JATS one before a PDF), which need not be
+    # the one shown.
+    sha = found[0].fulltext_sha256 if found else None
+    text = next((t for t in texts if t.sha256 == sha), texts[-1] if texts else None)
     names: list[str] = []
     if found and text.media_type != PDF:
         # The nth part of a name is the nth element of that data-section in the rendered text.
@@ -133,7 +140,7 @@ def suggestion_panel(ctx: Ctx, record_id: int, text: Any, message: str = "") -> 
                 "s": s,
                 "label": FIELD_NAMES.get(s.field, s.field.replace("_", " ")),
                 "shown": shown_value(s.field, s.value),
-                "final": shown_value(s.field, s.final_value) if s.final_value else "",
+                "final": "" if s.final_value is None else shown_value(s.field, s.final_value),
                 "page": page if page and page.isdigit() else None,
                 "occurrence": names[:index].count(s.text_source) if names else 0,
                 "hint": EDIT_HINTS.get(s.field, ""),
@@ -194,7 +201,7 @@ def add_viewer_routes(app: FastAPI, served: Served) -> None:
             rob=rob_forms(ctx, study_id) if extracting else [],
             back=back,
             **_decision_values(ctx, report),
-            **suggestion_panel(ctx, record_id, text),
+            **suggestion_panel(ctx, record_id, report.texts),
         )
 
     @app.get("/p/{slug}/fulltext/{record_id}/file/{sha256}")
@@ -260,8 +267,7 @@ def add_viewer_routes(app: FastAPI, served: Served) -> None:
                 f"/p/{ctx.served.slug}/fulltext/{record_id}/read#suggestions", status_code=303
             )
         report, _ = _report(ctx, record_id)
-        text = report.texts[-1] if report.texts else None
-        values = suggestion_panel(ctx, record_id, text, message)
+        values = suggestion_panel(ctx, record_id, report.texts, message)
         return served.page("_suggestions.html", ctx, record_id=record_id, **values)
 
     @app.post("/p/{slug}/fulltext/{record_id}/suggest", response_class=HTMLResponse)

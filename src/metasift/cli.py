@@ -2225,13 +2225,10 @@ def fulltext_suggest(
 
     from metasift.extraction.fulltext_stage import suggest_from_fulltext
     from metasift.project import Project
-    from metasift.workflow.fulltext import list_reports
+    from metasift.workflow.text_suggestions import study_of_report
 
     with Project.open(project) as proj:
-        study = next(
-            (r.study_id for r in list_reports(proj.engine, proj.protocol) if r.record_id == record),
-            record,
-        )
+        study = study_of_report(proj.engine, proj.protocol, record)
         found = suggest_from_fulltext(proj.engine, proj.root, record, study_id=study)
     if as_json:
         out = {

@@ -6,10 +6,16 @@ A PDF is shown by the browser's own viewer, in a frame whose source is
 store holds for that report, and the file is found by the checksum alone
 (:class:`~metasift.fulltext.FileStore`), never by anything else from the URL. A JATS article is
 rendered to inert HTML by :func:`~metasift.fulltext.jats_html`.
+
+Beside the text, the extraction suggestions read from it (:func:`suggestion_panel`): computed
+and reviewed through :mod:`metasift.workflow.text_suggestions`, which holds the rule of who
+may; the page marks each one's sentence in a JATS article (``viewer.js``, by text search in the
+section the suggestion names) and links a PDF's to its page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,6 +34,23 @@ PDF_HEADERS = {
     "Cache-Control": "private",
 }
 MAX_KEYED_REASONS = 9  # keys 1-9
+FIELD_NAMES = {
+    "sample_size": "Sample size",
+    "arm_size": "Group size",
+    "statistic": "Mean and SD",
+    "effect": "Effect estimate",
+    "p_value": "P value",
+    "follow_up": "Follow-up",
+}
+# What an edit takes, by field (the CLI's --value): said beside the value box.
+EDIT_HINTS = {
+    "effect": "effect=…,se=… on the pooled scale",
+    "statistic": "mean=…,sd=…,n=…",
+    "follow_up": "e.g. 12 weeks",
+}
+# Fields whose value belongs to an arm or an outcome of the form.
+NEEDS_ARM = ("arm_size", "statistic")
+NEEDS_OUTCOME = ("effect", "statistic")
 
 
 def _report(ctx: Ctx, record_id: int) -> tuple[Any, list[int]]:
@@ -49,6 +72,88 @@ def _decision_values(ctx: Ctx, report: Any, message: str = "") -> dict[str, Any]
         "reasons": list(ctx.protocol.criteria.exclusion_reasons),
         "keyed": MAX_KEYED_REASONS,
         "message": message,
+    }
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def shown_value(field: str, value: Any) -> str:
+    """A suggested value as a reader reads it: "HR 0.84 (95% CI 0.74 to 0.95)", "57.1 ± 12.2".
+
+    Args:
+        field: the suggestion's field.
+        value: its value as stored.
+    """
+    if not isinstance(value, dict):
+        return _number(value)
+    v = {k: _number(x) for k, x in value.items() if x is not None}
+    if field == "effect":
+        ci = f" (95% CI {v['lower']} to {v['upper']})" if "lower" in v and "upper" in v else ""
+        return f"{v.get('measure', '')} {v.get('estimate', '')}{ci}".strip()
+    if field == "arm_size":
+        return f"n = {v.get('n', '')}" + (f" ({value['group']})" if value.get("group") else "")
+    if field == "follow_up":
+        span = v["low"] if v.get("low") == v.get("high") else f"{v.get('low')}–{v.get('high')}"
+        return f"{span} {v.get('unit', '')}".strip()
+    if field == "p_value":
+        return f"P {v.get('op', '=')} {v.get('value', '')}"
+    if field == "statistic" and "mean" in v:
+        spread = f" ± {v['sd']} (SD)" if "sd" in v else f" ± {v['se']} (SE)" if "se" in v else ""
+        return f"{v['mean']}{spread}" + (f", n = {v['n']}" if "n" in v else "")
+    return ", ".join(f"{k} {x}" for k, x in v.items())
+
+
+def suggestion_panel(
+    ctx: Ctx, record_id: int, texts: Sequence[Any], message: str = ""
+) -> dict[str, Any]:
+    """What the suggestions panel shows: each suggestion of the report's text with where it
+    comes from, and whether this reader may review them.
+
+    Args:
+        ctx: the request.
+        record_id: the report.
+        texts: the report's stored texts, oldest first (none when it has none).
+        message: what the last action did, or why it failed.
+    """
+    from metasift.extraction import fulltext_suggestions
+    from metasift.fulltext import text_parts
+    from metasift.fulltext.files import PDF
+    from metasift.workflow.text_suggestions import study_of_report
+
+    found = fulltext_suggestions(ctx.engine, record_id) if texts else []
+    # The text the suggestions were read from (a JATS one before a PDF), which need not be
+    # the one shown.
+    sha = found[0].fulltext_sha256 if found else None
+    text = next((t for t in texts if t.sha256 == sha), texts[-1] if texts else None)
+    names: list[str] = []
+    if found and text.media_type != PDF:
+        # The nth part of a name is the nth element of that data-section in the rendered text.
+        names = [name for name, _ in text_parts(ctx.served.project.root, text)]
+    items = []
+    for s in found:
+        index = s.part_index if s.part_index is not None else 0
+        page = s.text_source.removeprefix("page ") if text.media_type == PDF else None
+        items.append(
+            {
+                "s": s,
+                "label": FIELD_NAMES.get(s.field, s.field.replace("_", " ")),
+                "shown": shown_value(s.field, s.value),
+                "final": "" if s.final_value is None else shown_value(s.field, s.final_value),
+                "page": page if page and page.isdigit() else None,
+                "occurrence": names[:index].count(s.text_source) if names else 0,
+                "hint": EDIT_HINTS.get(s.field, ""),
+                "needs_arm": s.field in NEEDS_ARM,
+                "needs_outcome": s.field in NEEDS_OUTCOME,
+            }
+        )
+    study_id = study_of_report(ctx.engine, ctx.protocol, record_id)
+    return {
+        "suggestions": items,
+        "suggestions_text": text,
+        "may_review": ctx.user.can_decide and study_id in included_studies(ctx),
+        "suggestions_message": message,
     }
 
 
@@ -96,6 +201,7 @@ def add_viewer_routes(app: FastAPI, served: Served) -> None:
             rob=rob_forms(ctx, study_id) if extracting else [],
             back=back,
             **_decision_values(ctx, report),
+            **suggestion_panel(ctx, record_id, report.texts),
         )
 
     @app.get("/p/{slug}/fulltext/{record_id}/file/{sha256}")
@@ -154,3 +260,70 @@ def add_viewer_routes(app: FastAPI, served: Served) -> None:
         response = served.page("_ft_decision.html", ctx, **_decision_values(ctx, report, said))
         response.headers["HX-Trigger"] = "decided"
         return response
+
+    def panel(request: Request, ctx: Ctx, record_id: int, message: str) -> Response:
+        if not is_htmx(request):
+            return RedirectResponse(
+                f"/p/{ctx.served.slug}/fulltext/{record_id}/read#suggestions", status_code=303
+            )
+        report, _ = _report(ctx, record_id)
+        values = suggestion_panel(ctx, record_id, report.texts, message)
+        return served.page("_suggestions.html", ctx, record_id=record_id, **values)
+
+    @app.post("/p/{slug}/fulltext/{record_id}/suggest", response_class=HTMLResponse)
+    def suggest_here(request: Request, slug: str, record_id: int, form: Posted) -> Response:
+        """Suggestions computed from the report's full text (as 'metasift fulltext suggest')."""
+        from metasift.workflow.text_suggestions import suggest_report
+
+        ctx = served.writer(request, slug, form)
+        _report(ctx, record_id)
+        found = suggest_report(
+            ctx.engine, ctx.protocol, ctx.served.project.root, record_id, ctx.user.name
+        )
+        return panel(request, ctx, record_id, f"{found.added} suggestions found in the text.")
+
+    @app.post(
+        "/p/{slug}/fulltext/{record_id}/suggestions/{suggestion_id}",
+        response_class=HTMLResponse,
+    )
+    def review_here(
+        request: Request, slug: str, record_id: int, suggestion_id: int, form: Posted
+    ) -> Response:
+        """A suggestion accepted, edited (with the value given) or rejected beside the text."""
+        from metasift.errors import ExtractionError
+        from metasift.workflow.text_suggestions import review_report_suggestion
+
+        ctx = served.writer(request, slug, form)
+        _report(ctx, record_id)
+
+        def given(name: str) -> str | None:
+            value = form.get(name)
+            return value.strip() or None if isinstance(value, str) else None
+
+        action = given("review") or ""
+        try:
+            done = review_report_suggestion(
+                ctx.engine,
+                ctx.protocol,
+                record_id,
+                suggestion_id,
+                action,
+                ctx.user.name,
+                value_text=given("value") if action == "edit" else None,
+                arm=given("arm"),
+                outcome=given("outcome"),
+                timepoint=given("timepoint"),
+            )
+        except ExtractionError as exc:
+            if not is_htmx(request):
+                raise
+            # Said in the panel, beside the suggestion, so that the reviewer can correct it.
+            return panel(request, ctx, record_id, f"Not recorded: {exc.for_web()}")
+        said = {"accepted": "Accepted", "edited": "Recorded as edited", "rejected": "Rejected"}
+        return panel(
+            request,
+            ctx,
+            record_id,
+            f"{said.get(done.status, done.status)}: "
+            f"{FIELD_NAMES.get(done.field, done.field)} from {done.text_source}.",
+        )

@@ -12,8 +12,10 @@ Entry points: :func:`review_state` (where the review stands: PRISMA counts, stag
 :func:`set_location`, :func:`mark_not_retrieved` and :func:`group_reports` (full text);
 :func:`report_status`, :func:`full_text_outcome` and :func:`exclusion_reason` (where each
 report stands: PRISMA's boxes and the report's lists of included, excluded and awaiting
-studies); :func:`extraction_studies`; :func:`add_note`, :func:`add_label`, :func:`set_highlight`
-(notes, labels and highlight terms, with the rule of who may write them);
+studies); :func:`extraction_studies`; :func:`suggest_report` and
+:func:`review_report_suggestion` (extraction suggestions from a report's full text, with the
+rule of who may); :func:`add_note`, :func:`add_label`, :func:`set_highlight` (notes, labels
+and highlight terms, with the rule of who may write them);
 :func:`screening_progress` (the screening dashboard's figures); :class:`TeamScreening` (who
 screens which record next, with leases, in the browser and the terminal); :func:`run_update`
 (a living review's update: new searches as a round of their own, de-duplicated and scored).
@@ -87,5 +89,6 @@ __all__, __getattr__, __dir__ = attach(
         "require",
     ],
     state=["ReviewState", "extraction_studies", "review_state"],
+    text_suggestions=["review_report_suggestion", "study_of_report", "suggest_report"],
     update=["UpdateResult", "run_update", "update_windows"],
 )

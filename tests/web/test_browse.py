@@ -376,3 +376,50 @@ def test_browser_search_on_both_databases(tmp_path, db_url):
         assert _ids(ana.get("/p/both/records", params={"q": "atopic derm"}).text) == [1, 8, 9]
         exported = ana.get("/p/both/records/export.csv", params={"q": '"bone marrow"'}).text
         assert [r["record_id"] for r in csv.DictReader(io.StringIO(exported))] == ["8"]
+
+
+def _label(root, labels: dict[str, list[int]]) -> None:
+    from metasift.workflow.annotations import add_label, add_note
+
+    with Project.open(root) as project:
+        for label, ids in labels.items():
+            for record_id in ids:
+                add_label(project.engine, record_id, label, "ana")
+        add_note(project.engine, 2, "ana", "Mice only; ask ben about the model.")
+
+
+def test_browser_filters_by_label_on_both_databases(tmp_path, db_url):
+    root = make_project(tmp_path / "lab", "Labelled review", db_url)
+    _label(root, {"animal study": [1, 2, 8], "ask the team": [8, 2, 9]})
+    with start_server([root]) as server:
+        ana = server.login("ana")
+        page = ana.get("/p/lab/records").text
+        # The project's labels are offered, and each record's labels are listed with it.
+        assert "<option>animal study</option><option>ask the team</option>" in page
+        row = re.search(r'<tr id="record-2">.*?</tr>', page, re.S).group(0)
+        assert "<td>animal study; ask the team</td>" in row
+        one = ana.get("/p/lab/records", params={"label": "animal study"}).text
+        assert _ids(one) == [1, 2, 8]
+        assert "<option selected>animal study</option>" in one
+        both = {"label": ["animal study", "ask the team"]}
+        assert _ids(ana.get("/p/lab/records", params=both).text) == [2, 8]
+        searched = {"q": "atopic derm", "label": "ask the team"}
+        assert _ids(ana.get("/p/lab/records", params=searched).text) == [8, 9]
+        assert _ids(ana.get("/p/lab/records", params={"label": "nobody's"}).text) == []
+        # Paging and the export links keep every label chosen.
+        paged = ana.get("/p/lab/records", params={**both, "per_page": 1}).text
+        nxt = re.search(r'href="\?([^"]+)" rel="next"', paged).group(1).replace("&amp;", "&")
+        assert "label=animal+study&label=ask+the+team" in nxt
+        assert "export.csv?label=animal+study&amp;label=ask+the+team" in paged
+        # The exports hold the same records as the page.
+        exported = ana.get("/p/lab/records/export.csv", params=both).text
+        rows = list(csv.DictReader(io.StringIO(exported)))
+        assert [int(r["record_id"]) for r in rows] == [2, 8]
+        assert rows[0]["labels"] == "animal study; ask the team"
+        ris = rispy.loads(ana.get("/p/lab/records/export.ris", params=both).text)
+        assert [e["title"] for e in ris] == [PSORIASIS, rows[1]["title"]]
+        # A record's page shows its labels and notes.
+        record = ana.get("/p/lab/records/2").text
+        assert "animal study; ask the team" in record
+        assert "Mice only; ask ben about the model." in record
+        assert "No labels." in ana.get("/p/lab/records/3").text

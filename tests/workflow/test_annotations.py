@@ -12,6 +12,8 @@ from metasift.workflow.annotations import (
     add_label,
     add_note,
     highlights_of,
+    labelled_ids,
+    labels_of,
     labels_on,
     notes_on,
     project_labels,
@@ -45,6 +47,22 @@ def test_members_who_decide_write_notes_and_labels(engine):
         add_note(engine, 1, "vic", "viewers only read")
     with pytest.raises(ReviewError, match="does not exist"):
         add_label(engine, 999, "x", "rita")
+
+
+def test_records_by_their_labels(engine):
+    for record_id, label in [(3, "animal"), (1, "animal"), (1, "ask"), (3, "ask"), (5, "ask")]:
+        add_label(engine, record_id, label, "rita")
+    assert labels_of(engine, [1, 2, 3, 5]) == {
+        1: ["animal", "ask"],
+        3: ["animal", "ask"],
+        5: ["ask"],
+    }
+    assert labelled_ids(engine, ["animal"]) == {1, 3}
+    # Every label named must be on the record; names are read as add_label keeps them.
+    assert labelled_ids(engine, [" ask ", "animal", "animal"]) == {1, 3}
+    assert labelled_ids(engine, ["ask", "nobody's"]) == set()
+    with pytest.raises(ReviewError, match="choose a label"):
+        labelled_ids(engine, [" "])
 
 
 def test_highlight_terms_are_each_reviewers_own(engine):

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from metasift.web.app import Served
+from metasift.workflow import annotations
 from metasift.workflow.browse import (
     DECISION_FILTERS,
     PER_PAGE,
@@ -37,6 +38,7 @@ CSV_COLUMNS = (
     "decision",
     "reason",
     "votes",
+    "labels",
     "keywords",
     "abstract",
 )
@@ -50,6 +52,7 @@ def _filters(request: Request) -> BrowseFilters:
         decision=q.get("decision", ""),
         reviewer=q.get("reviewer", ""),
         source=q.get("source", ""),
+        labels=tuple(dict.fromkeys(v.strip() for v in q.getlist("label") if v.strip())),
     )
 
 
@@ -61,9 +64,10 @@ def _query(filters: BrowseFilters, **more: object) -> str:
         "decision": filters.decision,
         "reviewer": filters.reviewer,
         "source": filters.source,
+        "label": list(filters.labels),
         **more,
     }
-    return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+    return urlencode({k: v for k, v in values.items() if v not in ("", None, [])}, doseq=True)
 
 
 def _csv_rows(rows: Iterator[BrowseRow], stage: str) -> Iterator[str]:
@@ -89,6 +93,7 @@ def _csv_rows(rows: Iterator[BrowseRow], stage: str) -> Iterator[str]:
                 "decision": (v.decision or "") if v else "",
                 "reason": (v.reason or "") if v else "",
                 "votes": "; ".join(f"{k}: {d}" for k, d in v.votes.items()) if v else "",
+                "labels": "; ".join(row.labels),
                 "keywords": "; ".join(rec.keywords),
                 "abstract": rec.abstract,
             }
@@ -170,4 +175,6 @@ def add_routes(app: FastAPI, served: Served) -> None:
             record=found[record_id],
             seen=seen,
             stage_names=STAGE_NAMES,
+            labels=annotations.labels_on(ctx.engine, record_id),
+            notes=annotations.notes_on(ctx.engine, record_id),
         )

@@ -33,6 +33,8 @@ __all__, __getattr__, __dir__ = attach(
         "add_label",
         "add_note",
         "highlights_of",
+        "labelled_ids",
+        "labels_of",
         "labels_on",
         "notes_on",
         "project_labels",

@@ -180,6 +180,48 @@ def labels_on(engine: Engine, record_id: int) -> list[str]:
         )
 
 
+def labels_of(engine: Engine, ids: list[int]) -> dict[int, list[str]]:
+    """The labels on each record of ``ids`` that carries any, in the order they were added
+    (what a list of records shows beside each).
+
+    Args:
+        engine: the project store.
+        ids: the records, read a thousand at a time.
+    """
+    found: dict[int, list[str]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 1000):
+            query = (
+                sa.select(record_labels.c.record_id, record_labels.c.label)
+                .where(record_labels.c.record_id.in_(ids[start : start + 1000]))
+                .order_by(record_labels.c.id)
+            )
+            for row in conn.execute(query):
+                found.setdefault(row.record_id, []).append(row.label)
+    return found
+
+
+def labelled_ids(engine: Engine, labels: list[str]) -> set[int]:
+    """The records that carry every one of ``labels`` (names as :func:`add_label` keeps them).
+
+    Args:
+        engine: the project store.
+        labels: the labels a record must carry; at least one.
+    """
+    wanted = sorted({" ".join(label.split()) for label in labels} - {""})
+    if not wanted:
+        raise ReviewError("choose a label to filter by.")
+    query = (
+        sa.select(record_labels.c.record_id)
+        .where(record_labels.c.label.in_(wanted))
+        .group_by(record_labels.c.record_id)
+        # A record carries a label at most once (uq_record_labels_record_id).
+        .having(sa.func.count() == len(wanted))
+    )
+    with engine.connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
 def project_labels(engine: Engine) -> list[str]:
     """Every label in use in the project, by name (offered when labelling a record)."""
     with engine.connect() as conn:

@@ -2,7 +2,8 @@
 
 The text search is the store's (:func:`metasift.store.records.find_record_ids`); the filters
 on decisions read :func:`~metasift.workflow.decisions.visible_decisions`, so that a blind
-reviewer finds records by their own votes only, never by the others'. The web app's browser
+reviewer finds records by their own votes only, never by the others'; the filter on labels
+reads :func:`~metasift.workflow.annotations.labelled_ids`. The web app's browser
 and its CSV and RIS exports call :func:`browse` and :func:`browse_records`.
 """
 
@@ -19,6 +20,7 @@ from metasift.protocol import Protocol
 from metasift.records.model import Record
 from metasift.store.records import find_record_ids, records_by_id
 from metasift.store.schema import imports
+from metasift.workflow.annotations import labelled_ids, labels_of, project_labels
 from metasift.workflow.counts import import_source
 from metasift.workflow.decisions import FULL_TEXT, STAGES, TITLE_ABSTRACT, Verdict
 from metasift.workflow.decisions import visible_decisions as _visible
@@ -47,6 +49,7 @@ class BrowseFilters:
         decision: one of :data:`DECISION_FILTERS`, or empty.
         reviewer: records this reviewer decided at ``stage`` (as far as the viewer may see).
         source: the source an import is reported under (its database, else its file name).
+        labels: labels a record must carry, every one of them; empty: any record.
     """
 
     text: str = ""
@@ -54,6 +57,7 @@ class BrowseFilters:
     decision: str = ""
     reviewer: str = ""
     source: str = ""
+    labels: tuple[str, ...] = ()
 
     def check(self) -> None:
         """Refuse values no filter knows (:class:`~metasift.errors.ReviewError`)."""
@@ -65,12 +69,14 @@ class BrowseFilters:
 
 @dataclass(frozen=True)
 class BrowseRow:
-    """One record as the browser lists it, with its verdict at the filter's stage."""
+    """One record as the browser lists it, with its verdict at the filter's stage and its
+    labels."""
 
     record_id: int
     record: Record
     source: str
     verdict: Verdict | None
+    labels: tuple[str, ...] = ()
 
 
 @dataclass
@@ -83,6 +89,7 @@ class BrowsePage:
     per_page: int
     sources: list[str] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -122,6 +129,9 @@ def matching_ids(
     if filters.source:
         import_ids = [i for i, name in sources.items() if name == filters.source]
     ids = find_record_ids(engine, text=filters.text, import_ids=import_ids)
+    if filters.labels:
+        carrying = labelled_ids(engine, list(filters.labels))
+        ids = [i for i in ids if i in carrying]
     seen = _visible(engine, protocol, viewer, filters.stage)
     if filters.reviewer:
         ids = [i for i in ids if i in seen and filters.reviewer in seen[i].votes]
@@ -161,8 +171,11 @@ def _rows(
 ) -> list[BrowseRow]:
     recs = records_by_id(engine, ids)
     origin = _import_of(engine, ids)
+    labels = labels_of(engine, ids)
     return [
-        BrowseRow(i, recs[i], sources.get(origin.get(i, -1), ""), seen.get(i))
+        BrowseRow(
+            i, recs[i], sources.get(origin.get(i, -1), ""), seen.get(i), tuple(labels.get(i, ()))
+        )
         for i in ids
         if i in recs
     ]
@@ -200,6 +213,7 @@ def browse(
         per_page=per_page,
         sources=sorted(set(sources.values())),
         reviewers=[m.name for m in list_reviewers(engine)],
+        labels=project_labels(engine),
     )
 
 

@@ -16,6 +16,7 @@ from metasift.errors import MetasiftError
 from metasift.protocol import Protocol
 from metasift.screening.models import get_model
 from metasift.screening.scoring import ProjectModel, train_project_model
+from metasift.screening.session import no_records_to_screen
 from metasift.screening.settings import screening_settings
 from metasift.screening.store import relevance_labels
 from metasift.store.records import iter_screenable
@@ -34,7 +35,7 @@ def project_model(engine: Engine, protocol: Protocol) -> ProjectModel:
     settings = screening_settings(protocol)
     pairs = list(iter_screenable(engine))
     if not pairs:
-        raise MetasiftError("the project has no records to screen; run 'metasift import'.")
+        raise no_records_to_screen()
     position = {rid: i for i, (rid, _) in enumerate(pairs)}
     relevance = relevance_labels(engine)
     labels = {position[r]: label for r, label in relevance.items() if r in position}

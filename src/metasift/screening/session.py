@@ -98,17 +98,21 @@ class Corpus:
     cold_scores: np.ndarray | None
 
 
+def no_records_to_screen() -> MetasiftError:
+    """The error of a project with no records to screen, worded for the terminal and the web."""
+    return MetasiftError(
+        "the project has no records to screen; run 'metasift import'.",
+        web="the project has no records to screen yet: an owner imports them on the Import page.",
+    )
+
+
 def build_corpus(engine: Engine, protocol: Protocol) -> Corpus:
     """Read the screenable records and compute the screening model's features for them."""
     settings = screening_settings(protocol)
     pairs = list(iter_screenable(engine))
     model = get_model(settings.model, len(pairs))
     if not pairs:
-        raise MetasiftError(
-            "the project has no records to screen; run 'metasift import'.",
-            web="the project has no records to screen yet: an owner imports them on the "
-            "Import page.",
-        )
+        raise no_records_to_screen()
     record_ids = [rid for rid, _ in pairs]
     records = [r for _, r in pairs]
     texts = record_texts(records, model.text_fields)

@@ -28,7 +28,13 @@ from metasift.errors import MetasiftError
 from metasift.protocol import Protocol
 from metasift.records.model import Record
 from metasift.screening.learner import Proposal, RetrainProcess
-from metasift.screening.session import Corpus, ScreeningSession, build_corpus, quick_terms
+from metasift.screening.session import (
+    Corpus,
+    ScreeningSession,
+    build_corpus,
+    no_records_to_screen,
+    quick_terms,
+)
 from metasift.screening.settings import screening_settings
 from metasift.screening.store import add_decision, add_model_run, retract_last, title_order
 from metasift.store.records import screenable_clause, screenable_record
@@ -490,6 +496,8 @@ class TeamScreening:
             if not candidates:
                 if self._held_by_others(conn, reviewer):
                     break  # they may come back to this reviewer: say so
+                if conn.execute(sa.select(records.c.id).where(screenable_clause())).first() is None:
+                    raise no_records_to_screen()
                 return None
             for record_id in candidates:
                 if record_id in tried:

@@ -236,8 +236,7 @@ register(
         text_fields=("title", "abstract", "mesh"),
         description="svm+logistic-bmi twice, on word 1-2-grams and on their stems (two TF-IDF "
         "matrices, four members, standardised scores averaged), reading MeSH headings too "
-        "where the records have them; chosen by benchmarks/screening_selection.py "
-        "(leave one collection out over 19 labelled reviews, against ASReview side by side)",
+        "where the records have them; the default before the character member was added",
     )
 )
 

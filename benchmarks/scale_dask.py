@@ -9,7 +9,9 @@ Donners_2021, every record decided), frozen as ``metasift score`` freezes a proj
 
 For each size:
 - single process: :func:`score_shards` without a client, in a fresh process of its own
-  (its peak RSS is the single-process memory);
+  (its peak RSS is the single-process memory), on every shard or, with --single-shards K, on
+  the first K (at 10M records the whole would take the single process hours; its rate per
+  CPU second, measured just before the Dask runs under the same load, is the reference);
 - Dask: a local cluster of W worker processes (one thread each) for each W in --workers,
   started afresh, scoring every shard; peak RSS is read from each worker at the end.
 Throughput per core is given two ways: records per wall second divided by min(W, cores), and
@@ -37,8 +39,7 @@ per-worker peak, since it depends on the batch, not on the number of records.
 
     .venv/bin/python benchmarks/scale_dask.py --sizes 1000000 --workers 1 2 3 4
 
-The runs made so far (40k, 160k and 1M records; 5M and 10M not yet) and their figures are in
-README.md, "At PubMed scale, on Dask".
+The runs made and their figures are in README.md, "At PubMed scale, on Dask".
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from rich.console import Console
 from rich.table import Table
 
 from metasift.records.model import Record
-from metasift.records.shards import ROWS_PER_SHARD, write_shards
+from metasift.records.shards import ROWS_PER_SHARD, shard_rows, write_shards
 from metasift.scale import dask_client
 from metasift.screening.model_file import save_model
 from metasift.screening.models import get_model
@@ -198,6 +199,13 @@ def main() -> None:
     parser.add_argument("--shard-rows", type=int, default=ROWS_PER_SHARD)
     parser.add_argument("--dedup", type=int, default=0, help="unique records for dedup (0: no)")
     parser.add_argument("--no-single", action="store_true", help="skip the single process")
+    parser.add_argument(
+        "--single-shards",
+        type=int,
+        default=0,
+        help="the single process scores only the first K shards (0: all), a same-time "
+        "reference for sizes that would take it hours",
+    )
     parser.add_argument("--scratch", type=Path, default=None, help="folder for the shards")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
@@ -229,15 +237,17 @@ def main() -> None:
             shard_bytes = sum(p.stat().st_size for p in shards) / n
             single_cpu_rate = None
             if not args.no_single:
-                seconds, peak, cpu = single_process(model_file, shards, folder / "out-single")
-                single_cpu_rate = n / cpu
+                some = shards[: args.single_shards or len(shards)]
+                m = sum(shard_rows(s) for s in some)
+                seconds, peak, cpu = single_process(model_file, some, folder / "out-single")
+                single_cpu_rate = m / cpu
                 best = max(best, single_cpu_rate)
                 results.add_row(
-                    f"{n:,}",
+                    f"{m:,}",
                     "one process",
                     f"{seconds:.1f}",
-                    f"{n / seconds:,.0f}",
-                    f"{n / seconds:,.0f}",
+                    f"{m / seconds:,.0f}",
+                    f"{m / seconds:,.0f}",
                     f"{cpu:.1f}",
                     f"{single_cpu_rate:,.0f}",
                     "1.00",

@@ -22,8 +22,9 @@ FT_CONFLICTS = "full-text conflicts to resolve"
 TITLE_ABSTRACT_PENDING = (AWAITING_SCREENING, TA_CONFLICTS, AWAITING_SECOND)
 FULL_TEXT_PENDING = (AWAITING_FULL_TEXT, FT_CONFLICTS)
 # The box of an updated review's reports that its previous version left to classify; they join
-# "Reports sought for retrieval" (PRISMA 2020 lets a diagram add such a box; Cochrane calls
-# them "awaiting classification").
+# "Reports sought for retrieval". The template for updated reviews has no box for them (it
+# counts the new searches' records only), so the diagram adds one; Cochrane reviews call such
+# reports "awaiting classification".
 CARRIED_LABEL = "Reports awaiting classification in previous version of review"
 
 

@@ -101,6 +101,10 @@ def test_the_studies_of_a_previous_version_are_not_screened_again(tmp_path, monk
     with Project.open(project) as proj:
         assert len(screenable_ids(proj.engine)) == 6
     counts = json.loads(run("prisma", "-p", project, "--json", "--draft"))
-    assert counts["previous_version"] == {"studies": 102, "reports": 102}
+    assert counts["previous_version"] == {
+        "studies": 102,
+        "reports": 102,
+        "reports_carried_over": 0,
+    }
     assert counts["identification"]["databases"] == {"PubMed": 6}
     assert counts["total_studies"] == 102

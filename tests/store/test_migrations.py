@@ -44,3 +44,18 @@ def test_import_details_downgrade_and_upgrade_again(db_url):
     engine.dispose()
     assert IMPORT_DETAILS <= _columns(engine, "imports")
     engine.dispose()
+
+
+def test_round_reports_downgrade_and_upgrade_again(db_url):
+    engine = create_db_engine(db_url)
+    migrate(engine)
+    assert "settled_reports" in _columns(engine, "rounds")
+    config = alembic_config(engine)
+    command.downgrade(config, "0019_round_reports-1")
+    engine.dispose()
+    assert {"number", "windows"} <= _columns(engine, "rounds")
+    assert "settled_reports" not in _columns(engine, "rounds")
+    command.upgrade(config, "heads")
+    engine.dispose()
+    assert "settled_reports" in _columns(engine, "rounds")
+    engine.dispose()

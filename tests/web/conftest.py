@@ -6,7 +6,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +97,49 @@ class Server:
 
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def reader_project(
+    root: Path, title: str, texts: dict[int, Path], *, included: Iterable[int] = ()
+) -> Path:
+    """A project (:func:`make_project`, one reviewer a record) whose records ``texts`` names
+    passed title/abstract screening with their full texts attached; those in ``included`` are
+    included at full text too. For the pages that show a report's text."""
+    from metasift.workflow import decisions as wd
+    from metasift.workflow.fulltext import attach_report
+
+    root = make_project(root, title, None, reviewers=1)
+    with Project.open(root) as p:
+        for rid in texts:
+            wd.decide(p.engine, p.protocol, record_id=rid, reviewer="ana", decision="include")
+        for rid, path in texts.items():
+            attach_report(p.engine, p.protocol, root, rid, path, "ana")
+        for rid in included:
+            wd.decide(
+                p.engine,
+                p.protocol,
+                record_id=rid,
+                reviewer="ana",
+                decision="include",
+                stage=wd.FULL_TEXT,
+            )
+    return root
+
+
+def browser_login(browser, server: Server, name: str, errors: list[str]):
+    """A new Chromium context with ``name`` logged in: (context, page). The page's console
+    errors and uncaught exceptions go to ``errors``."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto("/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    return context, page
 
 
 @contextmanager

@@ -15,12 +15,10 @@ import time
 import pytest
 
 from metasift.extraction import drafts, store
-from metasift.project import Project
 from metasift.workflow import decisions as wd
 from metasift.workflow.decisions import FULL_TEXT
-from metasift.workflow.fulltext import attach_report
 from tests.fulltext.conftest import FIXTURES as TEXTS
-from tests.web.conftest import PASSWORD, make_project, start_server
+from tests.web.conftest import browser_login, reader_project, start_server
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 PDF, JATS = TEXTS / "pone.0000217.pdf", TEXTS / "1472-6831-8-11.nxml"
@@ -28,36 +26,8 @@ PDF, JATS = TEXTS / "pone.0000217.pdf", TEXTS / "1472-6831-8-11.nxml"
 
 def _project(tmp_path, *, included: bool):
     """Records 1 (a PDF) and 2 (a JATS article) at full text; 1 included there if asked."""
-    root = make_project(tmp_path / "forms", "Forms review", None, reviewers=1)
-    with Project.open(root) as p:
-        for rid in (1, 2):
-            wd.decide(p.engine, p.protocol, record_id=rid, reviewer="ana", decision="include")
-        attach_report(p.engine, p.protocol, root, 1, PDF, "ana")
-        attach_report(p.engine, p.protocol, root, 2, JATS, "ana")
-        if included:
-            wd.decide(
-                p.engine,
-                p.protocol,
-                record_id=1,
-                reviewer="ana",
-                decision="include",
-                stage=FULL_TEXT,
-            )
-    return root
-
-
-def _page(browser, server, errors: list[str], name: str = "ben"):
-    context = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto("/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
-    return context, page
+    done = [1] if included else []
+    return reader_project(tmp_path / "forms", "Forms review", {1: PDF, 2: JATS}, included=done)
 
 
 def _engine(server):
@@ -68,7 +38,7 @@ def test_forms_keep_drafts_save_once_and_follow_the_tools(tmp_path, browser, art
     root = _project(tmp_path, included=True)
     errors: list[str] = []
     with start_server([root]) as server:
-        context, page = _page(browser, server, errors)
+        context, page = browser_login(browser, server, "ben", errors)
         engine = _engine(server)
         page.goto("/p/forms/extract/1")
         form = page.locator("#values-form")
@@ -175,7 +145,7 @@ def test_reader_shows_the_text_beside_the_decision_and_takes_keys(tmp_path, brow
     sha = hashlib.sha256(PDF.read_bytes()).hexdigest()
     errors: list[str] = []
     with start_server([root]) as server:
-        context, page = _page(browser, server, errors)
+        context, page = browser_login(browser, server, "ben", errors)
         engine = _engine(server)
 
         # The PDF: the browser's viewer in a frame, served inline from the store.

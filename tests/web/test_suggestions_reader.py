@@ -16,13 +16,9 @@ import pytest
 
 from metasift.extraction import fulltext_suggestions, store
 from metasift.fulltext.jats import jats_sections
-from metasift.project import Project
-from metasift.workflow import decisions as wd
-from metasift.workflow.decisions import FULL_TEXT
-from metasift.workflow.fulltext import attach_report
 from metasift.workflow.text_suggestions import suggest_report
 from tests.fulltext.conftest import FIXTURES as TEXTS
-from tests.web.conftest import PASSWORD, csrf_of, make_project, start_server
+from tests.web.conftest import browser_login, csrf_of, reader_project, start_server
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 JATS = TEXTS / "1472-6831-8-11.nxml"
@@ -48,37 +44,8 @@ def _abstract_pdf(path: Path) -> Path:
 
 def _project(tmp_path):
     """Records 1 (a PDF) and 2 (a JATS article), both included at full text."""
-    root = make_project(tmp_path / "sugg", "Suggestions review", None, reviewers=1)
-    pdf = _abstract_pdf(tmp_path / "abstract.pdf")
-    with Project.open(root) as p:
-        for rid in (1, 2):
-            wd.decide(p.engine, p.protocol, record_id=rid, reviewer="ana", decision="include")
-        attach_report(p.engine, p.protocol, root, 1, pdf, "ana")
-        attach_report(p.engine, p.protocol, root, 2, JATS, "ana")
-        for rid in (1, 2):
-            wd.decide(
-                p.engine,
-                p.protocol,
-                record_id=rid,
-                reviewer="ana",
-                decision="include",
-                stage=FULL_TEXT,
-            )
-    return root
-
-
-def _login(browser, server, name: str, errors: list[str]):
-    context = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto("/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
-    return context, page
+    texts = {1: _abstract_pdf(tmp_path / "abstract.pdf"), 2: JATS}
+    return reader_project(tmp_path / "sugg", "Suggestions review", texts, included=[1, 2])
 
 
 def test_suggestions_are_marked_in_the_text_and_reviewed_beside_it(tmp_path, browser, artifacts):
@@ -87,7 +54,7 @@ def test_suggestions_are_marked_in_the_text_and_reviewed_beside_it(tmp_path, bro
     with start_server([root]) as server:
         project = server.app.state.served.projects["sugg"].project
         engine = project.engine
-        context, page = _login(browser, server, "ben", errors)
+        context, page = browser_login(browser, server, "ben", errors)
         page.goto("/p/sugg/fulltext/2/read")
         panel = page.locator("#suggestions")
         assert "No suggestions" in panel.inner_text()
@@ -159,7 +126,7 @@ def test_suggestions_are_marked_in_the_text_and_reviewed_beside_it(tmp_path, bro
 
         # A PDF's suggestions say their page and open the PDF there, in the frame.
         suggest_report(engine, project.protocol, root, 1, "ana")
-        context, page = _login(browser, server, "ben", errors)
+        context, page = browser_login(browser, server, "ben", errors)
         page.goto("/p/sugg/fulltext/1/read")
         link = page.locator("#suggestions a[data-page]").first
         number = link.get_attribute("data-page")
@@ -171,7 +138,7 @@ def test_suggestions_are_marked_in_the_text_and_reviewed_beside_it(tmp_path, bro
         context.close()
 
         # A viewer sees the suggestions and no button; a POST from them is refused.
-        context, page = _login(browser, server, "vic", errors)
+        context, page = browser_login(browser, server, "vic", errors)
         page.goto("/p/sugg/fulltext/2/read")
         assert page.locator("#suggestions li[data-suggestion]").count() == len(stored)
         assert page.locator("#suggestions button:not(.link), #suggestions form").count() == 0

@@ -3,7 +3,8 @@
 The variants of the PRISMA 2020 template are drawn: "databases and registers only", "with
 other methods" (a second column for websites, organisations and citation searching), and
 either of them "for updated reviews" (a first column for the studies of the previous version,
-joined with the new studies in a total at the bottom).
+joined with the new studies in a total at the bottom, and the reports it left to classify,
+which join the reports sought for retrieval).
 Counts come from :class:`metasift.workflow.prisma.PrismaCounts`, checked before drawing.
 """
 
@@ -17,12 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from metasift.report.figures import svg_of
-from metasift.workflow.prisma import PrismaCounts
+from metasift.workflow.prisma import CARRIED_LABEL, PrismaCounts
 
 FONT_SIZE = 8.5
 LINE_H = 0.17  # inches per text line at FONT_SIZE
 PAD = 0.12
 BOX_W = 3.1
+CARRIED_W = 2.3  # the box of reports carried over, beside the previous studies' arrow
 GAP_X = 0.45
 GAP_Y = 0.35
 PHASE_W = 0.32
@@ -175,7 +177,12 @@ def draw_prisma(
         (_identified_lines("Records identified from:", [("", counts.other_methods)]), None),
         None,
         (
-            [f"Reports sought for retrieval {_n(flow.sought)}"],
+            [f"Reports sought for retrieval {_n(flow.sought)}"]
+            + (
+                [f"  of which: {CARRIED_LABEL} {_n(flow.carried_over)}"]
+                if flow.carried_over
+                else []
+            ),
             [f"Reports not retrieved {_n(flow.not_retrieved)}"],
         ),
         (
@@ -198,7 +205,7 @@ def draw_prisma(
         f"Studies included in review {_n(counts.included_studies)}",
         f"Reports of included studies {_n(counts.included_reports)}",
     ]
-    previous_lines = total_lines = []
+    previous_lines = total_lines = carried_lines = []
     if updated:
         included_lines = [
             f"New studies included in review {_n(counts.included_studies)}",
@@ -214,6 +221,9 @@ def draw_prisma(
             f"Reports of total included studies {_n(counts.total_reports)}",
         ]
         heights[0] = max(heights[0], _height(previous_lines, BOX_W))
+        if counts.carried_over:
+            carried_lines = [f"{CARRIED_LABEL} {_n(counts.carried_over)}"]
+            heights[2] = max(heights[2], _height(carried_lines, CARRIED_W))
     # Tall enough for the rotated "Included" phase label.
     heights.append(
         max(_height(included_lines, BOX_W), _height(total_lines, BOX_W) if updated else 0, 0.95)
@@ -299,8 +309,16 @@ def draw_prisma(
         total = _Box(x_previous, y, BOX_W, heights[-1])
         _draw_box(ax, previous, previous_lines)
         _draw_box(ax, total, total_lines)
-        _arrow(ax, (x_previous + BOX_W / 2, previous.bottom), (x_previous + BOX_W / 2, total.y))
+        # With reports carried over, their box takes the column's right part (beside "Reports
+        # sought for retrieval", which it joins) and the previous studies pass on its left.
+        x_down = x_previous + (BOX_W - CARRIED_W) / 2 if carried_lines else x_previous + BOX_W / 2
+        _arrow(ax, (x_down, previous.bottom), (x_down, total.y))
         _arrow(ax, (included.x, included.mid_y), (total.x + total.w, total.mid_y))
+        if carried_lines:
+            sought = main_boxes[2]
+            carried = _Box(x_previous + BOX_W - CARRIED_W, sought.y, CARRIED_W, sought.h)
+            _draw_box(ax, carried, carried_lines)
+            _arrow(ax, (carried.x + carried.w, carried.mid_y), (sought.x, sought.mid_y))
     last = main_boxes[-1]
     _arrow(ax, (last.x + last.w / 2, last.bottom), (included.x + included.w / 2, included.y))
     if other:

@@ -64,7 +64,12 @@ def latest_round(conn: Connection) -> dict[str, Any] | None:
 
 
 def start_round(
-    conn: Connection, *, kind: str, started_by: str, windows: dict[str, dict[str, str]]
+    conn: Connection,
+    *,
+    kind: str,
+    started_by: str,
+    windows: dict[str, dict[str, str]],
+    settled_reports: list[int] | None = None,
 ) -> int:
     """Add the next round (in the caller's transaction) and return its number.
 
@@ -73,6 +78,8 @@ def start_round(
         kind: what started it ("update" for ``metasift update``).
         started_by: who started it.
         windows: per source name, the dates its searches cover (``{"from": ..., "to": ...}``).
+        settled_reports: the record ids of the reports with a final full-text verdict now
+            (workflow decides which; the store keeps them for the round's PRISMA counts).
     """
     number = current_round(conn) + 1
     conn.execute(
@@ -83,9 +90,19 @@ def start_round(
             started_by=started_by,
             windows=windows,
             status="searching",
+            settled_reports=sorted(settled_reports) if settled_reports is not None else None,
         )
     )
     return number
+
+
+def settled_at_start(conn: Connection) -> frozenset[int] | None:
+    """The reports settled when the current round started (:func:`start_round`), or None in
+    round 1 and in rounds started before the store kept them."""
+    row = latest_round(conn)
+    if row is None or row["settled_reports"] is None:
+        return None
+    return frozenset(int(r) for r in row["settled_reports"])
 
 
 def mark_searched(conn: Connection, number: int) -> None:

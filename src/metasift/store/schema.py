@@ -426,9 +426,9 @@ stage_closures = sa.Table(
 
 # --- rounds of a living review (revision 0017_rounds) -------------------------------------------
 # Round 1 is the review as first searched and screened (no row needed); each ``metasift update``
-# adds a round: the date windows its searches covered, per source, and whether its searches
-# are still running ("searching") or done ("searched"). Records belong to the round of their
-# import.
+# adds a round: the date windows its searches covered, per source, whether its searches are
+# still running ("searching") or done ("searched"), and which earlier reports were settled when
+# it started. Records belong to the round of their import.
 rounds = sa.Table(
     "rounds",
     metadata,
@@ -439,6 +439,11 @@ rounds = sa.Table(
     sa.Column("windows", sa.JSON, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    # The record ids of the earlier rounds' reports that had a final full-text verdict when
+    # the round started (revision 0019_round_reports): the previous version's assessed reports.
+    # The others were still to classify, and the round's PRISMA flow takes them over. NULL for
+    # rounds started before that revision.
+    sa.Column("settled_reports", sa.JSON),
 )
 
 studies = sa.Table(

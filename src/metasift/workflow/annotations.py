@@ -232,6 +232,20 @@ def project_labels(engine: Engine) -> list[str]:
         )
 
 
+def _term(term: str) -> str:
+    """A highlight term as stored and compared: spaces collapsed, lower case."""
+    return " ".join(term.split()).lower()
+
+
+def _highlight_row(conn: Connection, reviewer: str, term: str) -> sa.Row | None:
+    """The stored highlight ``term`` (normalised) of ``reviewer``: its id and kind, or None."""
+    return conn.execute(
+        sa.select(highlight_terms.c.id, highlight_terms.c.kind).where(
+            highlight_terms.c.reviewer == reviewer, highlight_terms.c.term == term
+        )
+    ).first()
+
+
 def set_highlight(engine: Engine, reviewer: str, term: str, kind: str) -> None:
     """Highlight ``term`` for ``reviewer`` from now on, green (include) or red (exclude);
     a term highlighted already changes colour (audited).
@@ -242,18 +256,14 @@ def set_highlight(engine: Engine, reviewer: str, term: str, kind: str) -> None:
         term: a word or phrase, matched without regard to case.
         kind: ``include`` or ``exclude``.
     """
-    term = " ".join(term.split()).lower()
+    term = _term(term)
     if not term or len(term) > MAX_TERM:
         raise ReviewError(f"a highlight term has 1 to {MAX_TERM} characters.")
     if kind not in KINDS:
         raise ReviewError(f"highlight as {' or '.join(KINDS)}, not {kind!r}.")
     with engine.begin() as conn:
         _may_annotate(conn, reviewer)
-        before = conn.execute(
-            sa.select(highlight_terms.c.id, highlight_terms.c.kind).where(
-                highlight_terms.c.reviewer == reviewer, highlight_terms.c.term == term
-            )
-        ).first()
+        before = _highlight_row(conn, reviewer, term)
         if before is not None and before.kind == kind:
             return
         if before is None:
@@ -274,15 +284,17 @@ def set_highlight(engine: Engine, reviewer: str, term: str, kind: str) -> None:
 
 
 def remove_highlight(engine: Engine, reviewer: str, term: str) -> bool:
-    """Stop highlighting ``term`` for ``reviewer`` (audited); False when it was not one."""
-    term = " ".join(term.split()).lower()
+    """Stop highlighting ``term`` for ``reviewer`` (audited); False when it was not one.
+
+    Args:
+        engine: the project store.
+        reviewer: whose highlight term it is; must be a member who may decide.
+        term: the word or phrase, matched without regard to case.
+    """
+    term = _term(term)
     with engine.begin() as conn:
         _may_annotate(conn, reviewer)
-        row = conn.execute(
-            sa.select(highlight_terms.c.id, highlight_terms.c.kind).where(
-                highlight_terms.c.reviewer == reviewer, highlight_terms.c.term == term
-            )
-        ).first()
+        row = _highlight_row(conn, reviewer, term)
         if row is None:
             return False
         conn.execute(highlight_terms.delete().where(highlight_terms.c.id == row.id))

@@ -19,6 +19,18 @@ imported with ``--source-type other``. An import that yielded no records (all re
 seen before) is not a source of the diagram; the search log still lists it. The records of an
 import of source type "previous" are the studies included in the review's previous version
 (an updated review): they are not identified, screened or counted again in this round.
+
+A report of an earlier round belongs to the previous version when it had a final full-text
+verdict as the round started (the round keeps which: :func:`settled_reports`, stored by
+``metasift update``) and still has one: "Reports of studies included in previous version of
+review" when it is included, no box of this diagram when it is excluded (the previous
+version's diagram counts it). Every other report of an earlier round (not retrieved, awaiting
+assessment or in conflict when the round started, or assessed again since) is carried over:
+the round seeks it again, so it counts in "Reports awaiting classification in previous version
+of review", which joins this round's "Reports sought for retrieval", and from there in the
+round's boxes like any report of the round (not retrieved, awaiting, assessed, excluded, or a
+new study included). So each report is counted exactly once, and the boxes add up. Rounds
+started before the store kept their settled reports take those settled now instead.
 """
 
 from __future__ import annotations
@@ -31,12 +43,13 @@ from sqlalchemy import Engine
 
 from metasift.protocol import Protocol
 from metasift.store.records import screenable_ids
-from metasift.store.rounds import current_round
+from metasift.store.rounds import current_round, settled_at_start
 from metasift.store.schema import dedup_members, imports, records
 from metasift.workflow.closure import closure_note
 from metasift.workflow.decisions import TITLE_ABSTRACT, Verdict, stage_closed, verdicts
 from metasift.workflow.fulltext import (
     CONFLICT,
+    EXCLUDED,
     INCLUDED,
     NOT_RETRIEVED,
     PENDING,
@@ -89,6 +102,9 @@ class Snapshot:
     exclusion_reasons: list[str] = field(default_factory=list)
     # The round the diagram shows: the latest (1 until a living review's first update).
     current_round: int = 1
+    # The earlier rounds' reports settled when the current round started (record ids); None
+    # in round 1, or when the round's start did not keep them.
+    settled_at_start: frozenset[int] | None = None
 
 
 def import_source(row: sa.Row) -> str:
@@ -133,6 +149,7 @@ def load_snapshot(engine: Engine, protocol: Protocol) -> Snapshot:
         snap.screenable = screenable_ids(conn)
         snap.title_abstract_closed = stage_closed(conn, TITLE_ABSTRACT) is not None
         snap.current_round = current_round(conn)
+        snap.settled_at_start = settled_at_start(conn)
     snap.title_abstract = verdicts(engine, protocol, TITLE_ABSTRACT)
     if snap.title_abstract_closed:
         snap.automation_note = closure_note(engine)
@@ -157,17 +174,18 @@ def tally(snap: Snapshot) -> PrismaCounts:
             counts.previous_studies += imp.n_read - imp.n_merged - imp.n_rejected
             counts.previous_reports += imp.n_read - imp.n_merged - imp.n_rejected
             continue
+        if imp.category == "other":
+            # Also in earlier rounds: a report carried over keeps its column.
+            other_import_ids.add(imp.id)
         if imp.id in earlier_import_ids:
-            continue  # an earlier round: its included studies are the previous version's
+            continue  # an earlier round: identified and screened in the previous version
         target = {
             "database": counts.databases,
             "register": counts.registers,
             "other": counts.other_methods,
         }[imp.category]
         target[imp.source] = target.get(imp.source, 0) + imp.n_read - imp.n_merged
-        if imp.category == "other":
-            other_import_ids.add(imp.id)
-        else:
+        if imp.category != "other":
             rejected_db += imp.n_rejected
     members: dict[int, list[int]] = defaultdict(list)
     for record_id, cluster_id in snap.cluster_of.items():
@@ -216,16 +234,23 @@ def tally(snap: Snapshot) -> PrismaCounts:
     other = counts.other_flow
     previous_studies: set[int] = set()
     this_round: list[Report] = []
+    settled_now = set(settled_reports(snap.reports))
+    # Rounds that did not keep what was settled at their start: what is settled now.
+    settled_then = settled_now if snap.settled_at_start is None else snap.settled_at_start
     for report in snap.reports:
-        if report.record_id in earlier:
-            if report_status(report) == INCLUDED:
+        status = report_status(report)
+        carried = report.record_id in earlier
+        if carried and report.record_id in settled_then and report.record_id in settled_now:
+            if status == INCLUDED:
                 counts.previous_reports += 1
                 previous_studies.add(report.study_id)
-            continue
+            continue  # the previous version's
         this_round.append(report)
-        in_db = report.record_id in db_set
+        in_db = report.record_id in db_set or (carried and not is_other(report.record_id))
         flow: PrismaCounts | OtherMethodsFlow = counts if in_db else other
-        status = report_status(report)
+        if carried:
+            flow.carried_over += 1
+            flow.sought += 1
         if status == NOT_RETRIEVED:
             flow.not_retrieved += 1
             continue
@@ -254,6 +279,17 @@ def tally(snap: Snapshot) -> PrismaCounts:
         reasons.clear()
         reasons.update(ordered)
     return counts
+
+
+def settled_reports(reports: list[Report]) -> list[int]:
+    """The record ids of the reports with a final full-text verdict, included or excluded:
+    what a new round of a living review keeps as its previous version's assessed reports (the
+    others it takes over, see the module docstring).
+
+    Args:
+        reports: the reports sought (:func:`~metasift.workflow.fulltext.list_reports`).
+    """
+    return [r.record_id for r in reports if report_status(r) in (INCLUDED, EXCLUDED)]
 
 
 def included_studies(reports: list[Report]) -> list[int]:

@@ -21,6 +21,11 @@ AWAITING_FULL_TEXT = "reports awaiting full-text assessment"
 FT_CONFLICTS = "full-text conflicts to resolve"
 TITLE_ABSTRACT_PENDING = (AWAITING_SCREENING, TA_CONFLICTS, AWAITING_SECOND)
 FULL_TEXT_PENDING = (AWAITING_FULL_TEXT, FT_CONFLICTS)
+# The box of an updated review's reports that its previous version left to classify; they join
+# "Reports sought for retrieval". The template for updated reviews has no box for them (it
+# counts the new searches' records only), so the diagram adds one; Cochrane reviews call such
+# reports "awaiting classification".
+CARRIED_LABEL = "Reports awaiting classification in previous version of review"
 
 
 @dataclass
@@ -32,6 +37,8 @@ class OtherMethodsFlow:
     assessed: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
     included_reports: int = 0
+    # Of ``sought``, the reports the previous version left to classify (see PrismaCounts).
+    carried_over: int = 0
 
 
 @dataclass
@@ -54,6 +61,10 @@ class PrismaCounts:
     # An updated review: the studies (and their reports) included in its previous version.
     previous_studies: int = 0
     previous_reports: int = 0
+    # Of ``sought``, the reports of earlier rounds the previous version left to classify (not
+    # retrieved, or without a final full-text verdict, when this round started): sought again
+    # in this round and counted in its boxes from there on, so each report is counted once.
+    carried_over: int = 0
     # Stopping rule that left records unscreened (e.g. "hypergeometric test, recall >= 95%").
     automation_note: str = ""
     # Work not finished yet (what -> how many); a final diagram needs none.
@@ -70,7 +81,8 @@ class PrismaCounts:
     @property
     def updated(self) -> bool:
         """Whether this is an updated review (the PRISMA 2020 template with previous studies)."""
-        return self.previous_studies > 0 or self.previous_reports > 0
+        carried = self.carried_over + self.other_flow.carried_over
+        return self.previous_studies > 0 or self.previous_reports > 0 or carried > 0
 
     @property
     def total_studies(self) -> int:
@@ -104,6 +116,10 @@ class PrismaCounts:
             ("Records removed for other reasons", self.other_removed),
             ("Records screened", self.screened),
             ("Records excluded", self.excluded_screening),
+        ]
+        if self.carried_over:
+            out.append((CARRIED_LABEL, self.carried_over))
+        out += [
             ("Reports sought for retrieval", self.sought),
             ("Reports not retrieved", self.not_retrieved),
             ("Reports assessed for eligibility", self.assessed),
@@ -113,6 +129,10 @@ class PrismaCounts:
             o = self.other_flow
             out += [
                 ("Records identified from other methods", sum(self.other_methods.values())),
+            ]
+            if o.carried_over:
+                out.append((f"{CARRIED_LABEL} (other methods)", o.carried_over))
+            out += [
                 ("Reports sought for retrieval (other methods)", o.sought),
                 ("Reports not retrieved (other methods)", o.not_retrieved),
                 ("Reports assessed for eligibility (other methods)", o.assessed),
@@ -156,8 +176,9 @@ class PrismaCounts:
             (
                 "Reports sought for retrieval",
                 self.sought,
-                self.screened - self.excluded_screening,
-                "records screened minus records excluded",
+                self.screened - self.excluded_screening + self.carried_over,
+                "records screened minus records excluded (plus reports the previous version left "
+                "to classify)",
             ),
         ]
         if ft_open:
@@ -240,6 +261,7 @@ class PrismaCounts:
             "previous_version": {
                 "studies": self.previous_studies,
                 "reports": self.previous_reports,
+                "reports_carried_over": self.carried_over,
             },
             "total_studies": self.total_studies,
             "total_reports": self.total_reports,

@@ -6,6 +6,8 @@
    closed, so that the previous version of the review is settled) with, per live source of
    the protocol, the window of dates its search covers: from the day the search log last shows
    that source searched (that day included, so that nothing added on it is missed) to today.
+   The round keeps which reports had a final full-text verdict then; the others (not retrieved,
+   or still to assess) are carried over into the round's PRISMA flow.
    A round whose searches did not all finish is resumed instead, with the same windows, so that
    each search resumes from its last stored page.
 2. It runs the protocol's searches limited to those windows; every import made now belongs to
@@ -34,7 +36,9 @@ from metasift.store.audit import record_event
 from metasift.store.records import screenable_ids
 from metasift.store.rounds import current_round, latest_round, mark_searched, record_rounds
 from metasift.store.rounds import start_round as add_round
+from metasift.workflow.counts import settled_reports
 from metasift.workflow.decisions import TITLE_ABSTRACT, stage_closed
+from metasift.workflow.fulltext import list_reports
 from metasift.workflow.reviewers import require
 
 if TYPE_CHECKING:
@@ -135,8 +139,12 @@ def _open_round(
             "close it ('metasift close title_abstract'), then run the update."
         )
     windows = {} if offline else update_windows(project, since=since, today=today)
+    # The previous version's assessed reports; the round's PRISMA flow takes over the others.
+    settled = settled_reports(list_reports(engine, project.protocol))
     with engine.begin() as conn:
-        number = add_round(conn, kind="update", started_by=by, windows=windows)
+        number = add_round(
+            conn, kind="update", started_by=by, windows=windows, settled_reports=settled
+        )
         if offline:
             mark_searched(conn, number)
         record_event(
@@ -145,7 +153,7 @@ def _open_round(
             action="round.start",
             entity="round",
             entity_id=number,
-            value={"windows": windows, "offline": offline},
+            value={"windows": windows, "offline": offline, "settled_reports": len(settled)},
         )
     return number, windows, False, set()
 

@@ -36,8 +36,10 @@ __all__, __getattr__, __dir__ = attach(
     simulate=["Prior", "SimulationResult", "choose_priors", "result_document", "simulate"],
     stopping=[
         "ConsecutiveIrrelevantStop",
+        "CountingProcessStop",
         "HypergeometricStop",
         "KneeStop",
+        "PointProcessStop",
         "SafeStop",
         "SampledHypergeometricStop",
         "StopEstimate",

@@ -30,3 +30,18 @@ def test_default_model_order_is_unchanged(tmp_path, seed):
     doc = json.loads(out.read_text())
     assert doc["model"] == PINNED["model"]
     assert [o["record_id"] for o in doc["order"]] == PINNED["orders"][seed]
+
+
+def test_run_until_all_found_ranks_as_far_as_the_pinned_order(tmp_path):
+    out = tmp_path / "sim.json"
+    csv = HERE / "donners_2021.csv"
+    result = CliRunner().invoke(
+        app, ["simulate", str(csv), "--label-column", "label_included", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    labels = [o["label"] for o in doc["order"]]
+    last = max(i for i, label in enumerate(labels) if label) + 1
+    order = [o["record_id"] for o in doc["order"]]
+    assert order[:last] == PINNED["orders"]["0"][:last]
+    assert order[last:] == sorted(order[last:])  # the rest, all irrelevant, in file order

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -98,3 +100,14 @@ def test_a_routine_with_other_arguments_falls_back_to_fit(monkeypatch):
     monkeypatch.setattr(liblinear, "train_wrap", other_signature)
     got = fit_linear(clone(ESTIMATORS[0]), X, y)
     assert np.array_equal(got.coef_, expected.coef_)
+
+
+def test_fits_in_threads_are_each_their_seeds():
+    # liblinear's generator is one per process: fits running at once would share it.
+    X, y = _data(400, 2000, seed=5, dtype=np.float32)
+    estimators = [clone(ESTIMATORS[4]).set_params(random_state=s, tol=1e-6) for s in range(4)]
+    expected = [fit_linear(clone(e), X, y).coef_ for e in estimators]
+    for _ in range(5):
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            got = list(pool.map(lambda e: fit_linear(clone(e), X, y).coef_, estimators))
+        assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))

@@ -131,8 +131,13 @@ def word_tfidf(
 
 
 def char_tfidf(*, ngram_range: tuple[int, int] = (3, 5), min_df: int = 2, max_features=None):
-    """TF-IDF on character n-grams inside word boundaries: robust to spelling and inflection."""
-    return TfidfVectorizer(
+    """TF-IDF on character n-grams inside word boundaries: robust to spelling and inflection.
+
+    scikit-learn's ``TfidfVectorizer`` result, counted per distinct word (:mod:`.chargrams`).
+    """
+    from metasift.screening.chargrams import CharTfidf
+
+    return CharTfidf(
         analyzer="char_wb",
         ngram_range=ngram_range,
         sublinear_tf=True,

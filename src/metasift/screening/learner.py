@@ -72,9 +72,9 @@ PARALLEL_FROM = 5_000
 
 def _each_member(function: Any, items: list[Any], n_records: int) -> list[Any]:
     """``[function(item) for item in items]``, on one thread per item from
-    :data:`PARALLEL_FROM` records (liblinear and sparse products release the interpreter
-    lock; on fewer records starting threads costs more than it gains). Results come back in
-    item order, so the outcome does not depend on timing."""
+    :data:`PARALLEL_FROM` records (sparse products release the interpreter lock; on fewer
+    records starting threads costs more than it gains). Results come back in item order, and
+    liblinear fits take turns (:mod:`.liblinear`), so the outcome does not depend on timing."""
     if len(items) > 1 and n_records >= PARALLEL_FROM:
         with ThreadPoolExecutor(max_workers=len(items)) as pool:
             return list(pool.map(function, items))

@@ -12,10 +12,17 @@ written by hand because scikit-learn has no public entry point below ``fit``; th
 calls (``sklearn.svm._liblinear.train_wrap``) is private, so anything unusual (other
 settings, dense or non-binary data, a scikit-learn whose routine is not there) goes through
 the estimator's own ``fit``.
+
+Fits take turns (:data:`_ONE_AT_A_TIME`): liblinear's solvers draw the order in which they
+visit the rows from one random generator per process (scikit-learn's ``newrand``), seeded at
+the start of each fit and used without the interpreter lock, so two fits at once in threads
+draw from it in turn and neither gets its seeded order; their coefficients then change from
+run to run (``tests/screening/test_liblinear.py`` shows it).
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -41,6 +48,7 @@ _SOLVERS = {
 }
 _UNIT_CLASS_WEIGHTS = np.ones(2)
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def _solver(estimator: Any, n_rows: int, n_features: int) -> int | None:
@@ -92,8 +100,23 @@ def fit_linear(
 
     ``y`` holds 0/1 labels; ``X`` is the labelled rows (CSR, float32 or float64, as the
     learner keeps them: liblinear widens float32 values to double itself, exactly as the
-    estimator's float64 copy would).
+    estimator's float64 copy would). One fit at a time in the process, so that each is its
+    seed's (see the module's docstring).
+
+    Args:
+        estimator: an unfitted ``LinearSVC``, ``LogisticRegression`` or other classifier.
+        X: the labelled rows.
+        y: their labels.
+        sample_weight: a weight per row, or ``None``.
+
+    Returns:
+        ``estimator``, fitted.
     """
+    with _ONE_AT_A_TIME:
+        return _fit(estimator, X, y, sample_weight)
+
+
+def _fit(estimator: Any, X: Any, y: np.ndarray, sample_weight: np.ndarray | None) -> Any:
     y = np.asarray(y)
     solver = None
     if train_wrap is not None and _covered(X, y):
@@ -131,7 +154,7 @@ def fit_linear(
         warnings.warn(
             "Liblinear failed to converge, increase the number of iterations.",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of fit_linear
         )
     if fit_intercept:
         estimator.coef_ = raw_coef[:, :-1]

@@ -119,11 +119,17 @@ def simulate(
     for i, index in enumerate(priors):
         learner.teach(index, int(y[index]), retrain=i == len(priors) - 1)
     n, total = len(y), int(y.sum())
+    found = int(y[priors].sum()) if priors else 0
     while (proposal := learner.propose()) is not None:
-        learner.teach(proposal.index, int(y[proposal.index]))
+        label = int(y[proposal.index])
+        found += label
+        # The last relevant record ends a simulation run until all are found: the retrain
+        # it would trigger (the costliest, on the most labels) would rank nothing.
+        done = until_all_found and found == total
+        learner.teach(proposal.index, label, retrain=not done)
         if on_step:
             on_step(learner.n_labelled, n)
-        if until_all_found and learner.n_included == total:
+        if done:
             break
     learner.close()
     wall = time.perf_counter() - start

@@ -302,19 +302,30 @@ def merge_pairs(*pieces: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndar
     return unique_pairs([p[0] for p in pieces], [p[1] for p in pieces], n)
 
 
-def ranges_and_buckets(n: int) -> tuple[int, int]:
+def ranges_and_buckets(
+    n: int, records_per_range: int | None = None, entries_per_bucket: int | None = None
+) -> tuple[int, int]:
     """How many ranges each title pass and how many buckets the grouped passes get.
 
     Args:
         n: the number of records.
+        records_per_range: the records of a range (default :data:`RECORDS_PER_RANGE`).
+        entries_per_bucket: the entries of a bucket (default :data:`ENTRIES_PER_BUCKET`).
     """
-    n_ranges = max(1, math.ceil(n / RECORDS_PER_RANGE))
-    n_buckets = max(1, math.ceil(n * (N_EXACT + LSH_BANDS) / ENTRIES_PER_BUCKET))
+    per_range = records_per_range or RECORDS_PER_RANGE
+    per_bucket = entries_per_bucket or ENTRIES_PER_BUCKET
+    n_ranges = max(1, math.ceil(n / per_range))
+    n_buckets = max(1, math.ceil(n * (N_EXACT + LSH_BANDS) / per_bucket))
     return n_ranges, n_buckets
 
 
 def distributed_candidate_pairs(
-    client: Any, parts: list[Any], offsets: np.ndarray, window: int
+    client: Any,
+    parts: list[Any],
+    offsets: np.ndarray,
+    window: int,
+    records_per_range: int | None = None,
+    entries_per_bucket: int | None = None,
 ) -> list[Any]:
     """Futures of every partition's candidate pairs, as :func:`merge_pairs` gives them; in
     partition order they are :func:`~metasift.dedup.blocking.candidate_pairs` of all
@@ -325,10 +336,12 @@ def distributed_candidate_pairs(
         parts: futures of the partitions' comparison keys (lists of :class:`RecordKeys`).
         offsets: the global index of each partition's first record, and the total.
         window: the sorted-neighbourhood window.
+        records_per_range: sizes the title passes' ranges (see :func:`ranges_and_buckets`).
+        entries_per_bucket: sizes the grouped passes' buckets.
     """
     n = int(offsets[-1])
     n_parts = len(parts)
-    n_ranges, n_buckets = ranges_and_buckets(n)
+    n_ranges, n_buckets = ranges_and_buckets(n, records_per_range, entries_per_bucket)
     every = max(1, n // (n_ranges * SAMPLES_PER_RANGE))
     samples = client.gather(
         [client.submit(title_samples, p, int(offsets[i]), every) for i, p in enumerate(parts)]

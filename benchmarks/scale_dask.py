@@ -23,7 +23,8 @@ unique records are the base corpus and, beyond its size, copies of it made disti
 copy k spells every title word, author surname, DOI and PMID with a suffix of its own, so no
 two copies share a title word or an identifier (journals, years and pages stay, as in a real
 database). The Dask client runs in a process of its own, so its peak memory is the client's
-alone; --dedup-only skips the scoring runs.
+alone; CPU seconds are the single process's, or the client's plus every worker's during the
+run (fair when other work shares the cores); --dedup-only skips the scoring runs.
 
 What two shared cores can and cannot show: up to 2 workers, scaling is real (if the machine is
 otherwise idle: the load average is printed); 3 and 4 workers on 2 cores only show the cost
@@ -186,26 +187,29 @@ def unique_records(base: list[Record], n: int) -> list[Record]:
     return out
 
 
-def _client_dedup(address: str, shards: list[Path]) -> tuple[list, int, float, float, float]:
+def _client_dedup(address: str, shards: list[Path]) -> tuple[list, int, float, float, float, float]:
     """``dedup_files_distributed`` as a client of the cluster at ``address``: (rows, unique,
-    seconds, this process's peak MB once connected, and at the end)."""
+    seconds, this process's peak MB once connected and at the end, its CPU seconds)."""
     from metasift.dedup.distributed import dedup_files_distributed
 
     with dask_client(address) as client:
-        before = _usage()[0]
+        before, cpu_before = _usage()
         start = time.perf_counter()
         rows, kept = dedup_files_distributed(shards, client)
         seconds = time.perf_counter() - start
-    return rows, kept, seconds, before, _usage()[0]
+    peak, cpu = _usage()
+    return rows, kept, seconds, before, peak, cpu - cpu_before
 
 
-def _single_dedup(shards: list[Path]) -> tuple[list, int, float, float]:
+def _single_dedup(shards: list[Path]) -> tuple[list, int, float, float, float]:
     from metasift.dedup.standalone import dedup_files
 
+    _, cpu_before = _usage()
     start = time.perf_counter()
     rows, result = dedup_files(shards)
     seconds = time.perf_counter() - start
-    return rows, result.n_records - result.duplicates_removed, seconds, _usage()[0]
+    peak, cpu = _usage()
+    return rows, result.n_records - result.duplicates_removed, seconds, peak, cpu - cpu_before
 
 
 def dedup_bench(base: list[Record], n: int, folder: Path, workers: list[int], rows: int) -> None:
@@ -217,6 +221,7 @@ def dedup_bench(base: list[Record], n: int, folder: Path, workers: list[int], ro
         "records",
         "seconds",
         "records/s",
+        "CPU s",
         "peak MB per worker (idle)",
         "peak MB of the client (connected)",
         "unique",
@@ -226,12 +231,13 @@ def dedup_bench(base: list[Record], n: int, folder: Path, workers: list[int], ro
     )
     spawn = get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        expected, kept, seconds, peak = pool.submit(_single_dedup, shards).result()
+        expected, kept, seconds, peak, cpu = pool.submit(_single_dedup, shards).result()
     table.add_row(
         "one process",
         f"{len(expected):,}",
         f"{seconds:.1f}",
         f"{len(expected) / seconds:,.0f}",
+        f"{cpu:.1f}",
         "-",
         f"{peak:,.0f}",
         f"{kept:,}",
@@ -240,18 +246,21 @@ def dedup_bench(base: list[Record], n: int, folder: Path, workers: list[int], ro
     for w in workers:
         with dask_client(n_workers=w) as client:
             client.wait_for_workers(w)
-            idle = {w: p for w, (p, _) in client.run(_usage).items()}
+            idle = client.run(_usage)
             with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-                found, kept, seconds, connected, client_peak = pool.submit(
+                found, kept, seconds, connected, client_peak, cpu = pool.submit(
                     _client_dedup, client.scheduler.address, shards
                 ).result()
-            peaks = sorted((p, idle[w]) for w, (p, _) in client.run(_usage).items())
+            after = client.run(_usage)
+            peaks = sorted((p, idle[w][0]) for w, (p, _) in after.items())
+            cpu += sum(c - idle[w][1] for w, (_, c) in after.items())
         same = "same" if found == expected else "DIFFERENT"
         table.add_row(
             f"Dask, {w} worker(s) ({same})",
             f"{len(found):,}",
             f"{seconds:.1f}",
             f"{len(found) / seconds:,.0f}",
+            f"{cpu:.1f}",
             ", ".join(f"{p:,.0f} ({i:,.0f})" for p, i in peaks),
             f"{client_peak:,.0f} ({connected:,.0f})",
             f"{kept:,}",

@@ -86,7 +86,8 @@ def title_order(titles: Sequence[str], index: np.ndarray) -> tuple[np.ndarray, i
 
     Args:
         titles: the records' titles (or reversed titles).
-        index: each record's global index, all different.
+        index: each record's global index (a record may come more than once, as in a bucket
+            of several groups: its copies keep their order).
     """
     by_index = np.argsort(index, kind="stable").tolist()
     # Python's sort is stable: equal titles stay in global index order.

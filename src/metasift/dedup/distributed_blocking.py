@@ -26,7 +26,10 @@ It is the simplest exchange whose ordering is ours: the sort keys are Python str
 as Python compares them, and the pairing rules are the functions of one process, where a
 dataframe shuffle would bring its string dtype's collation and partitioning in between. The
 cost is about ``partitions x (2 ranges + buckets)`` small tasks each way; ranges and buckets
-are sized by :data:`RECORDS_PER_RANGE` and :data:`ENTRIES_PER_BUCKET` to keep them few.
+are sized by :data:`RECORDS_PER_RANGE` and :data:`ENTRIES_PER_BUCKET` to keep them few. For
+PubMed's 37M records in 740 shards that is 74 ranges a pass and 241 buckets, some 0.6M small
+tasks, minutes of scheduler time against hours of work (not measured); far beyond that,
+Dask's peer-to-peer shuffle, which needs no task per piece, is the next step.
 """
 
 from __future__ import annotations

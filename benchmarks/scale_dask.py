@@ -19,8 +19,14 @@ records per CPU second (user + system time of the scoring processes: the single 
 every worker while scoring), which stays fair when other work shares the machine's cores (the
 load average at the end of each run is printed). The issue's goals are memory per worker flat
 as records grow, and throughput per core within 20% of the single-process path.
-With --dedup N, ``dedup FILE... --scheduler`` is timed the same way on N unique records (the
-first N of the base corpus) plus a copy of each (every record once duplicated).
+With --dedup N, ``dedup FILE... --scheduler`` is timed the same way on N unique records plus
+a copy of each (every record once duplicated), in shards of half --shard-rows records. The
+unique records are the base corpus and, beyond its size, copies of it made distinct works:
+copy k spells every title word, author surname, DOI and PMID with a suffix of its own, so no
+two copies share a title word or an identifier (journals, years and pages stay, as in a real
+database). The Dask client runs in a process of its own, so its peak memory is the client's
+alone; CPU seconds are the single process's, or the client's plus every worker's during the
+run (fair when other work shares the cores); --dedup-only skips the scoring runs.
 
 What two shared cores can and cannot show: up to 2 workers, scaling is real (if the machine is
 otherwise idle: the load average is printed); 3 and 4 workers on 2 cores only show the cost
@@ -38,6 +44,7 @@ tasks of seconds (740 shards of 50,000 records); (4) workers' memory stays at th
 per-worker peak, since it depends on the batch, not on the number of records.
 
     .venv/bin/python benchmarks/scale_dask.py --sizes 1000000 --workers 1 2 3 4
+    .venv/bin/python benchmarks/scale_dask.py --dedup-only --dedup 100000 --workers 1 2
 
 The runs made and their figures are in README.md, "At PubMed scale, on Dask".
 """
@@ -51,6 +58,7 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -108,9 +116,19 @@ def write_corpus(base: list[Record], n: int, folder: Path, rows: int) -> list[Pa
 
 
 def _usage() -> tuple[float, float]:
-    """(peak RSS in MB, CPU seconds) of this process so far."""
+    """(peak RSS in MB, CPU seconds) of this process so far.
+
+    The peak is the kernel's VmHWM: ``ru_maxrss`` would not do, since Linux carries it over
+    an exec, so a process spawned from this one would report at least this one's peak.
+    """
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    peak = usage.ru_maxrss / 1024
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+    return peak, usage.ru_utime + usage.ru_stime
 
 
 def _single(model_file: Path, shards: list[Path], out: Path) -> tuple[float, float, float]:
@@ -143,51 +161,111 @@ def on_dask(
     return seconds, sorted(p for p, _ in after), sum(c for _, c in after) - before
 
 
-def dedup_bench(base: list[Record], n: int, folder: Path, workers: list[int]) -> None:
+def _suffix(k: int) -> str:
+    letters = ""
+    while k:
+        k, r = divmod(k, 26)
+        letters += "abcdefghijklmnopqrstuvwxyz"[r]
+    return "q" + letters
+
+
+def unique_records(base: list[Record], n: int) -> list[Record]:
+    """``n`` distinct works: the base corpus, then copies of it with their own words and ids."""
+    out = []
+    for i in range(n):
+        k, j = divmod(i, len(base))
+        record = base[j]
+        if k:
+            tag = _suffix(k)
+            record = replace(
+                record,
+                title=" ".join(w + tag for w in (record.title or "").split()),
+                authors=[a.replace(",", tag + ",", 1) for a in record.authors],
+                doi=f"{record.doi}.{tag}" if record.doi else None,
+                pmid=f"{record.pmid}{k:03d}" if record.pmid else None,
+            )
+        out.append(record)
+    return out
+
+
+def _client_dedup(address: str, shards: list[Path]) -> tuple[list, int, float, float, float, float]:
+    """``dedup_files_distributed`` as a client of the cluster at ``address``: (rows, unique,
+    seconds, this process's peak MB once connected and at the end, its CPU seconds)."""
     from metasift.dedup.distributed import dedup_files_distributed
+
+    with dask_client(address) as client:
+        before, cpu_before = _usage()
+        start = time.perf_counter()
+        rows, kept = dedup_files_distributed(shards, client)
+        seconds = time.perf_counter() - start
+    peak, cpu = _usage()
+    return rows, kept, seconds, before, peak, cpu - cpu_before
+
+
+def _single_dedup(shards: list[Path]) -> tuple[list, int, float, float, float]:
     from metasift.dedup.standalone import dedup_files
 
-    unique = base[:n]
+    _, cpu_before = _usage()
+    start = time.perf_counter()
+    rows, result = dedup_files(shards)
+    seconds = time.perf_counter() - start
+    peak, cpu = _usage()
+    return rows, result.n_records - result.duplicates_removed, seconds, peak, cpu - cpu_before
+
+
+def dedup_bench(base: list[Record], n: int, folder: Path, workers: list[int], rows: int) -> None:
+    unique = unique_records(base, n)
     items = ((f"d{i:09d}", unique[i % len(unique)]) for i in range(2 * len(unique)))
-    shards = write_shards(items, folder / "dedup", ROWS_PER_SHARD // 2)
+    shards = write_shards(items, folder / "dedup", rows)
     table = Table(
         "path",
         "records",
         "seconds",
         "records/s",
-        "peak MB (per worker)",
+        "CPU s",
+        "peak MB per worker (idle)",
+        "peak MB of the client (connected)",
         "unique",
-        title=f"dedup of {2 * len(unique):,} records ({len(unique):,} unique)",
+        "load avg",
+        title=f"dedup of {2 * len(unique):,} records ({len(unique):,} unique), "
+        f"{len(shards)} shards",
     )
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        start = time.perf_counter()
-        rows, result = pool.submit(dedup_files, shards).result()
-        seconds = time.perf_counter() - start
-        peak = pool.submit(_usage).result()[0]
-    expected = rows
+    spawn = get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        expected, kept, seconds, peak, cpu = pool.submit(_single_dedup, shards).result()
     table.add_row(
         "one process",
-        f"{len(rows):,}",
+        f"{len(expected):,}",
         f"{seconds:.1f}",
-        f"{len(rows) / seconds:,.0f}",
+        f"{len(expected) / seconds:,.0f}",
+        f"{cpu:.1f}",
+        "-",
         f"{peak:,.0f}",
-        f"{result.n_records - result.duplicates_removed:,}",
+        f"{kept:,}",
+        f"{os.getloadavg()[0]:.1f}",
     )
     for w in workers:
         with dask_client(n_workers=w) as client:
             client.wait_for_workers(w)
-            start = time.perf_counter()
-            rows, kept = dedup_files_distributed(shards, client)
-            seconds = time.perf_counter() - start
-            peaks = sorted(p for p, _ in client.run(_usage).values())
-        same = "same" if rows == expected else "DIFFERENT"
+            idle = client.run(_usage)
+            with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+                found, kept, seconds, connected, client_peak, cpu = pool.submit(
+                    _client_dedup, client.scheduler.address, shards
+                ).result()
+            after = client.run(_usage)
+            peaks = sorted((p, idle[w][0]) for w, (p, _) in after.items())
+            cpu += sum(c - idle[w][1] for w, (_, c) in after.items())
+        same = "same" if found == expected else "DIFFERENT"
         table.add_row(
             f"Dask, {w} worker(s) ({same})",
-            f"{len(rows):,}",
+            f"{len(found):,}",
             f"{seconds:.1f}",
-            f"{len(rows) / seconds:,.0f}",
-            ", ".join(f"{p:,.0f}" for p in peaks),
+            f"{len(found) / seconds:,.0f}",
+            f"{cpu:.1f}",
+            ", ".join(f"{p:,.0f} ({i:,.0f})" for p, i in peaks),
+            f"{client_peak:,.0f} ({connected:,.0f})",
             f"{kept:,}",
+            f"{os.getloadavg()[0]:.1f}",
         )
     console.print(table)
 
@@ -198,6 +276,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3, 4])
     parser.add_argument("--shard-rows", type=int, default=ROWS_PER_SHARD)
     parser.add_argument("--dedup", type=int, default=0, help="unique records for dedup (0: no)")
+    parser.add_argument("--dedup-only", action="store_true", help="skip the scoring runs")
     parser.add_argument("--no-single", action="store_true", help="skip the single process")
     parser.add_argument(
         "--single-shards",
@@ -212,14 +291,15 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="metasift-scale-", dir=args.scratch))
     try:
         base = base_records()
-        model_file = project_model_file(folder)
+        sizes = [] if args.dedup_only else args.sizes
+        model_file = project_model_file(folder) if sizes else None
         console.print(
             f"{len(base):,} base records; {cores} cores; load average before: "
             f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
         )
         best = 0.0
         shard_bytes = 0.0
-        for n in args.sizes:
+        for n in sizes:
             results = Table(
                 "records",
                 "path",
@@ -291,7 +371,8 @@ def main() -> None:
                 )
             console.print("\n".join(lines))
         if args.dedup:
-            dedup_bench(base, args.dedup, folder, [w for w in args.workers if w <= cores])
+            workers = [w for w in args.workers if w <= cores]
+            dedup_bench(base, args.dedup, folder, workers, args.shard_rows // 2)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

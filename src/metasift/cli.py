@@ -1503,8 +1503,6 @@ def _dedup_on_dask(
             files,
             client,
             progress=_stage_progress(progress),
-            # Beside the output, where workers on other machines can read too when it is shared.
-            scratch=out.resolve().parent if out else None,
         )
     if out is None:
         write_clusters(rows, _stdout())

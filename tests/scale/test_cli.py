@@ -91,3 +91,13 @@ def test_score_refuses_shards_whose_scores_would_collide(tmp_path):
     assert result.returncode == 1
     assert "two shards are named x.parquet" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_dedup_of_every_fixture_export_on_separate_workers_writes_the_same_csv(tmp_path, cluster):
+    files = list(map(str, EXPORTS))
+    one = metasift("dedup", *files, "--out", str(tmp_path / "one.csv"))
+    dask = metasift(
+        "dedup", *files, "--out", str(tmp_path / "dask.csv"), "--scheduler", cluster.address
+    )
+    assert one.returncode == 0 and dask.returncode == 0, dask.stderr
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()

@@ -24,6 +24,9 @@ def test_clusters_are_the_same_in_one_process_locally_and_on_a_cluster(cluster, 
     # Small groups of pairs, so that pairs of one pair of partitions spread over tasks too.
     assert PAIRS_PER_TASK > 1000
     monkeypatch.setattr("metasift.dedup.distributed.PAIRS_PER_TASK", 1000)
+    # Several title ranges and buckets, so that blocking exchanges pieces between workers.
+    monkeypatch.setattr("metasift.dedup.distributed_blocking.RECORDS_PER_RANGE", 400)
+    monkeypatch.setattr("metasift.dedup.distributed_blocking.ENTRIES_PER_BUCKET", 8000)
     with dask_client(n_workers=2, processes=False) as client:
         local, unique = dedup_files_distributed(EXPORTS, client)
     assert _csv(local) == expected

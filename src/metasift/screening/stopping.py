@@ -585,8 +585,37 @@ def _poisson_upper(mu: float, confidence: float, cap: int) -> float | None:
     return float(min(poisson.ppf(confidence, mu), cap))
 
 
+class _FittedCurveRule:
+    """What the two point-process rules share: they look at fixed shares of the collection
+    (``first_look``, then every ``check_step``) and report the hypergeometric lower bound."""
+
+    first_look: float
+    check_step: float
+
+    def _check(self, labels: np.ndarray, n_total: int) -> tuple[bool, float | None]:
+        raise NotImplementedError
+
+    def evaluate(self, labels: np.ndarray, n_total: int) -> StopEstimate:
+        labels = np.asarray(labels, dtype=np.int64)
+        stop, estimated = self._check(labels, n_total)
+        _, lower, _ = hypergeometric_bound(labels, n_total)
+        return StopEstimate(stop, estimated, lower)
+
+    def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
+        labels = np.asarray(order_labels, dtype=np.int64)
+        for t in _checkpoints(n_total, self.first_look, self.check_step):
+            if t >= n_total or t > len(labels):
+                return None
+            if self._check(labels[:t], n_total)[0]:
+                return t
+        return None
+
+    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
+        return _simulate(self, order_labels, n_total)
+
+
 @dataclass
-class CountingProcessStop:
+class CountingProcessStop(_FittedCurveRule):
     """Sneyd & Stevenson (2021): an inhomogeneous Poisson process with a fitted rate predicts
     how many relevant records the whole collection holds (see the module docstring)."""
 
@@ -626,12 +655,6 @@ class CountingProcessStop:
         upper = _poisson_upper(total, self.confidence, n_total)
         return upper is not None and self.target * upper <= found, estimated
 
-    def evaluate(self, labels: np.ndarray, n_total: int) -> StopEstimate:
-        labels = np.asarray(labels, dtype=np.int64)
-        stop, estimated = self._check(labels, n_total)
-        _, lower, _ = hypergeometric_bound(labels, n_total)
-        return StopEstimate(stop, estimated, lower)
-
     def describe(self) -> str:
         return (
             f"Sneyd & Stevenson's counting process ({self.rate} rate): the rate at which "
@@ -644,21 +667,13 @@ class CountingProcessStop:
             f"that. {_NO_GUARANTEE}"
         )
 
-    def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
-        labels = np.asarray(order_labels, dtype=np.int64)
-        for t in _checkpoints(n_total, self.first_check, self.check_step):
-            if t >= n_total or t > len(labels):
-                return None
-            if self._check(labels[:t], n_total)[0]:
-                return t
-        return None
-
-    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
-        return _simulate(self, order_labels, n_total)
+    @property
+    def first_look(self) -> float:
+        return self.first_check
 
 
 @dataclass
-class PointProcessStop:
+class PointProcessStop(_FittedCurveRule):
     """Stevenson & Bin-Hezam (2023): the point-process rule with checks every 2.5% of the
     collection, a fit-quality check and a falling minimum of relevant records found (see the
     module docstring)."""
@@ -717,12 +732,6 @@ class PointProcessStop:
         upper = _poisson_upper(rest, self.confidence, n_total - t)
         return upper is not None and self.target * (found + upper) <= found, estimated
 
-    def evaluate(self, labels: np.ndarray, n_total: int) -> StopEstimate:
-        labels = np.asarray(labels, dtype=np.int64)
-        stop, estimated = self._check(labels, n_total)
-        _, lower, _ = hypergeometric_bound(labels, n_total)
-        return StopEstimate(stop, estimated, lower)
-
     def describe(self) -> str:
         return (
             f"Stevenson & Bin-Hezam's point process ({self.rate} rate): the rate at which "
@@ -737,14 +746,6 @@ class PointProcessStop:
             f"{_NO_GUARANTEE}"
         )
 
-    def first_stop(self, order_labels: np.ndarray, n_total: int) -> int | None:
-        labels = np.asarray(order_labels, dtype=np.int64)
-        for t in _checkpoints(n_total, self.check_step, self.check_step):
-            if t >= n_total or t > len(labels):
-                return None
-            if self._check(labels[:t], n_total)[0]:
-                return t
-        return None
-
-    def simulate(self, order_labels: np.ndarray, n_total: int) -> dict[str, Any]:
-        return _simulate(self, order_labels, n_total)
+    @property
+    def first_look(self) -> float:
+        return self.check_step

@@ -161,14 +161,18 @@ def score_candidates(
     # A title cut short by a database's field limit: the short one matches the long one's
     # start. Checked on the remaining pairs whose lengths and first words allow it.
     lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
-    _, starts = np.unique(np.asarray([t[:24] for t in titles], dtype=object), return_inverse=True)
     short = np.minimum(lengths[lo], lengths[hi])
     maybe = np.flatnonzero(
-        ~keep
-        & (starts[lo] == starts[hi])
-        & (short >= 40)
-        & (np.maximum(lengths[lo], lengths[hi]) > short + 5)
+        ~keep & (short >= 40) & (np.maximum(lengths[lo], lengths[hi]) > short + 5)
     )
+    # The same first 24 characters, compared on these pairs only: coding every title's start
+    # (a sort of all of them) cost more, above all on Dask, where each task has its own keys.
+    same_start = np.fromiter(
+        (titles[lo[p]][:24] == titles[hi[p]][:24] for p in maybe.tolist()),
+        dtype=bool,
+        count=len(maybe),
+    )
+    maybe = maybe[same_start]
     if len(maybe):
         shorts, prefixes = [], []
         for p in maybe.tolist():

@@ -299,12 +299,22 @@ def bucket_pairs(
     titles = [t for p in pieces for t in p.lsh_titles]
     index = np.concatenate([np.empty(0, np.int64), *(p.lsh_index for p in pieces)])
     # A group is one (band, bucket): number the distinct pairs of them.
-    group = np.empty(0, dtype=np.int64)
-    if len(index):
-        both = np.stack([band.astype(np.uint64), bucket], axis=1)
-        group = np.unique(both, axis=0, return_inverse=True)[1].ravel()
+    group = _pair_codes(band.astype(np.uint64), bucket)
     fuzzy = group_pairs(index, group, _in_group_rank(titles, index), lsh_window(window))
     return _by_owner(exact, fuzzy, offsets)
+
+
+def _pair_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The rank of each (first, second) among the distinct pairs in sorted order: what
+    ``np.unique(..., axis=0, return_inverse=True)`` gives, from one lexsort (that unique
+    views the rows as raw bytes and took several times longer)."""
+    order = np.lexsort((second, first))
+    a, b = first[order], second[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    codes = np.empty(len(order), dtype=np.int64)
+    codes[order] = np.cumsum(new) - 1
+    return codes
 
 
 def merge_pairs(*pieces: tuple[np.ndarray, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -96,6 +96,19 @@ def title_order(titles: Sequence[str], index: np.ndarray) -> tuple[np.ndarray, i
     return np.asarray(order[empty:] + order[:empty], dtype=np.int64), len(order) - empty
 
 
+def title_rank(titles: Sequence[str], index: np.ndarray) -> np.ndarray:
+    """Each record's place in :func:`title_order`: the order exact-key groups and LSH buckets
+    pair their records in.
+
+    Args:
+        titles: the records' titles.
+        index: each record's global index.
+    """
+    rank = np.empty(len(index), dtype=np.int64)
+    rank[title_order(titles, index)[0]] = np.arange(len(index))
+    return rank
+
+
 def run_pairs(run: np.ndarray, window: int, first: int | None = None) -> np.ndarray:
     """Pairs (lo, hi) of records within ``window`` positions in the sorted ``run``.
 
@@ -215,7 +228,7 @@ def candidate_pairs(keys: Sequence[RecordKeys], window: int = 10) -> tuple[np.nd
     titles = [k.title for k in keys]
     forward, filled = title_order(titles, index)
     rank = np.empty(n, dtype=np.int64)
-    rank[forward] = index
+    rank[forward] = index  # title_rank, from the order the title pass needs anyway
     reverse, filled_reverse = title_order([reversed_title(t) for t in titles], index)
     fuzzy = [run_pairs(forward[:filled], window), run_pairs(reverse[:filled_reverse], window)]
     exact = []

@@ -52,6 +52,7 @@ from metasift.dedup.blocking import (
     reversed_title,
     run_pairs,
     title_order,
+    title_rank,
     unique_pairs,
 )
 from metasift.dedup.keys import RecordKeys
@@ -268,12 +269,6 @@ def range_pairs(
     return _by_owner(np.empty((0, 2), np.int64), pairs, offsets)
 
 
-def _in_group_rank(titles: list[str], index: np.ndarray) -> np.ndarray:
-    rank = np.empty(len(index), dtype=np.int64)
-    rank[title_order(titles, index)[0]] = np.arange(len(index))
-    return rank
-
-
 def bucket_pairs(
     *pieces: GroupPiece, window: int, offsets: np.ndarray
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -292,7 +287,7 @@ def bucket_pairs(
     group = np.fromiter(
         (codes.setdefault(g, len(codes)) for g in groups), dtype=np.int64, count=len(groups)
     )
-    exact = group_pairs(index, group, _in_group_rank(titles, index), window)
+    exact = group_pairs(index, group, title_rank(titles, index), window)
 
     band = np.concatenate([np.empty(0, np.int64), *(p.lsh_band for p in pieces)])
     bucket = np.concatenate([np.empty(0, np.uint64), *(p.lsh_bucket for p in pieces)])
@@ -300,7 +295,7 @@ def bucket_pairs(
     index = np.concatenate([np.empty(0, np.int64), *(p.lsh_index for p in pieces)])
     # A group is one (band, bucket): number the distinct pairs of them.
     group = _pair_codes(band.astype(np.uint64), bucket)
-    fuzzy = group_pairs(index, group, _in_group_rank(titles, index), lsh_window(window))
+    fuzzy = group_pairs(index, group, title_rank(titles, index), lsh_window(window))
     return _by_owner(exact, fuzzy, offsets)
 
 

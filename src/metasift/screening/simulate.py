@@ -119,13 +119,11 @@ def simulate(
     for i, index in enumerate(priors):
         learner.teach(index, int(y[index]), retrain=i == len(priors) - 1)
     n, total = len(y), int(y.sum())
-    found = int(y[priors].sum()) if priors else 0
     while (proposal := learner.propose()) is not None:
         label = int(y[proposal.index])
-        found += label
         # The last relevant record ends a simulation run until all are found: the retrain
         # it would trigger (the costliest, on the most labels) would rank nothing.
-        done = until_all_found and found == total
+        done = until_all_found and learner.n_included + label == total
         learner.teach(proposal.index, label, retrain=not done)
         if on_step:
             on_step(learner.n_labelled, n)

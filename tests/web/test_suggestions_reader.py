@@ -94,7 +94,8 @@ def test_suggestions_are_marked_in_the_text_and_reviewed_beside_it(tmp_path, bro
         assert provenance["text_source"] == "Abstract" and "119 patients" in provenance["cue"]
         assert provenance["fulltext_sha256"] == size.fulltext_sha256
         assert page.locator(f"#suggestion-{size.id} form").count() == 0
-        assert page.locator(f"mark.status-accepted[data-suggestion='{size.id}']").count() >= 1
+        # The marks take the new status after the answer arrives: wait for it, don't race it.
+        page.locator(f"mark.status-accepted[data-suggestion='{size.id}']").first.wait_for()
 
         # Reject: marked rejected, nothing recorded.
         p_value = next(s for s in stored if s.field == "p_value")

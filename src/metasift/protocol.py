@@ -262,8 +262,8 @@ exclude_terms = []
 # [screening]
 # model = "default"                 # 'metasift simulate --list-models' lists the models
 # seed = 0
-# stopping_rule = "hypergeometric"  # or "knee", "safe", "consecutive"
-# target_recall = 0.95              # the hypergeometric rule's target and confidence
+# stopping_rule = "hypergeometric"  # or "biased-urn", "knee", "safe", "consecutive"
+# target_recall = 0.95              # the statistical rules' target and confidence
 # confidence = 0.95
 # consecutive_irrelevant = 50
 # seed_studies = ["10.1000/xyz123"]  # DOIs or PMIDs of studies known to be relevant

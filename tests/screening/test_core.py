@@ -78,6 +78,7 @@ def test_simulation_is_deterministic_and_complete(mini):
     assert a.metrics["wss@95"] > 0  # better than random on this real sample
     assert set(a.stopping) == {
         "hypergeometric",
+        "biased-urn",
         "hypergeometric-sampled",
         "knee",
         "safe",

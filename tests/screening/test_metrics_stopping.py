@@ -12,6 +12,8 @@ from scipy.stats import hypergeom
 
 from metasift.screening import metrics
 from metasift.screening.stopping import (
+    RANKING_BIAS,
+    BiasedUrnStop,
     ConsecutiveIrrelevantStop,
     HypergeometricStop,
     KneeStop,
@@ -22,6 +24,7 @@ from metasift.screening.stopping import (
     _least_missed_bound,
     _missed_bound,
     _samples,
+    _wallenius_cdf,
     hypergeometric_bound,
 )
 
@@ -181,10 +184,97 @@ def test_sampled_hypergeometric_p_values_follow_the_paper():
     assert p[1] > p[0] and p[4] > p[3]
 
 
+def _p_zero_biased(m1: int, m2: int, draws: int, odds: float) -> float:
+    """P(no relevant record among ``draws``) from an urn of ``m1`` relevant and ``m2``
+    irrelevant records, each relevant one ``odds`` times as likely to be drawn (Wallenius):
+    with no relevant record ever drawn, every draw takes an irrelevant one with probability
+    (irrelevant left) / (irrelevant left + odds * m1)."""
+    return math.prod((m2 - i) / (m2 - i + odds * m1) for i in range(draws))
+
+
+def test_biased_urn_stop_matches_the_hand_computed_test():
+    # As above: 40 relevant first out of 200, H0 leaves at least 3 unseen among the 160 records
+    # left when the sample of irrelevant records started; here the sample is taken to favour
+    # relevant records 1.5 to 1, so fewer irrelevant ones in a row reject H0.
+    labels = np.array([1] * 40 + [0] * 160)
+    rule = BiasedUrnStop(target=0.95, confidence=0.95, bias=1.5)
+    expected = next(z for z in range(1, 161) if _p_zero_biased(3, 157, z, 1.5) < 0.05)
+    plain = HypergeometricStop().first_stop(labels, 200)
+    assert rule.first_stop(labels, 200) == 40 + expected < plain
+    assert rule.p_value(labels[:90], 200) == pytest.approx(_p_zero_biased(3, 157, 50, 1.5))
+    at = rule.simulate(labels, 200)
+    assert at["stop_at"] == 40 + expected and at["recall_lower_bound"] >= 0.95
+    before = rule.evaluate(labels[: 40 + expected - 1], 200)
+    assert not before.stop and before.recall_lower_bound < 0.95
+
+
+def test_biased_urn_without_bias_is_the_plain_test():
+    rng = np.random.default_rng(5)
+    labels = (rng.random(300) < np.linspace(0.4, 0.0, 300)).astype(np.int64)
+    plain, unbiased = HypergeometricStop(), BiasedUrnStop(bias=1.0)
+    assert unbiased.first_stop(labels, 600) == plain.first_stop(labels, 600)
+    for t in (60, 180, 300):
+        assert unbiased.evaluate(labels[:t], 600) == plain.evaluate(labels[:t], 600)
+    assert BiasedUrnStop().bias == RANKING_BIAS and BiasedUrnStop().name == "biased-urn"
+
+
+def test_biased_urn_bound_is_consistent_with_its_test():
+    rng = np.random.default_rng(3)
+    labels = (rng.random(400) < np.linspace(0.5, 0.0, 400)).astype(int)
+    biased, plain = BiasedUrnStop(), HypergeometricStop()
+    for t in (50, 150, 250, 350):
+        estimate = biased.evaluate(labels[:t], 1000)
+        assert estimate.stop == (estimate.recall_lower_bound >= 0.95)
+        # The stronger assumption can only raise the bound.
+        assert estimate.recall_lower_bound >= plain.evaluate(labels[:t], 1000).recall_lower_bound
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    urn=st.integers(2, 3000),
+    share=st.floats(0.0, 1.0),
+    drawn=st.floats(0.0, 1.0),
+    seen=st.floats(0.0, 1.0),
+    bias=st.sampled_from([1.2, 1.5, 2.0, 3.0, 8.0]),
+)
+def test_the_biased_urns_distribution_and_its_central_bounds(urn, share, drawn, seen, bias):
+    # The urn's cdf as scipy's distribution gives it; and what _pvalues settles without it
+    # rests on the two central bounds.
+    from scipy.stats import nchypergeom_wallenius
+
+    relevant = max(1, round(share * urn))
+    n = round(drawn * urn)
+    k = round(seen * min(n, relevant))
+    biased = nchypergeom_wallenius.cdf(k, urn, relevant, n, bias)
+    assert _wallenius_cdf(*(np.array([v]) for v in (k, urn, relevant, n)), bias)[0] == (
+        pytest.approx(biased, abs=1e-9)
+    )
+    copies = math.ceil(bias * relevant)
+    assert hypergeom.cdf(k, urn - relevant + copies, copies, n) <= biased + 1e-9
+    assert biased <= hypergeom.cdf(k, urn, relevant, n) + 1e-9
+
+
+def test_biased_urn_decides_as_its_exact_p_value():
+    rng = np.random.default_rng(7)
+    rule, rejected = BiasedUrnStop(), 0
+    for _ in range(40):
+        n = int(rng.integers(40, 400))
+        total = n + int(rng.integers(1, 20))
+        labels = (rng.random(n) < 0.6 * np.exp(-np.arange(n) / (n / 12))).astype(np.int64)
+        for t in rng.integers(n // 2, n + 1, size=4):
+            exact = rule.p_value(labels[:t], total) < 0.05
+            assert rule.rejects(labels[:t], total) == exact
+            rejected += exact
+    assert 15 < rejected < 145  # both verdicts are compared
+
+
 def test_every_rule_states_its_guarantee():
     assert "the guarantee rests on this ranking, not on a random draw" in (
         HypergeometricStop().describe()
     )
+    assert "at least 1.5 times as likely" in BiasedUrnStop().describe()
+    assert "not for every model" in BiasedUrnStop().describe()
+    assert "held out" not in BiasedUrnStop(bias=3.0).describe()
     for rule in (KneeStop(), SafeStop(), ConsecutiveIrrelevantStop()):
         assert "without a statistical guarantee" in rule.describe()
 
@@ -238,13 +328,13 @@ def test_quantile_rule_needs_59_relevant_in_its_sample():
     assert result["recall"] == found / 100
 
 
-def test_first_stop_equals_testing_every_step():
+@pytest.mark.parametrize(("rule", "orders"), [(HypergeometricStop(), 150), (BiasedUrnStop(), 60)])
+def test_first_stop_equals_testing_every_step(rule, orders):
     """first_stop tests each stretch of irrelevant records at its end and bisects; it must
     find the same step as testing after every record screened."""
-    rule = HypergeometricStop()
     rng = np.random.default_rng(1)
     stops = 0
-    for _ in range(150):
+    for _ in range(orders):
         n = int(rng.integers(2, 300))
         relevant = int(rng.integers(0, max(1, n // 4)))
         labels = np.zeros(n, dtype=np.int64)
@@ -252,7 +342,18 @@ def test_first_stop_equals_testing_every_step():
         order = labels[np.argsort(-(rng.random(n) + labels * rng.uniform(0, 3)))]
         for screened in (order, order[: int(rng.integers(1, n + 1))]):
             steps = range(1, min(len(screened), n - 1) + 1)
-            every = [t for t in steps if rule.p_value(screened[:t], n) < 1.0 - rule.confidence]
+            every = [t for t in steps if rule.rejects(screened[:t], n)]
             assert rule.first_stop(screened, n) == (every[0] if every else None)
             stops += bool(every)
-    assert stops > 100  # most orders do stop: the comparison is not vacuous
+    assert stops > orders * 2 // 3  # most orders do stop: the comparison is not vacuous
+
+
+def test_the_review_chooses_the_biased_urn_by_name():
+    from metasift.screening.session import make_rule
+    from metasift.screening.settings import ScreeningSettings
+
+    rule = make_rule(
+        ScreeningSettings(stopping_rule="biased-urn", target_recall=0.9, confidence=0.99)
+    )
+    assert rule == BiasedUrnStop(target=0.9, confidence=0.99)
+    assert type(make_rule(ScreeningSettings())) is HypergeometricStop

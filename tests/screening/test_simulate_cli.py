@@ -42,6 +42,7 @@ def test_simulate_writes_json_and_plot(tmp_path):
     assert doc["metrics"] == json.loads(json.dumps(metrics.summary(labels, 2)))
     assert set(doc["stopping"]) == {
         "hypergeometric",
+        "biased-urn",
         "hypergeometric-sampled",
         "knee",
         "safe",

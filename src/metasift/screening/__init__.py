@@ -35,6 +35,7 @@ __all__, __getattr__, __dir__ = attach(
     settings=["ScreeningSettings", "screening_settings"],
     simulate=["Prior", "SimulationResult", "choose_priors", "result_document", "simulate"],
     stopping=[
+        "BiasedUrnStop",
         "ConsecutiveIrrelevantStop",
         "CountingProcessStop",
         "HypergeometricStop",

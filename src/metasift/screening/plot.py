@@ -9,6 +9,7 @@ import numpy as np
 from metasift.screening.simulate import SimulationResult
 
 _RULE_STYLE = {
+    "biased-urn": ("#1f77b4", "P"),
     "hypergeometric": ("#d62728", "o"),
     "knee": ("#9467bd", "s"),
     "safe": ("#2ca02c", "D"),

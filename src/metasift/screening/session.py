@@ -67,6 +67,8 @@ class Status:
 
 
 def make_rule(settings: ScreeningSettings):
+    if settings.stopping_rule == "biased-urn":
+        return stopping.BiasedUrnStop(settings.target_recall, settings.confidence)
     if settings.stopping_rule == "hypergeometric":
         return stopping.HypergeometricStop(settings.target_recall, settings.confidence)
     if settings.stopping_rule == "knee":

@@ -333,13 +333,19 @@ class HypergeometricStop:
         estimated, lower, _ = hypergeometric_bound(labels, n_total, self.confidence, self.bias)
         return StopEstimate(self.rejects(labels, n_total), estimated, lower)
 
-    def describe(self) -> str:
+    def _verdict(self) -> str:
+        """What both forms of the test recommend, in a reviewer's words."""
         miss = 100 - 100 * self.confidence
         return (
             f"stop is recommended when the records screened last make it unlikely (under "
             f"{miss:g}%) that fewer than {100 * self.target:g}% of the relevant records have been "
             "found: had more been missed, some would be expected among the irrelevant records "
-            "screened since the last relevant one. The test (Callaghan & Mueller-Hansen 2020, "
+            "screened since the last relevant one"
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self._verdict()}. The test (Callaghan & Mueller-Hansen 2020, "
             "applied to ranked screening as in their buscar package) treats those records as a "
             "random sample of the ones left. The model ranks likely relevant records first, so "
             "the records left are, if anything, less likely to be relevant than that sample; the "
@@ -401,12 +407,8 @@ class BiasedUrnStop(HypergeometricStop):
     bias: float = RANKING_BIAS
 
     def describe(self) -> str:
-        miss = 100 - 100 * self.confidence
         return (
-            f"stop is recommended when the records screened last make it unlikely (under "
-            f"{miss:g}%) that fewer than {100 * self.target:g}% of the relevant records have been "
-            "found: had more been missed, some would be expected among the irrelevant records "
-            "screened since the last relevant one. The test (Callaghan & Mueller-Hansen 2020, "
+            f"{self._verdict()}. The test (Callaghan & Mueller-Hansen 2020, "
             "with the biased urn of their buscar package) assumes that the model, which ranks "
             f"likely relevant records first, made a relevant record at least {self.bias:g} times "
             "as likely as an irrelevant one to come up among those records rather than among "

@@ -167,10 +167,11 @@ def _pvalues(
     one's costs microseconds, so with ``against`` (when only whether each p-value is below
     that level matters) two central bounds settle most samples: the biased p-value is at most
     the central one (a biased draw takes more relevant records), and at least the central
-    p-value of an urn in which each relevant record is ``ceil(bias * relevant)`` / relevant
-    records (a draw that removes one of those copies leaves the others, so that urn yields
-    relevant records at least as fast). A sample settled by a bound gets the bound, which lies
-    on the same side of ``against``; only the others are computed exactly.
+    p-value of an urn holding ``ceil(bias * relevant)`` relevant records in place of
+    ``relevant`` (drawing one of them leaves the urn at least ``bias`` times as rich in
+    relevant records as the biased urn after the same draws, so it yields relevant records at
+    least as fast). A sample settled by a bound gets the bound, which lies on the same side of
+    ``against``; only the others are computed exactly.
     """
     n, k, t, missed = np.broadcast_arrays(n, k, t, missed)
     urn = n_total - t + n

@@ -1,10 +1,10 @@
 """What the retraining schedule does to a model against ASReview, the model held fixed.
 
-metasift's svm-u4 (the model unless ``--model`` names another) is ASReview 3's default (elas_u4)
-written again: the same features, SVM, weights and query. It runs here retrained after every
-label, as ASReview retrains, and on
-metasift's growth schedule (every label up to 20, then each 5% growth), on the 19 collections
-of benchmarks/_screening_data.py with the selection protocol's priors and seeds. Printed per
+metasift's svm-u4 (the model unless ``--model`` names another) is ASReview 3's default
+(elas_u4) written again: the same features, SVM, weights and query. It runs here retrained
+after every label, as ASReview retrains, and on metasift's growth schedule (every label up to
+20, then each 5% growth), on the 19 collections of benchmarks/_screening_data.py with the
+selection protocol's priors and seeds. Printed per
 collection: WSS@95 minus ASReview's for both schedules. With every label the two tools should
 agree (a check that the ASReview comparison is like for like); the growth schedule's column
 shows what the schedule alone moves. Nothing is chosen here. The growth schedule's runs and
@@ -23,12 +23,11 @@ import numpy as np
 from _screening_data import collections, load
 from rich.console import Console
 from rich.table import Table
-from screening_selection import OUT, order_labels
+from screening_selection import OUT, order_labels, screen
 
 from metasift.screening import metrics
 from metasift.screening.features import record_texts
 from metasift.screening.models import get_model
-from metasift.screening.simulate import Prior, choose_priors, simulate
 
 
 def every_label_wss(name: str, collection, seeds: int) -> float:
@@ -36,21 +35,14 @@ def every_label_wss(name: str, collection, seeds: int) -> float:
     model = dataclasses.replace(get_model(name), retrain_growth=0.0)
     records, labels = load(collection)
     X = model.make_features().fit_transform(record_texts(records, model.text_fields))
-    out = []
-    for seed in range(seeds):
-        result = simulate(
-            [""] * len(labels),  # unused: the features are given
-            labels,
-            model=model,
-            seed=seed,
-            prior_indices=choose_priors(labels, Prior(1, 1), seed),
-            features=X,
-            until_all_found=True,
-            rules=[],
+    return float(
+        np.mean(
+            [
+                metrics.wss(order_labels(screen(model, X, labels, s)["found"], len(labels)), 0.95)
+                for s in range(seeds)
+            ]
         )
-        found = [i for i, label in enumerate(result.labels) if label]
-        out.append(metrics.wss(order_labels(found, len(labels)), 0.95))
-    return float(np.mean(out))
+    )
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from _screening_data import HERE, Collection, collections, flagship, load, padded, run_asreview
@@ -168,29 +169,34 @@ def _features(name: str, collection: Collection):
     return [dense if m.features == "embeddings" else next(it) for m in model.members]
 
 
+def screen(model: ScreeningModel, X: Any, labels: np.ndarray, seed: int) -> dict:
+    """One run of the protocol: ``model`` on features ``X`` from the seed's 1+1 priors until
+    every relevant record is found; the positions of the relevant records in the screening
+    order, the run's wall time and its priors."""
+    priors = choose_priors(labels, Prior(1, 1), seed)
+    result = simulate(
+        [""] * len(labels),  # unused: the features are given
+        labels,
+        model=model,
+        seed=seed,
+        prior_indices=priors,
+        features=X,
+        until_all_found=True,
+        rules=[],
+    )
+    found = [i for i, label in enumerate(result.labels) if label]
+    return {"found": found, "wall_time": result.wall_time, "priors": priors}
+
+
 def run(job: tuple[str, Collection, list[int]]) -> list[tuple[str, dict]]:
     """Every seed of one candidate on one collection (the features are computed once)."""
     name, collection, seeds = job
-    model = CANDIDATES[name]
     _, labels = load(collection)
     X = _features(name, collection)
-    out = []
-    for seed in seeds:
-        priors = choose_priors(labels, Prior(1, 1), seed)
-        result = simulate(
-            [""] * len(labels),  # unused: the features are given
-            labels,
-            model=model,
-            seed=seed,
-            prior_indices=priors,
-            features=X,
-            until_all_found=True,
-            rules=[],
-        )
-        found = [i for i, label in enumerate(result.labels) if label]
-        key = f"{name}|{collection.name}|{seed}"
-        out.append((key, {"found": found, "wall_time": result.wall_time, "priors": priors}))
-    return out
+    return [
+        (f"{name}|{collection.name}|{seed}", screen(CANDIDATES[name], X, labels, seed))
+        for seed in seeds
+    ]
 
 
 def order_labels(found: list[int], n: int) -> np.ndarray:

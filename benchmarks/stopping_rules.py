@@ -69,16 +69,15 @@ def rules(seed: int) -> list:
     ]
 
 
-def bias_rules(seed: int) -> list:
-    return [
-        stopping.BiasedUrnStop(TARGET, CONFIDENCE, name=f"bias {b:g}", bias=b) for b in BIAS_GRID
-    ]
+BIAS_RULES = [
+    stopping.BiasedUrnStop(TARGET, CONFIDENCE, name=f"bias {b:g}", bias=b) for b in BIAS_GRID
+]
 
 
 def apply(job: tuple[str, list[int], int, int, bool]) -> tuple[str, int, dict]:
     name, found, n, seed, grid = job
     labels = order_labels(found, n)
-    chosen = bias_rules(seed) if grid else rules(seed)
+    chosen = BIAS_RULES if grid else rules(seed)
     return name, seed, {rule.name: rule.simulate(labels, n) for rule in chosen}
 
 
@@ -90,7 +89,7 @@ def choose_bias(missed: dict[str, dict[str, int]], runs: int) -> dict[str, str]:
         missed: runs below the target, by rule name and collection.
         runs: runs per collection.
     """
-    names = [f"bias {b:g}" for b in BIAS_GRID]
+    names = [r.name for r in BIAS_RULES]
     collections_ = list(next(iter(missed.values())))
     chosen = {}
     for held_out in collections_:
@@ -105,7 +104,7 @@ def choose_bias(missed: dict[str, dict[str, int]], runs: int) -> dict[str, str]:
 
 def held_out_table(results: list, cols: list, seeds: int) -> None:
     """The biased urn with its bias chosen by leave-one-collection-out, scored held out."""
-    names = [r.name for r in bias_rules(0)]
+    names = [r.name for r in BIAS_RULES]
     missed = {rule: {} for rule in names}
     saved = {rule: {} for rule in names}
     for c in cols:

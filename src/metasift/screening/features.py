@@ -130,10 +130,25 @@ def word_tfidf(
     )
 
 
-def char_tfidf(*, ngram_range: tuple[int, int] = (3, 5), min_df: int = 2, max_features=None):
+def char_tfidf(
+    *,
+    ngram_range: tuple[int, int] = (3, 5),
+    min_df: int = 2,
+    max_df: float = 1.0,
+    max_features: int | None = None,
+):
     """TF-IDF on character n-grams inside word boundaries: robust to spelling and inflection.
 
     scikit-learn's ``TfidfVectorizer`` result, counted per distinct word (:mod:`.chargrams`).
+
+    Args:
+        ngram_range: the shortest and longest n-gram.
+        min_df: n-grams in fewer records than this are left out.
+        max_df: n-grams in more than this share of the records are left out. They carry
+            little (an idf near 1) and many entries, and a fit's work grows with the entries:
+            on 2,072 drug-review abstracts, those in more than half the records are 22% of
+            the matrix.
+        max_features: keep only this many of the most frequent n-grams (``None``: all).
     """
     from metasift.screening.chargrams import CharTfidf
 
@@ -143,6 +158,7 @@ def char_tfidf(*, ngram_range: tuple[int, int] = (3, 5), min_df: int = 2, max_fe
         sublinear_tf=True,
         lowercase=True,
         min_df=min_df,
+        max_df=max_df,
         max_features=max_features,
         dtype=np.float32,
     )

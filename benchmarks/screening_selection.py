@@ -134,6 +134,10 @@ for _df in (0.5, 0.3):
         _name = _base.name.replace("+chars", f"+chars/df{_df}")
         _swapped = tuple(_lean if m.features == "chars" else m for m in _base.members)
         CANDIDATES[_name] = _with(_name, _base, members=_swapped)
+# The chosen members combined by reciprocal rank fusion instead of the mean of standardised
+# scores (written down with its published constant before it was run).
+for _base in (_CHARS, CANDIDATES[f"{_CHARS.name}+embed"]):
+    CANDIDATES[f"{_base.name}/rrf"] = _with(f"{_base.name}/rrf", _base, fusion="rrf")
 
 
 def needs_embeddings(model: ScreeningModel) -> bool:

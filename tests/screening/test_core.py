@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from metasift.errors import MetasiftError
 from metasift.records.formats import read_records
 from metasift.screening import metrics
 from metasift.screening.bm25 import bm25_scores
@@ -325,6 +326,49 @@ def test_words_and_stems_members_score_as_the_mean_of_all_members(mini):
         expected += (s - s.mean()) / s.std()
     assert kind == "classifier"
     np.testing.assert_allclose(scores, expected / 5, rtol=1e-4, atol=1e-4)
+
+
+def test_reciprocal_rank_fusion_by_hand():
+    from metasift.screening.learner import reciprocal_rank_fusion
+
+    # Record 1 is labelled: the members rank records 0, 2, 3 (the second ties 0 and 2,
+    # broken by position).
+    fused = reciprocal_rank_fusion(
+        [np.array([3.0, 9.0, 2.0, 1.0]), np.array([1.0, 9.0, 1.0, 5.0])], np.array([1])
+    )
+    assert fused.tolist() == [
+        (1 / 61 + 1 / 62) / 2,
+        0.0,
+        (1 / 62 + 1 / 63) / 2,
+        (1 / 63 + 1 / 61) / 2,
+    ]
+
+
+def test_rrf_ensemble_fuses_the_members_ranks_of_the_unlabelled_records(mini):
+    from metasift.screening.classifiers import relevance_scores
+    from metasift.screening.learner import _train, fit_scores
+
+    texts, labels = mini
+    model = dataclasses.replace(get_model("svm+logistic-bmi/words+stems+mesh"), fusion="rrf")
+    X = Learner(model.make_features().fit_transform(texts), model, seed=0).X
+    labelled = np.arange(12)
+    y = labels[labelled]
+    kind, scores = fit_scores(X, labelled, y, model, 0, None)
+    expected = np.zeros(len(labels))
+    for Xm, member in zip(X, model.members, strict=True):
+        s = relevance_scores(_train(Xm, labelled, y, member, 0), Xm)[12:]
+        expected[12 + np.argsort(-s, kind="stable")] += 1 / (60 + np.arange(1, len(s) + 1))
+    assert kind == "classifier"
+    np.testing.assert_allclose(scores, expected / 4, rtol=1e-12)
+    assert not scores[:12].any()
+    a = simulate(texts, labels, model=model, seed=1, until_all_found=True, rules=[])
+    b = simulate(texts, labels, model=model, seed=1, until_all_found=True, rules=[])
+    assert a.order == b.order and sorted(a.order) == list(range(len(labels)))
+
+
+def test_an_unknown_fusion_is_a_clear_error():
+    with pytest.raises(MetasiftError, match=r"unknown fusion 'median'.*mean, rrf"):
+        dataclasses.replace(get_model("svm+logistic-bmi"), fusion="median")
 
 
 def test_large_collections_standardise_member_scores_on_evenly_spaced_rows(mini, monkeypatch):

@@ -101,7 +101,7 @@ def fit_scores(
     the cold-start order.
     """
     if isinstance(X, list):
-        if (y == 1).any() and (y == 0).any():
+        if model.fusion == "mean" and (y == 1).any() and (y == 0).any():
             combined = _grouped_ensemble(X, labelled, y, model, seed)
             if combined is not None:
                 return "classifier", combined
@@ -111,6 +111,8 @@ def fit_scores(
         results = _each_member(lambda job: fit_scores(*job), jobs, X[0].shape[0])
         if results[0] is None:
             return None
+        if model.fusion == "rrf":
+            return results[0][0], reciprocal_rank_fusion([s for _, s in results], labelled)
         total = np.zeros(len(results[0][1]))
         for _, scores in results:
             total += (scores - scores.mean()) / (scores.std() or 1.0)
@@ -126,6 +128,29 @@ def fit_scores(
             scores = scores + 1e-3 * scale * cold_scores / (np.abs(cold_scores).max() or 1.0)
         return "similarity", scores
     return None
+
+
+RRF_K = 60  # the constant of Cormack, Clarke & Buettcher (2009), not tuned here
+
+
+def reciprocal_rank_fusion(scores: list[np.ndarray], labelled: np.ndarray) -> np.ndarray:
+    """Reciprocal rank fusion of the members' ``scores``: each ranks the records not in
+    ``labelled`` (ties by position) and a record's fused score is the mean over members of
+    ``1 / (RRF_K + rank)``, rank 1 the best; labelled records score 0.
+
+    Args:
+        scores: one score per record from each member, higher = more relevant.
+        labelled: the positions of the labelled records, which no member ranks.
+    """
+    n = len(scores[0])
+    free = np.ones(n, dtype=bool)
+    free[labelled] = False
+    candidates = np.flatnonzero(free)
+    reciprocal = 1.0 / (RRF_K + np.arange(1, len(candidates) + 1))
+    total = np.zeros(n)
+    for s in scores:
+        total[candidates[np.argsort(-s[candidates], kind="stable")]] += reciprocal
+    return total / len(scores)
 
 
 def _train(X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 from metasift.errors import MetasiftError
 
 BACKGROUND_FROM = 20_000
+FUSIONS = ("mean", "rrf")
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,24 @@ class ScreeningModel:
     # An ensemble of whole models, each on its own features; their standardised scores are
     # averaged. The members' own query/schedule settings are ignored (the ensemble's apply).
     members: tuple[ScreeningModel, ...] = ()
+    # How an ensemble combines its members' scores: "mean", the mean of the standardised
+    # scores; "rrf", reciprocal rank fusion (Cormack, Clarke & Buettcher 2009): each member
+    # ranks the unscreened records and a record scores the mean of 1 / (60 + its rank), so a
+    # record that one member puts near the top comes up even when the others rank it low.
+    fusion: str = "mean"
     # What each record contributes to the features (see features.record_text): "title",
     # "abstract" and "mesh" (MeSH headings, where the records carry them).
     text_fields: tuple[str, ...] = ("title", "abstract")
     # On an ensemble member: left out of collections of more records than this (a member whose
     # features grow too large for big collections); ``None``: always used.
     max_records: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.fusion not in FUSIONS:
+            raise MetasiftError(
+                f"unknown fusion {self.fusion!r} in screening model {self.name!r}; use one "
+                f"of: {', '.join(FUSIONS)}."
+            )
 
     def for_records(self, n_records: int) -> ScreeningModel:
         """This model as it ranks a collection of ``n_records`` records: without the members

@@ -147,14 +147,16 @@ def _reason(record: Record, simulation: Simulation, allowed: list[str]) -> str |
 def simulate_screening(project: Project, progress: Progress) -> str:
     """Screen in the learner's order, deciding from each record's label, until the stopping
     rule recommends stopping (then close the stage) or every record is screened."""
+    from metasift.screening.features import feature_progress
     from metasift.screening.session import ScreeningSession
     from metasift.workflow.closure import close_screening
 
     simulation = project.protocol.simulation
     allowed = project.protocol.criteria.exclusion_reasons
-    session = ScreeningSession(
-        project.engine, project.protocol, simulation.reviewer, background=False
-    )
+    with feature_progress(progress):
+        session = ScreeningSession(
+            project.engine, project.protocol, simulation.reviewer, background=False
+        )
     try:
         while True:
             shown = session.current()

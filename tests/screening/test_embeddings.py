@@ -39,3 +39,21 @@ def test_embeddings_are_cached_in_the_cache_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(features, "load_embedding_model", lambda: pytest.fail("not cached"))
     assert np.array_equal(SentenceEmbeddings().transform(texts), first)
+
+
+def test_embedding_reports_progress_in_parts_with_the_same_vectors(tmp_path, monkeypatch):
+    """The records are embedded a few batches at a time, each part reported to the progress
+    callback of the command that waits; the vectors are those of one call for all texts."""
+    from metasift.screening.features import feature_progress, load_embedding_model
+
+    monkeypatch.setenv("METASIFT_CACHE_DIR", str(tmp_path))
+    texts = record_texts(read_records(FIXTURES / "synergy_mini"))
+    assert len(texts) > 2 * 2 * SentenceEmbeddings.BATCHES_PER_PART
+    reports = []
+    with feature_progress(lambda *step: reports.append(step)):
+        vectors = SentenceEmbeddings(batch_size=2).transform(texts)
+    part = 2 * SentenceEmbeddings.BATCHES_PER_PART
+    done = [*range(part, len(texts), part), len(texts)]
+    assert reports == [("embedding records", n, len(texts)) for n in done]
+    whole = load_embedding_model().encode(texts, batch_size=2, normalize_embeddings=True)
+    np.testing.assert_allclose(vectors, whole, atol=1e-6)

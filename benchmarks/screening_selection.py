@@ -134,6 +134,12 @@ for _df in (0.5, 0.3):
         _name = _base.name.replace("+chars", f"+chars/df{_df}")
         _swapped = tuple(_lean if m.features == "chars" else m for m in _base.members)
         CANDIDATES[_name] = _with(_name, _base, members=_swapped)
+# Each of the chosen model's five members alone, on the same schedule and text: what a model
+# that switches to its best member as labels arrive could at most gain (added with the
+# fusion candidates, before either was run).
+for _i, _member in enumerate(_CHARS.members):
+    _name = f"{_CHARS.name}[{_i}]"
+    CANDIDATES[_name] = _with(_name, _CHARS, members=(_member,))
 # The chosen members combined by reciprocal rank fusion instead of the mean of standardised
 # scores (written down with its published constant before it was run).
 for _base in (_CHARS, CANDIDATES[f"{_CHARS.name}+embed"]):

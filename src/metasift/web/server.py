@@ -32,8 +32,14 @@ def warm_up(app) -> list[threading.Thread]:
     reviewer does not wait for them."""
 
     def build(served) -> None:
+        from metasift.screening.features import feature_progress
+
+        def report(step: str, done: int, total: int) -> None:
+            log.info("%s: %s: %d of %d", served.slug, step, done, total)
+
         try:
-            served.screening().corpus()
+            with feature_progress(report):
+                served.screening().corpus()
         except MetasiftError as exc:
             log.info("%s: screening not ready: %s", served.slug, exc)
         except Exception:

@@ -2,8 +2,9 @@
 #
 # Both install the exact versions of the lock, requirements-lock.txt (what `run` needs) and
 # requirements-dev-lock.txt (with the dev extra, for `test`), as pip constraints: a new
-# release of a dependency cannot change what a fresh machine installs. The lock pins the
-# build backend too (setuptools), used without build isolation for the same reason.
+# release of a dependency cannot change what a fresh machine installs. The lock pins pip and
+# the build backend (setuptools) too; the backend is used without build isolation for the
+# same reason.
 #   make lock         make the lock again: the newest versions pyproject.toml allows, on PyPI
 #   make test-latest  the tests on those newest versions, in .venv-latest, without the lock
 # PYTEST_ARGS picks tests or options, e.g. `make test PYTEST_ARGS="-x tests/records"`.
@@ -19,17 +20,18 @@ LOCK_INDEX ?= https://pypi.org/simple
 LOCK_VENV := .venv-lock
 LOCK_PIP := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL -u PIP_CONSTRAINT \
 	PIP_CONFIG_FILE=/dev/null $(LOCK_VENV)/bin/python -m pip
-# A lock line for each installed distribution but pip itself and metasift, under a header.
+# A lock line for each installed distribution but metasift (pip included: the first thing a
+# fresh venv installs), under a header.
 HEADER := $(LOCK_VENV)/bin/python -c 'import sys; print( \
 	"\# Exact versions (pip constraints) made by `make lock` from PyPI with Python", \
 	"%d.%d; do not edit." % sys.version_info[:2])'
-FREEZE := $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip=='
+FREEZE := $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable
 
 .PHONY: run test test-latest lock lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install --upgrade -c $(LOCK) pip
 
 $(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -m pip install -c $(LOCK) setuptools

@@ -30,19 +30,17 @@ from metasift.screening.features import record_texts
 from metasift.screening.models import get_model
 
 
+def mean_wss(runs: list[dict], n: int) -> float:
+    """Mean WSS@95 of protocol runs (``screen``'s results) on a collection of ``n`` records."""
+    return float(np.mean([metrics.wss(order_labels(r["found"], n), 0.95) for r in runs]))
+
+
 def every_label_wss(name: str, collection, seeds: int) -> float:
     """Mean WSS@95 of model ``name`` retrained after every label, over ``seeds`` seeds."""
     model = dataclasses.replace(get_model(name), retrain_growth=0.0)
     records, labels = load(collection)
     X = model.make_features().fit_transform(record_texts(records, model.text_fields))
-    return float(
-        np.mean(
-            [
-                metrics.wss(order_labels(screen(model, X, labels, s)["found"], len(labels)), 0.95)
-                for s in range(seeds)
-            ]
-        )
-    )
+    return mean_wss([screen(model, X, labels, s) for s in range(seeds)], len(labels))
 
 
 def main() -> None:
@@ -57,17 +55,8 @@ def main() -> None:
     chosen = [c for c in collections() if not args.collections or c.name in args.collections]
 
     def cached(system: str, collection) -> float:
-        n = len(load(collection)[1])
-        return float(
-            np.mean(
-                [
-                    metrics.wss(
-                        order_labels(runs[f"{system}|{collection.name}|{s}"]["found"], n), 0.95
-                    )
-                    for s in range(args.seeds)
-                ]
-            )
-        )
+        found = [runs[f"{system}|{collection.name}|{s}"] for s in range(args.seeds)]
+        return mean_wss(found, len(load(collection)[1]))
 
     table = Table(title=f"{model}, WSS@95 minus ASReview's ({args.seeds} seeds, 1+1 priors)")
     for column in ("collection", "N", "every label", "growth schedule"):

@@ -7,6 +7,7 @@
 # eval.
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +17,7 @@ from metasift.errors import MetasiftError
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Iterator
 
     import rich.table
     from rich.progress import Progress
@@ -183,6 +185,16 @@ def _progress() -> "Progress":
         console=err_console,
         transient=True,
     )
+
+
+@contextmanager
+def _progress_with_features() -> "Iterator[Progress]":
+    """:func:`_progress`, with long feature work (sentence embeddings) inside the block drawn
+    as a bar of its own."""
+    from metasift.screening.features import feature_progress
+
+    with _progress() as progress, feature_progress(_stage_progress(progress)):
+        yield progress
 
 
 @app.command()
@@ -1634,7 +1646,7 @@ def simulate(
     if dataset is None:
         raise MetasiftError("give a DATASET to simulate (or --list-models to list the models).")
     from metasift.screening.datasets import load_dataset
-    from metasift.screening.features import feature_progress, record_texts
+    from metasift.screening.features import record_texts
     from metasift.screening.plot import plot_recall
     from metasift.screening.simulate import Prior, result_document
     from metasift.screening.simulate import simulate as run_simulation
@@ -1646,7 +1658,7 @@ def simulate(
     criteria_text = criteria.read_text(encoding="utf-8") if criteria else data.criteria
     chosen = Prior(prior_included, prior_excluded, criteria=prior == "criteria")
     texts = record_texts(data.records, spec.text_fields)
-    with _progress() as progress, feature_progress(_stage_progress(progress)):
+    with _progress_with_features() as progress:
         task = progress.add_task(f"Simulating {_safe(data.name)}", total=len(texts))
         result = run_simulation(
             texts,
@@ -1802,7 +1814,6 @@ def screen(
     a more of a long abstract, u undo, q quit. Records are handed out as in the web app: a
     record another member is reading is passed over."""
     from metasift.project import Project
-    from metasift.screening.features import feature_progress
     from metasift.screening.session import KEYS
     from metasift.workflow.handout import TeamScreening
 
@@ -1810,7 +1821,7 @@ def screen(
     with Project.open(project) as proj:
         err_console.print("Preparing the ranking ...")
         team = TeamScreening(proj.engine, proj.protocol)
-        with _progress() as progress, feature_progress(_stage_progress(progress)):
+        with _progress_with_features():
             rule = team.session(name).rule.describe()
         err_console.print(f"Stopping rule: {rule}.", markup=False)
         decided = page = 0

@@ -377,6 +377,7 @@ class SentenceEmbeddings(TransformerMixin, BaseEstimator):
             # In parts of a few batches, so that the progress shown moves as they are done.
             step = self.batch_size * self.BATCHES_PER_PART
             parts = []
+            # At least one call, so that no texts give the model's own empty result.
             for start in range(0, max(len(texts), 1), step):
                 parts.append(
                     model.encode(

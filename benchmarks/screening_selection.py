@@ -146,6 +146,22 @@ for _i, _member in enumerate(_CHARS.members):
 for _base in (_CHARS, CANDIDATES[f"{_CHARS.name}+embed"]):
     CANDIDATES[f"{_base.name}/rrf"] = _with(f"{_base.name}/rrf", _base, fusion="rrf")
 
+# A member that is not trained (added after the candidates above were run): each record scores
+# its mean similarity to the k relevant records most like it, on the word member's matrix
+# (shared, so no features are added). A record like one included record alone, such as
+# another report of an included trial, comes up where a linear model averages it away. The
+# grid k in {1, 3} was fixed before either was run.
+for _k in (1, 3):
+    _near = ScreeningModel(
+        name=f"nearest-{_k}",
+        features=_CHARS.members[0].features,
+        feature_params=_CHARS.members[0].feature_params,
+        classifier="nearest",
+        classifier_params={"k": _k},
+    )
+    _name = f"{_CHARS.name}+nearest{_k}"
+    CANDIDATES[_name] = _with(_name, _CHARS, members=(*_CHARS.members, _near))
+
 
 def needs_embeddings(model: ScreeningModel) -> bool:
     return any(m.features == "embeddings" for m in model.members)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from metasift.errors import MetasiftError
 from metasift.records.formats import read_records
@@ -14,7 +15,7 @@ from metasift.screening import metrics
 from metasift.screening.bm25 import bm25_scores
 from metasift.screening.features import record_texts
 from metasift.screening.learner import Learner, RetrainProcess, next_retrain
-from metasift.screening.models import MODELS, get_model
+from metasift.screening.models import MODELS, ScreeningModel, get_model
 from metasift.screening.query import MixedQuery, top_k
 from metasift.screening.simulate import Prior, choose_priors, simulate
 from tests.conftest import FIXTURES
@@ -361,6 +362,51 @@ def test_rrf_ensemble_fuses_the_members_ranks_of_the_unlabelled_records(mini):
     assert kind == "classifier"
     np.testing.assert_allclose(scores, expected / 4, rtol=1e-12)
     assert not scores[:12].any()
+    a = simulate(texts, labels, model=model, seed=1, until_all_found=True, rules=[])
+    b = simulate(texts, labels, model=model, seed=1, until_all_found=True, rules=[])
+    assert a.order == b.order and sorted(a.order) == list(range(len(labels)))
+
+
+def test_nearest_relevant_scores_by_hand():
+    from metasift.screening.classifiers import nearest_relevant_scores
+
+    X = sp.csr_matrix(np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [0.8, 0.6]]))
+    # Records 0 and 2 are relevant: record 1's cosines to them are 0.6 and 0.8.
+    np.testing.assert_allclose(nearest_relevant_scores(X, np.array([0, 2])), [1.0, 0.8, 1.0, 0.8])
+    np.testing.assert_allclose(
+        nearest_relevant_scores(X, np.array([0, 2]), k=2), [0.5, 0.7, 0.5, 0.7]
+    )
+    # k above the number of relevant records: the mean of all of them.
+    np.testing.assert_allclose(nearest_relevant_scores(X, np.array([2]), k=3), [0.0, 0.8, 1.0, 0.6])
+
+
+def test_a_nearest_member_joins_the_ensemble_standardised(mini):
+    from metasift.screening.classifiers import nearest_relevant_scores
+    from metasift.screening.learner import fit_scores
+
+    texts, labels = mini
+    four = get_model("svm+logistic-bmi/words+stems+mesh")
+    near = ScreeningModel(
+        name="nearest",
+        features=four.members[0].features,
+        feature_params=four.members[0].feature_params,
+        classifier="nearest",
+        classifier_params={"k": 2},
+    )
+    model = dataclasses.replace(four, members=(*four.members, near))
+    X = Learner(model.make_features().fit_transform(texts), model, seed=0).X
+    assert X[4] is X[0]  # the word member's matrix, shared
+    labelled = np.arange(12)
+    y = labels[labelled]
+    kind, scores = fit_scores(X, labelled, y, model, 0, None)
+    _, linear = fit_scores(X[:4], labelled, y, four, 0, None)
+    s = nearest_relevant_scores(X[0], labelled[y == 1], k=2)
+    assert kind == "classifier"
+    np.testing.assert_allclose(scores, (4 * linear + (s - s.mean()) / s.std()) / 5, rtol=1e-9)
+    # Relevant labels only: the member scores by similarity, the ensemble too.
+    only = np.flatnonzero(labels == 1)[:2]
+    kind, _ = fit_scores(X, only, labels[only], model, 0, None)
+    assert kind == "similarity"
     a = simulate(texts, labels, model=model, seed=1, until_all_found=True, rules=[])
     b = simulate(texts, labels, model=model, seed=1, until_all_found=True, rules=[])
     assert a.order == b.order and sorted(a.order) == list(range(len(labels)))

@@ -53,6 +53,28 @@ def relevance_scores(estimator: Any, X: Any) -> np.ndarray:
     return np.asarray(logp[:, 1] - logp[:, 0], dtype=np.float64)
 
 
+def nearest_relevant_scores(X: Any, positives: np.ndarray, k: int = 1) -> np.ndarray:
+    """Each record's mean cosine similarity to the ``k`` relevant records most like it.
+
+    A linear model scores a record by how much it resembles the relevant records on the
+    whole; a record like one of them alone (another report of an included trial, an abstract
+    in an unusual style) can score low there and high here. The rows of ``X`` are unit
+    vectors (TF-IDF), so a product is a cosine.
+
+    Args:
+        X: every record's features, rows of unit length.
+        positives: the positions of the records labelled relevant (at least one).
+        k: how many of the most similar relevant records are averaged (fewer when fewer are
+            labelled).
+    """
+    sims = X @ X[positives].T
+    sims = np.asarray(sims.toarray() if hasattr(sims, "toarray") else sims, dtype=np.float64)
+    k = min(k, sims.shape[1])
+    if k == 1:
+        return sims.max(axis=1)
+    return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
+
+
 class RankEnsemble(ClassifierMixin, BaseEstimator):
     """Average of the members' standardised scores: each member votes on the same scale."""
 

@@ -21,7 +21,12 @@ import numpy as np
 import scipy.sparse as sp
 import sklearn
 
-from metasift.screening.classifiers import balance_weights, make_classifier, relevance_scores
+from metasift.screening.classifiers import (
+    balance_weights,
+    make_classifier,
+    nearest_relevant_scores,
+    relevance_scores,
+)
 from metasift.screening.liblinear import fit_linear
 from metasift.screening.models import ScreeningModel
 from metasift.screening.query import make_query, top_k
@@ -117,6 +122,11 @@ def fit_scores(
         for _, scores in results:
             total += (scores - scores.mean()) / (scores.std() or 1.0)
         return results[0][0], total / len(results)
+    if model.classifier == NEAREST:
+        if not (y == 1).any():
+            return None
+        kind = "classifier" if (y == 0).any() else "similarity"
+        return kind, nearest_relevant_scores(X, labelled[y == 1], **model.classifier_params)
     if (y == 1).any() and (y == 0).any():
         return _fit_classifier(X, labelled, y, model, seed)
     if (y == 1).any():
@@ -179,6 +189,9 @@ def _fit_classifier(
 
 STATS_ROWS = 20_000
 LINEAR = ("logistic", "svm")
+# A member that is not trained: it scores records by their similarity to the relevant ones
+# (classifiers.nearest_relevant_scores; ``classifier_params={"k": ...}``).
+NEAREST = "nearest"
 
 
 def _ensemble_fit(
@@ -267,11 +280,17 @@ def _grouped_ensemble(
 ) -> np.ndarray | None:
     """The ensemble's mean standardised score, each group of members that share a matrix
     scored as one linear model (:func:`_linear_ensemble`): members on word and on stem
-    features cost two sparse products, not four. ``None`` when a member is not linear."""
+    features cost two sparse products, not four. A nearest-relevant member is scored on its
+    own. ``None`` when another member is not linear."""
     groups: dict[int, list[int]] = {}
-    for i, Xm in enumerate(X):
-        groups.setdefault(id(Xm), []).append(i)
     total = np.zeros(X[0].shape[0])
+    for i, Xm in enumerate(X):
+        member = model.members[i]
+        if member.classifier == NEAREST:
+            _, s = fit_scores(Xm, labelled, y, member, seed, None)
+            total += (s - s.mean()) / (s.std() or 1.0)
+        else:
+            groups.setdefault(id(Xm), []).append(i)
     for members in groups.values():
         group = dataclasses.replace(model, members=tuple(model.members[i] for i in members))
         mean = _linear_ensemble(X[members[0]], labelled, y, group, seed)

@@ -412,9 +412,11 @@ def test_a_nearest_member_joins_the_ensemble_standardised(mini):
     assert a.order == b.order and sorted(a.order) == list(range(len(labels)))
 
 
-def test_an_unknown_fusion_is_a_clear_error():
+def test_an_unknown_fusion_or_pseudo_negative_source_is_a_clear_error():
     with pytest.raises(MetasiftError, match=r"unknown fusion 'median'.*mean, rrf"):
         dataclasses.replace(get_model("svm+logistic-bmi"), fusion="median")
+    with pytest.raises(MetasiftError, match=r"unknown pseudo_negatives_from 'top'.*lower-half"):
+        dataclasses.replace(get_model("logistic-bmi"), pseudo_negatives_from="top")
 
 
 def test_large_collections_standardise_member_scores_on_evenly_spaced_rows(mini, monkeypatch):
@@ -456,6 +458,29 @@ def test_bmi_pseudo_negatives_are_drawn_by_seed_and_label_count(mini):
     everything = fit_scores(X, labelled, y, b, 1, None)[1]
     np.testing.assert_allclose(everything, fit_scores(X, labelled, y, b, 7, None)[1], atol=1e-3)
     assert np.abs(everything - a).max() > 1e-2
+
+
+def test_bmi_pseudo_negatives_can_come_from_the_lower_half_of_a_first_fit(mini):
+    from metasift.screening.classifiers import relevance_scores
+    from metasift.screening.learner import _train, fit_scores
+
+    texts, labels = mini
+    low = dataclasses.replace(
+        get_model("logistic-bmi"), pseudo_negatives=1000, pseudo_negatives_from="lower-half"
+    )
+    plain = dataclasses.replace(low, pseudo_negatives=0)
+    X = low.make_features().fit_transform(texts)
+    labelled = np.arange(6)
+    y = labels[labelled]
+    pool = np.arange(6, len(labels))
+    first = relevance_scores(_train(X, labelled, y, plain, 1), X[pool])
+    lower = pool[first <= np.median(first)]
+    assert 0 < len(lower) < len(pool)
+    # More asked for than the half holds: all of it joins as irrelevant.
+    with_lower = np.concatenate([labelled, lower])
+    y_lower = np.concatenate([y, np.zeros(len(lower), dtype=y.dtype)])
+    expected = relevance_scores(_train(X, with_lower, y_lower, plain, 1), X)
+    np.testing.assert_array_equal(fit_scores(X, labelled, y, low, 1, None)[1], expected)
 
 
 def test_the_default_gains_its_dense_member_only_with_the_embed_extra(monkeypatch):

@@ -170,6 +170,14 @@ def _train(X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, s
         free = np.ones(X.shape[0], dtype=bool)
         free[labelled] = False
         pool = np.flatnonzero(free)
+        if model.pseudo_negatives_from == "lower-half":
+            # A random draw from all unscreened records takes relevant ones as irrelevant in
+            # proportion to their share (a quarter of the draw where a quarter is relevant):
+            # drawn from the half that the labels alone rank lower, far fewer are.
+            plain = dataclasses.replace(model, pseudo_negatives=0)
+            # Scored on every row, then indexed: slicing the pool's rows would copy them.
+            s = relevance_scores(_train(X, labelled, y, plain, seed), X)[pool]
+            pool = pool[s <= np.median(s)]
         size = min(model.pseudo_negatives, len(pool))
         extra = np.sort(rng.choice(pool, size=size, replace=False))
         labelled = np.concatenate([labelled, extra])

@@ -10,6 +10,7 @@ from metasift.errors import MetasiftError
 
 BACKGROUND_FROM = 20_000
 FUSIONS = ("mean", "rrf")
+PSEUDO_NEGATIVES_FROM = ("random", "lower-half")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class ScreeningModel:
     # Cormack & Grossman's BMI: at each retrain, this many unlabelled records drawn at random
     # (seeded by the label count) join the training set as irrelevant.
     pseudo_negatives: int = 0
+    # Where they are drawn from: "random", all unscreened records; "lower-half", the half of
+    # them that the model fitted on the labels alone ranks lower.
+    pseudo_negatives_from: str = "random"
     description: str = ""
     # An ensemble of whole models, each on its own features; their standardised scores are
     # averaged. The members' own query/schedule settings are ignored (the ensemble's apply).
@@ -58,11 +62,15 @@ class ScreeningModel:
     max_records: int | None = None
 
     def __post_init__(self) -> None:
-        if self.fusion not in FUSIONS:
-            raise MetasiftError(
-                f"unknown fusion {self.fusion!r} in screening model {self.name!r}; use one "
-                f"of: {', '.join(FUSIONS)}."
-            )
+        for setting, value, known in (
+            ("fusion", self.fusion, FUSIONS),
+            ("pseudo_negatives_from", self.pseudo_negatives_from, PSEUDO_NEGATIVES_FROM),
+        ):
+            if value not in known:
+                raise MetasiftError(
+                    f"unknown {setting} {value!r} in screening model {self.name!r}; use one "
+                    f"of: {', '.join(known)}."
+                )
 
     def for_records(self, n_records: int) -> ScreeningModel:
         """This model as it ranks a collection of ``n_records`` records: without the members

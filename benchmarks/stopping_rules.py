@@ -45,6 +45,7 @@ from rich.table import Table
 from screening_selection import OUT, order_labels
 
 from metasift.screening import stopping
+from metasift.screening.models import DEFAULT_MODEL
 
 console = Console(width=320)
 TARGET, CONFIDENCE = 0.95, 0.95
@@ -157,7 +158,7 @@ def _worst(missed: list[int], names: list[str], seeds: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="svm+logistic-bmi/words+stems+mesh+chars")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--cache", default=str(OUT / "selection19.json"))

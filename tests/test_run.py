@@ -42,10 +42,10 @@ def test_flagship_prisma_counts(flagship_run):
     assert data["identification"]["databases"] == {"Bundled corpus": 143}
     assert data["removed_before_screening"] == {
         "duplicates": 0,
-        "automation_ineligible": 14,
+        "automation_ineligible": 16,
         "other": 0,
     }
-    assert (data["screened"], data["excluded_screening"], data["sought"]) == (129, 106, 23)
+    assert (data["screened"], data["excluded_screening"], data["sought"]) == (127, 104, 23)
     assert (data["not_retrieved"], data["assessed"]) == (0, 23)
     assert data["excluded_full_text"] == {"wrong condition": 1, "wrong intervention": 2}
     assert (data["included_studies"], data["included_reports"]) == (20, 20)
@@ -59,7 +59,7 @@ def test_report_says_decisions_were_simulated(flagship_run):
     root, result, _ = flagship_run
     html = result.report.read_text(encoding="utf-8")
     assert "were simulated to demonstrate metasift offline" in html
-    assert "Records screened (n = 129)" in html
+    assert "Records screened (n = 127)" in html
     markdown = (root / "report" / "report.md").read_text(encoding="utf-8")
     # The stopping rule's verdict in words, and what its guarantee rests on.
     assert (
@@ -118,7 +118,7 @@ def test_a_finished_review_cannot_be_changed_from_the_side(tmp_path):
     assert code == 1 and "only owners may manage the review" in said
     with Project.open(root) as project:
         counts = prisma_counts(project.engine, project.protocol)
-        assert not counts.pending and counts.automation_ineligible == 14
+        assert not counts.pending and counts.automation_ineligible == 16
     assert ms("reopen", "title_abstract", "--reason", "a record was missed", "-r", owner)[0] == 0
     assert ms("decide", "5", "include", "--reviewer", "ben")[0] == 0
     with Project.open(root) as project:
@@ -127,7 +127,7 @@ def test_a_finished_review_cannot_be_changed_from_the_side(tmp_path):
         # Reopened: the unscreened records are pending again, not 'ineligible by automation'.
         counts = prisma_counts(project.engine, project.protocol)
         assert counts.automation_ineligible == 0
-        assert counts.pending["records awaiting title/abstract screening"] == 14
+        assert counts.pending["records awaiting title/abstract screening"] == 16
 
 
 def test_rerun_resumes_and_reproduces_the_report(flagship_run, tmp_path):

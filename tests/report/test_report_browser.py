@@ -22,7 +22,7 @@ def test_report_renders_diagram_and_tables(tmp_path, browser, artifacts):
     assert diagram.count() == 1
     assert diagram.bounding_box()["width"] > 400
     svg_text = diagram.text_content()
-    assert "Records screened (n = 129)" in svg_text
+    assert "Records screened (n = 127)" in svg_text
     assert "Studies included in review (n = 20)" in svg_text
     assert page.locator("#characteristics tbody tr").count() == 20
     assert page.locator("#search-log tbody tr").count() == 1

@@ -485,7 +485,7 @@ def test_bmi_pseudo_negatives_can_come_from_the_lower_half_of_a_first_fit(mini):
 
 def test_the_default_gains_its_dense_member_only_with_the_embed_extra(monkeypatch):
     import metasift.screening.features as features
-    from metasift.screening.models import DEFAULT_MODEL
+    from metasift.screening.models import DEFAULT_EMBED_MODEL, DEFAULT_MODEL
 
     monkeypatch.setattr(features, "embeddings_installed", lambda: False)
     plain = get_model("default")
@@ -493,9 +493,15 @@ def test_the_default_gains_its_dense_member_only_with_the_embed_extra(monkeypatc
     assert all(m.features != "embeddings" for m in plain.members)
     monkeypatch.setattr(features, "embeddings_installed", lambda: True)
     dense = get_model("default")
-    assert dense.name == f"{DEFAULT_MODEL}+embed"
-    assert dense.members[:5] == plain.members and dense.members[5].features == "embeddings"
+    assert dense.name == DEFAULT_EMBED_MODEL
+    assert dense.members[5].features == "embeddings"
     assert dense.text_fields == plain.text_fields
+    # The same five members, but for where the BMI members draw their pseudo-negatives (the
+    # selection chose each default on its own).
+    assert [dataclasses.replace(m, pseudo_negatives_from="random") for m in plain.members] == list(
+        dense.members[:5]
+    )
+    assert {m.pseudo_negatives_from for m in plain.members if m.pseudo_negatives} == {"lower-half"}
 
 
 def test_the_character_member_is_left_out_of_collections_above_its_size():

@@ -170,7 +170,7 @@ def _train(X: Any, labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, s
         free = np.ones(X.shape[0], dtype=bool)
         free[labelled] = False
         pool = np.flatnonzero(free)
-        if model.pseudo_negatives_from == "lower-half":
+        if model.pseudo_negatives_from == "lower-half" and len(pool):
             # A random draw from all unscreened records takes relevant ones as irrelevant in
             # proportion to their share (a quarter of the draw where a quarter is relevant):
             # drawn from the half that the labels alone rank lower, far fewer are.

@@ -295,17 +295,34 @@ register(
     )
 )
 
-# The default without the optional embed extra (no torch); with it installed, "default" is
-# DEFAULT_MODEL + "+embed" (see default_model_name).
-DEFAULT_MODEL = "svm+logistic-bmi/words+stems+mesh+chars"
+register(
+    replace(
+        _DEFAULT,
+        name=f"{_DEFAULT.name}/bmi-low",
+        members=tuple(
+            replace(m, pseudo_negatives_from="lower-half") if m.pseudo_negatives else m
+            for m in _DEFAULT.members
+        ),
+        description=f"{_DEFAULT.name} with the BMI members' pseudo-negatives drawn from the "
+        "half of the unscreened records that a fit on the labels alone ranks lower (a random "
+        "draw takes relevant records as irrelevant in proportion to their share); chosen by "
+        "benchmarks/screening_selection.py",
+    )
+)
+
+# The defaults benchmarks/screening_selection.py chose for each installation: without the
+# optional embed extra (no torch), and with it (see default_model_name). With the dense
+# member, the random pseudo-negatives won.
+DEFAULT_MODEL = f"{_DEFAULT.name}/bmi-low"
+DEFAULT_EMBED_MODEL = f"{_DEFAULT.name}+embed"
 
 
 def default_model_name() -> str:
-    """The model "default" names: with the embed extra installed, the default with its dense
-    member (benchmarks/screening_selection.py chose each for its installation)."""
+    """The model "default" names: :data:`DEFAULT_EMBED_MODEL` with the embed extra installed,
+    else :data:`DEFAULT_MODEL`."""
     from metasift.screening.features import embeddings_installed
 
-    return f"{DEFAULT_MODEL}+embed" if embeddings_installed() else DEFAULT_MODEL
+    return DEFAULT_EMBED_MODEL if embeddings_installed() else DEFAULT_MODEL
 
 
 def get_model(name: str | None = None, n_records: int | None = None) -> ScreeningModel:

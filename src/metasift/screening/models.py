@@ -276,7 +276,8 @@ register(
         description=f"{_FOUR.name} with a fifth member: balanced logistic regression on "
         "character 3-5-gram TF-IDF (inside word boundaries), for collections of up to "
         f"{CHARS_UP_TO:,} records; chosen by benchmarks/screening_selection.py (leave one "
-        "collection out over 19 labelled reviews, against ASReview side by side)",
+        "collection out over 19 labelled reviews, against ASReview side by side); the default "
+        "before the lower-half draw of pseudo-negatives",
     )
 )
 

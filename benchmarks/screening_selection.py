@@ -46,7 +46,7 @@ from rich.table import Table
 
 from metasift.screening import metrics
 from metasift.screening.features import record_texts
-from metasift.screening.models import MODELS, ScreeningModel
+from metasift.screening.models import MODELS, ScreeningModel, lower_half_draw
 from metasift.screening.simulate import Prior, choose_priors, simulate
 
 OUT = HERE / "out"
@@ -176,10 +176,7 @@ CANDIDATES[f"{_CHARS.name}/tol"] = _with(
 # the two BMI members alone were 4.0 and 5.4 points below ASReview and the two SVM members 1.9,
 # as a random draw then takes about a quarter of its records wrongly as irrelevant. The half
 # was fixed before the candidate was run.
-_lower = tuple(
-    dataclasses.replace(m, pseudo_negatives_from="lower-half") if m.pseudo_negatives else m
-    for m in _CHARS.members
-)
+_lower = lower_half_draw(_CHARS.members)
 CANDIDATES[f"{_CHARS.name}/bmi-low"] = _with(f"{_CHARS.name}/bmi-low", _CHARS, members=_lower)
 # It won the protocol above: the same with the dense member, for the embed extra.
 CANDIDATES[f"{_CHARS.name}/bmi-low+embed"] = _with(

@@ -296,14 +296,24 @@ register(
     )
 )
 
+
+def lower_half_draw(members: tuple[ScreeningModel, ...]) -> tuple[ScreeningModel, ...]:
+    """``members``, each that takes pseudo-negatives (BMI) drawing them from the lower half of
+    a first fit's ranking (``pseudo_negatives_from="lower-half"``).
+
+    Args:
+        members: an ensemble's members.
+    """
+    return tuple(
+        replace(m, pseudo_negatives_from="lower-half") if m.pseudo_negatives else m for m in members
+    )
+
+
 register(
     replace(
         _DEFAULT,
         name=f"{_DEFAULT.name}/bmi-low",
-        members=tuple(
-            replace(m, pseudo_negatives_from="lower-half") if m.pseudo_negatives else m
-            for m in _DEFAULT.members
-        ),
+        members=lower_half_draw(_DEFAULT.members),
         description=f"{_DEFAULT.name} with the BMI members' pseudo-negatives drawn from the "
         "half of the unscreened records that a fit on the labels alone ranks lower (a random "
         "draw takes relevant records as irrelevant in proportion to their share); chosen by "

@@ -205,6 +205,29 @@ def test_every_named_model_runs(mini):
         assert sorted(result.order) == list(range(40)), name
 
 
+def test_record_text_adds_headings_and_authors_as_one_token_each():
+    from metasift.records.model import Record
+    from metasift.screening.features import record_text
+
+    record = Record(
+        title="Bisoprolol in heart failure",
+        abstract=" A trial. ",
+        mesh_terms=["Adrenergic beta-Antagonists", "Aged, 80 and over"],
+        authors=["Krumholz, H. M.", "Drozd-Sokołowska, J.", "ALLHAT Officers", "Mancia, ", "?"],
+    )
+    assert record_text(record) == "Bisoprolol in heart failure. A trial."
+    assert record_text(record, ("title", "mesh")) == (
+        "Bisoprolol in heart failure mesh_adrenergic_beta_antagonists mesh_aged_80_and_over"
+    )
+    assert record_text(record, ("title", "authors")) == (
+        "Bisoprolol in heart failure author_krumholz_hm author_drozd_sokołowska_j "
+        "author_allhat_officers author_mancia"
+    )
+    assert record_text(Record(title="T"), ("title", "authors")) == "T"
+    with pytest.raises(MetasiftError, match="unknown text field"):
+        record_texts([record], ("title", "keywords"))
+
+
 def test_stemmed_words_join_inflections_and_drop_stop_words_before_stemming():
     import pickle
 

@@ -48,13 +48,15 @@ def feature_progress(callback: Callable[[str, int, int], None]) -> Iterator[None
         _PROGRESS.reset(token)
 
 
-TEXT_FIELDS = ("title", "abstract", "mesh")
+TEXT_FIELDS = ("title", "abstract", "mesh", "authors")
 
 
 def record_text(record: Record, fields: Sequence[str] = ("title", "abstract")) -> str:
     """The text a screener reads: title and abstract, and with ``"mesh"`` in ``fields`` the
     record's MeSH headings, each one token (``mesh_analgesics_opioid``) so that a heading
-    counts as itself and not as the words it shares with the abstract.
+    counts as itself and not as the words it shares with the abstract. With ``"authors"``,
+    each author as one token of surname and initials (``author_krumholz_hm``): reports of one
+    trial or one group share their authors where their wording differs.
 
     Keywords are left out: in OpenAlex records they are machine-assigned concepts such as
     "Joint (building)", which pull a record towards unrelated ones.
@@ -63,11 +65,26 @@ def record_text(record: Record, fields: Sequence[str] = ("title", "abstract")) -
     text = ". ".join(p.strip() for p in parts if p and p.strip())
     if "mesh" in fields and record.mesh_terms:
         text += " " + " ".join(_mesh_token(t) for t in record.mesh_terms)
+    if "authors" in fields:
+        authors = [a for a in map(_author_token, record.authors) if a]
+        if authors:
+            text += " " + " ".join(authors)
     return text
 
 
 def _mesh_token(term: str) -> str:
     return "mesh_" + "_".join(re.findall(r"\w+", term.lower()))
+
+
+def _author_token(name: str) -> str:
+    """``"Krumholz, H. M."`` as ``author_krumholz_hm``; a name without a comma (a group, or
+    one written "H. M. Krumholz") keeps its words in order; ``""`` for a name without any."""
+    surname, _, given = name.partition(",")
+    words = re.findall(r"\w+", surname.lower())
+    if not words:
+        return ""
+    initials = "".join(w[0] for w in re.findall(r"\w+", given.lower()))
+    return "author_" + "_".join(words) + (f"_{initials}" if initials else "")
 
 
 def record_texts(

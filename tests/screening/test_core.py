@@ -207,7 +207,7 @@ def test_every_named_model_runs(mini):
 
 def test_record_text_adds_headings_and_authors_as_one_token_each():
     from metasift.records.model import Record
-    from metasift.screening.features import record_text
+    from metasift.screening.features import prose, record_text
 
     record = Record(
         title="Bisoprolol in heart failure",
@@ -224,6 +224,8 @@ def test_record_text_adds_headings_and_authors_as_one_token_each():
         "author_allhat_officers author_mancia"
     )
     assert record_text(Record(title="T"), ("title", "authors")) == "T"
+    everything = record_text(record, ("title", "abstract", "mesh", "authors"))
+    assert prose(everything) == record_text(record) == prose(record_text(record))
     with pytest.raises(MetasiftError, match="unknown text field"):
         record_texts([record], ("title", "keywords"))
 

@@ -57,3 +57,12 @@ def test_embedding_reports_progress_in_parts_with_the_same_vectors(tmp_path, mon
     assert reports == [("embedding records", n, len(texts)) for n in done]
     whole = load_embedding_model().encode(texts, batch_size=2, normalize_embeddings=True)
     np.testing.assert_allclose(vectors, whole, atol=1e-6)
+
+
+def test_the_dense_member_reads_the_prose_without_heading_or_author_tokens(tmp_path, monkeypatch):
+    monkeypatch.setenv("METASIFT_CACHE_DIR", str(tmp_path))
+    records = read_records(FIXTURES / "synergy_mini")[:3]
+    plain = SentenceEmbeddings().transform(record_texts(records))
+    tokens = record_texts(records, ("title", "abstract", "mesh", "authors"))
+    assert tokens != record_texts(records)
+    np.testing.assert_array_equal(SentenceEmbeddings().transform(tokens), plain)

@@ -72,6 +72,20 @@ def record_text(record: Record, fields: Sequence[str] = ("title", "abstract")) -
     return text
 
 
+# The tokens record_text appends after the prose, each with the space before it.
+_FIELD_TOKEN = re.compile(r" (?:mesh|author)_\w+")
+
+
+def prose(text: str) -> str:
+    """``text`` (from :func:`record_text`) without the heading and author tokens appended to
+    it: the title and abstract as written.
+
+    Args:
+        text: a record's text, as :func:`record_text` made it.
+    """
+    return _FIELD_TOKEN.sub("", text)
+
+
 def _mesh_token(term: str) -> str:
     return "mesh_" + "_".join(re.findall(r"\w+", term.lower()))
 
@@ -386,7 +400,9 @@ class SentenceEmbeddings(TransformerMixin, BaseEstimator):
         # every seed and model, so the vectors are kept in the user's cache folder.
         from metasift.cache import cached_array
 
-        texts = list(texts)
+        # The encoder reads prose: heading and author tokens are for the sparse members (it
+        # would read them as words, and they push the abstract past its 256-token window).
+        texts = [prose(t) for t in texts]
 
         def encode() -> np.ndarray:
             model = load_embedding_model()

@@ -520,9 +520,9 @@ def test_the_default_gains_its_dense_member_only_with_the_embed_extra(monkeypatc
     dense = get_model("default")
     assert dense.name == DEFAULT_EMBED_MODEL
     assert dense.members[5].features == "embeddings"
-    assert dense.text_fields == plain.text_fields
-    # The same five members, but for where the BMI members draw their pseudo-negatives (the
-    # selection chose each default on its own).
+    # The same five members, but for where the BMI members draw their pseudo-negatives, and
+    # the authors read without the dense member (the selection chose each default on its own).
+    assert plain.text_fields == (*dense.text_fields, "authors")
     assert [dataclasses.replace(m, pseudo_negatives_from="random") for m in plain.members] == list(
         dense.members[:5]
     )

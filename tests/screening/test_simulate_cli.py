@@ -51,7 +51,7 @@ def test_simulate_writes_json_and_plot(tmp_path):
     for stop in doc["stopping"].values():
         assert {"stop_at", "recall", "records_saved"} <= set(stop)
     assert doc["wall_time"] > 0 and doc["seed"] == 3
-    assert doc["model"] == "svm+logistic-bmi/words+stems+mesh+chars/bmi-low"
+    assert doc["model"] == "svm+logistic-bmi/words+stems+mesh+chars/bmi-low+authors"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -321,10 +321,22 @@ register(
     )
 )
 
+_BMI_LOW = MODELS[f"{_DEFAULT.name}/bmi-low"]
+register(
+    replace(
+        _BMI_LOW,
+        name=f"{_BMI_LOW.name}+authors",
+        text_fields=(*_BMI_LOW.text_fields, "authors"),
+        description=f"{_BMI_LOW.name} reading the records' authors too, each one token of "
+        "surname and initials (reports of one trial or one group share their authors where "
+        "their wording differs); chosen by benchmarks/screening_selection.py",
+    )
+)
+
 # The defaults benchmarks/screening_selection.py chose for each installation: without the
 # optional embed extra (no torch), and with it (see default_model_name). With the dense
 # member, the random pseudo-negatives won.
-DEFAULT_MODEL = f"{_DEFAULT.name}/bmi-low"
+DEFAULT_MODEL = f"{_BMI_LOW.name}+authors"
 DEFAULT_EMBED_MODEL = f"{_DEFAULT.name}+embed"
 
 

@@ -82,12 +82,14 @@ def asreview_python() -> Path:
 
 
 def write_csv(records: list[Record], labels: np.ndarray, path: Path) -> None:
-    """Title, abstract and label as metasift read them; row i is record i."""
+    """Title, abstract, authors, MeSH headings and label as metasift read them; row i is
+    record i. metasift's default reads all four fields; ASReview reads title and abstract."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["record_id", "title", "abstract", "label_included"])
+        writer.writerow(["record_id", "title", "abstract", "authors", "mesh", "label_included"])
         for i, (r, label) in enumerate(zip(records, labels, strict=True)):
-            writer.writerow([i, r.title or "", r.abstract or "", int(label)])
+            row = [i, r.title or "", r.abstract or "", "; ".join(r.authors)]
+            writer.writerow([*row, "; ".join(r.mesh_terms), int(label)])
 
 
 def run_asreview_csv(data_csv: Path, priors: list[int]) -> dict:

@@ -204,6 +204,18 @@ for _base in (CANDIDATES[f"{_CHARS.name}+embed"], CANDIDATES[f"{_CHARS.name}/bmi
     CANDIDATES[f"{_base.name}+authors"] = _with(
         f"{_base.name}+authors", _base, text_fields=(*MESH, "authors")
     )
+# The chosen model with its character member reading the title and abstract only (added
+# after the authors won): heading and author tokens are whole tokens for the word members, and
+# their character n-grams add some 30 entries a heading that spell the same token again.
+_AUTHORS = CANDIDATES[f"{_BMI_LOW.name}+authors"]
+CANDIDATES[f"{_AUTHORS.name}/chars-prose"] = _with(
+    f"{_AUTHORS.name}/chars-prose",
+    _AUTHORS,
+    members=tuple(
+        dataclasses.replace(m, feature_params={"prose_only": True}) if m.features == "chars" else m
+        for m in _AUTHORS.members
+    ),
+)
 
 
 def needs_embeddings(model: ScreeningModel) -> bool:

@@ -230,6 +230,17 @@ def test_record_text_adds_headings_and_authors_as_one_token_each():
         record_texts([record], ("title", "keywords"))
 
 
+def test_a_prose_only_character_member_reads_the_title_and_abstract_alone():
+    from metasift.screening.features import char_tfidf
+
+    records = read_records(FIXTURES / "simulate_reference" / "donners_2021_fields.csv")
+    every_field = record_texts(records, ("title", "abstract", "mesh", "authors"))
+    prose_only = char_tfidf(prose_only=True).fit_transform(every_field)
+    plain = char_tfidf().fit_transform(record_texts(records))
+    assert (prose_only != plain).nnz == 0
+    assert char_tfidf().fit_transform(every_field).shape[1] > plain.shape[1]
+
+
 def test_stemmed_words_join_inflections_and_drop_stop_words_before_stemming():
     import pickle
 

@@ -86,6 +86,11 @@ def prose(text: str) -> str:
     return _FIELD_TOKEN.sub("", text)
 
 
+def _lower_prose(text: str) -> str:
+    """:func:`prose` in lower case (a vectoriser's preprocessor; a function, so it pickles)."""
+    return prose(text).lower()
+
+
 def _mesh_token(term: str) -> str:
     return "mesh_" + "_".join(re.findall(r"\w+", term.lower()))
 
@@ -191,6 +196,7 @@ def char_tfidf(
     min_df: int = 2,
     max_df: float = 1.0,
     max_features: int | None = None,
+    prose_only: bool = False,
 ):
     """TF-IDF on character n-grams inside word boundaries: robust to spelling and inflection.
 
@@ -204,10 +210,14 @@ def char_tfidf(
             on 2,072 drug-review abstracts, those in more than half the records are 22% of
             the matrix.
         max_features: keep only this many of the most frequent n-grams (``None``: all).
+        prose_only: read the title and abstract only (:func:`prose`): heading and author
+            tokens are whole tokens for the word members, and their n-grams (some 30 for one
+            heading) add entries that spell the same token again.
     """
     from metasift.screening.chargrams import CharTfidf
 
     return CharTfidf(
+        preprocessor=_lower_prose if prose_only else None,
         analyzer="char_wb",
         ngram_range=ngram_range,
         sublinear_tf=True,

@@ -335,7 +335,7 @@ register(
 
 # The defaults benchmarks/screening_selection.py chose for each installation: without the
 # optional embed extra (no torch), and with it (see default_model_name). With the dense
-# member, the random pseudo-negatives won.
+# member, the random pseudo-negatives won, and the authors were left out.
 DEFAULT_MODEL = f"{_BMI_LOW.name}+authors"
 DEFAULT_EMBED_MODEL = f"{_DEFAULT.name}+embed"
 

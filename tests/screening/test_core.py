@@ -207,7 +207,7 @@ def test_every_named_model_runs(mini):
 
 def test_record_text_adds_headings_and_authors_as_one_token_each():
     from metasift.records.model import Record
-    from metasift.screening.features import prose, record_text
+    from metasift.screening.features import prose, record_fields, record_text
 
     record = Record(
         title="Bisoprolol in heart failure",
@@ -228,6 +228,12 @@ def test_record_text_adds_headings_and_authors_as_one_token_each():
     assert prose(everything) == record_text(record) == prose(record_text(record))
     with pytest.raises(MetasiftError, match="unknown text field"):
         record_texts([record], ("title", "keywords"))
+    # What a reader loading only a model's fields (record shards) must load.
+    assert record_fields(("title", "abstract", "mesh", "authors")) == (
+        "title", "abstract", "mesh_terms", "authors"
+    )  # fmt: skip
+    with pytest.raises(MetasiftError, match="unknown text field"):
+        record_fields(("keywords",))
 
 
 def test_a_prose_only_character_member_reads_the_title_and_abstract_alone():

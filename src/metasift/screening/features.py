@@ -48,7 +48,33 @@ def feature_progress(callback: Callable[[str, int, int], None]) -> Iterator[None
         _PROGRESS.reset(token)
 
 
-TEXT_FIELDS = ("title", "abstract", "mesh", "authors")
+# The record attribute each text field of record_text reads.
+FIELD_SOURCES = {
+    "title": "title",
+    "abstract": "abstract",
+    "mesh": "mesh_terms",
+    "authors": "authors",
+}
+TEXT_FIELDS = tuple(FIELD_SOURCES)
+
+
+def record_fields(fields: Sequence[str]) -> tuple[str, ...]:
+    """The :class:`Record` attributes that :func:`record_text` reads for ``fields`` (for
+    readers that load only what a model reads, such as record shards).
+
+    Args:
+        fields: text fields, as a model's ``text_fields``.
+    """
+    _check_fields(fields)
+    return tuple(FIELD_SOURCES[f] for f in fields)
+
+
+def _check_fields(fields: Sequence[str]) -> None:
+    unknown = set(fields) - set(TEXT_FIELDS)
+    if unknown:
+        raise MetasiftError(
+            f"unknown text field(s) {', '.join(sorted(unknown))}; use: {', '.join(TEXT_FIELDS)}."
+        )
 
 
 def record_text(record: Record, fields: Sequence[str] = ("title", "abstract")) -> str:
@@ -110,11 +136,7 @@ def record_texts(
     records: Iterable[Record], fields: Sequence[str] = ("title", "abstract")
 ) -> list[str]:
     """:func:`record_text` of each record, with the fields a model reads (its ``text_fields``)."""
-    unknown = set(fields) - set(TEXT_FIELDS)
-    if unknown:
-        raise MetasiftError(
-            f"unknown text field(s) {', '.join(sorted(unknown))}; use: {', '.join(TEXT_FIELDS)}."
-        )
+    _check_fields(fields)
     return [record_text(r, fields) for r in records]
 
 

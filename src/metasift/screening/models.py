@@ -55,7 +55,7 @@ class ScreeningModel:
     # record that one member puts near the top comes up even when the others rank it low.
     fusion: str = "mean"
     # What each record contributes to the features (see features.record_text): "title",
-    # "abstract" and "mesh" (MeSH headings, where the records carry them).
+    # "abstract", "mesh" (MeSH headings) and "authors", the last two where records carry them.
     text_fields: tuple[str, ...] = ("title", "abstract")
     # On an ensemble member: left out of collections of more records than this (a member whose
     # features grow too large for big collections); ``None``: always used.

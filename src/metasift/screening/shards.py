@@ -17,11 +17,9 @@ from typing import Any
 
 from metasift.errors import MetasiftError
 from metasift.records.shards import BATCH_ROWS, pyarrow, read_batches
+from metasift.screening.features import record_fields
 from metasift.screening.model_file import load_model
 from metasift.screening.scoring import score_records
-
-# The record fields a screening model reads (see features.record_text).
-SCORED_FIELDS = ("title", "abstract", "mesh_terms")
 
 
 def score_shard(model_file: Path, shard: Path, out: Path, batch_rows: int = BATCH_ROWS) -> int:
@@ -40,8 +38,10 @@ def score_shard(model_file: Path, shard: Path, out: Path, batch_rows: int = BATC
     partial = out.with_name(out.name + ".partial")
     table_schema = pa.schema([pa.field("id", pa.string()), pa.field("score", pa.float64())])
     n = 0
+    # Only the fields the model reads are loaded.
+    fields = record_fields(model.text_fields)
     with pa.parquet.ParquetWriter(partial, table_schema) as writer:
-        for ids, records in read_batches(Path(shard), SCORED_FIELDS, batch_rows):
+        for ids, records in read_batches(Path(shard), fields, batch_rows):
             scores = score_records(model, records)
             writer.write_table(pa.table({"id": ids, "score": scores}, schema=table_schema))
             n += len(ids)

@@ -213,7 +213,7 @@ def main() -> None:
     for c in cols:
         n = len(load(c)[1])
         mine = [r for name, _, r in results if name == c.name]
-        found = [runs[f"{args.model}|{c.name}|{s}"]["found"] for s in range(args.seeds)]
+        found = [job[1] for job in jobs if job[0] == c.name]
         best = [ceiling(f, n) for f in found]
         ceilings.extend(best)
         cells = [c.name, str(n), str(len(found[0])), f"{100 * np.mean(best):4.1f}%"]

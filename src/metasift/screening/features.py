@@ -98,8 +98,10 @@ def record_text(record: Record, fields: Sequence[str] = ("title", "abstract")) -
     return text
 
 
-# The tokens record_text appends after the prose, each with the space before it.
-_FIELD_TOKEN = re.compile(r" (?:mesh|author)_\w+")
+# The prefixes of the tokens record_text appends after the prose, and those tokens, each with
+# the space before it.
+_MESH, _AUTHOR = "mesh_", "author_"
+_FIELD_TOKEN = re.compile(rf" (?:{_MESH}|{_AUTHOR})\w+")
 
 
 def prose(text: str) -> str:
@@ -118,7 +120,7 @@ def _lower_prose(text: str) -> str:
 
 
 def _mesh_token(term: str) -> str:
-    return "mesh_" + "_".join(re.findall(r"\w+", term.lower()))
+    return _MESH + "_".join(re.findall(r"\w+", term.lower()))
 
 
 def _author_token(name: str) -> str:
@@ -129,7 +131,7 @@ def _author_token(name: str) -> str:
     if not words:
         return ""
     initials = "".join(w[0] for w in re.findall(r"\w+", given.lower()))
-    return "author_" + "_".join(words) + (f"_{initials}" if initials else "")
+    return _AUTHOR + "_".join(words) + (f"_{initials}" if initials else "")
 
 
 def record_texts(

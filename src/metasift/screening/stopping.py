@@ -389,9 +389,10 @@ class HypergeometricStop:
 # The ranking's bias that BiasedUrnStop assumes unless told: the largest of 1, 1.5, 2, 3, 5
 # and 8 with which, on each of 19 labelled collections left out in turn, every run of the
 # default of the time (svm+logistic-bmi/words+stems+mesh+chars) on the other 18 kept 95%
-# recall (benchmarks/stopping_rules.py --choose-bias; every fold chose 1.5). The same
-# protocol on other models' rankings did not hold: on the current default's, 18 folds chose 1
-# (at 1.5, 2 of 10 runs on Antihistamines missed), so `screen` does not follow it by default.
+# recall (benchmarks/stopping_rules.py --choose-bias; every fold chose 1.5), and so did the
+# default that reads authors. The same protocol on a close model's rankings did not hold: on
+# the default between them (…/bmi-low, no authors) 18 folds chose 1 (at 1.5, 2 of 10 runs on
+# Antihistamines missed), so `screen` does not follow it by default.
 RANKING_BIAS = 1.5
 
 

@@ -556,3 +556,47 @@ def test_the_character_member_is_left_out_of_collections_above_its_size():
     assert large.members == model.members[:4] and large.name == model.name
     assert all(m.features != "chars" for m in large.members)
     assert large.for_records(10) is large
+
+
+def test_stacked_weights_favour_the_member_that_ranked_the_labels_right():
+    from metasift.screening.stacking import stacked_weights
+
+    rng = np.random.default_rng(0)
+    y = np.array([1] * 20 + [0] * 80)
+    good = y + rng.normal(0, 0.5, 100)  # ranks relevant records above the others
+    noise = rng.normal(0, 1, 100)
+    inverse = -good  # ranks them below: its weight stays at the bound
+    w = stacked_weights(np.column_stack([good, noise, inverse]), y)
+    assert w[0] > 1 > w[1] and w[2] == 0.0
+    # No relevant (or no irrelevant) label yet: equal weights.
+    np.testing.assert_array_equal(stacked_weights(np.column_stack([good, noise]), y * 0), [1, 1])
+
+
+def test_stacked_ensemble_starts_as_the_mean_and_reweighs_from_screened_records(mini):
+    from metasift.screening.learner import fit_scores
+
+    texts, labels = mini
+    mean_model = get_model("svm+logistic-bmi/words+stems+mesh")
+    model = dataclasses.replace(mean_model, fusion="stacked")
+    learner = Learner(model.make_features().fit_transform(texts), model, seed=0)
+    labelled = np.arange(12)
+    kind, members = fit_scores(learner.X, labelled, labels[labelled], model, 0, None)
+    _, mean = fit_scores(learner.X, labelled, labels[labelled], mean_model, 0, None)
+    # One column per member, whose row means are the mean fusion's scores.
+    assert kind == "members" and members.shape == (len(labels), 4)
+    np.testing.assert_allclose(members.mean(axis=1), mean, rtol=1e-9, atol=1e-12)
+
+    learner.teach_many(labelled.tolist(), labels[labelled].tolist())
+    proposal = learner.propose()
+    # The first ranking of member scores is the mean: nothing was screened under one yet.
+    assert learner.ranking.kind == "classifier"
+    np.testing.assert_allclose(learner.ranking.scores, 4 * mean, rtol=1e-9, atol=1e-12)
+    assert not learner._screened_scores
+    learner.teach(proposal.index, int(labels[proposal.index]))
+    assert list(learner._screened_scores) == [proposal.index]
+    learner.undo()
+    assert not learner._screened_scores
+
+    a = simulate(texts, labels, model=model, seed=1, until_all_found=True, rules=[])
+    b = simulate(texts, labels, model=model, seed=1, until_all_found=True, rules=[])
+    assert a.order == b.order and sorted(a.order) == list(range(len(labels)))

@@ -30,7 +30,6 @@ from metasift.screening.classifiers import (
 from metasift.screening.liblinear import fit_linear
 from metasift.screening.models import ScreeningModel
 from metasift.screening.query import make_query, top_k
-from metasift.screening.stacking import stacked_weights
 
 
 def _prepare(X: Any) -> Any:
@@ -104,13 +103,9 @@ def fit_scores(
 
     Both classes labelled: the model's classifier. Only relevant records: similarity to their
     centroid (plus the cold-start scores, to break ties). Only irrelevant ones: ``None``, keep
-    the cold-start order. A stacked ensemble with both classes labelled gives ``("members",
-    S)``, each member's standardised scores a column of ``S``; the learner weighs them
-    (:mod:`.stacking`).
+    the cold-start order.
     """
     if isinstance(X, list):
-        if model.fusion == "stacked" and (y == 1).any() and (y == 0).any():
-            return "members", member_scores(X, labelled, y, model, seed)
         if model.fusion == "mean" and (y == 1).any() and (y == 0).any():
             combined = _grouped_ensemble(X, labelled, y, model, seed)
             if combined is not None:
@@ -288,37 +283,6 @@ def _linear_ensemble(
     return np.asarray(X @ weights.astype(X.dtype), dtype=np.float64).ravel() + offset
 
 
-def member_scores(
-    X: list[Any], labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int
-) -> np.ndarray:
-    """Each member's standardised scores of every record, one column per member, the members
-    that share a matrix fitted together (:func:`_ensemble_fit`); their row means are the
-    "mean" fusion's scores.
-
-    Args:
-        X: each member's features (members on the same features share one matrix).
-        labelled: the positions of the labelled records.
-        y: their labels (0/1), both classes present.
-        model: an ensemble whose members are linear.
-        seed: the seed of the classifiers and the pseudo-negatives.
-    """
-    groups: dict[int, list[int]] = {}
-    for i, Xm in enumerate(X):
-        groups.setdefault(id(Xm), []).append(i)
-    out = np.empty((X[0].shape[0], len(X)))
-    for members in groups.values():
-        Xg = X[members[0]]
-        group = dataclasses.replace(model, members=tuple(model.members[i] for i in members))
-        fit = _ensemble_fit(Xg, labelled, y, group, seed)
-        if fit is None:
-            raise ValueError(f"stacked fusion needs linear members; {model.name} has others")
-        coefs, intercepts, means, sds, s, rows = fit
-        if rows is not None:
-            s = np.asarray(Xg @ coefs.astype(Xg.dtype), dtype=np.float64) + intercepts
-        out[:, members] = (s - means) / sds
-    return out
-
-
 def _grouped_ensemble(
     X: list[Any], labelled: np.ndarray, y: np.ndarray, model: ScreeningModel, seed: int
 ) -> np.ndarray | None:
@@ -449,10 +413,6 @@ class Learner:
         else:
             cold = np.random.default_rng(seed).permutation(self.n).astype(float)
         self.ranking = Ranking(0, "cold", 0, 0, cold)
-        # A stacked ensemble: the members' scores of the ranking in use, and of each record
-        # labelled under such a ranking, its members' scores then (see .stacking).
-        self._members: np.ndarray | None = None
-        self._screened_scores: dict[int, np.ndarray] = {}
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -502,8 +462,6 @@ class Learner:
             raise ValueError(f"record {index} is already labelled")
         self.labels[index] = 1 if label else 0
         self.history.append(index)
-        if self._members is not None:
-            self._screened_scores[index] = self._members[index]
         if self._queue and self._queue[0][0] == index:
             self._queue.popleft()
         due = self.n_labelled >= self._next_retrain or (label and self.model.retrain_on_relevant)
@@ -532,7 +490,6 @@ class Learner:
         else:
             self.history.remove(index)
         self.labels[index] = -1
-        self._screened_scores.pop(index, None)
         if self.wait:
             self._wait_pending()
             self._pending = None
@@ -591,23 +548,9 @@ class Learner:
         if result is None:
             return
         kind, scores = result
-        if kind == "members":
-            self._members, kind = scores, "classifier"
-            scores = scores @ self._member_weights()
-        else:
-            self._members = None
         self.ranking = Ranking(self.ranking.index + 1, kind, n_labelled, n_included, scores)
         self._queue.clear()
         self._served = 0
-
-    def _member_weights(self) -> np.ndarray:
-        """The stacked ensemble's member weights from the records screened so far under
-        rankings of member scores."""
-        screened = list(self._screened_scores)
-        if not screened:
-            return np.ones(self._members.shape[1])
-        scores = np.array([self._screened_scores[i] for i in screened])
-        return stacked_weights(scores, self.labels[screened])
 
     def _refill(self, skipped: int = 0) -> bool:
         """Queue the next best records after those queued; False when none is left."""

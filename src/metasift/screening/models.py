@@ -9,7 +9,7 @@ from typing import Any
 from metasift.errors import MetasiftError
 
 BACKGROUND_FROM = 20_000
-FUSIONS = ("mean", "rrf", "stacked")
+FUSIONS = ("mean", "rrf")
 PSEUDO_NEGATIVES_FROM = ("random", "lower-half")
 
 
@@ -52,9 +52,7 @@ class ScreeningModel:
     # How an ensemble combines its members' scores: "mean", the mean of the standardised
     # scores; "rrf", reciprocal rank fusion (Cormack, Clarke & Buettcher 2009): each member
     # ranks the unscreened records and a record scores the mean of 1 / (60 + its rank), so a
-    # record that one member puts near the top comes up even when the others rank it low;
-    # "stacked", the standardised scores weighted by how well each member ranked the records
-    # screened so far (see .stacking).
+    # record that one member puts near the top comes up even when the others rank it low.
     fusion: str = "mean"
     # What each record contributes to the features (see features.record_text): "title",
     # "abstract", "mesh" (MeSH headings) and "authors", the last two where records carry them.

@@ -354,7 +354,8 @@ def fill(
 
 
 def table_of(cache_: dict, systems: list[str], cols: list[Collection], seeds: range) -> dict:
-    """Mean WSS@95, ATD and recall@10% per (system, collection) over the seeds."""
+    """Mean WSS@95, ATD and recall@10% per (system, collection) over the seeds, and the
+    seeds' own WSS@95 in order (``"wss@95 runs"``)."""
     out = {}
     for system in systems:
         for c in cols:
@@ -366,10 +367,11 @@ def table_of(cache_: dict, systems: list[str], cols: list[Collection], seeds: ra
             out[(system, c.name)] = {
                 k: float(np.mean([r[k] for r in runs])) for k in ("wss@95", "atd", "recall@10%")
             }
+            out[(system, c.name)]["wss@95 runs"] = np.array([r["wss@95"] for r in runs])
     return out
 
 
-def bootstrap_mean(values: list[float], rounds: int = 10_000) -> tuple[float, float]:
+def bootstrap_mean(values: Any, rounds: int = 10_000) -> tuple[float, float]:
     rng = np.random.default_rng(0)
     v = np.asarray(values)
     means = v[rng.integers(0, len(v), size=(rounds, len(v)))].mean(axis=1)
@@ -451,7 +453,8 @@ def leave_one_out(stats: dict, names: list[str], ds: list[str], label: str) -> l
         title=f"Leave one collection out, {label}: chosen on the other {len(ds) - 1}, scored "
         "on the held-out one (the result)"
     )
-    for col in ("held out", "chosen", "WSS@95", "ASReview", "diff (points)", "ATD", "ASReview ATD"):
+    columns = ("held out", "chosen", "WSS@95", "ASReview", "diff (points)", "95% CI over seeds")
+    for col in (*columns, "ATD", "ASReview ATD"):
         folds.add_column(col, justify="right")
     diffs, atds, asr_atds = [], [], []
     for held in ds:
@@ -460,12 +463,16 @@ def leave_one_out(stats: dict, names: list[str], ds: list[str], label: str) -> l
         diffs.append(mine["wss@95"] - theirs["wss@95"])
         atds.append(mine["atd"])
         asr_atds.append(theirs["atd"])
+        # Paired by seed (both started from the same priors): how far the collection's own
+        # difference could move with other draws of priors.
+        lo, hi = bootstrap_mean(mine["wss@95 runs"] - theirs["wss@95 runs"])
         folds.add_row(
             held,
             chosen,
             f"{mine['wss@95']:.3f}",
             f"{theirs['wss@95']:.3f}",
             f"{100 * diffs[-1]:+.1f}",
+            f"{100 * lo:+.1f} to {100 * hi:+.1f}",
             f"{mine['atd']:.4f}",
             f"{theirs['atd']:.4f}",
         )
@@ -475,6 +482,7 @@ def leave_one_out(stats: dict, names: list[str], ds: list[str], label: str) -> l
         "",
         "",
         f"{100 * np.mean(diffs):+.1f}",
+        "",
         f"{np.mean(atds):.4f}",
         f"{np.mean(asr_atds):.4f}",
     )

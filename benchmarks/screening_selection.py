@@ -34,6 +34,7 @@ import argparse
 import dataclasses
 import json
 import subprocess
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -385,7 +386,9 @@ def table_of(cache_: dict, systems: list[str], cols: list[Collection], seeds: ra
     return out
 
 
-def bootstrap_mean(values: Any, rounds: int = 10_000) -> tuple[float, float]:
+def bootstrap_mean(
+    values: Sequence[float] | np.ndarray, rounds: int = 10_000
+) -> tuple[float, float]:
     rng = np.random.default_rng(0)
     v = np.asarray(values)
     means = v[rng.integers(0, len(v), size=(rounds, len(v)))].mean(axis=1)
